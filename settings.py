@@ -1,0 +1,150 @@
+"""Ichigen's settings: one pydantic model, loaded once by a pure function from a mapping.
+
+The app passes ``st.secrets``; command-line tools pass the same ``.streamlit/secrets.toml``.
+Environment variables ``ICHIGEN_<SECTION>__<KEY>`` (e.g. ``ICHIGEN_GOOGLE__SPREADSHEET_KEY``)
+override the file, so secrets can stay out of files on a server. Nothing else reads either.
+Every setting is documented in ``.streamlit/secrets.example.toml`` (a test checks this).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+DEFAULT_SECRETS_PATH = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+ENV_PREFIX = "ICHIGEN_"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServiceAccount(BaseModel):
+    """A Google service-account key, as in the JSON file Google Cloud gives you."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: Literal["service_account"] = "service_account"
+    project_id: str = ""
+    private_key_id: str = ""
+    private_key: SecretStr
+    client_email: str
+    client_id: str = ""
+    token_uri: str = "https://oauth2.googleapis.com/token"
+
+    def as_info(self) -> dict[str, Any]:
+        info = self.model_dump()
+        info["private_key"] = self.private_key.get_secret_value()
+        return info
+
+
+class WorkbookSettings(Section):
+    # "auto": Google Sheets when [google] is configured, else the embedded SQL workbook.
+    backend: Literal["auto", "sql", "google"] = "auto"
+    sql_url: str = "sqlite:///data/ichigen.sqlite3"
+    seed_demo: bool = True
+
+
+class GoogleSettings(Section):
+    spreadsheet_key: str
+    service_account: ServiceAccount | None = None
+    service_account_file: Path | None = None
+    api_base_url: str = "https://sheets.googleapis.com"
+    timeout_seconds: float = Field(30.0, gt=0)
+    max_retries: int = Field(5, ge=0, le=10)
+    backoff_base_seconds: float = Field(1.0, ge=0)
+    backoff_max_seconds: float = Field(32.0, ge=0)
+
+    @model_validator(mode="after")
+    def _one_key(self) -> GoogleSettings:
+        if (self.service_account is None) == (self.service_account_file is None):
+            raise ValueError("set exactly one of google.service_account or google.service_account_file")
+        return self
+
+    def service_account_info(self) -> dict[str, Any]:
+        if self.service_account is not None:
+            return self.service_account.as_info()
+        assert self.service_account_file is not None
+        path = self.service_account_file
+        if not path.is_absolute():
+            path = PROJECT_ROOT / path
+        return ServiceAccount.model_validate(json.loads(path.read_text(encoding="utf-8"))).as_info()
+
+
+class AppSettings(Section):
+    shop_name: str = "Ichigen デモショップ"
+    cache_ttl_seconds: int = Field(60, ge=0)
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workbook: WorkbookSettings = WorkbookSettings()
+    google: GoogleSettings | None = None
+    app: AppSettings = AppSettings()
+    # Streamlit's own login settings (st.login); Ichigen only checks whether they are present.
+    auth: dict[str, Any] | None = None
+
+    @property
+    def backend(self) -> Literal["sql", "google"]:
+        if self.workbook.backend == "auto":
+            return "google" if self.google is not None else "sql"
+        return self.workbook.backend
+
+    def sql_url(self) -> str:
+        """The SQL URL with a relative SQLite path taken from the project folder."""
+        url = self.workbook.sql_url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(PROJECT_ROOT / url[len(prefix) :])
+        return url
+
+
+def _environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        target = overrides
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+        target[path[-1]] = value
+    return overrides
+
+
+def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in base.items()}
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _plain(value: Any) -> Any:
+    # st.secrets hands out its own mapping types; pydantic wants plain dicts.
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def load_settings(mapping: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+    data = _plain(mapping)
+    if environ:
+        data = _merge(data, _environment_overrides(environ))
+    return Settings.model_validate(data)
+
+
+def load_settings_file(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from a secrets.toml; a missing file means the embedded default."""
+    path = path or DEFAULT_SECRETS_PATH
+    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return load_settings(data, environ)

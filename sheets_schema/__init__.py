@@ -1,0 +1,1 @@
+"""The workbook's contract: tabs, row models, parsing, and the Workbook port with its adapters."""

@@ -1,0 +1,241 @@
+"""The workbook on Google Sheets through gspread 6 and google-auth.
+
+Request budget per job: one ``values:batchGet`` for every tab the job reads, one
+``values:batchUpdate`` for every cell it changes, one ``values:append`` per tab it grows, and
+spreadsheet metadata fetched once and cached. Everything is written RAW and read unformatted,
+so ``=IMPORTXML(...)`` from a mall stays text and ``00123`` is never turned into 123.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import gspread
+import requests
+from google.auth.exceptions import GoogleAuthError
+from google.auth.transport.requests import AuthorizedSession
+from google.oauth2 import service_account
+from gspread.utils import absolute_range_name, rowcol_to_a1
+
+from sheets_schema.adapters.retry import RetryPolicy
+from sheets_schema.changes import CellUpdate, WriteJob
+from sheets_schema.errors import WorkbookUnavailable
+from sheets_schema.grid import Grid
+from sheets_schema.workbook import NewTab, WorkbookInfo
+
+SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
+GOOGLE_SHEETS_BASE_URL = "https://sheets.googleapis.com"
+_READ_PARAMS = {
+    "majorDimension": "ROWS",
+    # Numbers come back as numbers (no "¥1,980" or "1,980" display strings) ...
+    "valueRenderOption": "UNFORMATTED_VALUE",
+    # ... and dates staff typed come back as the text they see, not as serial numbers.
+    "dateTimeRenderOption": "FORMATTED_STRING",
+}
+
+
+class SheetsSession(AuthorizedSession):
+    """An authorised session that sends Sheets calls to ``api_base_url`` with bounded retries."""
+
+    def __init__(
+        self,
+        credentials: Any,
+        *,
+        api_base_url: str = GOOGLE_SHEETS_BASE_URL,
+        policy: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], None] = time.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        super().__init__(credentials)
+        self.api_base_url = api_base_url.rstrip("/")
+        self.policy = policy
+        self._sleep = sleep
+        self._rand = rand
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if url.startswith(GOOGLE_SHEETS_BASE_URL):
+            url = self.api_base_url + url[len(GOOGLE_SHEETS_BASE_URL) :]
+        # values.append adds rows each time it is applied: never resend it after a 5xx or a
+        # read timeout, when the first attempt may have landed.
+        idempotent = not url.split("?")[0].endswith(":append")
+        attempt = 0
+        while True:
+            try:
+                response = super().request(method, url, *args, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                unsent = isinstance(exc, requests.ConnectTimeout) or not isinstance(exc, requests.Timeout)
+                if attempt >= self.policy.max_retries or not (idempotent or unsent):
+                    raise
+            else:
+                if not self.policy.should_retry(attempt, response.status_code, idempotent=idempotent):
+                    return response
+            self._sleep(self.policy.delay(attempt, self._rand))
+            attempt += 1
+
+
+def _japanese_message(exc: Exception, *, account: str) -> str:
+    if isinstance(exc, gspread.exceptions.APIError):
+        code = exc.response.status_code
+        if code == 429:
+            return (
+                "Google スプレッドシートの利用上限（1分あたりのリクエスト数）に達しました。"
+                "1分ほど待ってからもう一度お試しください"
+            )
+        if code in (401,):
+            return "Google への認証に失敗しました。secrets.toml のサービスアカウント鍵を確認してください"
+        if code == 403:
+            return (
+                f"スプレッドシートがサービスアカウント（{account}）に共有されていません。"
+                "共有設定でこのアドレスを編集者として追加してください"
+            )
+        if code == 404:
+            return "スプレッドシートが見つかりません。secrets.toml の spreadsheet_key を確認してください"
+        if code >= 500:
+            return "Google スプレッドシートが一時的に応答しません。しばらく待ってからもう一度お試しください"
+        return f"Google スプレッドシートがリクエストを受け付けませんでした（HTTP {code}）"
+    if isinstance(exc, GoogleAuthError):
+        return "Google への認証に失敗しました。サービスアカウント鍵と token_uri を確認してください"
+    if isinstance(exc, requests.Timeout):
+        return "Google スプレッドシートから時間内に応答がありませんでした。もう一度お試しください"
+    return "Google スプレッドシートに接続できません。ネットワークを確認してください"
+
+
+class GoogleSheetsWorkbook:
+    def __init__(
+        self,
+        spreadsheet_key: str,
+        service_account_info: Mapping[str, Any],
+        *,
+        api_base_url: str = GOOGLE_SHEETS_BASE_URL,
+        policy: RetryPolicy = RetryPolicy(),
+        timeout_seconds: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        # token_uri is taken from the key as given, so a local token endpoint works in tests.
+        credentials = service_account.Credentials.from_service_account_info(
+            dict(service_account_info), scopes=list(SCOPES)
+        )
+        self._account = credentials.service_account_email
+        self._key = spreadsheet_key
+        self.session = SheetsSession(credentials, api_base_url=api_base_url, policy=policy, sleep=sleep)
+        self._client = gspread.Client(auth=None, session=self.session)  # type: ignore[arg-type]
+        self._client.http_client.set_timeout(timeout_seconds)
+        self._meta: dict[str, Any] | None = None
+
+    def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (gspread.exceptions.APIError, GoogleAuthError, requests.RequestException) as exc:
+            raise WorkbookUnavailable(_japanese_message(exc, account=self._account)) from exc
+
+    def _metadata(self) -> dict[str, Any]:
+        # What open_by_key fetches, kept here so that the tab list costs no second request.
+        if self._meta is None:
+            self._meta = self._call(self._client.http_client.fetch_sheet_metadata, self._key)
+        return self._meta
+
+    @property
+    def info(self) -> WorkbookInfo:
+        meta = self._metadata()
+        url = meta.get("spreadsheetUrl") or f"https://docs.google.com/spreadsheets/d/{self._key}/edit"
+        return WorkbookInfo("google", meta["properties"]["title"], url, url)
+
+    def tab_titles(self) -> list[str]:
+        return [s["properties"]["title"] for s in self._metadata().get("sheets", [])]
+
+    def hidden_titles(self) -> set[str]:
+        return {
+            s["properties"]["title"]
+            for s in self._metadata().get("sheets", [])
+            if s["properties"].get("hidden")
+        }
+
+    def read(self, titles: Sequence[str]) -> dict[str, Grid]:
+        existing = set(self.tab_titles())
+        wanted = [t for t in titles if t in existing]
+        if not wanted:
+            return {}
+        reply = self._call(
+            self._client.http_client.values_batch_get,
+            self._key,
+            [absolute_range_name(t) for t in wanted],
+            params=_READ_PARAMS,
+        )
+        ranges = reply.get("valueRanges", [])
+        return {t: Grid.from_values(t, r.get("values", [])) for t, r in zip(wanted, ranges, strict=True)}
+
+    def write(self, job: WriteJob) -> None:
+        if job.updates:
+            body = {"valueInputOption": "RAW", "data": _value_ranges(job.updates)}
+            self._call(self._client.http_client.values_batch_update, self._key, body=body)
+        for title, append in job.appends.items():
+            if append.rows:
+                self._call(
+                    self._client.http_client.values_append,
+                    self._key,
+                    absolute_range_name(title, "A1"),
+                    params={"valueInputOption": "RAW", "insertDataOption": "INSERT_ROWS"},
+                    body={"majorDimension": "ROWS", "values": append.rows},
+                )
+
+    def add_tabs(self, tabs: Sequence[NewTab]) -> None:
+        if not tabs:
+            return
+        requests_ = [
+            {
+                "addSheet": {
+                    "properties": {
+                        "title": t.title,
+                        "hidden": t.hidden,
+                        "gridProperties": {"rowCount": 1000, "columnCount": max(26, len(t.header))},
+                    }
+                }
+            }
+            for t in tabs
+        ]
+        reply = self._call(self._client.http_client.batch_update, self._key, {"requests": requests_})
+        self._metadata().setdefault("sheets", []).extend(r["addSheet"] for r in reply.get("replies", []))
+        headers = [
+            {
+                "range": absolute_range_name(t.title, "A1"),
+                "majorDimension": "ROWS",
+                "values": [list(t.header)],
+            }
+            for t in tabs
+        ]
+        self._call(
+            self._client.http_client.values_batch_update,
+            self._key,
+            body={"valueInputOption": "RAW", "data": headers},
+        )
+
+
+def _value_ranges(updates: Sequence[CellUpdate]) -> list[dict[str, Any]]:
+    """Cell updates as few ranges as possible: adjacent cells of a row become one range."""
+    by_row: dict[tuple[str, int], dict[int, Any]] = defaultdict(dict)
+    for u in updates:
+        by_row[(u.tab, u.row)][u.column] = u.value  # the last update of a cell wins
+    data = []
+    for (tab, row), cells in by_row.items():
+        columns = sorted(cells)
+        run = [columns[0]]
+        for column in columns[1:] + [None]:
+            if column is not None and column == run[-1] + 1:
+                run.append(column)
+                continue
+            start = rowcol_to_a1(row, run[0] + 1)
+            end = rowcol_to_a1(row, run[-1] + 1)
+            data.append(
+                {
+                    "range": absolute_range_name(tab, f"{start}:{end}"),
+                    "majorDimension": "ROWS",
+                    "values": [[cells[c] for c in run]],
+                }
+            )
+            if column is not None:
+                run = [column]
+    return data

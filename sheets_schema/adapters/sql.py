@@ -1,0 +1,234 @@
+"""The workbook in a SQL database (SQLite by default) through SQLAlchemy 2 Core.
+
+Each tab is a row of ``ichigen_tabs`` (title, position, hidden, header) and its rows live in
+``ichigen_rows`` as JSON arrays of cells, so staff-added and reordered columns behave exactly
+as on Google Sheets. Only portable SQL is used, so a PostgreSQL URL works as well.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from sheets_schema.changes import WriteJob
+from sheets_schema.errors import StaleWorkbookError, WorkbookUnavailable
+from sheets_schema.grid import FIRST_DATA_ROW, Grid, cell_text
+from sheets_schema.workbook import NewTab, WorkbookInfo
+
+metadata = MetaData()
+tabs_table = Table(
+    "ichigen_tabs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("title", String(100), nullable=False, unique=True),
+    Column("position", Integer, nullable=False),
+    Column("hidden", Boolean, nullable=False, default=False),
+    Column("header", JSON, nullable=False),
+)
+rows_table = Table(
+    "ichigen_rows",
+    metadata,
+    Column("tab_id", Integer, ForeignKey("ichigen_tabs.id"), primary_key=True),
+    Column("row_number", Integer, primary_key=True, autoincrement=False),
+    Column("cells", JSON, nullable=False),
+)
+
+# Large IN lists are split so that no backend hits its bound-parameter limit.
+_CHUNK = 400
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers (the app) never block the sync writer
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def create_sql_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, json_serializer=_dumps)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+class SqlWorkbook:
+    def __init__(self, url: str, *, engine: Engine | None = None) -> None:
+        self._url = make_url(url)
+        self._engine = engine or create_sql_engine(url)
+        metadata.create_all(self._engine)
+
+    @property
+    def info(self) -> WorkbookInfo:
+        if self._url.get_backend_name() == "sqlite":
+            location = str(Path(self._url.database or ":memory:").resolve())
+            return WorkbookInfo("sql", Path(location).name, location)
+        return WorkbookInfo("sql", self._url.database or "", self._url.render_as_string(hide_password=True))
+
+    def tab_titles(self) -> list[str]:
+        with self._engine.connect() as conn:
+            return list(conn.scalars(select(tabs_table.c.title).order_by(tabs_table.c.position)))
+
+    def hidden_titles(self) -> set[str]:
+        with self._engine.connect() as conn:
+            return set(conn.scalars(select(tabs_table.c.title).where(tabs_table.c.hidden)))
+
+    def read(self, titles: Sequence[str]) -> dict[str, Grid]:
+        try:
+            with self._engine.connect() as conn:
+                tabs = conn.execute(
+                    select(tabs_table.c.id, tabs_table.c.title, tabs_table.c.header).where(
+                        tabs_table.c.title.in_(list(titles))
+                    )
+                ).all()
+                grids = {t.id: Grid.from_values(t.title, [t.header]) for t in tabs}
+                if not grids:
+                    return {}
+                result = conn.execute(
+                    select(rows_table.c.tab_id, rows_table.c.cells)
+                    .where(rows_table.c.tab_id.in_(list(grids)))
+                    .order_by(rows_table.c.tab_id, rows_table.c.row_number)
+                )
+                for tab_id, cells in result:
+                    grid = grids[tab_id]
+                    row = [cell_text(c) for c in cells]
+                    if len(row) < len(grid.header):
+                        row.extend([""] * (len(grid.header) - len(row)))
+                    grid.rows.append(row)
+        except SQLAlchemyError as exc:
+            raise WorkbookUnavailable(
+                f"ワークブック（データベース）を読めませんでした: {exc.__class__.__name__}"
+            ) from exc
+        return {g.title: g for g in grids.values()}
+
+    def write(self, job: WriteJob) -> None:
+        if not job:
+            return
+        try:
+            with self._engine.begin() as conn:  # one transaction: all of the job or nothing
+                ids = self._checked_tab_ids(conn, job)
+                self._apply_updates(conn, job, ids)
+                self._apply_appends(conn, job, ids)
+        except SQLAlchemyError as exc:
+            raise WorkbookUnavailable(
+                f"ワークブック（データベース）に書き込めませんでした: {exc.__class__.__name__}"
+            ) from exc
+
+    def _checked_tab_ids(self, conn: Connection, job: WriteJob) -> dict[str, int]:
+        rows = conn.execute(
+            select(tabs_table.c.id, tabs_table.c.title, tabs_table.c.header).where(
+                tabs_table.c.title.in_(sorted(job.tabs))
+            )
+        ).all()
+        found = {r.title: r for r in rows}
+        for title in job.tabs:
+            if title not in found:
+                raise StaleWorkbookError(f"「{title}」シートがありません。再読み込みしてください")
+            expected = job.headers.get(title)
+            if expected is not None and list(found[title].header) != expected:
+                raise StaleWorkbookError(
+                    f"「{title}」シートの列が読み込み後に変わりました。再読み込みしてからやり直してください"
+                )
+        return {title: r.id for title, r in found.items()}
+
+    def _apply_updates(self, conn: Connection, job: WriteJob, ids: dict[str, int]) -> None:
+        by_row: dict[tuple[int, int], list[tuple[int, Any]]] = defaultdict(list)
+        for u in job.updates:
+            by_row[(ids[u.tab], u.row)].append((u.column, u.value))
+        if not by_row:
+            return
+        keys = list(by_row)
+        current: dict[tuple[int, int], list[Any]] = {}
+        for chunk in _chunks(keys):
+            found = conn.execute(
+                select(rows_table.c.tab_id, rows_table.c.row_number, rows_table.c.cells).where(
+                    tuple_(rows_table.c.tab_id, rows_table.c.row_number).in_(list(chunk))
+                )
+            )
+            current.update({(t, r): list(c) for t, r, c in found})
+        missing = [k for k in keys if k not in current]
+        if missing:
+            raise StaleWorkbookError("更新する行が見つかりません。再読み込みしてからやり直してください")
+        params = []
+        for key, changes in by_row.items():
+            cells = current[key]
+            for column, value in changes:
+                if column >= len(cells):
+                    cells.extend([""] * (column + 1 - len(cells)))
+                cells[column] = value
+            params.append({"t": key[0], "r": key[1], "cells": cells})
+        conn.execute(
+            update(rows_table)
+            .where(and_(rows_table.c.tab_id == bindparam("t"), rows_table.c.row_number == bindparam("r")))
+            .values(cells=bindparam("cells")),
+            params,
+        )
+
+    def _apply_appends(self, conn: Connection, job: WriteJob, ids: dict[str, int]) -> None:
+        for title, append in job.appends.items():
+            if not append.rows:
+                continue
+            tab_id = ids[title]
+            last = conn.scalar(select(func.max(rows_table.c.row_number)).where(rows_table.c.tab_id == tab_id))
+            start = (last or FIRST_DATA_ROW - 1) + 1
+            conn.execute(
+                insert(rows_table),
+                [{"tab_id": tab_id, "row_number": start + i, "cells": r} for i, r in enumerate(append.rows)],
+            )
+
+    def add_tabs(self, tabs: Sequence[NewTab]) -> None:
+        if not tabs:
+            return
+        with self._engine.begin() as conn:
+            position = conn.scalar(select(func.max(tabs_table.c.position))) or 0
+            conn.execute(
+                insert(tabs_table),
+                [
+                    {
+                        "title": t.title,
+                        "position": position + i + 1,
+                        "hidden": t.hidden,
+                        "header": list(t.header),
+                    }
+                    for i, t in enumerate(tabs)
+                ],
+            )

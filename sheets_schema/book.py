@@ -1,0 +1,84 @@
+"""Workbook-level jobs: open the configured workbook, read and parse tabs, create missing tabs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from settings import Settings
+from sheets_schema.adapters.retry import RetryPolicy
+from sheets_schema.changes import WriteJob
+from sheets_schema.parsing import RowError, Table, missing_table, parse_grid
+from sheets_schema.tabs import SYSTEM_STATE, TABS, TabSpec
+from sheets_schema.workbook import NewTab, Workbook
+
+Tables = dict[str, Table[Any]]
+DEMO_MARKER = "デモデータ作成日時"
+
+
+def open_workbook(settings: Settings) -> Workbook:
+    if settings.backend == "google":
+        from sheets_schema.adapters.google_sheets import GoogleSheetsWorkbook
+
+        google = settings.google
+        assert google is not None
+        return GoogleSheetsWorkbook(
+            google.spreadsheet_key,
+            google.service_account_info(),
+            api_base_url=google.api_base_url,
+            policy=RetryPolicy(google.max_retries, google.backoff_base_seconds, google.backoff_max_seconds),
+            timeout_seconds=google.timeout_seconds,
+        )
+    from sheets_schema.adapters.sql import SqlWorkbook
+
+    return SqlWorkbook(settings.sql_url())
+
+
+def read_tables(workbook: Workbook, specs: Iterable[TabSpec] = TABS) -> Tables:
+    """Every named tab in one backend read, parsed; a missing tab comes back unwritable."""
+    specs = list(specs)
+    grids = workbook.read([s.title for s in specs])
+    return {s.title: parse_grid(s, grids[s.title]) if s.title in grids else missing_table(s) for s in specs}
+
+
+def row_errors(tables: Tables) -> list[RowError]:
+    return [e for t in tables.values() for e in t.errors]
+
+
+def header_problems(tables: Tables) -> list[str]:
+    return [p for t in tables.values() for p in t.header_problems]
+
+
+def ensure_tabs(workbook: Workbook, specs: Iterable[TabSpec] = TABS) -> list[str]:
+    """Create the tabs that do not exist yet, with their headers; existing tabs are left alone."""
+    existing = set(workbook.tab_titles())
+    new = [NewTab(s.title, s.headers, s.hidden) for s in specs if s.title not in existing]
+    workbook.add_tabs(new)
+    return [t.title for t in new]
+
+
+def seed_demo_if_new(workbook: Workbook, now: datetime) -> bool:
+    """Fill a workbook that has no data at all with the demo shop; never touches existing data."""
+    from sheets_schema.demo_shop import demo_shop
+
+    ensure_tabs(workbook)
+    tables = read_tables(workbook)
+    if any(t.grid.rows for t in tables.values()):
+        return False
+    job = WriteJob()
+    for title, rows in demo_shop(now).items():
+        job.append(tables[title], rows)
+    job.append(tables[SYSTEM_STATE.title], [{"キー": DEMO_MARKER, "値": now, "更新日時": now}])
+    workbook.write(job)
+    return True
+
+
+def demo_seeded_at(tables: Tables) -> str | None:
+    state = tables.get(SYSTEM_STATE.title)
+    if state is None:
+        return None
+    for record in state:
+        if record.value.key == DEMO_MARKER:
+            return record.value.value
+    return None

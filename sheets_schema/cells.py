@@ -1,0 +1,139 @@
+"""Cell types of the workbook: how a cell's text becomes a typed value and back.
+
+Every adapter hands cells over as strings (see ``grid.py``), so one set of parsers serves
+Google Sheets, SQLite and .xlsx files alike. Errors are raised as ``PydanticCustomError`` with a
+Japanese message, which ``parsing.py`` turns into a row error naming tab, row and column.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, time
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BeforeValidator, PlainSerializer
+from pydantic_core import PydanticCustomError
+
+JST = ZoneInfo("Asia/Tokyo")
+DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+# What a cell may hold when written: text, or an integer that Sheets keeps as a number.
+CellOut = str | int
+
+
+def _error(message: str) -> PydanticCustomError:
+    return PydanticCustomError("ichigen", message)
+
+
+def normalise_text(value: Any) -> str:
+    """Cell text as staff meant it: full-width digits and spaces folded, ends trimmed."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+def _identifier(value: Any) -> str:
+    # Identifiers stay text: "00123" and "0312345678" keep their leading zeros.
+    text = str(value).strip() if isinstance(value, str) else normalise_text(value)
+    if not text:
+        raise _error("空欄にはできません")
+    return text
+
+
+_NUMBER = re.compile(r"^-?\d+(\.0+)?$")
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool):
+        raise _error("整数で入力してください")
+    if isinstance(value, int):
+        return value
+    text = normalise_text(value)
+    text = text.replace(",", "").replace("¥", "").replace("\\", "").removesuffix("円").strip()
+    text = text.replace("−", "-")  # U+2212 MINUS SIGN survives NFKC
+    if not text:
+        raise _error("空欄にはできません")
+    if not _NUMBER.match(text):
+        raise _error("整数で入力してください")
+    return int(float(text)) if "." in text else int(text)
+
+
+_DATETIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+)
+
+
+def _jst_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=JST) if value.tzinfo is None else value.astimezone(JST)
+    if isinstance(value, date):
+        return datetime.combine(value, time(), tzinfo=JST)
+    text = normalise_text(value)
+    if not text:
+        raise _error("空欄にはできません")
+    for pattern in _DATETIME_FORMATS:
+        try:
+            return datetime.strptime(text, pattern).replace(tzinfo=JST)
+        except ValueError:
+            continue
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise _error("日時は「2026-11-30 14:05:00」の形で入力してください") from None
+    return parsed.replace(tzinfo=JST) if parsed.tzinfo is None else parsed.astimezone(JST)
+
+
+_ON = {"on", "true", "1", "yes", "はい", "する", "有効", "○", "◯"}
+_OFF = {"off", "false", "0", "no", "いいえ", "しない", "無効", "×", ""}
+
+
+def _on_off(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = normalise_text(value).lower()
+    if text in _ON:
+        return True
+    if text in _OFF:
+        return False
+    raise _error("「ON」か「OFF」で入力してください")
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def format_datetime(value: datetime) -> str:
+    return value.astimezone(JST).strftime(DATETIME_FORMAT)
+
+
+def _optional_text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+Identifier = Annotated[str, BeforeValidator(_identifier)]
+Yen = Annotated[int, BeforeValidator(_integer)]
+Quantity = Annotated[int, BeforeValidator(_integer)]
+JstDateTime = Annotated[
+    datetime, BeforeValidator(_jst_datetime), PlainSerializer(format_datetime, return_type=str)
+]
+OnOff = Annotated[
+    bool,
+    BeforeValidator(_on_off),
+    PlainSerializer(lambda on: "ON" if on else "OFF", return_type=str),
+]
+# Free text: whatever staff typed, numbers included, kept as text.
+Text = Annotated[str, BeforeValidator(_optional_text)]
+
+OptionalIdentifier = Annotated[Identifier | None, BeforeValidator(_blank_to_none)]
+OptionalQuantity = Annotated[Quantity | None, BeforeValidator(_blank_to_none)]
+OptionalYen = Annotated[Yen | None, BeforeValidator(_blank_to_none)]
+OptionalJstDateTime = Annotated[JstDateTime | None, BeforeValidator(_blank_to_none)]

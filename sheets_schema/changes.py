@@ -1,0 +1,108 @@
+"""A write job: every cell update and append of one job, sent to the backend as one batch.
+
+Jobs are built against the ``Table`` read in the same job, so columns are addressed by the
+header staff see, whatever order they put them in, and their own extra columns stay untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from sheets_schema.cells import CellOut, format_datetime
+from sheets_schema.errors import AppendOnlyError, HeaderError, InvalidRowError
+from sheets_schema.parsing import Table
+
+
+def to_cell(value: Any) -> CellOut:
+    """A Python value as a cell: integers stay numbers, everything else becomes text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "ON" if value else "OFF"
+    if isinstance(value, int):
+        return value
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    return str(value)
+
+
+def model_cells(model: BaseModel) -> dict[str, CellOut]:
+    """A row model as {header: cell}, using each type's own serialiser (dates, ON/OFF)."""
+    return {h: to_cell(v) for h, v in model.model_dump(by_alias=True).items()}
+
+
+@dataclass(frozen=True)
+class CellUpdate:
+    tab: str
+    row: int
+    column: int  # 0-based position in the header read by the job
+    value: CellOut
+
+
+@dataclass
+class TabAppend:
+    tab: str
+    rows: list[list[CellOut]] = field(default_factory=list)
+
+
+@dataclass
+class WriteJob:
+    updates: list[CellUpdate] = field(default_factory=list)
+    appends: dict[str, TabAppend] = field(default_factory=dict)
+    # The header each touched tab had when read: adapters that can check it refuse a stale job.
+    headers: dict[str, list[str]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.updates) or any(a.rows for a in self.appends.values())
+
+    @property
+    def tabs(self) -> set[str]:
+        return {u.tab for u in self.updates} | {t for t, a in self.appends.items() if a.rows}
+
+    def _check(self, table: Table[Any]) -> None:
+        if not table.writable:
+            raise HeaderError("\n".join(table.header_problems))
+        self.headers.setdefault(table.title, list(table.grid.header))
+
+    def set(
+        self,
+        table: Table[Any],
+        row: int,
+        values: Mapping[str, Any],
+        *,
+        allow_invalid: bool = False,
+    ) -> None:
+        """Change some cells of one row; cells not named keep whatever staff typed."""
+        self._check(table)
+        if table.spec.append_only:
+            raise AppendOnlyError(f"「{table.title}」シートは追記のみです。{row}行目は変更できません")
+        if not allow_invalid and row in table.invalid_rows:
+            raise InvalidRowError(
+                f"「{table.title}」シート {row}行目に入力エラーがあるため更新しませんでした。先に修正してください"
+            )
+        if not 2 <= row < len(table.grid.rows) + 2:
+            raise ValueError(f"row {row} is outside {table.title}")
+        for header, value in values.items():
+            if header not in table.spec.headers:
+                raise KeyError(f"{header} is not a column of {table.title}")
+            self.updates.append(CellUpdate(table.title, row, table.column(header), to_cell(value)))
+
+    def append(self, table: Table[Any], rows: Iterable[Mapping[str, Any] | BaseModel]) -> None:
+        """Add rows after the last one; staff-added columns get blank cells."""
+        self._check(table)
+        header = table.grid.header
+        target = self.appends.setdefault(table.title, TabAppend(table.title))
+        for row in rows:
+            cells = model_cells(row) if isinstance(row, BaseModel) else row
+            unknown = set(cells) - set(table.spec.headers)
+            if unknown:
+                raise KeyError(f"{sorted(unknown)} are not columns of {table.title}")
+            target.rows.append([to_cell(cells.get(h, "")) for h in header])
+
+    def cell_count(self) -> int:
+        return len(self.updates) + sum(len(r) for a in self.appends.values() for r in a.rows)

@@ -1,0 +1,49 @@
+"""A tab as stored: a header row and data rows of cell text, whatever the backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# The row number staff see for the first data row (the header is row 1).
+FIRST_DATA_ROW = 2
+
+
+def cell_text(value: Any) -> str:
+    """Adapters turn every stored value into text the same way (Sheets numbers, SQL JSON, xlsx)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@dataclass
+class Grid:
+    title: str
+    header: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+
+    @classmethod
+    def from_values(cls, title: str, values: list[list[Any]]) -> Grid:
+        """Build from an API-style values array: first row is the header, rows may be ragged."""
+        if not values:
+            return cls(title, [], [])
+        header = [cell_text(v).strip() for v in values[0]]
+        width = len(header)
+        rows = []
+        for raw in values[1:]:
+            row = [cell_text(v) for v in raw]
+            if len(row) < width:
+                row.extend([""] * (width - len(row)))
+            rows.append(row)
+        return cls(title, header, rows)
+
+    def row_number(self, index: int) -> int:
+        return index + FIRST_DATA_ROW
+
+    def cell(self, row_number: int, column: int) -> str:
+        row = self.rows[row_number - FIRST_DATA_ROW]
+        return row[column] if column < len(row) else ""

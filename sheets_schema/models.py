@@ -1,0 +1,125 @@
+"""One pydantic row model per tab. Field aliases are the Japanese column headers staff see."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sheets_schema.cells import (
+    Identifier,
+    JstDateTime,
+    OnOff,
+    OptionalIdentifier,
+    OptionalJstDateTime,
+    OptionalQuantity,
+    OptionalYen,
+    Quantity,
+    Text,
+    Yen,
+)
+
+OrderStatus = Literal["新規", "入金待ち", "発送待ち", "保留", "出荷済", "キャンセル"]
+ORDER_STATUSES: tuple[str, ...] = OrderStatus.__args__
+# Orders in these statuses hold stock (引当) until they ship or are cancelled.
+OPEN_ORDER_STATUSES: tuple[str, ...] = ("新規", "入金待ち", "発送待ち", "保留")
+
+MovementKind = Literal["入庫", "引当", "引当解除", "出荷", "手動調整", "棚卸"]
+MOVEMENT_KINDS: tuple[str, ...] = MovementKind.__args__
+
+SyncResult = Literal["成功", "一部失敗", "失敗"]
+
+
+class Row(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", str_strip_whitespace=True, frozen=True)
+
+
+class Product(Row):
+    sku: Identifier = Field(alias="SKU")
+    name: Text = Field(alias="商品名", min_length=1)
+    price: Yen = Field(alias="販売価格", ge=0)
+    cost: OptionalYen = Field(None, alias="原価", ge=0)
+    jan: OptionalIdentifier = Field(None, alias="JANコード", pattern=r"^\d{8}$|^\d{13}$")
+    supplier: Text = Field("", alias="仕入先")
+    reorder_point: OptionalQuantity = Field(None, alias="発注点", ge=0)
+    reorder_lot: OptionalQuantity = Field(None, alias="発注ロット", ge=1)
+    lead_time_days: OptionalQuantity = Field(None, alias="リードタイム日数", ge=0)
+    memo: Text = Field("", alias="メモ")
+
+
+class Stock(Row):
+    sku: Identifier = Field(alias="SKU")
+    on_hand: Quantity = Field(alias="実在庫", ge=0)
+    allocated: Quantity = Field(0, alias="引当数", ge=0)
+    safety_stock: Quantity = Field(0, alias="安全在庫", ge=0)
+    available: Quantity = Field(0, alias="販売可能数", ge=0)
+    updated_at: OptionalJstDateTime = Field(None, alias="更新日時")
+
+
+class MallListing(Row):
+    mall: Identifier = Field(alias="モール")
+    sku: Identifier = Field(alias="SKU")
+    mall_item_code: Identifier = Field(alias="モール商品コード")
+    mall_sku: OptionalIdentifier = Field(None, alias="モールSKU")
+    stock_sync: OnOff = Field(True, alias="在庫連携")
+
+
+class Order(Row):
+    mall: Identifier = Field(alias="モール")
+    order_number: Identifier = Field(alias="注文番号")
+    ordered_at: JstDateTime = Field(alias="注文日時")
+    status: OrderStatus = Field(alias="ステータス")
+    payment_method: Text = Field("", alias="支払方法")
+    buyer_name: Text = Field("", alias="購入者名")
+    recipient_name: Text = Field("", alias="送付先氏名")
+    postcode: OptionalIdentifier = Field(None, alias="郵便番号")
+    address: Text = Field("", alias="住所")
+    phone: OptionalIdentifier = Field(None, alias="電話番号")
+    total: Yen = Field(alias="合計金額", ge=0)
+    shipping_fee: Yen = Field(0, alias="送料", ge=0)
+    note: Text = Field("", alias="備考")
+    updated_at: OptionalJstDateTime = Field(None, alias="更新日時")
+
+
+class OrderLine(Row):
+    mall: Identifier = Field(alias="モール")
+    order_number: Identifier = Field(alias="注文番号")
+    line_number: Quantity = Field(alias="明細番号", ge=1)
+    sku: OptionalIdentifier = Field(None, alias="SKU")
+    name: Text = Field("", alias="商品名")
+    quantity: Quantity = Field(alias="数量", ge=1)
+    unit_price: Yen = Field(alias="単価", ge=0)
+
+
+class StockMovement(Row):
+    movement_id: Identifier = Field(alias="移動ID")
+    at: JstDateTime = Field(alias="日時")
+    sku: Identifier = Field(alias="SKU")
+    kind: MovementKind = Field(alias="区分")
+    # Units, always positive except 手動調整 and 棚卸, whose sign says the direction.
+    quantity: Quantity = Field(alias="数量")
+    mall: Text = Field("", alias="モール")
+    order_number: OptionalIdentifier = Field(None, alias="注文番号")
+    line_number: OptionalQuantity = Field(None, alias="明細番号")
+    note: Text = Field("", alias="備考")
+
+
+class SyncLog(Row):
+    run_id: Identifier = Field(alias="実行ID")
+    started_at: JstDateTime = Field(alias="開始日時")
+    finished_at: OptionalJstDateTime = Field(None, alias="終了日時")
+    mall: Identifier = Field(alias="モール")
+    job: Identifier = Field(alias="処理")
+    fetched: Quantity = Field(0, alias="取得件数", ge=0)
+    created: Quantity = Field(0, alias="新規", ge=0)
+    updated: Quantity = Field(0, alias="更新", ge=0)
+    duplicates_skipped: Quantity = Field(0, alias="重複スキップ", ge=0)
+    failed: Quantity = Field(0, alias="失敗", ge=0)
+    result: SyncResult = Field(alias="結果")
+    error: Text = Field("", alias="エラー内容")
+
+
+class SystemState(Row):
+    key: Identifier = Field(alias="キー")
+    value: Text = Field("", alias="値")
+    updated_at: OptionalJstDateTime = Field(None, alias="更新日時")

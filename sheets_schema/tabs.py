@@ -1,0 +1,113 @@
+"""The workbook's contract as data: one ``TabSpec`` per tab, in the order staff see them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from sheets_schema import models
+
+
+@dataclass(frozen=True)
+class TabSpec:
+    title: str
+    model: type[BaseModel]
+    key: tuple[str, ...]
+    # Columns people edit; the rest are written by Ichigen (sync, allocation, logs).
+    staff_columns: frozenset[str]
+    help: str
+    hidden: bool = False
+    # Ledgers and logs only ever grow: rows are appended, never changed.
+    append_only: bool = False
+    headers: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        headers = tuple(f.alias or name for name, f in self.model.model_fields.items())
+        object.__setattr__(self, "headers", headers)
+        unknown = (set(self.key) | self.staff_columns) - set(headers)
+        if unknown:
+            raise ValueError(f"{self.title}: unknown columns {sorted(unknown)}")
+
+    @property
+    def system_columns(self) -> tuple[str, ...]:
+        return tuple(h for h in self.headers if h not in self.staff_columns)
+
+    def field_name(self, header: str) -> str:
+        for name, f in self.model.model_fields.items():
+            if (f.alias or name) == header:
+                return name
+        raise KeyError(header)
+
+
+PRODUCTS = TabSpec(
+    title="商品",
+    model=models.Product,
+    key=("SKU",),
+    staff_columns=frozenset(models.Product.model_fields[n].alias for n in models.Product.model_fields),
+    help="販売する商品の一覧です。SKUごとに1行。価格や発注点はここで編集します。",
+)
+STOCK = TabSpec(
+    title="在庫",
+    model=models.Stock,
+    key=("SKU",),
+    staff_columns=frozenset({"SKU", "実在庫", "安全在庫"}),
+    help="SKUごとの在庫です。実在庫と安全在庫を編集すると、販売可能数が各モールへ反映されます。",
+)
+MALL_LISTINGS = TabSpec(
+    title="モール商品",
+    model=models.MallListing,
+    key=("モール", "SKU"),
+    staff_columns=frozenset({"モール", "SKU", "モール商品コード", "モールSKU", "在庫連携"}),
+    help="各モールの商品コードと自社SKUの対応表です。在庫連携をOFFにするとそのモールへ在庫を送りません。",
+)
+ORDERS = TabSpec(
+    title="受注",
+    model=models.Order,
+    key=("モール", "注文番号"),
+    staff_columns=frozenset({"ステータス", "備考"}),
+    help="全モールの注文です。同期で取り込まれます。ステータスと備考は編集できます。",
+)
+ORDER_LINES = TabSpec(
+    title="受注明細",
+    model=models.OrderLine,
+    key=("モール", "注文番号", "明細番号"),
+    staff_columns=frozenset(),
+    help="注文ごとの商品明細です。同期で取り込まれます。",
+)
+STOCK_MOVEMENTS = TabSpec(
+    title="在庫移動",
+    model=models.StockMovement,
+    key=("移動ID",),
+    staff_columns=frozenset(),
+    help="在庫の増減の記録（台帳）です。追記のみで、過去の行は変更しません。",
+    append_only=True,
+)
+SYNC_LOG = TabSpec(
+    title="同期ログ",
+    model=models.SyncLog,
+    key=("実行ID", "モール", "処理"),
+    staff_columns=frozenset(),
+    help="モールとの同期の実行結果です。1回の実行・モールごとに1行追記されます。",
+    append_only=True,
+)
+SYSTEM_STATE = TabSpec(
+    title="_システム",
+    model=models.SystemState,
+    key=("キー",),
+    staff_columns=frozenset(),
+    help="Ichigenが内部で使う状態（同期カーソルなど）です。編集しないでください。",
+    hidden=True,
+)
+
+TABS: tuple[TabSpec, ...] = (
+    PRODUCTS,
+    STOCK,
+    MALL_LISTINGS,
+    ORDERS,
+    ORDER_LINES,
+    STOCK_MOVEMENTS,
+    SYNC_LOG,
+    SYSTEM_STATE,
+)
+TAB_BY_TITLE: dict[str, TabSpec] = {spec.title: spec for spec in TABS}

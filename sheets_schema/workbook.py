@@ -1,0 +1,46 @@
+"""The ``Workbook`` port: what every backend (Google Sheets, SQL) offers, with one semantics.
+
+- ``read`` returns the named tabs as grids of text in one backend request.
+- ``write`` applies one job: all cell updates in one request, appends after the last row.
+- ``add_tabs`` creates tabs with their header row (hidden tabs are for Ichigen's own state).
+Values are written as given (RAW): text that looks like a formula stays text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from sheets_schema.changes import WriteJob
+from sheets_schema.grid import Grid
+
+
+@dataclass(frozen=True)
+class WorkbookInfo:
+    backend: Literal["sql", "google"]
+    title: str
+    location: str  # file path or database URL without password, or the spreadsheet's URL
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class NewTab:
+    title: str
+    header: tuple[str, ...]
+    hidden: bool = False
+
+
+class Workbook(Protocol):
+    @property
+    def info(self) -> WorkbookInfo: ...
+
+    def tab_titles(self) -> list[str]: ...
+
+    def read(self, titles: Sequence[str]) -> dict[str, Grid]:
+        """Grids of the named tabs that exist; a missing tab is simply absent."""
+        ...
+
+    def write(self, job: WriteJob) -> None: ...
+
+    def add_tabs(self, tabs: Sequence[NewTab]) -> None: ...
