@@ -12,6 +12,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from itertools import groupby
 from typing import Any
 
 import gspread
@@ -29,6 +30,7 @@ from sheets_schema.workbook import NewTab, WorkbookInfo
 
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
 GOOGLE_SHEETS_BASE_URL = "https://sheets.googleapis.com"
+DEFAULT_POLICY = RetryPolicy()
 _READ_PARAMS = {
     "majorDimension": "ROWS",
     # Numbers come back as numbers (no "¥1,980" or "1,980" display strings) ...
@@ -46,7 +48,7 @@ class SheetsSession(AuthorizedSession):
         credentials: Any,
         *,
         api_base_url: str = GOOGLE_SHEETS_BASE_URL,
-        policy: RetryPolicy = RetryPolicy(),
+        policy: RetryPolicy = DEFAULT_POLICY,
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
     ) -> None:
@@ -111,7 +113,7 @@ class GoogleSheetsWorkbook:
         service_account_info: Mapping[str, Any],
         *,
         api_base_url: str = GOOGLE_SHEETS_BASE_URL,
-        policy: RetryPolicy = RetryPolicy(),
+        policy: RetryPolicy = DEFAULT_POLICY,
         timeout_seconds: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -222,20 +224,15 @@ def _value_ranges(updates: Sequence[CellUpdate]) -> list[dict[str, Any]]:
     data = []
     for (tab, row), cells in by_row.items():
         columns = sorted(cells)
-        run = [columns[0]]
-        for column in columns[1:] + [None]:
-            if column is not None and column == run[-1] + 1:
-                run.append(column)
-                continue
-            start = rowcol_to_a1(row, run[0] + 1)
-            end = rowcol_to_a1(row, run[-1] + 1)
+        # Consecutive columns share the same (column - position) difference.
+        for _, group in groupby(enumerate(columns), key=lambda pair: pair[1] - pair[0]):
+            run = [column for _, column in group]
+            span = f"{rowcol_to_a1(row, run[0] + 1)}:{rowcol_to_a1(row, run[-1] + 1)}"
             data.append(
                 {
-                    "range": absolute_range_name(tab, f"{start}:{end}"),
+                    "range": absolute_range_name(tab, span),
                     "majorDimension": "ROWS",
                     "values": [[cells[c] for c in run]],
                 }
             )
-            if column is not None:
-                run = [column]
     return data
