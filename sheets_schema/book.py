@@ -35,6 +35,16 @@ def open_workbook(settings: Settings) -> Workbook:
     return SqlWorkbook(settings.sql_url())
 
 
+def open_prepared_workbook(settings: Settings, now: datetime) -> Workbook:
+    """The configured workbook with every tab present; a new embedded one gets the demo shop."""
+    workbook = open_workbook(settings)
+    if settings.backend == "sql" and settings.workbook.seed_demo:
+        seed_demo_if_new(workbook, now)
+    else:
+        ensure_tabs(workbook)
+    return workbook
+
+
 def read_tables(workbook: Workbook, specs: Iterable[TabSpec] = TABS) -> Tables:
     """Every named tab in one backend read, parsed; a missing tab comes back unwritable."""
     specs = list(specs)

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import NoneType
+from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import BaseModel
 
 from sheets_schema import models
+
+
+def _is_integer(annotation: Any) -> bool:
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if annotation is int:
+        return True
+    return any(_is_integer(a) for a in get_args(annotation) if a is not NoneType)
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,13 @@ class TabSpec:
     @property
     def system_columns(self) -> tuple[str, ...]:
         return tuple(h for h in self.headers if h not in self.staff_columns)
+
+    @property
+    def integer_columns(self) -> frozenset[str]:
+        """Columns holding yen or quantities: exported as numbers, compared as numbers."""
+        return frozenset(
+            f.alias or name for name, f in self.model.model_fields.items() if _is_integer(f.annotation)
+        )
 
     def field_name(self, header: str) -> str:
         for name, f in self.model.model_fields.items():

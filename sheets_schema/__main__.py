@@ -1,0 +1,110 @@
+"""Backups and checks from the command line, with the same settings as the app.
+
+python -m sheets_schema export out.xlsx       every tab to an .xlsx file
+python -m sheets_schema import in.xlsx        validate and show what would change
+python -m sheets_schema import in.xlsx --apply
+python -m sheets_schema check                 print every row error; exit 1 if any
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from settings import DEFAULT_SECRETS_PATH, load_settings_file
+from sheets_schema.book import header_problems, open_prepared_workbook, read_tables, row_errors
+from sheets_schema.cells import JST
+from sheets_schema.errors import WorkbookError
+from sheets_schema.importing import plan_import
+from sheets_schema.workbook import Workbook
+from sheets_schema.xlsx import read_xlsx, write_xlsx
+
+_PREVIEW_LIMIT = 200
+
+
+def export(workbook: Workbook, path: Path) -> int:
+    titles = workbook.tab_titles()
+    grids = workbook.read(titles)
+    write_xlsx(path, [grids[t] for t in titles if t in grids], workbook.hidden_titles())
+    rows = sum(len(g.rows) for g in grids.values())
+    print(f"{len(grids)} シート・{rows} 行を {path} に書き出しました")
+    return 0
+
+
+def check(workbook: Workbook) -> int:
+    tables = read_tables(workbook)
+    problems = header_problems(tables) + [str(e) for e in row_errors(tables)]
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"\n{len(problems)} 件の問題があります")
+        return 1
+    print(f"問題はありません（{sum(len(t.records) for t in tables.values())} 行を確認しました）")
+    return 0
+
+
+def import_file(workbook: Workbook, path: Path, *, apply: bool) -> int:
+    tables = read_tables(workbook)
+    plan = plan_import(tables, read_xlsx(path))
+    for notice in plan.notices:
+        print(f"お知らせ: {notice}")
+    for error in plan.errors:
+        print(f"エラー: {error}")
+    if plan.errors:
+        print(
+            f"\n{len(plan.errors)} 件のエラーがあるため取り込みません。ファイルを直してからもう一度実行してください"
+        )
+        return 1
+    for change in plan.changes[:_PREVIEW_LIMIT]:
+        print(f"変更: {change}")
+    if len(plan.changes) > _PREVIEW_LIMIT:
+        print(f"…ほか {len(plan.changes) - _PREVIEW_LIMIT} 件の変更")
+    for tab, rows in plan.additions.items():
+        print(f"追加: 「{tab}」に {len(rows)} 行")
+    summary = f"変更 {len(plan.changes)} セル・追加 {plan.addition_count} 行"
+    if not plan.changes and not plan.additions:
+        print("変更はありません")
+        return 0
+    if not apply:
+        print(
+            f"\n{summary} の予定です（まだ書き込んでいません）。反映するには --apply を付けて実行してください"
+        )
+        return 0
+    workbook.write(plan.job(tables))
+    print(f"\n{summary} を反映しました")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m sheets_schema", description="Ichigen ワークブックのバックアップと検査"
+    )
+    parser.add_argument(
+        "--secrets", type=Path, default=DEFAULT_SECRETS_PATH, help="設定ファイル（secrets.toml）"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("export", help="全シートを .xlsx に書き出す").add_argument("path", type=Path)
+    importer = commands.add_parser("import", help=".xlsx の変更を検証して取り込む")
+    importer.add_argument("path", type=Path)
+    importer.add_argument("--apply", action="store_true", help="確認した変更を書き込む")
+    commands.add_parser("check", help="全シートの入力エラーを表示する")
+    args = parser.parse_args(argv)
+
+    try:
+        workbook = open_prepared_workbook(load_settings_file(args.secrets, os.environ), datetime.now(JST))
+        if args.command == "export":
+            return export(workbook, args.path)
+        if args.command == "import":
+            return import_file(workbook, args.path, apply=args.apply)
+        return check(workbook)
+    except WorkbookError as exc:
+        print(f"エラー: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
