@@ -1,0 +1,35 @@
+"""Ichigen: the entry file is a router.
+
+Calling ``st.navigation`` makes Streamlit ignore the ``pages/`` folder's auto-discovery, so
+only the pages listed here exist. Settings are loaded here, once per session, and passed down.
+"""
+
+import os
+
+import streamlit as st
+from pydantic import ValidationError
+
+from settings import load_settings
+from sheets_schema.errors import WorkbookError
+from ui import context, sidebar
+from ui.errors import settings_error_message
+
+st.set_page_config(page_title="Ichigen 一元管理", page_icon="🛒", layout="wide")
+
+try:
+    secrets = st.secrets.to_dict()
+except FileNotFoundError:  # no secrets.toml: the embedded default
+    secrets = {}
+try:
+    settings = load_settings(secrets, os.environ)
+except ValidationError as exc:
+    st.error(settings_error_message(exc), icon="🚫")
+    st.stop()
+context.init(settings)
+
+page = st.navigation([st.Page("pages/home.py", title="ホーム", icon="🏠", default=True)])
+try:
+    sidebar.render(context.snapshot(), settings)
+    page.run()
+except WorkbookError as exc:
+    st.error(str(exc), icon="🚫")

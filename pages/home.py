@@ -1,0 +1,82 @@
+"""ホーム: the shop at a glance, and the workbook's input errors as a fix-it list."""
+
+import pandas as pd
+import streamlit as st
+
+from sheets_schema.book import header_problems, row_errors
+from sheets_schema.tabs import TABS
+from shop.overview import overview, yen
+from ui import context
+
+snapshot = context.snapshot()
+summary = overview(snapshot.tables)
+
+st.title("ホーム")
+if snapshot.demo_since:
+    st.caption("デモショップのデータです。自由に操作して試せます。")
+
+sku, units, value = st.columns(3)
+sku.metric("SKU数", f"{summary.sku_count:,}")
+units.metric("在庫数（実在庫の合計）", f"{summary.stock_units:,} 点")
+value.metric("在庫金額（原価）", yen(summary.stock_value_at_cost))
+if summary.skus_without_cost:
+    st.caption(f"原価が未入力の {summary.skus_without_cost} SKU は在庫金額に含めていません。")
+
+st.subheader("受注ステータス")
+for column, (status, count) in zip(
+    st.columns(len(summary.orders_by_status)), summary.orders_by_status.items(), strict=True
+):
+    column.metric(status, f"{count:,} 件")
+
+st.subheader("在庫が少ない商品")
+if summary.low_stock:
+    st.caption("引当後の在庫が発注点以下（発注点がなければ販売可能数が0）のSKUです。")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "SKU": item.sku,
+                    "商品名": item.name,
+                    "実在庫": item.on_hand,
+                    "引当数": item.allocated,
+                    "販売可能数": item.available,
+                    "発注点": item.reorder_point,
+                    "発注ロット": item.reorder_lot,
+                }
+                for item in summary.low_stock
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+else:
+    st.success("在庫が少ない商品はありません。")
+
+st.subheader("入力エラー（要修正）")
+problems = header_problems(snapshot.tables)
+errors = row_errors(snapshot.tables)
+for problem in problems:
+    st.error(problem, icon="🚫")
+if errors:
+    st.warning(
+        f"{len(errors)} 件の入力エラーがあります。エラーのある行は同期で読み込まれず、上書きもされません。"
+        "シートの該当セルを直すと次の読み込みで消えます。",
+        icon="⚠️",
+    )
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"シート": e.tab, "行": e.row, "列": e.column, "入力値": e.value, "内容": e.message}
+                for e in errors
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+elif not problems:
+    st.success("入力エラーはありません。")
+
+with st.expander("シートの説明"):
+    for spec in TABS:
+        if not spec.hidden:
+            st.markdown(f"**{spec.title}**: {spec.help}")

@@ -1,0 +1,84 @@
+"""What the ホーム page shows: counts over the parsed workbook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sheets_schema.models import ORDER_STATUSES, Order, Product, Stock
+from sheets_schema.parsing import Table
+from sheets_schema.tabs import ORDERS, PRODUCTS, STOCK
+
+
+@dataclass(frozen=True)
+class LowStockItem:
+    sku: str
+    name: str
+    on_hand: int
+    allocated: int
+    available: int
+    reorder_point: int | None
+    reorder_lot: int | None
+
+
+@dataclass(frozen=True)
+class Overview:
+    sku_count: int
+    stock_units: int
+    stock_value_at_cost: int  # yen; SKUs without 原価 are left out and counted below
+    skus_without_cost: int
+    orders_by_status: dict[str, int]
+    low_stock: list[LowStockItem]
+
+
+def _is_low(stock: Stock, product: Product | None) -> bool:
+    free = stock.on_hand - stock.allocated
+    if product is not None and product.reorder_point is not None:
+        return free <= product.reorder_point
+    return stock.available <= 0
+
+
+def overview(tables: dict[str, Table[Any]]) -> Overview:
+    products: dict[str, Product] = {p.sku: p for p in tables[PRODUCTS.title].models()}
+    stocks: list[Stock] = tables[STOCK.title].models()
+    orders: list[Order] = tables[ORDERS.title].models()
+
+    value = 0
+    without_cost = 0
+    for stock in stocks:
+        cost = products[stock.sku].cost if stock.sku in products else None
+        if cost is None:
+            without_cost += 1
+        else:
+            value += cost * stock.on_hand
+
+    by_status = dict.fromkeys(ORDER_STATUSES, 0)
+    for order in orders:
+        by_status[order.status] += 1
+
+    low = [
+        LowStockItem(
+            sku=s.sku,
+            name=products[s.sku].name if s.sku in products else "（商品シートにありません）",
+            on_hand=s.on_hand,
+            allocated=s.allocated,
+            available=s.available,
+            reorder_point=products[s.sku].reorder_point if s.sku in products else None,
+            reorder_lot=products[s.sku].reorder_lot if s.sku in products else None,
+        )
+        for s in stocks
+        if _is_low(s, products.get(s.sku))
+    ]
+    low.sort(key=lambda item: (item.available, item.on_hand - item.allocated, item.sku))
+    return Overview(
+        sku_count=len(products),
+        stock_units=sum(s.on_hand for s in stocks),
+        stock_value_at_cost=value,
+        skus_without_cost=without_cost,
+        orders_by_status=by_status,
+        low_stock=low,
+    )
+
+
+def yen(amount: int) -> str:
+    return f"¥{amount:,}"

@@ -1,0 +1,32 @@
+"""The sidebar every page shares: which workbook is open, when it was read, demo notice."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from settings import Settings
+from ui import context
+from ui.context import Snapshot
+
+
+def render(snapshot: Snapshot, settings: Settings) -> None:
+    with st.sidebar:
+        info = snapshot.info
+        if info.backend == "google":
+            st.markdown(f"**ワークブック**: Google スプレッドシート [{info.title}]({info.url})")
+        else:
+            st.markdown(f"**ワークブック**: 内蔵データベース（SQLite）  \n`{info.location}`")
+        st.caption(
+            f"読み込み: {snapshot.read_at:%Y-%m-%d %H:%M:%S}（{settings.app.cache_ttl_seconds}秒ごとに更新）"
+        )
+        if st.button("最新の状態を読み込む", icon="🔄", width="stretch"):
+            context.after_write()
+            st.rerun()
+        if snapshot.demo_since:
+            st.info(
+                f"デモデータを表示しています（{snapshot.demo_since[:10]} 作成）。"
+                "実際のショップで使うには Google スプレッドシートを接続してください（README 参照）。",
+                icon="🧪",
+            )
+        if settings.auth is None:
+            st.caption("ログイン設定がないため、このパソコン（localhost）からのみ開けます。")
