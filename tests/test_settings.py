@@ -1,0 +1,82 @@
+"""Settings: one pure loader, and the committed example documents every setting."""
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from settings import PROJECT_ROOT, Settings, load_settings, load_settings_file
+
+EXAMPLE = PROJECT_ROOT / ".streamlit" / "secrets.example.toml"
+
+
+def _documented_keys(text: str) -> set[str]:
+    # Keys may be shown commented out ("# private_key = ..."), since some are alternatives.
+    keys = set()
+    for line in text.splitlines():
+        line = line.lstrip("# ").strip()
+        if "=" in line and not line.startswith("["):
+            keys.add(line.split("=", 1)[0].strip())
+    return keys
+
+
+def _fields(model: type[BaseModel]) -> set[str]:
+    names = set()
+    for name, info in model.model_fields.items():
+        names.add(name)
+        for arg in getattr(info.annotation, "__args__", (info.annotation,)):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                names |= _fields(arg)
+    return names
+
+
+def test_example_documents_every_setting() -> None:
+    documented = _documented_keys(EXAMPLE.read_text(encoding="utf-8"))
+    sections = {"workbook", "google", "app", "auth", "service_account"}
+    missing = _fields(Settings) - documented - sections
+    assert missing == set()
+
+
+def test_example_parses_into_settings() -> None:
+    settings = load_settings(tomllib.loads(EXAMPLE.read_text(encoding="utf-8")))
+    assert settings.backend == "google"
+    assert settings.google is not None and settings.google.service_account_file == Path("service-account.json")
+
+
+def test_no_file_means_embedded_sqlite_under_the_project(tmp_path: Path) -> None:
+    settings = load_settings_file(tmp_path / "absent.toml", environ={})
+    assert settings.backend == "sql"
+    assert settings.sql_url() == f"sqlite:///{PROJECT_ROOT / 'data' / 'ichigen.sqlite3'}"
+
+
+def test_environment_overrides_the_file() -> None:
+    settings = load_settings(
+        {"app": {"cache_ttl_seconds": 60}},
+        environ={"ICHIGEN_APP__CACHE_TTL_SECONDS": "5", "ICHIGEN_APP__SHOP_NAME": "一元堂", "PATH": "/bin"},
+    )
+    assert (settings.app.cache_ttl_seconds, settings.app.shop_name) == (5, "一元堂")
+
+
+def test_typo_in_a_section_is_an_error_not_silently_ignored() -> None:
+    with pytest.raises(ValidationError):
+        load_settings({"workbook": {"sqlurl": "sqlite:///x"}})
+
+
+def test_private_key_never_shows_in_repr() -> None:
+    settings = load_settings(
+        {
+            "google": {
+                "spreadsheet_key": "k",
+                "service_account": {"private_key": "TOPSECRET", "client_email": "a@b.iam.gserviceaccount.com"},
+            }
+        }
+    )
+    assert "TOPSECRET" not in repr(settings)
+    assert settings.google is not None
+    assert settings.google.service_account_info()["private_key"] == "TOPSECRET"
+
+
+def test_google_needs_exactly_one_key_source() -> None:
+    with pytest.raises(ValidationError):
+        load_settings({"google": {"spreadsheet_key": "k"}})
