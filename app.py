@@ -9,7 +9,7 @@ import os
 import streamlit as st
 from pydantic import ValidationError
 
-from settings import load_settings
+from settings import SettingsError, load_settings
 from sheets_schema.errors import WorkbookError
 from ui import context, sidebar
 from ui.errors import settings_error_message
@@ -31,5 +31,5 @@ page = st.navigation([st.Page("pages/home.py", title="ホーム", icon="🏠", d
 try:
     sidebar.render(context.snapshot(), settings)
     page.run()
-except WorkbookError as exc:
+except (WorkbookError, SettingsError) as exc:
     st.error(str(exc), icon="🚫")

@@ -21,6 +21,10 @@ DEFAULT_SECRETS_PATH = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 ENV_PREFIX = "ICHIGEN_"
 
 
+class SettingsError(Exception):
+    """A setting points at something unusable; the message is Japanese, for staff."""
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -74,7 +78,12 @@ class GoogleSettings(Section):
         path = self.service_account_file
         if not path.is_absolute():
             path = PROJECT_ROOT / path
-        return ServiceAccount.model_validate(json.loads(path.read_text(encoding="utf-8"))).as_info()
+        try:
+            return ServiceAccount.model_validate(json.loads(path.read_text(encoding="utf-8"))).as_info()
+        except (OSError, ValueError) as exc:
+            raise SettingsError(
+                f"サービスアカウント鍵のファイル {path} を読み込めません（{exc.__class__.__name__}）"
+            ) from exc
 
 
 class AppSettings(Section):

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from settings import DEFAULT_SECRETS_PATH, load_settings_file
+from settings import DEFAULT_SECRETS_PATH, SettingsError, load_settings_file
 from sheets_schema.book import header_problems, open_prepared_workbook, read_tables, row_errors
 from sheets_schema.cells import JST
 from sheets_schema.errors import WorkbookError
@@ -101,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "import":
             return import_file(workbook, args.path, apply=args.apply)
         return check(workbook)
-    except WorkbookError as exc:
+    except (WorkbookError, SettingsError) as exc:
         print(f"エラー: {exc}", file=sys.stderr)
         return 2
 

@@ -62,7 +62,7 @@ def test_export_then_import_of_an_edited_file_previews_then_applies(
     assert [c.value for c in products[1]][:3] == ["SKU", "商品名", "販売価格"]
     sku = products["A2"].value
     products["C2"] = 12345
-    products.append(["00999", "=IMPORTXML(\"http://x\",\"//a\")", 500])
+    products.append(["00999", '=IMPORTXML("http://x","//a")', 500])
     products.cell(row=products.max_row, column=2).data_type = "s"  # typed as text, as Excel would keep it
     book.save(export)
 
@@ -77,7 +77,7 @@ def test_export_then_import_of_an_edited_file_previews_then_applies(
     after = tables(secrets)["商品"]
     by_sku = {p.sku: p for p in after.models()}
     assert by_sku[sku].price == 12345
-    assert by_sku["00999"].name == "=IMPORTXML(\"http://x\",\"//a\")"  # text, leading zeros kept
+    assert by_sku["00999"].name == '=IMPORTXML("http://x","//a")'  # text, leading zeros kept
     capsys.readouterr()
     assert main(["--secrets", str(secrets), "import", str(export)]) == 0
     assert "変更はありません" in capsys.readouterr().out
@@ -85,7 +85,7 @@ def test_export_then_import_of_an_edited_file_previews_then_applies(
     again = tmp_path / "again.xlsx"
     assert main(["--secrets", str(secrets), "export", str(again)]) == 0
     row = [c for c in load_workbook(again)["商品"].iter_rows() if c[0].value == "00999"][0]
-    assert (row[1].value, row[1].data_type) == ("=IMPORTXML(\"http://x\",\"//a\")", "s")
+    assert (row[1].value, row[1].data_type) == ('=IMPORTXML("http://x","//a")', "s")
     assert (row[2].value, row[2].data_type) == (500, "n")
 
 

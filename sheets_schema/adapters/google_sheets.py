@@ -118,9 +118,14 @@ class GoogleSheetsWorkbook:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         # token_uri is taken from the key as given, so a local token endpoint works in tests.
-        credentials = service_account.Credentials.from_service_account_info(
-            dict(service_account_info), scopes=list(SCOPES)
-        )
+        try:
+            credentials = service_account.Credentials.from_service_account_info(
+                dict(service_account_info), scopes=list(SCOPES)
+            )
+        except (ValueError, KeyError) as exc:
+            raise WorkbookUnavailable(
+                "サービスアカウント鍵を読み込めません。Google Cloud でダウンロードした JSON の内容を確認してください"
+            ) from exc
         self._account = credentials.service_account_email
         self._key = spreadsheet_key
         self.session = SheetsSession(credentials, api_base_url=api_base_url, policy=policy, sleep=sleep)

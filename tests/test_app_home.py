@@ -1,0 +1,113 @@
+"""The app shell and ホーム page through Streamlit's AppTest, on a temporary embedded workbook."""
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from settings import PROJECT_ROOT, load_settings
+from sheets_schema.book import open_workbook, read_tables
+from sheets_schema.changes import WriteJob
+
+APP = str(PROJECT_ROOT / "app.py")
+
+
+def app_for(sql_url: str, **extra: dict) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["workbook"] = {"sql_url": sql_url}
+    for section, values in extra.items():
+        at.secrets[section] = values
+    return at
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches() -> None:
+    # Streamlit's caches live as long as the process; each test starts as a new server would.
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def sql_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'wb.sqlite3'}"
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_first_start_creates_the_demo_shop_and_shows_it_in_japanese(sql_url: str) -> None:
+    at = app_for(sql_url).run()
+    assert not at.exception
+    shown = metrics(at)
+    assert shown["SKU数"] == "40"
+    assert shown["在庫金額（原価）"].startswith("¥")
+    tables = read_tables(open_workbook(load_settings({"workbook": {"sql_url": sql_url}})))
+    orders = tables["受注"].models()
+    for status in ("新規", "入金待ち", "発送待ち", "保留", "出荷済", "キャンセル"):
+        assert shown[status] == f"{sum(o.status == status for o in orders)} 件"
+    assert any("デモデータを表示しています" in i.value for i in at.sidebar.info)
+    assert any("wb.sqlite3" in m.value for m in at.sidebar.markdown)
+    assert any("localhost" in c.value for c in at.sidebar.caption)
+    assert [s.value for s in at.success if "入力エラー" in s.value] == ["入力エラーはありません。"]
+
+
+def test_an_existing_workbook_is_never_reseeded(sql_url: str) -> None:
+    app_for(sql_url).run()
+    settings = load_settings({"workbook": {"sql_url": sql_url}})
+    workbook = open_workbook(settings)
+    tables = read_tables(workbook)
+    job = WriteJob()
+    job.set(tables["商品"], 2, {"商品名": "スタッフが変えた名前"})
+    workbook.write(job)
+    at = app_for(sql_url).run()
+    assert not at.exception
+    names = [p.name for p in read_tables(workbook)["商品"].models()]
+    assert names.count("スタッフが変えた名前") == 1 and len(names) == 40
+
+
+def test_row_errors_show_as_a_fix_it_list(sql_url: str) -> None:
+    app_for(sql_url).run()
+    workbook = open_workbook(load_settings({"workbook": {"sql_url": sql_url}}))
+    job = WriteJob()
+    job.set(read_tables(workbook)["在庫"], 4, {"実在庫": "十個"})
+    workbook.write(job)
+    st.cache_data.clear()  # the read TTL has passed
+    at = app_for(sql_url).run()
+    assert not at.exception
+    assert any("1 件の入力エラー" in w.value for w in at.warning)
+    frame = at.dataframe[-1].value
+    assert frame.iloc[0].to_dict() == {
+        "シート": "在庫",
+        "行": 4,
+        "列": "実在庫",
+        "入力値": "十個",
+        "内容": "整数で入力してください",
+    }
+
+
+def test_a_wrong_setting_is_explained_without_a_traceback(sql_url: str) -> None:
+    at = app_for(sql_url, app={"cache_ttl": 5}).run()
+    assert not at.exception
+    assert "secrets.toml" in at.error[0].value and "cache_ttl" in at.error[0].value
+
+
+def test_an_unreachable_google_sheet_is_explained_in_japanese(tmp_path: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["workbook"] = {"backend": "google"}
+    at.secrets["google"] = {
+        "spreadsheet_key": "abc",
+        "api_base_url": "http://127.0.0.1:9",  # nothing listens on the discard port
+        "max_retries": 0,
+        "timeout_seconds": 2,
+        "service_account": {
+            "private_key": "not a key",
+            "client_email": "ichigen@example.iam.gserviceaccount.com",
+            "token_uri": "http://127.0.0.1:9/token",
+        },
+    }
+    at.run()
+    assert not at.exception
+    assert at.error, "staff must see why the workbook did not open"
+    assert "Google" in at.error[0].value or "鍵" in at.error[0].value
