@@ -84,7 +84,7 @@ def test_export_then_import_of_an_edited_file_previews_then_applies(
 
     again = tmp_path / "again.xlsx"
     assert main(["--secrets", str(secrets), "export", str(again)]) == 0
-    row = [c for c in load_workbook(again)["商品"].iter_rows() if c[0].value == "00999"][0]
+    row = next(c for c in load_workbook(again)["商品"].iter_rows() if c[0].value == "00999")
     assert (row[1].value, row[1].data_type) == ('=IMPORTXML("http://x","//a")', "s")
     assert (row[2].value, row[2].data_type) == (500, "n")
 

@@ -17,7 +17,10 @@ def stock_grid(*rows: list[str], header: list[str] | None = None) -> Grid:
 def test_identifiers_keep_leading_zeros_and_numbers_parse_with_separators() -> None:
     grid = Grid.from_values(
         "商品",
-        [list(PRODUCTS.headers), ["00123", "タオル", "¥1,980", "８８０", "0490123456789", "", "", "", "", ""]],
+        [
+            list(PRODUCTS.headers),
+            ["00123", "タオル", "¥1,980", "８８０", "0490123456789", "", "", "", "", ""],
+        ],
     )
     table = parse_grid(PRODUCTS, grid)
     assert table.errors == []
@@ -50,8 +53,14 @@ def test_order_phone_and_postcode_stay_text_and_times_are_jst() -> None:
 def test_each_bad_cell_is_one_japanese_error_with_sheet_row_column_and_value() -> None:
     table = parse_grid(STOCK, stock_grid(["A-1", "5"], ["B-2", "たくさん", "", "-1"], ["C-3", "2"]))
     assert [r.value.sku for r in table.records] == ["A-1", "C-3"]
-    assert [(e.row, e.column, e.value) for e in table.errors] == [(3, "実在庫", "たくさん"), (3, "安全在庫", "-1")]
-    assert str(table.errors[0]) == "「在庫」シート 3行目 「実在庫」列: 整数で入力してください（入力値: 「たくさん」）"
+    assert [(e.row, e.column, e.value) for e in table.errors] == [
+        (3, "実在庫", "たくさん"),
+        (3, "安全在庫", "-1"),
+    ]
+    assert (
+        str(table.errors[0])
+        == "「在庫」シート 3行目 「実在庫」列: 整数で入力してください（入力値: 「たくさん」）"
+    )
     assert "0以上" in str(table.errors[1])
 
 
@@ -70,7 +79,15 @@ def test_duplicate_key_is_reported_on_the_later_row_and_not_read() -> None:
 
 def test_blank_required_cell_and_unknown_status_are_explained() -> None:
     row = dict.fromkeys(ORDERS.headers, "")
-    row.update({"モール": "Amazon", "注文番号": "503-1", "注文日時": "2026-11-01", "ステータス": "発送", "合計金額": ""})
+    row.update(
+        {
+            "モール": "Amazon",
+            "注文番号": "503-1",
+            "注文日時": "2026-11-01",
+            "ステータス": "発送",
+            "合計金額": "",
+        }
+    )
     table = parse_grid(ORDERS, Grid.from_values("受注", [list(ORDERS.headers), list(row.values())]))
     messages = {e.column: e.message for e in table.errors}
     assert messages["合計金額"] == "空欄にはできません"

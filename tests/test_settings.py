@@ -41,7 +41,9 @@ def test_example_documents_every_setting() -> None:
 def test_example_parses_into_settings() -> None:
     settings = load_settings(tomllib.loads(EXAMPLE.read_text(encoding="utf-8")))
     assert settings.backend == "google"
-    assert settings.google is not None and settings.google.service_account_file == Path("service-account.json")
+    assert settings.google is not None and settings.google.service_account_file == Path(
+        "service-account.json"
+    )
 
 
 def test_no_file_means_embedded_sqlite_under_the_project(tmp_path: Path) -> None:
@@ -68,7 +70,10 @@ def test_private_key_never_shows_in_repr() -> None:
         {
             "google": {
                 "spreadsheet_key": "k",
-                "service_account": {"private_key": "TOPSECRET", "client_email": "a@b.iam.gserviceaccount.com"},
+                "service_account": {
+                    "private_key": "TOPSECRET",
+                    "client_email": "a@b.iam.gserviceaccount.com",
+                },
             }
         }
     )
