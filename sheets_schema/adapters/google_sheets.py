@@ -101,6 +101,8 @@ def _japanese_message(exc: Exception, *, account: str) -> str:
         return f"Google スプレッドシートがリクエストを受け付けませんでした（HTTP {code}）"
     if isinstance(exc, GoogleAuthError):
         return "Google への認証に失敗しました。サービスアカウント鍵と token_uri を確認してください"
+    if isinstance(exc, requests.JSONDecodeError):
+        return "Google スプレッドシートから想定外の応答がありました。しばらく待ってからもう一度お試しください"
     if isinstance(exc, requests.Timeout):
         return "Google スプレッドシートから時間内に応答がありませんでした。もう一度お試しください"
     return "Google スプレッドシートに接続できません。ネットワークを確認してください"

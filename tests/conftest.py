@@ -1,0 +1,132 @@
+"""Shared fixtures: a Sheets API fake on loopback and one harness per workbook adapter.
+
+A harness gives the contract tests what they need besides the port itself: a way to edit a tab
+as a person would (reorder columns, add their own, type bad values) and to look at what is
+stored, without going through the adapter under test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, insert, select, update
+
+from sheets_schema.adapters.google_sheets import GoogleSheetsWorkbook
+from sheets_schema.adapters.retry import RetryPolicy
+from sheets_schema.adapters.sql import SqlWorkbook, create_sql_engine, rows_table, tabs_table
+from sheets_schema.book import ensure_tabs
+from sheets_schema.grid import cell_text
+from sheets_schema.workbook import Workbook
+from tests.fakes.sheets_api import FakeSheetsServer, make_service_account_info
+
+
+@pytest.fixture(scope="session")
+def sheets_server() -> Iterator[FakeSheetsServer]:
+    with FakeSheetsServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_sheets(sheets_server: FakeSheetsServer) -> Iterator[FakeSheetsServer]:
+    sheets_server.clear_faults()
+    sheets_server.reset_counts()
+    yield sheets_server
+    sheets_server.clear_faults()
+
+
+def _text_grid(values: list[list[Any]]) -> list[list[str]]:
+    return [[cell_text(v) for v in row] for row in values]
+
+
+class SqlHarness:
+    kind = "sql"
+
+    def __init__(self, path: Path) -> None:
+        self.url = f"sqlite:///{path}"
+        self.engine = create_sql_engine(self.url)
+        self.workbook: Workbook = SqlWorkbook(self.url, engine=self.engine)
+
+    def fresh_workbook(self) -> Workbook:
+        return SqlWorkbook(self.url, engine=self.engine)
+
+    def staff_put(self, title: str, values: list[list[Any]]) -> None:
+        """Replace a tab's content as staff would by editing the sheet by hand."""
+        with self.engine.begin() as conn:
+            tab_id = conn.scalar(select(tabs_table.c.id).where(tabs_table.c.title == title))
+            conn.execute(update(tabs_table).where(tabs_table.c.id == tab_id).values(header=values[0]))
+            conn.execute(delete(rows_table).where(rows_table.c.tab_id == tab_id))
+            if values[1:]:
+                conn.execute(
+                    insert(rows_table),
+                    [
+                        {"tab_id": tab_id, "row_number": i + 2, "cells": row}
+                        for i, row in enumerate(values[1:])
+                    ],
+                )
+
+    def stored(self, title: str) -> list[list[str]]:
+        with self.engine.connect() as conn:
+            tab = conn.execute(
+                select(tabs_table.c.id, tabs_table.c.header).where(tabs_table.c.title == title)
+            ).one()
+            rows = conn.scalars(
+                select(rows_table.c.cells)
+                .where(rows_table.c.tab_id == tab.id)
+                .order_by(rows_table.c.row_number)
+            ).all()
+        grid = _text_grid([tab.header, *rows])
+        while grid and not any(grid[-1]):
+            grid.pop()
+        return [_trim(row) for row in grid]
+
+
+def _trim(row: list[str]) -> list[str]:
+    row = list(row)
+    while row and row[-1] == "":
+        row.pop()
+    return row
+
+
+@dataclass
+class GoogleHarness:
+    server: FakeSheetsServer
+    kind: str = "google"
+    sleeps: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.key = self.server.create_spreadsheet("Ichigen テスト")
+        self.workbook = self.fresh_workbook()
+
+    def fresh_workbook(self, **options: Any) -> GoogleSheetsWorkbook:
+        options.setdefault("policy", RetryPolicy(max_retries=3, base_seconds=0.01, max_seconds=0.05))
+        return GoogleSheetsWorkbook(
+            self.key,
+            make_service_account_info(self.server.token_uri),
+            api_base_url=self.server.base_url,
+            sleep=self.sleeps.append,
+            **options,
+        )
+
+    def staff_put(self, title: str, values: list[list[Any]]) -> None:
+        old = self.server.values(self.key, title)
+        height = max(len(values), len(old))
+        width = max([len(r) for r in values + old] or [0])
+        padded = [list(r) + [""] * (width - len(r)) for r in values] + [[""] * width] * (height - len(values))
+        self.server.type_values(self.key, title, padded)
+
+    def stored(self, title: str) -> list[list[str]]:
+        return [_trim(row) for row in _text_grid(self.server.values(self.key, title))]
+
+
+@pytest.fixture(params=["sql", "google"])
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> SqlHarness | GoogleHarness:
+    if request.param == "sql":
+        made: SqlHarness | GoogleHarness = SqlHarness(tmp_path / "workbook.sqlite3")
+    else:
+        made = GoogleHarness(request.getfixturevalue("fake_sheets"))
+    ensure_tabs(made.workbook)
+    return made

