@@ -31,7 +31,7 @@ def test_reading_every_tab_costs_one_request_plus_metadata_fetched_once(google: 
     read_tables(workbook)
     read_tables(workbook, [STOCK])
     assert (google.server.count("metadata"), google.server.count("values.batchGet")) == (1, 3)
-    batch = [r for r in google.server.requests if r.kind == "values.batchGet"][0]
+    batch = next(r for r in google.server.requests if r.kind == "values.batchGet")
     assert len(batch.query["ranges"]) == len(TABS)
     assert batch.query["valueRenderOption"] == ["UNFORMATTED_VALUE"]
 

@@ -126,7 +126,7 @@ def test_a_missing_required_header_blocks_writes_to_that_tab_only(harness) -> No
         "「在庫」シートの1行目に「安全在庫」列がありません。列名を変えた場合は元に戻してください（列は見出しの名前で探しています）"
     ]
     job = WriteJob()
-    with pytest.raises(HeaderError, match="「在庫」.*「安全在庫」"):
+    with pytest.raises(HeaderError, match=r"「在庫」.*「安全在庫」"):
         job.set(stock, 2, {"引当数": 1})
     with pytest.raises(HeaderError, match="「安全在庫」"):
         job.append(stock, [{"SKU": "X"}])
