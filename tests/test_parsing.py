@@ -129,3 +129,18 @@ def test_every_tab_spec_names_real_columns_and_has_help() -> None:
         assert set(spec.key) <= set(spec.headers)
         assert spec.help.endswith("。")
         assert spec.system_columns == tuple(h for h in spec.headers if h not in spec.staff_columns)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "2026-01-05 09:05:00",
+        "2026/1/5 9:05",
+        "2026/01/05 09:05:00",
+        "2026-01-05T00:05:00Z",
+        "2026-01-05T09:05:00+09:00",
+    ],
+)
+def test_times_as_staff_or_sheets_write_them_all_mean_the_same_jst_moment(typed: str) -> None:
+    table = parse_grid(STOCK, stock_grid(["A-1", "1", "", "", "", typed]))
+    assert table.records[0].value.updated_at == datetime(2026, 1, 5, 9, 5, tzinfo=JST)
