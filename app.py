@@ -23,13 +23,13 @@ except FileNotFoundError:  # no secrets.toml: the embedded default
 try:
     settings = load_settings(secrets, os.environ)
 except ValidationError as exc:
-    st.error(settings_error_message(exc), icon="🚫")
+    st.error(settings_error_message(exc), icon=":material/error:")
     st.stop()
 context.init(settings)
 
-page = st.navigation([st.Page("pages/home.py", title="ホーム", icon="🏠", default=True)])
+page = st.navigation([st.Page("pages/home.py", title="ホーム", icon=":material/home:", default=True)])
 try:
     sidebar.render(context.snapshot(), settings)
     page.run()
 except (WorkbookError, SettingsError) as exc:
-    st.error(str(exc), icon="🚫")
+    st.error(str(exc), icon=":material/error:")

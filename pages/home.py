@@ -56,12 +56,12 @@ st.subheader("入力エラー（要修正）")
 problems = header_problems(snapshot.tables)
 errors = row_errors(snapshot.tables)
 for problem in problems:
-    st.error(problem, icon="🚫")
+    st.error(problem, icon=":material/error:")
 if errors:
     st.warning(
         f"{len(errors)} 件の入力エラーがあります。エラーのある行は同期で読み込まれず、上書きもされません。"
         "シートの該当セルを直すと次の読み込みで消えます。",
-        icon="⚠️",
+        icon=":material/warning:",
     )
     st.dataframe(
         pd.DataFrame(

@@ -19,14 +19,14 @@ def render(snapshot: Snapshot, settings: Settings) -> None:
         st.caption(
             f"読み込み: {snapshot.read_at:%Y-%m-%d %H:%M:%S}（{settings.app.cache_ttl_seconds}秒ごとに更新）"
         )
-        if st.button("最新の状態を読み込む", icon="🔄", width="stretch"):
+        if st.button("最新の状態を読み込む", icon=":material/refresh:", width="stretch"):
             context.after_write()
             st.rerun()
         if snapshot.demo_since:
             st.info(
                 f"デモデータを表示しています（{snapshot.demo_since[:10]} 作成）。"
                 "実際のショップで使うには Google スプレッドシートを接続してください（README 参照）。",
-                icon="🧪",
+                icon=":material/science:",
             )
         if settings.auth is None:
             st.caption("ログイン設定がないため、このパソコン（localhost）からのみ開けます。")
