@@ -111,3 +111,23 @@ def test_an_unreachable_google_sheet_is_explained_in_japanese(tmp_path: Path) ->
     assert not at.exception
     assert at.error, "staff must see why the workbook did not open"
     assert "Google" in at.error[0].value or "鍵" in at.error[0].value
+
+
+def test_the_whole_app_runs_against_a_sheets_compatible_server(fake_sheets) -> None:
+    from tests.fakes.sheets_api import make_service_account_info
+
+    key = fake_sheets.create_spreadsheet("一元堂 台帳")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["google"] = {
+        "spreadsheet_key": key,
+        "api_base_url": fake_sheets.base_url,
+        "service_account": make_service_account_info(fake_sheets.token_uri),
+    }
+    at.run()
+    assert not at.exception
+    assert any("一元堂 台帳" in m.value and key in m.value for m in at.sidebar.markdown)
+    assert not at.sidebar.info  # a real workbook: no demo notice, and no demo data written
+    assert metrics(at)["SKU数"] == "0"
+    assert {"商品", "在庫", "受注", "_システム"} <= set(fake_sheets.sheet_titles(key))
+    assert fake_sheets.is_hidden(key, "_システム")
+    assert fake_sheets.count("values.batchGet") == 1
