@@ -91,12 +91,27 @@ class AppSettings(Section):
     cache_ttl_seconds: int = Field(60, ge=0)
 
 
+class SyncSettings(Section):
+    # How often `python -m sync watch` and the app's background sync run a cycle.
+    interval_seconds: int = Field(60, ge=1)
+    # Each fetch starts this far before the stored cursor, to catch late-indexed changes.
+    overlap_minutes: int = Field(10, ge=0)
+    # A runner holds the workbook for this long per cycle; a crashed runner's lease expires.
+    lease_seconds: int = Field(120, ge=10)
+    # On the embedded default, the app keeps the demo malls syncing while it runs.
+    auto_sync_demo: bool = True
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     workbook: WorkbookSettings = WorkbookSettings()
     google: GoogleSettings | None = None
     app: AppSettings = AppSettings()
+    sync: SyncSettings = SyncSettings()
+    # One section per sales channel: [malls.<channel>] with type = "shopify" | "csv" | "demo" …;
+    # each connector validates its own keys (sync/connectors/<type>.py, class Settings).
+    malls: dict[str, dict[str, Any]] = {}
     # Streamlit's own login settings (st.login); Ichigen only checks whether they are present.
     auth: dict[str, Any] | None = None
 

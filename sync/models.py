@@ -1,0 +1,100 @@
+"""Canonical models every connector maps its mall's payloads into, and the engine's results."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sheets_schema.models import OrderStatus
+
+# Ichigen's carriers; each connector maps them to its mall's own codes.
+Carrier = Literal["ヤマト運輸", "佐川急便", "日本郵便", "西濃運輸", "福山通運", "その他"]
+CARRIERS: tuple[str, ...] = Carrier.__args__
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Address(Model):
+    name: str = ""
+    postcode: str = ""
+    address: str = ""
+    phone: str = ""
+
+
+class OrderLine(Model):
+    line_number: int = Field(ge=1)
+    # What the mall calls the item; the engine resolves Ichigen's SKU through モール商品.
+    mall_item_code: str = ""
+    mall_sku: str = ""
+    # The seller's own SKU when the mall carries it (Shopify, Amazon seller SKU); a hint only.
+    seller_sku: str = ""
+    name: str = ""
+    quantity: int = Field(ge=0)  # 0: the line was removed or fully cancelled at the mall
+    unit_price: int = Field(ge=0)  # yen, tax included
+
+
+class Order(Model):
+    mall: str
+    order_number: str
+    ordered_at: datetime
+    updated_at: datetime
+    status: OrderStatus
+    payment_method: str = ""
+    buyer: Address = Address()
+    delivery: Address = Address()
+    total: int = Field(ge=0)
+    shipping_fee: int = Field(0, ge=0)
+    note: str = ""
+    lines: tuple[OrderLine, ...] = ()
+    # False when the mall ships from its own warehouse (e.g. Amazon FBA): recorded, not allocated.
+    allocates_stock: bool = True
+    # Plain-Japanese reasons a person should look at this order (missing buyer data, …).
+    review: tuple[str, ...] = ()
+
+
+class StockLevel(Model):
+    mall: str
+    sku: str
+    mall_item_code: str
+    mall_sku: str = ""
+    quantity: int = Field(ge=0)
+
+
+class PushResult(Model):
+    mall: str
+    sku: str
+    quantity: int
+    ok: bool
+    # A mall that applies pushes asynchronously (Amazon's ACCEPTED) confirms later.
+    confirmed: bool = True
+    error: str = ""
+
+
+class Shipment(Model):
+    mall: str
+    order_number: str
+    carrier: Carrier
+    tracking_number: str
+    shipped_at: datetime
+    # Lines and quantities shipped; empty means the whole order.
+    lines: tuple[tuple[int, int], ...] = ()
+
+
+class SyncRun(Model):
+    run_id: str
+    channel: str
+    mall: str
+    job: Literal["受注取込", "在庫送信"]
+    started_at: datetime
+    finished_at: datetime | None = None
+    fetched: int = 0
+    created: int = 0
+    updated: int = 0
+    duplicates_skipped: int = 0
+    failed: int = 0
+    result: Literal["成功", "一部失敗", "失敗"] = "成功"
+    error: str = ""
