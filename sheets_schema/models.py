@@ -78,6 +78,12 @@ class Order(Row):
     total: Yen = Field(alias="合計金額", ge=0)
     shipping_fee: Yen = Field(0, alias="送料", ge=0)
     note: Text = Field("", alias="備考")
+    # Why a person should look at this order (unknown SKU, missing address, …); blank when fine.
+    review: Text = Field("", alias="要確認")
+    # The mall's own status as last imported: staff changes to ステータス are told apart from it.
+    mall_status: Text = Field("", alias="モールステータス")
+    # OFF when the mall ships from its own warehouse (Amazon FBA): recorded, no stock allocated.
+    allocates_stock: OnOff = Field(True, alias="在庫引当")
     updated_at: OptionalJstDateTime = Field(None, alias="更新日時")
 
 
@@ -87,8 +93,11 @@ class OrderLine(Row):
     line_number: Quantity = Field(alias="明細番号", ge=1)
     sku: OptionalIdentifier = Field(None, alias="SKU")
     name: Text = Field("", alias="商品名")
-    quantity: Quantity = Field(alias="数量", ge=1)
+    quantity: Quantity = Field(alias="数量", ge=0)
     unit_price: Yen = Field(alias="単価", ge=0)
+    # The mall's own codes for the item, kept so an unknown SKU can be mapped later.
+    mall_item_code: Text = Field("", alias="モール商品コード")
+    mall_sku: Text = Field("", alias="モールSKU")
 
 
 class StockMovement(Row):
@@ -123,3 +132,26 @@ class SystemState(Row):
     key: Identifier = Field(alias="キー")
     value: Text = Field("", alias="値")
     updated_at: OptionalJstDateTime = Field(None, alias="更新日時")
+
+
+PushState = Literal["確認済", "未確認", "失敗"]
+
+
+class StockRecord(Row):
+    """What Ichigen last wrote to 在庫, so that a person's change can be told apart."""
+
+    sku: Identifier = Field(alias="SKU")
+    on_hand: Quantity = Field(alias="実在庫")
+    safety_stock: Quantity = Field(0, alias="安全在庫")
+    updated_at: OptionalJstDateTime = Field(None, alias="更新日時")
+
+
+class StockPush(Row):
+    """The last quantity sent to a mall for a SKU, and whether the mall took it."""
+
+    mall: Identifier = Field(alias="モール")
+    sku: Identifier = Field(alias="SKU")
+    quantity: Quantity = Field(alias="送信数量", ge=0)
+    state: PushState = Field(alias="状態")
+    pushed_at: OptionalJstDateTime = Field(None, alias="送信日時")
+    error: Text = Field("", alias="エラー")

@@ -117,6 +117,23 @@ SYSTEM_STATE = TabSpec(
     hidden=True,
 )
 
+STOCK_RECORDS = TabSpec(
+    title="_在庫記録",
+    model=models.StockRecord,
+    key=("SKU",),
+    staff_columns=frozenset(),
+    help="Ichigenが最後に在庫シートへ書いた実在庫と安全在庫です。スタッフの変更を見分けるために使います。",
+    hidden=True,
+)
+STOCK_PUSHES = TabSpec(
+    title="_在庫送信",
+    model=models.StockPush,
+    key=("モール", "SKU"),
+    staff_columns=frozenset(),
+    help="各モールへ最後に送った在庫数と、その結果です。",
+    hidden=True,
+)
+
 TABS: tuple[TabSpec, ...] = (
     PRODUCTS,
     STOCK,
@@ -126,5 +143,7 @@ TABS: tuple[TabSpec, ...] = (
     STOCK_MOVEMENTS,
     SYNC_LOG,
     SYSTEM_STATE,
+    STOCK_RECORDS,
+    STOCK_PUSHES,
 )
 TAB_BY_TITLE: dict[str, TabSpec] = {spec.title: spec for spec in TABS}
