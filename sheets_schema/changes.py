@@ -47,6 +47,8 @@ class CellUpdate:
 @dataclass
 class TabAppend:
     tab: str
+    # The row after the last one the job read: where a backend that writes by position starts.
+    start_row: int
     rows: list[list[CellOut]] = field(default_factory=list)
 
 
@@ -96,7 +98,7 @@ class WriteJob:
         """Add rows after the last one; staff-added columns get blank cells."""
         self._check(table)
         header = table.grid.header
-        target = self.appends.setdefault(table.title, TabAppend(table.title))
+        target = self.appends.setdefault(table.title, TabAppend(table.title, table.next_row))
         for row in rows:
             cells = model_cells(row) if isinstance(row, BaseModel) else row
             unknown = set(cells) - set(table.spec.headers)

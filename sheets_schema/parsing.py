@@ -63,6 +63,14 @@ class Table(Generic[M]):
     def invalid_rows(self) -> set[int]:
         return {e.row for e in self.errors}
 
+    @property
+    def next_row(self) -> int:
+        """The first row after the last non-blank one: where appended rows go."""
+        last = len(self.grid.rows)
+        while last and not any(c.strip() for c in self.grid.rows[last - 1]):
+            last -= 1
+        return last + FIRST_DATA_ROW
+
     def column(self, header: str) -> int:
         return self.grid.header.index(header)
 

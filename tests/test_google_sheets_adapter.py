@@ -53,15 +53,30 @@ def test_writing_any_number_of_cells_costs_one_request(google: GoogleHarness) ->
     assert read_tables(google.fresh_workbook())[STOCK.title].records[0].value.safety_stock == 3
 
 
-def test_appends_cost_one_request_per_tab_and_are_raw(google: GoogleHarness) -> None:
+def test_a_job_with_updates_and_appends_in_several_tabs_is_one_request(google: GoogleHarness) -> None:
     tables = read_tables(google.workbook)
     job = WriteJob()
     job.append(tables[ORDERS.title], [_order(str(n)) for n in range(300)])
     job.append(tables[STOCK.title], [{"SKU": "NEW", "実在庫": 1}])
+    job.set(tables[STOCK.title], 2, {"引当数": 2})
     google.server.reset_counts()
     google.workbook.write(job)
-    assert google.server.count("values.append") == 2 and google.server.count() == 2
-    assert all(r.query["valueInputOption"] == ["RAW"] for r in google.server.requests)
+    assert google.server.count() == 1 and google.server.count("values.batchUpdate") == 1
+    assert google.server.requests[0].body["valueInputOption"] == "RAW"
+    tables = read_tables(google.fresh_workbook())
+    assert [r.row for r in tables[STOCK.title].records][-1] == 402
+    assert tables[STOCK.title].records[-1].value.sku == "NEW"
+    assert len(tables[ORDERS.title].records) == 300
+
+
+def test_a_tab_outgrowing_its_grid_is_grown_once_first(google: GoogleHarness) -> None:
+    tables = read_tables(google.workbook)
+    job = WriteJob()
+    job.append(tables[ORDERS.title], [_order(str(n)) for n in range(1500)])
+    google.server.reset_counts()
+    google.workbook.write(job)
+    assert [r.kind for r in google.server.requests] == ["batchUpdate", "values.batchUpdate"]
+    assert len(read_tables(google.fresh_workbook())[ORDERS.title].records) == 1500
 
 
 def test_429_and_5xx_are_retried_with_growing_jittered_waits(google: GoogleHarness) -> None:
@@ -84,20 +99,28 @@ def test_a_persistent_429_gives_up_after_the_bound_with_a_japanese_message(googl
     assert google.server.count("values.batchGet") == 4
 
 
-def test_an_append_is_not_resent_after_a_5xx_but_is_after_a_429(google: GoogleHarness) -> None:
+def test_a_5xx_during_a_write_is_retried_and_the_rows_land_once(google: GoogleHarness) -> None:
     tables = read_tables(google.workbook)
     job = WriteJob()
     job.append(tables[ORDERS.title], [_order("A-1")])
-    google.server.inject(500, kinds={"values.append"})
+    google.server.inject(500, 503, kinds={"values.batchUpdate"})
+    google.workbook.write(job)
+    assert google.server.count("values.batchUpdate") == 3
+    orders = read_tables(google.workbook)[ORDERS.title]
+    assert [r.value.order_number for r in orders.records] == ["A-1"]
+
+
+def test_a_write_that_keeps_failing_changes_nothing_and_says_so(google: GoogleHarness) -> None:
+    tables = read_tables(google.workbook)
+    job = WriteJob()
+    job.append(tables[ORDERS.title], [_order("A-1")])
+    job.set(tables[STOCK.title], 2, {"引当数": 9})
+    google.server.inject_always(503, kinds={"values.batchUpdate"})
     with pytest.raises(WorkbookUnavailable, match="一時的に応答しません"):
         google.workbook.write(job)
-    assert google.server.count("values.append") == 1
-
-    google.server.inject(429, kinds={"values.append"})
-    google.workbook.write(job)
-    assert google.server.count("values.append") == 3
-    orders = read_tables(google.workbook)[ORDERS.title]
-    assert [r.value.order_number for r in orders.records] == ["A-1"]  # landed once
+    google.server.clear_faults()
+    after = read_tables(google.workbook)
+    assert after[ORDERS.title].records == [] and after[STOCK.title].records[0].value.allocated == 0
 
 
 def test_a_read_timeout_is_retried(google: GoogleHarness) -> None:

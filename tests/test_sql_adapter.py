@@ -33,7 +33,7 @@ def test_a_job_is_all_or_nothing(sql: SqlHarness) -> None:
     job = WriteJob()
     job.set(tables[STOCK.title], 2, {"引当数": 5})
     # A cell no backend can store makes the append fail after the update already ran.
-    job.appends[ORDERS.title] = TabAppend(ORDERS.title, [[object()]])  # type: ignore[list-item]
+    job.appends[ORDERS.title] = TabAppend(ORDERS.title, 2, [[object()]])  # type: ignore[list-item]
     job.headers[ORDERS.title] = list(ORDERS.headers)
     before = sql.stored(STOCK.title)
     with pytest.raises(WorkbookUnavailable, match="書き込めませんでした"):

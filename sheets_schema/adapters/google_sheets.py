@@ -178,18 +178,38 @@ class GoogleSheetsWorkbook:
         return {t: Grid.from_values(t, r.get("values", [])) for t, r in zip(wanted, ranges, strict=True)}
 
     def write(self, job: WriteJob) -> None:
-        if job.updates:
-            body = {"valueInputOption": "RAW", "data": _value_ranges(job.updates)}
-            self._call(self._client.http_client.values_batch_update, self._key, body=body)
+        """One values:batchUpdate for the whole job, appends included, so a job lands whole.
+
+        Sheets applies a values:batchUpdate atomically, which values:append cannot promise
+        across tabs; appended rows are therefore written at the row after the last one the
+        job read. A grid too small for them is grown first (one extra request, rarely).
+        """
+        if not job:
+            return
+        self._grow_grids(job)
+        updates = list(job.updates)
         for title, append in job.appends.items():
-            if append.rows:
-                self._call(
-                    self._client.http_client.values_append,
-                    self._key,
-                    absolute_range_name(title, "A1"),
-                    params={"valueInputOption": "RAW", "insertDataOption": "INSERT_ROWS"},
-                    body={"majorDimension": "ROWS", "values": append.rows},
+            for offset, row in enumerate(append.rows):
+                updates.extend(CellUpdate(title, append.start_row + offset, c, v) for c, v in enumerate(row))
+        body = {"valueInputOption": "RAW", "data": _value_ranges(updates)}
+        self._call(self._client.http_client.values_batch_update, self._key, body=body)
+
+    def _grow_grids(self, job: WriteJob) -> None:
+        sheets = {s["properties"]["title"]: s["properties"] for s in self._metadata().get("sheets", [])}
+        requests_ = []
+        for title, append in job.appends.items():
+            props = sheets[title]
+            needed = append.start_row + len(append.rows) - 1
+            rows = props.get("gridProperties", {}).get("rowCount", 0)
+            if append.rows and needed > rows:
+                # Grow generously: each growth is one more request.
+                extra = max(needed - rows, 1000)
+                requests_.append(
+                    {"appendDimension": {"sheetId": props["sheetId"], "dimension": "ROWS", "length": extra}}
                 )
+                props.setdefault("gridProperties", {})["rowCount"] = rows + extra
+        if requests_:
+            self._call(self._client.http_client.batch_update, self._key, {"requests": requests_})
 
     def add_tabs(self, tabs: Sequence[NewTab]) -> None:
         if not tabs:
