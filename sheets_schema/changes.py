@@ -58,6 +58,9 @@ class WriteJob:
     appends: dict[str, TabAppend] = field(default_factory=dict)
     # The header each touched tab had when read: adapters that can check it refuse a stale job.
     headers: dict[str, list[str]] = field(default_factory=dict)
+    # Cells that must still hold what the job read (e.g. the sync lease). The SQL adapter checks
+    # them inside the transaction; the Sheets API offers no conditional write.
+    expectations: list[CellUpdate] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.updates) or any(a.rows for a in self.appends.values())
@@ -105,6 +108,11 @@ class WriteJob:
             if unknown:
                 raise KeyError(f"{sorted(unknown)} are not columns of {table.title}")
             target.rows.append([to_cell(cells.get(h, "")) for h in header])
+
+    def expect(self, table: Table[Any], row: int, values: Mapping[str, Any]) -> None:
+        self._check(table)
+        for header, value in values.items():
+            self.expectations.append(CellUpdate(table.title, row, table.column(header), to_cell(value)))
 
     def cell_count(self) -> int:
         return len(self.updates) + sum(len(r) for a in self.appends.values() for r in a.rows)

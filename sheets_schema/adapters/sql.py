@@ -146,6 +146,7 @@ class SqlWorkbook:
         try:
             with self._engine.begin() as conn:  # one transaction: all of the job or nothing
                 ids = self._checked_tab_ids(conn, job)
+                self._check_expectations(conn, job, ids)
                 self._apply_updates(conn, job, ids)
                 self._apply_appends(conn, job, ids)
         except SQLAlchemyError as exc:
@@ -153,14 +154,26 @@ class SqlWorkbook:
                 f"ワークブック（データベース）に書き込めませんでした: {exc.__class__.__name__}"
             ) from exc
 
-    def _checked_tab_ids(self, conn: Connection, job: WriteJob) -> dict[str, int]:
-        rows = conn.execute(
-            select(tabs_table.c.id, tabs_table.c.title, tabs_table.c.header).where(
-                tabs_table.c.title.in_(sorted(job.tabs))
+    def _check_expectations(self, conn: Connection, job: WriteJob, ids: dict[str, int]) -> None:
+        for expected in job.expectations:
+            cells = conn.scalar(
+                select(rows_table.c.cells).where(
+                    rows_table.c.tab_id == ids[expected.tab], rows_table.c.row_number == expected.row
+                )
             )
+            found = cell_text(cells[expected.column]) if cells and expected.column < len(cells) else ""
+            if found != cell_text(expected.value):
+                raise StaleWorkbookError(
+                    f"「{expected.tab}」シート {expected.row}行目が読み込み後に変わったため、書き込みをやめました"
+                )
+
+    def _checked_tab_ids(self, conn: Connection, job: WriteJob) -> dict[str, int]:
+        titles = sorted(job.tabs | {e.tab for e in job.expectations})
+        rows = conn.execute(
+            select(tabs_table.c.id, tabs_table.c.title, tabs_table.c.header).where(tabs_table.c.title.in_(titles))
         ).all()
         found = {r.title: r for r in rows}
-        for title in job.tabs:
+        for title in titles:
             if title not in found:
                 raise StaleWorkbookError(f"「{title}」シートがありません。再読み込みしてください")
             expected = job.headers.get(title)

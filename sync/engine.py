@@ -1,0 +1,507 @@
+"""One sync cycle: fetch every channel, commit orders + ledger + 在庫 + cursors as one job,
+then push available stock to every mall. Plain Python over connectors and the Workbook port.
+
+Crash safety rests on two rules: every workbook change of an import is one write job (one
+transaction on SQL, one atomic values:batchUpdate on Sheets), and everything a job writes is
+derived by comparing the mall's data with what the workbook already holds. So a crash at any
+point leaves either the whole job or none of it, and the rerun derives the same job again.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from settings import SyncSettings
+from sheets_schema.book import read_tables
+from sheets_schema.cells import JST
+from sheets_schema.changes import WriteJob
+from sheets_schema.errors import StaleWorkbookError
+from sheets_schema.parsing import Table
+from sheets_schema.tabs import (
+    MALL_LISTINGS,
+    ORDER_LINES,
+    ORDERS,
+    PRODUCTS,
+    STOCK,
+    STOCK_MOVEMENTS,
+    STOCK_PUSHES,
+    STOCK_RECORDS,
+    SYNC_LOG,
+    SYSTEM_STATE,
+)
+from sheets_schema.workbook import Workbook
+from sync import state
+from sync.connectors.base import Connector
+from sync.errors import LeaseHeld, SyncError
+from sync.ledger import LineTarget, build_ledger, line_movements, movement_row
+from sync.models import Order, PushResult, StockLevel, SyncRun
+from sync.orders import ImportCounts, OrderBook
+from sync.push import PlannedPush, plan_pushes, record_results
+from sync.resolve import SkuResolver
+from sync.stock import staff_movements, write_stock
+
+IMPORT_TABS = (
+    PRODUCTS,
+    STOCK,
+    MALL_LISTINGS,
+    ORDERS,
+    ORDER_LINES,
+    STOCK_MOVEMENTS,
+    SYNC_LOG,
+    SYSTEM_STATE,
+    STOCK_RECORDS,
+)
+PUSH_TABS = (STOCK, MALL_LISTINGS, STOCK_PUSHES, SYNC_LOG, SYSTEM_STATE)
+
+
+def now_jst() -> datetime:
+    return datetime.now(JST)
+
+
+@dataclass(frozen=True)
+class Progress:
+    stage: str  # "取込" | "書込" | "送信" | "完了"
+    message: str
+    channel: str = ""
+
+
+@dataclass
+class ChannelFetch:
+    connector: Connector
+    orders: list[Order] = field(default_factory=list)
+    pages: list[tuple[int, str | None]] = field(default_factory=list)  # (orders so far, cursor)
+    error: str = ""
+    waiting: str = ""
+    more: bool = False  # stopped at the per-job cap: fetch again before pushing
+
+
+@dataclass
+class CycleReport:
+    runs: list[SyncRun] = field(default_factory=list)
+    pushes: list[PushResult] = field(default_factory=list)
+    movements: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def created(self) -> int:
+        return sum(r.created for r in self.runs if r.job == "受注取込")
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        workbook: Workbook,
+        connectors: Sequence[Connector],
+        settings: SyncSettings,
+        *,
+        clock: Callable[[], datetime] = now_jst,
+        progress: Callable[[Progress], None] = lambda p: None,
+        holder: str | None = None,
+        max_orders_per_job: int = 5000,
+    ) -> None:
+        self.workbook = workbook
+        self.connectors = list(connectors)
+        self.settings = settings
+        self.clock = clock
+        self.progress = progress
+        self.holder = holder or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.max_orders_per_job = max_orders_per_job
+
+    # -- the cycle
+
+    def run_once(self, *, push: bool = True) -> CycleReport:
+        report = CycleReport()
+        started = self.clock()
+        run_id = f"{started:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+        system = self._acquire_lease()
+        while True:
+            fetches = self._fetch_all(state.values(system))
+            system = self._commit_import(fetches, run_id, started, report)
+            if not any(f.more for f in fetches):
+                break
+        if push:
+            self._push(run_id, report)
+        else:
+            self._release_lease()
+        self.progress(Progress("完了", f"同期が終わりました（新規 {report.created} 件）"))
+        return report
+
+    def plan_push(self) -> list[PlannedPush]:
+        tables = read_tables(self.workbook, PUSH_TABS)
+        return plan_pushes(
+            tables[STOCK.title],
+            tables[MALL_LISTINGS.title],
+            tables[STOCK_PUSHES.title],
+            self._pushing_malls(),
+        )
+
+    # -- lease
+
+    def _acquire_lease(self) -> Table[Any]:
+        now = self.clock()
+        system = self._read_system()
+        if system.find_row((state.LEASE_KEY,)) is None:
+            job = WriteJob()
+            state.put(job, system, state.LEASE_KEY, "", now)
+            self.workbook.write(job)
+            system = self._read_system()
+        encoded = state.values(system).get(state.LEASE_KEY, "")
+        current = state.Lease.decode(encoded)
+        if current is not None and current.held_by_other(self.holder, now):
+            raise LeaseHeld(
+                f"別の同期（{current.holder}）が実行中です。{current.expires_at:%H:%M:%S} を過ぎても続く場合は、その同期が止まっています"
+            )
+        job = WriteJob()
+        row = system.find_row((state.LEASE_KEY,))
+        assert row is not None
+        job.expect(system, row, {"値": encoded})  # compare-and-set where the backend can
+        state.put(job, system, state.LEASE_KEY, self._lease(now).encode(), now)
+        try:
+            self.workbook.write(job)
+        except StaleWorkbookError as exc:
+            raise LeaseHeld("別の同期が同時に始まったため、こちらは実行しませんでした") from exc
+        return system
+
+    def _read_system(self) -> Table[Any]:
+        return read_tables(self.workbook, [SYSTEM_STATE])[SYSTEM_STATE.title]
+
+    def _lease(self, now: datetime) -> state.Lease:
+        return state.Lease(self.holder, now + timedelta(seconds=self.settings.lease_seconds))
+
+    def _check_lease(self, system: Table[Any], job: WriteJob) -> None:
+        """Every job first proves the lease is still ours: a runner that lost it writes nothing.
+
+        The job also carries the lease cell as a precondition, which the SQL adapter checks in
+        its transaction, closing the gap between this read and the write.
+        """
+        encoded = state.values(system).get(state.LEASE_KEY, "")
+        current = state.Lease.decode(encoded)
+        if current is None or current.holder != self.holder:
+            holder = current.holder if current else "なし"
+            raise LeaseHeld(
+                f"同期の実行権（リース）が別の同期（{holder}）に移ったため、書き込まずに終了しました"
+            )
+        row = system.find_row((state.LEASE_KEY,))
+        if row is not None:
+            job.expect(system, row, {"値": encoded})
+
+    def _release_lease(self) -> None:
+        system = self._read_system()
+        if state.Lease.decode(state.values(system).get(state.LEASE_KEY, "")) is None:
+            return
+        job = WriteJob()
+        self._check_lease(system, job)
+        state.put(job, system, state.LEASE_KEY, "", self.clock())
+        self.workbook.write(job)
+
+    # -- fetching (network only: the workbook is read after, so staff edits are not raced)
+
+    def _fetch_all(self, stored: dict[str, str]) -> list[ChannelFetch]:
+        return [self._fetch(connector, stored) for connector in self.connectors]
+
+    def _since(self, cursor: str | None) -> str | None:
+        if not cursor:
+            return None
+        try:
+            moment = datetime.fromisoformat(cursor)
+        except ValueError:
+            return cursor  # not a time (e.g. a file cursor): used as is
+        # Start a little earlier than the stored cursor: changes indexed late are not missed,
+        # and the duplicates this brings are skipped by key.
+        return (moment - timedelta(minutes=self.settings.overlap_minutes)).isoformat()
+
+    def _fetch(self, connector: Connector, stored: dict[str, str]) -> ChannelFetch:
+        fetch = ChannelFetch(connector)
+        backoff = state.Backoff.decode(stored.get(state.backoff_key(connector.channel), ""))
+        now = self.clock()
+        if backoff is not None and backoff.until > now:
+            fetch.waiting = state.describe_backoff(backoff)
+            return fetch
+        name = connector.display_name or connector.mall
+        self.progress(Progress("取込", f"{name}から注文を取得しています…", connector.channel))
+        try:
+            for page in connector.fetch_orders(
+                self._since(stored.get(state.cursor_key(connector.channel))), until=now
+            ):
+                fetch.orders.extend(page.orders)
+                fetch.pages.append((len(fetch.orders), page.cursor))
+                for error in getattr(page, "errors", ()):
+                    fetch.error = fetch.error or str(error)
+                self.progress(Progress("取込", f"{name}: {len(fetch.orders)} 件取得", connector.channel))
+                if len(fetch.orders) >= self.max_orders_per_job:
+                    fetch.more = True
+                    break
+        except SyncError as exc:
+            fetch.error = str(exc)
+        except Exception as exc:  # a connector bug or an unmapped payload must not stop the others
+            fetch.error = (
+                f"{name}の注文データを読み取れませんでした（{exc.__class__.__name__}: {str(exc)[:200]}）"
+            )
+        return fetch
+
+    # -- committing an import
+
+    def _commit_import(
+        self, fetches: list[ChannelFetch], run_id: str, started: datetime, report: CycleReport
+    ) -> Table[Any]:
+        self.progress(Progress("書込", "ワークブックに書き込んでいます…"))
+        now = self.clock()
+        tables = read_tables(self.workbook, IMPORT_TABS)
+        system = tables[SYSTEM_STATE.title]
+        job = WriteJob()
+        self._check_lease(system, job)
+        book = OrderBook(tables[ORDERS.title], tables[ORDER_LINES.title])
+        resolver = SkuResolver(
+            tables[MALL_LISTINGS.title].models(), (p.sku for p in tables[PRODUCTS.title].models())
+        )
+        ledger = build_ledger(tables[STOCK_MOVEMENTS.title].models())
+
+        # People's edits to 在庫 are measured against the ledger as it was before this job.
+        movements = staff_movements(tables[STOCK.title], tables[STOCK_RECORDS.title], ledger, now)
+        for movement in movements:
+            ledger.add(movement)
+
+        runs = [
+            self._import_channel(job, book, resolver, fetch, system, run_id, started, now)
+            for fetch in fetches
+        ]
+        self._resolve_unknown_skus(job, book, resolver)
+        for target in _line_targets(book):
+            for movement in line_movements(target, ledger, now):
+                ledger.add(movement)
+                movements.append(movement)
+        job.append(tables[STOCK_MOVEMENTS.title], [movement_row(m) for m in movements])
+        stock = write_stock(
+            job,
+            tables[STOCK.title],
+            tables[STOCK_RECORDS.title],
+            ledger,
+            now,
+            [p.sku for p in tables[PRODUCTS.title].models()],
+        )
+        finished = self.clock()
+        log_rows = [
+            self._log_row(r.model_copy(update={"finished_at": finished})) for r in runs if r is not None
+        ]
+        job.append(tables[SYNC_LOG.title], log_rows)
+        state.put(job, system, state.LEASE_KEY, self._lease(now).encode(), now)
+        self.workbook.write(job)
+
+        report.movements += len(movements)
+        report.runs.extend(r for r in runs if r is not None)
+        report.notes.extend(stock.skipped)
+        return system
+
+    def _import_channel(
+        self,
+        job: WriteJob,
+        book: OrderBook,
+        resolver: SkuResolver,
+        fetch: ChannelFetch,
+        system: Table[Any],
+        run_id: str,
+        started: datetime,
+        now: datetime,
+    ) -> SyncRun | None:
+        connector = fetch.connector
+        counts = ImportCounts()
+        if fetch.waiting:
+            return None
+        newest = _newest_versions(fetch.orders)
+        safe_cursor: str | None = None
+        stuck = False
+        position = 0
+        for upto, cursor in fetch.pages:
+            failed_before = counts.failed
+            for order in fetch.orders[position:upto]:
+                if newest[(order.mall, order.order_number)] is not order:
+                    counts.fetched += 1
+                    counts.duplicates_skipped += 1  # a newer version of it is in this batch
+                    continue
+                book.upsert(job, order, resolver, counts)
+            position = upto
+            # The cursor never moves past an order that did not go in: it is fetched again.
+            stuck = stuck or counts.failed > failed_before
+            if not stuck and cursor is not None:
+                safe_cursor = cursor
+        if safe_cursor:
+            state.put(job, system, state.cursor_key(connector.channel), safe_cursor, now)
+        error = fetch.error or (counts.errors[0] if counts.errors else "")
+        if fetch.error:
+            previous = state.Backoff.decode(
+                state.values(system).get(state.backoff_key(connector.channel), "")
+            )
+            backoff = state.Backoff.after(previous, now, self.settings.interval_seconds)
+            state.put(job, system, state.backoff_key(connector.channel), backoff.encode(), now)
+        elif state.values(system).get(state.backoff_key(connector.channel)):
+            state.put(job, system, state.backoff_key(connector.channel), "", now)
+        if fetch.error and not fetch.orders:
+            result = "失敗"
+        elif fetch.error or counts.failed:
+            result = "一部失敗"
+        else:
+            result = "成功"
+        return SyncRun(
+            run_id=run_id,
+            channel=connector.channel,
+            mall=connector.mall,
+            job="受注取込",
+            started_at=started,
+            fetched=counts.fetched,
+            created=counts.created,
+            updated=counts.updated,
+            duplicates_skipped=counts.duplicates_skipped,
+            failed=counts.failed,
+            result=result,
+            error=error,
+        )
+
+    def _resolve_unknown_skus(self, job: WriteJob, book: OrderBook, resolver: SkuResolver) -> None:
+        """Lines imported without a SKU pick one up as soon as モール商品 maps their code."""
+        for key, view in book.views.items():
+            if key in book.blocked:
+                continue
+            for number, line in list(view.lines.items()):
+                if line.sku or not line.quantity:
+                    continue
+                sku = resolver.resolve(line.mall, line.mall_item_code, line.mall_sku)
+                if sku is None:
+                    continue
+                resolved = line.model_copy(update={"sku": sku})
+                view.lines[number] = resolved
+                row = book.lines_table.find_row((*key, str(number)))
+                if row is not None:  # lines appended in this job already had the same resolver
+                    job.set(book.lines_table, row, {"SKU": sku})
+                    _clear_unknown_sku_note(job, book, key, number)
+
+    def _log_row(self, run: SyncRun) -> dict[str, Any]:
+        return {
+            "実行ID": run.run_id,
+            "開始日時": run.started_at,
+            "終了日時": run.finished_at,
+            "モール": run.mall,
+            "処理": f"{run.job}（{run.channel}）",
+            "取得件数": run.fetched,
+            "新規": run.created,
+            "更新": run.updated,
+            "重複スキップ": run.duplicates_skipped,
+            "失敗": run.failed,
+            "結果": run.result,
+            "エラー内容": run.error,
+        }
+
+    # -- pushing
+
+    def _pushing_malls(self) -> set[str]:
+        return {c.mall for c in self.connectors if getattr(c, "pushes_stock", True)}
+
+    def _push(self, run_id: str, report: CycleReport) -> None:
+        tables = read_tables(self.workbook, PUSH_TABS)
+        system = tables[SYSTEM_STATE.title]
+        self._check_lease(system, WriteJob())
+        plan = plan_pushes(
+            tables[STOCK.title],
+            tables[MALL_LISTINGS.title],
+            tables[STOCK_PUSHES.title],
+            self._pushing_malls(),
+        )
+        started = self.clock()
+        results: list[PushResult] = []
+        logs = []
+        for connector in self.connectors:
+            if not getattr(connector, "pushes_stock", True):
+                continue
+            levels = [p.level() for p in plan if p.mall == connector.mall]
+            if not levels:
+                continue
+            name = connector.display_name or connector.mall
+            self.progress(
+                Progress("送信", f"{name}へ在庫数を {len(levels)} 件送信しています…", connector.channel)
+            )
+            error = ""
+            try:
+                got = connector.push_stock(levels)
+            except SyncError as exc:
+                error = str(exc)
+                got = _all_failed(levels, error)
+            except Exception as exc:  # one mall's bug must not stop the others' pushes
+                error = f"{name}への在庫送信で予期しないエラーが起きました（{exc.__class__.__name__}）"
+                got = _all_failed(levels, error)
+            results.extend(got)
+            failed = sum(1 for r in got if not r.ok)
+            first = error or next((r.error for r in got if not r.ok), "")
+            logs.append(
+                self._log_row(
+                    SyncRun(
+                        run_id=run_id,
+                        channel=connector.channel,
+                        mall=connector.mall,
+                        job="在庫送信",
+                        started_at=started,
+                        finished_at=self.clock(),
+                        fetched=len(levels),
+                        updated=len(got) - failed,
+                        failed=failed,
+                        result="成功" if not failed else ("失敗" if failed == len(got) else "一部失敗"),
+                        error=first,
+                    )
+                )
+            )
+        now = self.clock()
+        tables = read_tables(self.workbook, PUSH_TABS)  # fresh: pushes took network time
+        system = tables[SYSTEM_STATE.title]
+        job = WriteJob()
+        self._check_lease(system, job)
+        record_results(job, tables[STOCK_PUSHES.title], results, now)
+        job.append(tables[SYNC_LOG.title], logs)
+        state.put(job, system, state.LEASE_KEY, "", now)
+        self.workbook.write(job)
+        report.pushes.extend(results)
+
+
+def _all_failed(levels: list[StockLevel], error: str) -> list[PushResult]:
+    return [PushResult(mall=v.mall, sku=v.sku, quantity=v.quantity, ok=False, error=error) for v in levels]
+
+
+def _newest_versions(orders: list[Order]) -> dict[tuple[str, str], Order]:
+    newest: dict[tuple[str, str], Order] = {}
+    for order in orders:
+        key = (order.mall, order.order_number)
+        if key not in newest or order.updated_at >= newest[key].updated_at:
+            newest[key] = order
+    return newest
+
+
+def _line_targets(book: OrderBook) -> list[LineTarget]:
+    targets = []
+    for key, view in book.views.items():
+        if key in book.blocked:
+            continue
+        for number, line in view.lines.items():
+            targets.append(
+                LineTarget(
+                    key=(key[0], key[1], number),
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    status=view.order.status,
+                    allocates_stock=view.order.allocates_stock,
+                )
+            )
+    return targets
+
+
+def _clear_unknown_sku_note(job: WriteJob, book: OrderBook, key: tuple[str, str], number: int) -> None:
+    view = book.views[key]
+    notes = [n for n in view.order.review.split("／") if n and not n.startswith(f"SKU不明: 明細{number}（")]
+    review = "／".join(notes)
+    if review != view.order.review:
+        view.order = view.order.model_copy(update={"review": review})
+        row = book.orders_table.find_row(key)
+        if row is not None:
+            job.set(book.orders_table, row, {"要確認": review})

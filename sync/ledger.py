@@ -1,0 +1,139 @@
+"""The stock ledger (在庫移動): what each movement does, and the movements an order line needs.
+
+The ledger is append-only and the source of truth: 実在庫 is the sum of on-hand effects and
+引当数 the sum of allocation effects. A line's movements are derived by comparing what the
+ledger already holds for that line with what its order's status asks for, so replaying any
+window adds nothing, and a crash before a job commits leaves nothing half-done.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sheets_schema.models import OPEN_ORDER_STATUSES, StockMovement
+
+# (on-hand effect, allocation effect) of one unit of each kind; 手動調整/棚卸 carry their sign.
+EFFECTS: dict[str, tuple[int, int]] = {
+    "入庫": (1, 0),
+    "出荷": (-1, 0),
+    "手動調整": (1, 0),
+    "棚卸": (1, 0),
+    "引当": (0, 1),
+    "引当解除": (0, -1),
+}
+
+LineKey = tuple[str, str, int]  # (モール, 注文番号, 明細番号)
+
+
+@dataclass
+class LineLedger:
+    allocated: Counter[str] = field(default_factory=Counter)  # SKU -> units held
+    shipped: Counter[str] = field(default_factory=Counter)  # SKU -> units shipped
+    kinds: Counter[str] = field(default_factory=Counter)  # kind -> movements so far (for IDs)
+
+
+@dataclass
+class Ledger:
+    lines: dict[LineKey, LineLedger] = field(default_factory=lambda: defaultdict(LineLedger))
+    on_hand: Counter[str] = field(default_factory=Counter)
+    allocated: Counter[str] = field(default_factory=Counter)
+    ids: set[str] = field(default_factory=set)
+
+    def add(self, movement: StockMovement) -> None:
+        self.ids.add(movement.movement_id)
+        hand, alloc = EFFECTS[movement.kind]
+        self.on_hand[movement.sku] += hand * movement.quantity
+        self.allocated[movement.sku] += alloc * movement.quantity
+        if movement.order_number and movement.line_number:
+            line = self.lines[(movement.mall, movement.order_number, movement.line_number)]
+            line.kinds[movement.kind] += 1
+            if alloc:
+                line.allocated[movement.sku] += alloc * movement.quantity
+            if movement.kind == "出荷":
+                line.shipped[movement.sku] += movement.quantity
+
+
+def build_ledger(movements: Iterable[StockMovement]) -> Ledger:
+    ledger = Ledger()
+    for movement in movements:
+        ledger.add(movement)
+    return ledger
+
+
+@dataclass(frozen=True)
+class LineTarget:
+    """What an order line should hold in the ledger, given its order as it now stands."""
+
+    key: LineKey
+    sku: str | None
+    quantity: int
+    status: str
+    allocates_stock: bool
+
+
+def _movement(
+    kind: str, key: LineKey, sku: str, quantity: int, n: int, at: datetime, note: str
+) -> StockMovement:
+    mall, order_number, line_number = key
+    # Deterministic IDs: the n-th movement of a kind for a line, so a replay finds its own.
+    suffix = "" if n == 1 else f":{n}"
+    return StockMovement(
+        移動ID=f"{kind}:{mall}:{order_number}:{line_number}{suffix}",
+        日時=at,
+        SKU=sku,
+        区分=kind,
+        数量=quantity,
+        モール=mall,
+        注文番号=order_number,
+        明細番号=line_number,
+        備考=note,
+    )
+
+
+def line_movements(target: LineTarget, ledger: Ledger, at: datetime) -> list[StockMovement]:
+    """Movements that bring the ledger to what the line's order asks for; none if it already is."""
+    held = ledger.lines.get(target.key) or LineLedger()
+    counted = target.allocates_stock and target.sku is not None
+    movements: list[StockMovement] = []
+
+    def add(kind: str, sku: str, quantity: int, note: str) -> None:
+        n = held.kinds[kind] + 1 + sum(1 for m in movements if m.kind == kind)
+        movements.append(_movement(kind, target.key, sku, quantity, n, at, note))
+
+    for sku, units in sorted(held.allocated.items()):
+        keep = (
+            target.quantity if counted and sku == target.sku and target.status in OPEN_ORDER_STATUSES else 0
+        )
+        if units > keep:
+            add("引当解除", sku, units - keep, _release_reason(target, sku))
+    if counted and target.sku is not None:
+        sku = target.sku
+        if target.status == "出荷済":
+            missing = target.quantity - held.shipped[sku]
+            if missing > 0:
+                add("出荷", sku, missing, "出荷済")
+        elif target.status in OPEN_ORDER_STATUSES:
+            missing = target.quantity - held.allocated[sku]
+            if missing > 0:
+                add("引当", sku, missing, "")
+    return movements
+
+
+def _release_reason(target: LineTarget, sku: str) -> str:
+    if target.status == "キャンセル":
+        return "キャンセル"
+    if target.status == "出荷済":
+        return "出荷により引当解除"
+    if target.sku != sku:
+        return "SKUの変更"
+    if not target.allocates_stock:
+        return "在庫引当OFF"
+    return "数量の変更"
+
+
+def movement_row(movement: StockMovement) -> dict[str, Any]:
+    return movement.model_dump(by_alias=True)

@@ -1,0 +1,183 @@
+"""Upsert canonical orders into 受注 and 受注明細, keyed by (モール, 注文番号[, 明細番号]).
+
+People own ステータス and 備考 once an order is in: a status a person set is kept unless the
+mall itself moves on (a cancellation or shipment at the mall always wins). Rows with input
+errors are never overwritten; the order is reported and retried on the next run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sheets_schema.changes import WriteJob, model_cells
+from sheets_schema.models import Order as OrderRow
+from sheets_schema.models import OrderLine as LineRow
+from sheets_schema.parsing import Table
+from sync.models import Order
+from sync.resolve import SkuResolver
+
+MALL_WINS = ("キャンセル", "出荷済")
+
+
+@dataclass
+class ImportCounts:
+    fetched: int = 0
+    created: int = 0
+    updated: int = 0
+    duplicates_skipped: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OrderView:
+    """An order as it stands after this job: what the ledger reconciliation reads."""
+
+    order: OrderRow
+    lines: dict[int, LineRow] = field(default_factory=dict)
+
+
+def _seconds(value: datetime) -> datetime:
+    return value.replace(microsecond=0)
+
+
+def _status(current: OrderRow, incoming: Order) -> tuple[str, str]:
+    """The status to write and, when the mall and a person disagree, why."""
+    new, previous = incoming.status, current.mall_status
+    if new == previous:
+        return current.status, ""
+    if new in MALL_WINS or current.status == previous or not previous:
+        return new, ""
+    return (
+        current.status,
+        f"モールのステータスが「{new}」に変わりました（Ichigenでは「{current.status}」のままです）",
+    )
+
+
+def _row(order: Order, status: str, review: str, note: str) -> OrderRow:
+    return OrderRow(
+        モール=order.mall,
+        注文番号=order.order_number,
+        注文日時=order.ordered_at,
+        ステータス=status,
+        支払方法=order.payment_method,
+        購入者名=order.buyer.name,
+        送付先氏名=order.delivery.name,
+        郵便番号=order.delivery.postcode or None,
+        住所=order.delivery.address,
+        電話番号=order.delivery.phone or None,
+        合計金額=order.total,
+        送料=order.shipping_fee,
+        備考=note,
+        要確認=review,
+        モールステータス=order.status,
+        在庫引当=order.allocates_stock,
+        更新日時=_seconds(order.updated_at),
+    )
+
+
+def _lines(order: Order, resolver: SkuResolver) -> tuple[list[LineRow], list[str]]:
+    rows, unknown = [], []
+    for line in order.lines:
+        sku = resolver.resolve(order.mall, line.mall_item_code, line.mall_sku, line.seller_sku)
+        if sku is None and line.quantity:
+            code = line.mall_sku or line.mall_item_code or line.seller_sku or "（コードなし）"
+            unknown.append(f"SKU不明: 明細{line.line_number}（{code}）をモール商品シートで対応付けてください")
+        rows.append(
+            LineRow(
+                モール=order.mall,
+                注文番号=order.order_number,
+                明細番号=line.line_number,
+                SKU=sku,
+                商品名=line.name,
+                数量=line.quantity,
+                単価=line.unit_price,
+                モール商品コード=line.mall_item_code,
+                モールSKU=line.mall_sku,
+            )
+        )
+    return rows, unknown
+
+
+class OrderBook:
+    """受注 and 受注明細 as read, plus this job's changes, keyed for the ledger."""
+
+    def __init__(self, orders: Table[Any], lines: Table[Any]) -> None:
+        self.orders_table, self.lines_table = orders, lines
+        self.views: dict[tuple[str, str], OrderView] = {}
+        self.blocked: set[tuple[str, str]] = set()  # orders with a row error somewhere
+        for record in orders:
+            o: OrderRow = record.value
+            self.views[(o.mall, o.order_number)] = OrderView(o)
+        for record in lines:
+            line: LineRow = record.value
+            view = self.views.get((line.mall, line.order_number))
+            if view is not None:
+                view.lines[line.line_number] = line
+        for row in orders.invalid_rows:
+            self.blocked.add(orders.key_of(row))
+        for row in lines.invalid_rows:
+            mall, number, _ = lines.key_of(row)
+            self.blocked.add((mall, number))
+
+    def upsert(self, job: WriteJob, order: Order, resolver: SkuResolver, counts: ImportCounts) -> None:
+        key = (order.mall, order.order_number)
+        counts.fetched += 1
+        if key in self.blocked:
+            counts.failed += 1
+            counts.errors.append(
+                f"注文 {order.order_number} の行に入力エラーがあるため更新していません。受注・受注明細シートを直してください"
+            )
+            return
+        line_rows, unknown = _lines(order, resolver)
+        current = self.views.get(key)
+        if current is None:
+            review = "／".join([*order.review, *unknown])
+            row = _row(order, order.status, review, order.note)
+            job.append(self.orders_table, [row])
+            job.append(self.lines_table, line_rows)
+            self.views[key] = OrderView(row, {line.line_number: line for line in line_rows})
+            counts.created += 1
+            return
+        stored = current.order.updated_at
+        if stored is not None and _seconds(order.updated_at) <= stored:
+            counts.duplicates_skipped += 1  # this version (or a newer one) is already in
+            return
+        status, conflict = _status(current.order, order)
+        review = "／".join(r for r in [*order.review, *unknown, conflict] if r)
+        row = _row(order, status, review, current.order.note)
+        self._update_order(job, key, row)
+        self._update_lines(job, key, line_rows, current)
+        current.order = row
+        counts.updated += 1
+
+    def _update_order(self, job: WriteJob, key: tuple[str, str], row: OrderRow) -> None:
+        cells = model_cells(row)
+        del cells["備考"]  # people own it once the order is in
+        job.set(self.orders_table, self._row_of(self.orders_table, key), cells)
+
+    def _update_lines(
+        self, job: WriteJob, key: tuple[str, str], rows: list[LineRow], view: OrderView
+    ) -> None:
+        incoming = {line.line_number: line for line in rows}
+        for number, old in view.lines.items():
+            if number not in incoming:
+                # The mall dropped the line: keep the row, hold no stock for it.
+                incoming[number] = old.model_copy(update={"quantity": 0})
+        new_lines = []
+        for number, line in incoming.items():
+            sheet_row = self.lines_table.find_row((*key, str(number)))
+            if sheet_row is None:
+                new_lines.append(line)
+            elif view.lines.get(number) != line:
+                job.set(self.lines_table, sheet_row, model_cells(line))
+            view.lines[number] = line
+        job.append(self.lines_table, new_lines)
+
+    def _row_of(self, table: Table[Any], key: tuple[str, ...]) -> int:
+        row = table.find_row(key)
+        if row is None:  # appended earlier in this job: cannot happen for an update
+            raise KeyError(key)
+        return row

@@ -1,0 +1,95 @@
+"""Available stock out to the malls: plan what changed, send it, record each SKU's result."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sheets_schema.changes import WriteJob
+from sheets_schema.models import MallListing, Stock, StockPush
+from sheets_schema.parsing import Table
+from sync.models import PushResult, StockLevel
+
+
+@dataclass(frozen=True)
+class PlannedPush:
+    mall: str
+    sku: str
+    mall_item_code: str
+    mall_sku: str
+    last_quantity: int | None  # what the mall was last sent, if anything
+    quantity: int
+    reason: str
+
+    def level(self) -> StockLevel:
+        return StockLevel(
+            mall=self.mall,
+            sku=self.sku,
+            mall_item_code=self.mall_item_code,
+            mall_sku=self.mall_sku,
+            quantity=self.quantity,
+        )
+
+
+def plan_pushes(
+    stock: Table[Any], listings: Table[Any], pushes: Table[Any], malls: Iterable[str]
+) -> list[PlannedPush]:
+    """Every mapped SKU (在庫連携 ON) whose 販売可能数 differs from what its mall last got,
+    or whose last push failed or is not confirmed yet."""
+    malls = set(malls)
+    free = {r.value.sku: r.value.available for r in stock if isinstance(r.value, Stock)}
+    last: dict[tuple[str, str], StockPush] = {(r.value.mall, r.value.sku): r.value for r in pushes}
+    plan = []
+    for record in listings:
+        listing: MallListing = record.value
+        if listing.mall not in malls or not listing.stock_sync or listing.sku not in free:
+            continue
+        previous = last.get((listing.mall, listing.sku))
+        quantity = free[listing.sku]
+        if previous is None:
+            reason = "初回送信"
+        elif previous.state == "失敗":
+            reason = "前回失敗の再送"
+        elif previous.quantity != quantity:
+            reason = "数量変更"
+        elif previous.state == "未確認":
+            reason = "モールの反映確認待ち"
+        else:
+            continue
+        plan.append(
+            PlannedPush(
+                mall=listing.mall,
+                sku=listing.sku,
+                mall_item_code=listing.mall_item_code,
+                mall_sku=listing.mall_sku or "",
+                last_quantity=previous.quantity if previous else None,
+                quantity=quantity,
+                reason=reason,
+            )
+        )
+    return plan
+
+
+def record_results(job: WriteJob, pushes: Table[Any], results: Iterable[PushResult], at: datetime) -> None:
+    """One row per (モール, SKU). A failed push keeps the quantity the mall last accepted."""
+    accepted = {(r.value.mall, r.value.sku): r.value.quantity for r in pushes}
+    new_rows = []
+    for result in results:
+        state = "失敗" if not result.ok else ("確認済" if result.confirmed else "未確認")
+        row = pushes.find_row((result.mall, result.sku))
+        quantity = result.quantity if result.ok else accepted.get((result.mall, result.sku), result.quantity)
+        cells = {
+            "モール": result.mall,
+            "SKU": result.sku,
+            "送信数量": quantity,
+            "状態": state,
+            "送信日時": at,
+            "エラー": result.error,
+        }
+        if row is None:
+            new_rows.append(cells)
+        else:
+            job.set(pushes, row, cells, allow_invalid=True)
+    job.append(pushes, new_rows)

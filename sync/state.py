@@ -1,0 +1,100 @@
+"""Sync state kept in the hidden _システム tab: cursors, the runner lease and channel backoff.
+
+Everything here is a key/value row, written in the same job as the data it describes, so a
+cursor never runs ahead of the orders it covers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sheets_schema.cells import JST, format_datetime
+from sheets_schema.changes import WriteJob
+from sheets_schema.parsing import Table
+
+LEASE_KEY = "同期リース"
+
+
+def cursor_key(channel: str) -> str:
+    return f"カーソル:{channel}"
+
+
+def backoff_key(channel: str) -> str:
+    return f"待機:{channel}"
+
+
+def values(state: Table[Any]) -> dict[str, str]:
+    return {r.value.key: r.value.value for r in state}
+
+
+def put(job: WriteJob, state: Table[Any], key: str, value: str, now: datetime) -> None:
+    """Set a key: update its row, or append one (in the same job as the data it describes)."""
+    row = state.find_row((key,))
+    cells = {"キー": key, "値": value, "更新日時": now}
+    if row is None:
+        pending = job.appends.get(state.title)
+        if pending is not None:
+            key_column = state.column("キー")
+            value_column = state.column("値")
+            for existing in pending.rows:
+                if existing[key_column] == key:
+                    existing[value_column] = value
+                    return
+        job.append(state, [cells])
+    else:
+        job.set(state, row, {"値": value, "更新日時": now}, allow_invalid=True)
+
+
+@dataclass(frozen=True)
+class Lease:
+    holder: str
+    expires_at: datetime
+
+    def encode(self) -> str:
+        return f"{self.holder}|{self.expires_at.isoformat()}"
+
+    @classmethod
+    def decode(cls, text: str) -> Lease | None:
+        holder, _, expires = text.partition("|")
+        if not holder or not expires:
+            return None
+        try:
+            return cls(holder, datetime.fromisoformat(expires).astimezone(JST))
+        except ValueError:
+            return None
+
+    def held_by_other(self, holder: str, now: datetime) -> bool:
+        return self.holder != holder and self.expires_at > now
+
+
+@dataclass(frozen=True)
+class Backoff:
+    failures: int
+    until: datetime
+
+    def encode(self) -> str:
+        return f"{self.failures}|{self.until.isoformat()}"
+
+    @classmethod
+    def decode(cls, text: str) -> Backoff | None:
+        count, _, until = text.partition("|")
+        try:
+            return cls(int(count), datetime.fromisoformat(until).astimezone(JST))
+        except ValueError:
+            return None
+
+    @classmethod
+    def after(cls, previous: Backoff | None, now: datetime, interval_seconds: int) -> Backoff:
+        failures = (previous.failures if previous else 0) + 1
+        # Double the wait per consecutive failure, capped at an hour: a mall that is down is
+        # retried, reported each time, and never silently dropped.
+        wait = min(interval_seconds * 2 ** (failures - 1), 3600)
+        return cls(failures, now + timedelta(seconds=wait))
+
+
+def describe_backoff(backoff: Backoff) -> str:
+    return (
+        f"{backoff.failures}回続けて失敗したため、{format_datetime(backoff.until)} まで待ってから再試行します"
+    )
