@@ -5,11 +5,13 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import requests
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 
 from settings import Settings
 from sync.connectors.base import ChannelSettings, Connector
@@ -69,7 +71,10 @@ def channel_sections(settings: Settings) -> dict[str, Mapping[str, Any]]:
     if settings.malls:
         return dict(settings.malls)
     if settings.backend == "sql" and settings.workbook.seed_demo:
-        return dict(DEMO_CHANNELS)
+        # The demo malls live beside their workbook: a new workbook meets new demo malls.
+        url = make_url(settings.sql_url())
+        folder = Path(url.database).parent if url.database and url.database != ":memory:" else Path("data")
+        return {k: {**v, "state_dir": str(folder / "demo_malls")} for k, v in DEMO_CHANNELS.items()}
     return {}
 
 

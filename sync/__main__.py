@@ -1,0 +1,129 @@
+"""Run sync from the command line, with the same settings as the app.
+
+python -m sync once                 one cycle: import orders, then push stock
+python -m sync watch --interval 60  a cycle every N seconds until Ctrl+C
+python -m sync push --dry-run       show the planned stock pushes; send nothing
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from settings import DEFAULT_SECRETS_PATH, Settings, SettingsError, load_settings_file
+from sheets_schema.book import open_prepared_workbook
+from sheets_schema.cells import JST
+from sheets_schema.errors import WorkbookError
+from sync.connectors import ChannelConfigError, build_connectors
+from sync.engine import CycleReport, Progress, SyncEngine
+from sync.errors import LeaseHeld
+
+
+def build_engine(settings: Settings, progress: Callable[[Progress], None]) -> SyncEngine:
+    workbook = open_prepared_workbook(settings, datetime.now(JST))
+    return SyncEngine(workbook, build_connectors(settings), settings.sync, progress=progress)
+
+
+def print_report(report: CycleReport) -> None:
+    for run in report.runs:
+        line = (
+            f"{run.mall}（{run.channel}）受注取込: 取得 {run.fetched} / 新規 {run.created} / 更新 {run.updated}"
+            f" / 重複スキップ {run.duplicates_skipped} / 失敗 {run.failed} — {run.result}"
+        )
+        print(line + (f"\n  エラー: {run.error}" if run.error else ""))
+    by_mall: dict[str, list[bool]] = {}
+    for push in report.pushes:
+        by_mall.setdefault(push.mall, []).append(push.ok)
+    for mall, results in by_mall.items():
+        print(f"{mall} 在庫送信: {sum(results)} / {len(results)} 件成功")
+    if report.movements:
+        print(f"在庫移動 {report.movements} 件を記録しました")
+    for note in report.notes:
+        print(f"お知らせ: {note}")
+
+
+def run_once(engine: SyncEngine, wait_seconds: float) -> int:
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            print_report(engine.run_once())
+            return 0
+        except LeaseHeld as exc:
+            if time.monotonic() >= deadline:
+                print(f"同期しませんでした: {exc}", file=sys.stderr)
+                return 3
+            time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
+
+
+def watch(engine: SyncEngine, interval: float) -> int:
+    print(f"{interval:g} 秒ごとに同期します（終了は Ctrl+C）")
+    try:
+        while True:
+            started = time.monotonic()
+            print(f"--- {datetime.now(JST):%Y-%m-%d %H:%M:%S}")
+            try:
+                print_report(engine.run_once())
+            except (LeaseHeld, WorkbookError) as exc:  # reported, then tried again next time
+                print(f"同期できませんでした: {exc}", file=sys.stderr)
+            time.sleep(max(0.0, interval - (time.monotonic() - started)))
+    except KeyboardInterrupt:
+        print("\n同期を止めました")
+        return 0
+
+
+def dry_run(engine: SyncEngine) -> int:
+    plan = engine.plan_push()
+    if not plan:
+        print("送信が必要な在庫はありません")
+        return 0
+    print("SKU\tモール\t前回送信数\t今回送信数\t理由")
+    for push in plan:
+        last = "-" if push.last_quantity is None else str(push.last_quantity)
+        print(f"{push.sku}\t{push.mall}\t{last}\t{push.quantity}\t{push.reason}")
+    print(f"\n{len(plan)} 件の送信予定です（--dry-run のため送信していません）")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sync", description="Ichigen のモール同期")
+    parser.add_argument(
+        "--secrets", type=Path, default=DEFAULT_SECRETS_PATH, help="設定ファイル（secrets.toml）"
+    )
+    parser.add_argument("--quiet", action="store_true", help="途中経過を表示しない")
+    commands = parser.add_subparsers(dest="command", required=True)
+    once = commands.add_parser("once", help="1回同期する（受注取込と在庫送信）")
+    once.add_argument("--wait", type=float, default=0.0, help="他の同期が実行中なら最大この秒数だけ待つ")
+    watcher = commands.add_parser("watch", help="一定間隔で同期し続ける")
+    watcher.add_argument(
+        "--interval", type=float, default=None, help="間隔（秒）。省略時は設定の sync.interval_seconds"
+    )
+    pusher = commands.add_parser("push", help="在庫を送信する")
+    pusher.add_argument("--dry-run", action="store_true", help="送信予定を表示するだけで送信しない")
+    args = parser.parse_args(argv)
+
+    def progress(event: Progress) -> None:
+        if not args.quiet:
+            print(f"[{event.stage}] {event.message}", flush=True)
+
+    try:
+        settings = load_settings_file(args.secrets, os.environ)
+        engine = build_engine(settings, progress)
+        if args.command == "once":
+            return run_once(engine, args.wait)
+        if args.command == "watch":
+            return watch(engine, args.interval or settings.sync.interval_seconds)
+        if args.dry_run:
+            return dry_run(engine)
+        return run_once(engine, 0.0)
+    except (WorkbookError, SettingsError, ChannelConfigError) as exc:
+        print(f"エラー: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
