@@ -16,6 +16,7 @@ APP = str(PROJECT_ROOT / "app.py")
 def app_for(sql_url: str, **extra: dict) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.secrets["workbook"] = {"sql_url": sql_url}
+    at.secrets["sync"] = {"auto_sync_demo": False}  # tests write the workbook themselves
     for section, values in extra.items():
         at.secrets[section] = values
     return at
@@ -131,3 +132,31 @@ def test_the_whole_app_runs_against_a_sheets_compatible_server(fake_sheets) -> N
     assert {"商品", "在庫", "受注", "_システム"} <= set(fake_sheets.sheet_titles(key))
     assert fake_sheets.is_hidden(key, "_システム")
     assert fake_sheets.count("values.batchGet") == 1
+
+
+def test_the_embedded_demo_keeps_syncing_its_demo_malls_in_the_background(sql_url: str) -> None:
+    import time
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["workbook"] = {"sql_url": sql_url}
+    at.secrets["sync"] = {"interval_seconds": 3600}
+    at.run()
+    assert not at.exception
+    workbook = open_workbook(load_settings({"workbook": {"sql_url": sql_url}}))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        log = read_tables(workbook)["同期ログ"].models()
+        if {r.mall for r in log if r.job.startswith("在庫送信")} == {"楽天", "Amazon", "Yahoo!", "Shopify"}:
+            break
+        time.sleep(0.2)
+    imported = [r for r in log if r.job.startswith("受注取込")]
+    assert {r.mall for r in imported} == {"楽天", "Amazon", "Yahoo!", "Shopify"}
+    assert sum(r.created for r in imported) > 0 and all(r.result == "成功" for r in log)
+    time.sleep(0.5)  # the thread notes the time of its cycle just after writing
+    # A fresh session (AppTest keeps no sidebar on a rerun with st.navigation); same process,
+    # so the same background sync.
+    again = AppTest.from_file(APP, default_timeout=60)
+    again.secrets["workbook"] = {"sql_url": sql_url}
+    again.secrets["sync"] = {"interval_seconds": 3600}
+    again.run()
+    assert any("自動同期中" in c.value for c in again.sidebar.caption)

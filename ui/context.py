@@ -81,3 +81,13 @@ def after_write() -> None:
 def forget_workbook() -> None:
     _open.clear()
     after_write()
+
+
+def auto_sync() -> object | None:
+    """Start (once per process) the demo malls' background sync when the settings ask for it."""
+    from ui import autosync
+
+    current = settings()
+    if not autosync.wants_auto_sync(current):
+        return None
+    return autosync.start(_workbook_id(current), current, workbook(), after_write)

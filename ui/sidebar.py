@@ -28,5 +28,18 @@ def render(snapshot: Snapshot, settings: Settings) -> None:
                 "実際のショップで使うには Google スプレッドシートを接続してください（README 参照）。",
                 icon=":material/science:",
             )
+        auto = context.auto_sync()
+        if auto is not None:
+            if auto.last_error:
+                st.warning(
+                    f"デモモールとの自動同期でエラー: {auto.last_error}", icon=":material/sync_problem:"
+                )
+            elif auto.last_run is not None:
+                st.caption(
+                    f"デモモールと {settings.sync.interval_seconds}秒ごとに自動同期中"
+                    f"（最終 {auto.last_run:%H:%M:%S}、新規 {auto.last_created} 件）"
+                )
+            else:
+                st.caption("デモモールとの自動同期を始めました")
         if settings.auth is None:
             st.caption("ログイン設定がないため、このパソコン（localhost）からのみ開けます。")
