@@ -151,6 +151,8 @@ class StockPush(Row):
 
     mall: Identifier = Field(alias="モール")
     sku: Identifier = Field(alias="SKU")
+    mall_item_code: Identifier = Field(alias="モール商品コード")
+    mall_sku: Text = Field("", alias="モールSKU")
     quantity: Quantity = Field(alias="送信数量", ge=0)
     state: PushState = Field(alias="状態")
     pushed_at: OptionalJstDateTime = Field(None, alias="送信日時")

@@ -74,7 +74,8 @@ STOCK = TabSpec(
 MALL_LISTINGS = TabSpec(
     title="モール商品",
     model=models.MallListing,
-    key=("モール", "SKU"),
+    # A mall's listing is one row; a SKU may be sold under several listings of one mall.
+    key=("モール", "モール商品コード", "モールSKU"),
     staff_columns=frozenset({"モール", "SKU", "モール商品コード", "モールSKU", "在庫連携"}),
     help="各モールの商品コードと自社SKUの対応表です。在庫連携をOFFにするとそのモールへ在庫を送りません。",
 )
@@ -128,9 +129,9 @@ STOCK_RECORDS = TabSpec(
 STOCK_PUSHES = TabSpec(
     title="_在庫送信",
     model=models.StockPush,
-    key=("モール", "SKU"),
+    key=("モール", "モール商品コード", "モールSKU"),
     staff_columns=frozenset(),
-    help="各モールへ最後に送った在庫数と、その結果です。",
+    help="各モールの商品ページへ最後に送った在庫数と、その結果です。",
     hidden=True,
 )
 

@@ -412,12 +412,13 @@ class SyncEngine:
             self._pushing_malls(),
         )
         started = self.clock()
-        results: list[PushResult] = []
+        sent: list[tuple[PlannedPush, PushResult]] = []
         logs = []
         for connector in self.connectors:
             if not getattr(connector, "pushes_stock", True):
                 continue
-            levels = [p.level() for p in plan if p.mall == connector.mall]
+            planned = [p for p in plan if p.mall == connector.mall]
+            levels = [p.level() for p in planned]
             if not levels:
                 continue
             name = connector.display_name or connector.mall
@@ -433,7 +434,8 @@ class SyncEngine:
             except Exception as exc:  # one mall's bug must not stop the others' pushes
                 error = f"{name}への在庫送信で予期しないエラーが起きました（{exc.__class__.__name__}）"
                 got = _all_failed(levels, error)
-            results.extend(got)
+            got = _matched(levels, got, name)
+            sent.extend(zip(planned, got, strict=True))
             failed = sum(1 for r in got if not r.ok)
             first = error or next((r.error for r in got if not r.ok), "")
             logs.append(
@@ -458,11 +460,28 @@ class SyncEngine:
         system = tables[SYSTEM_STATE.title]
         job = WriteJob()
         self._check_lease(system, job)
-        record_results(job, tables[STOCK_PUSHES.title], results, now)
+        record_results(job, tables[STOCK_PUSHES.title], sent, now)
         job.append(tables[SYNC_LOG.title], logs)
         state.put(job, system, state.LEASE_KEY, "", now)
         self.workbook.write(job)
-        report.pushes.extend(results)
+        report.pushes.extend(result for _, result in sent)
+
+
+def _matched(levels: list[StockLevel], results: list[PushResult], name: str) -> list[PushResult]:
+    """Connectors answer one result per level, in order; anything else counts as failed."""
+    matched = []
+    for i, level in enumerate(levels):
+        result = results[i] if i < len(results) else None
+        if result is None or result.sku != level.sku:
+            result = PushResult(
+                mall=level.mall,
+                sku=level.sku,
+                quantity=level.quantity,
+                ok=False,
+                error=f"{name}の応答に結果がありません",
+            )
+        matched.append(result)
+    return matched
 
 
 def _all_failed(levels: list[StockLevel], error: str) -> list[PushResult]:

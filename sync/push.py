@@ -40,13 +40,17 @@ def plan_pushes(
     or whose last push failed or is not confirmed yet."""
     malls = set(malls)
     free = {r.value.sku: r.value.available for r in stock if isinstance(r.value, Stock)}
-    last: dict[tuple[str, str], StockPush] = {(r.value.mall, r.value.sku): r.value for r in pushes}
+    last: dict[tuple[str, str, str], StockPush] = {
+        (r.value.mall, r.value.mall_item_code, r.value.mall_sku): r.value for r in pushes
+    }
     plan = []
     for record in listings:
         listing: MallListing = record.value
         if listing.mall not in malls or not listing.stock_sync or listing.sku not in free:
             continue
-        previous = last.get((listing.mall, listing.sku))
+        previous = last.get((listing.mall, listing.mall_item_code, listing.mall_sku or ""))
+        if previous is not None and previous.sku != listing.sku:
+            previous = None  # the listing was mapped to another SKU: send afresh
         quantity = free[listing.sku]
         if previous is None:
             reason = "初回送信"
@@ -72,22 +76,27 @@ def plan_pushes(
     return plan
 
 
-def record_results(job: WriteJob, pushes: Table[Any], results: Iterable[PushResult], at: datetime) -> None:
-    """One row per (モール, SKU). A failed push keeps the quantity the mall last accepted."""
-    accepted = {(r.value.mall, r.value.sku): r.value.quantity for r in pushes}
+def record_results(
+    job: WriteJob, pushes: Table[Any], sent: Iterable[tuple[PlannedPush, PushResult]], at: datetime
+) -> None:
+    """One row per listing. A failed push keeps the quantity the mall last accepted."""
+    accepted = {(r.value.mall, r.value.mall_item_code, r.value.mall_sku): r.value.quantity for r in pushes}
     new_rows = []
-    for result in results:
+    for planned, result in sent:
+        key = (planned.mall, planned.mall_item_code, planned.mall_sku)
         state = "失敗" if not result.ok else ("確認済" if result.confirmed else "未確認")
-        row = pushes.find_row((result.mall, result.sku))
-        quantity = result.quantity if result.ok else accepted.get((result.mall, result.sku), result.quantity)
+        quantity = result.quantity if result.ok else accepted.get(key, result.quantity)
         cells = {
-            "モール": result.mall,
-            "SKU": result.sku,
+            "モール": planned.mall,
+            "SKU": planned.sku,
+            "モール商品コード": planned.mall_item_code,
+            "モールSKU": planned.mall_sku,
             "送信数量": quantity,
             "状態": state,
             "送信日時": at,
             "エラー": result.error,
         }
+        row = pushes.find_row(key)
         if row is None:
             new_rows.append(cells)
         else:

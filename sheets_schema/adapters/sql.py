@@ -170,7 +170,9 @@ class SqlWorkbook:
     def _checked_tab_ids(self, conn: Connection, job: WriteJob) -> dict[str, int]:
         titles = sorted(job.tabs | {e.tab for e in job.expectations})
         rows = conn.execute(
-            select(tabs_table.c.id, tabs_table.c.title, tabs_table.c.header).where(tabs_table.c.title.in_(titles))
+            select(tabs_table.c.id, tabs_table.c.title, tabs_table.c.header).where(
+                tabs_table.c.title.in_(titles)
+            )
         ).all()
         found = {r.title: r for r in rows}
         for title in titles:

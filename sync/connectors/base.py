@@ -42,7 +42,7 @@ class Connector(Protocol):
         ...
 
     def push_stock(self, levels: Sequence[StockLevel]) -> list[PushResult]:
-        """Set absolute available quantities; one result per level, never silently dropped."""
+        """Set absolute available quantities; one result per level, in the order given."""
         ...
 
     def confirm_shipment(self, shipment: Shipment) -> None:

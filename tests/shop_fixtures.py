@@ -1,0 +1,110 @@
+"""A running demo shop for sync tests: a seeded workbook on either adapter, demo malls with
+their state in a temporary folder, and a clock the test moves by hand."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from settings import SyncSettings
+from sheets_schema.book import read_tables, seed_demo_if_new
+from sheets_schema.cells import JST
+from sheets_schema.changes import WriteJob
+from sheets_schema.models import OPEN_ORDER_STATUSES
+from sheets_schema.workbook import Workbook
+from sync.connectors import DEMO_CHANNELS, channel_settings
+from sync.connectors.demo import Connector as DemoMall
+from sync.engine import SyncEngine
+from sync.ledger import EFFECTS
+
+START = datetime(2026, 11, 30, 10, 0, tzinfo=JST)
+TIME_COLUMNS = {"日時", "更新日時", "送信日時", "開始日時", "終了日時"}
+
+
+@dataclass
+class Clock:
+    now: datetime = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Shop:
+    workbook: Workbook
+    malls: list[Any]
+    clock: Clock
+    sync: SyncSettings = field(default_factory=lambda: SyncSettings(lease_seconds=60))
+
+    def engine(self, **options: Any) -> SyncEngine:
+        return SyncEngine(self.workbook, self.malls, self.sync, clock=self.clock, **options)
+
+    def tables(self) -> dict[str, Any]:
+        return read_tables(self.workbook)
+
+    def staff_edit(self, tab: str, key: tuple[str, ...], values: dict[str, Any]) -> None:
+        """Change cells as a person would, straight in the sheet."""
+        tables = self.tables()
+        row = tables[tab].find_row(key)
+        assert row is not None, key
+        job = WriteJob()
+        job.set(tables[tab], row, values, allow_invalid=True)
+        self.workbook.write(job)
+
+
+def demo_malls(state_dir: Path, clock: Clock, **overrides: Any) -> list[DemoMall]:
+    malls = []
+    for channel, section in DEMO_CHANNELS.items():
+        parsed = channel_settings(
+            channel, {**section, "state_dir": str(state_dir), **overrides.get(channel, {})}
+        )
+        malls.append(DemoMall(channel, parsed, session=None, project_root=state_dir, clock=clock))
+    return malls
+
+
+def open_shop(workbook: Workbook, state_dir: Path, **overrides: Any) -> Shop:
+    clock = Clock()
+    seed_demo_if_new(workbook, clock.now - timedelta(hours=1))
+    return Shop(workbook, demo_malls(state_dir, clock, **overrides), clock)
+
+
+def snapshot(workbook: Workbook) -> dict[str, list[tuple[str, ...]]]:
+    """Everything sync decides, without times, run IDs, logs or the lease: what must be equal
+    whether a run was interrupted or not."""
+    tables = read_tables(workbook)
+    shot = {}
+    for title in ("受注", "受注明細", "在庫", "在庫移動", "_在庫記録", "_在庫送信"):
+        table = tables[title]
+        keep = [i for i, h in enumerate(table.grid.header) if h not in TIME_COLUMNS]
+        shot[title] = sorted(tuple(row[i] for i in keep) for row in table.grid.rows if any(row))
+    return shot
+
+
+def ledger_problems(tables: dict[str, Any]) -> list[str]:
+    """The identities the ledger promises, per SKU: 実在庫 = Σ on-hand effects; 引当数 = units on
+    open, allocating order lines; 販売可能数 = max(0, 実在庫 − 引当数 − 安全在庫)."""
+    on_hand, allocated = Counter(), Counter()
+    for movement in tables["在庫移動"].models():
+        hand, alloc = EFFECTS[movement.kind]
+        on_hand[movement.sku] += hand * movement.quantity
+        allocated[movement.sku] += alloc * movement.quantity
+    orders = {(o.mall, o.order_number): o for o in tables["受注"].models()}
+    open_units = Counter()
+    for line in tables["受注明細"].models():
+        order = orders[(line.mall, line.order_number)]
+        if line.sku and order.allocates_stock and order.status in OPEN_ORDER_STATUSES:
+            open_units[line.sku] += line.quantity
+    problems = []
+    for stock in tables["在庫"].models():
+        expected = (on_hand[stock.sku], open_units[stock.sku])
+        if (stock.on_hand, stock.allocated) != expected or allocated[stock.sku] != open_units[stock.sku]:
+            problems.append(f"{stock.sku}: sheet {(stock.on_hand, stock.allocated)} ledger {expected}")
+        if stock.available != max(0, stock.on_hand - stock.allocated - stock.safety_stock):
+            problems.append(f"{stock.sku}: 販売可能数 {stock.available}")
+    return problems
