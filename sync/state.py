@@ -6,6 +6,8 @@ cursor never runs ahead of the orders it covers.
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,7 +68,20 @@ class Lease:
             return None
 
     def held_by_other(self, holder: str, now: datetime) -> bool:
-        return self.holder != holder and self.expires_at > now
+        return self.holder != holder and self.expires_at > now and not self._holder_died()
+
+    def _holder_died(self) -> bool:
+        """A runner on this machine whose process is gone (killed, crashed) holds nothing."""
+        host, _, rest = self.holder.rpartition("-")[0].rpartition("-")
+        if host != socket.gethostname() or not rest.isdigit():
+            return False
+        try:
+            os.kill(int(rest), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
 
 
 @dataclass(frozen=True)

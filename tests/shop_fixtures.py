@@ -71,7 +71,10 @@ def demo_malls(state_dir: Path, clock: Clock, **overrides: Any) -> list[DemoMall
 def open_shop(workbook: Workbook, state_dir: Path, **overrides: Any) -> Shop:
     clock = Clock()
     seed_demo_if_new(workbook, clock.now - timedelta(hours=1))
-    return Shop(workbook, demo_malls(state_dir, clock, **overrides), clock)
+    malls = demo_malls(state_dir, clock, **overrides)
+    for mall in malls:
+        mall.epoch()  # the malls open now, whatever the first sync does
+    return Shop(workbook, malls, clock)
 
 
 def snapshot(workbook: Workbook) -> dict[str, list[tuple[str, ...]]]:

@@ -1,0 +1,111 @@
+"""A crash at any point, then a rerun, ends in the same workbook as an uninterrupted run.
+
+``CrashingWorkbook`` dies (a BaseException nothing in the engine may catch, like kill -9) just
+before or just after the n-th write of a cycle, for every n; a real ``kill -9`` of
+``python -m sync once`` is tested too.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from settings import PROJECT_ROOT, load_settings
+from sheets_schema.book import ensure_tabs, open_workbook, read_tables
+from sheets_schema.changes import WriteJob
+from sheets_schema.workbook import Workbook
+from tests.conftest import GoogleHarness, SqlHarness
+from tests.shop_fixtures import Shop, ledger_problems, open_shop, snapshot
+
+
+class Killed(BaseException):
+    """The process is gone: no except-Exception clause may see this."""
+
+
+class CrashingWorkbook:
+    def __init__(self, inner: Workbook, crash_at: int, after: bool) -> None:
+        self.inner, self.crash_at, self.after, self.writes = inner, crash_at, after, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    @property
+    def info(self) -> Any:
+        return self.inner.info
+
+    def write(self, job: WriteJob) -> None:
+        self.writes += 1
+        if self.writes == self.crash_at and not self.after:
+            raise Killed
+        self.inner.write(job)
+        if self.writes == self.crash_at and self.after:
+            raise Killed
+
+
+def cycle_twice(shop: Shop, first_workbook: Any = None) -> None:
+    """A cycle at t0 (maybe killed), then one after the dead runner's lease ran out."""
+    engine = shop.engine()
+    if first_workbook is not None:
+        engine.workbook = first_workbook
+    try:
+        engine.run_once()
+    except Killed:
+        pass
+    shop.clock.advance(seconds=shop.sync.lease_seconds + 1)
+    shop.engine().run_once()
+
+
+def another_workbook(harness: Any, folder: Path, name: str) -> Workbook:
+    """A new, empty workbook on the same adapter as ``harness``."""
+    made = (
+        GoogleHarness(harness.server) if harness.kind == "google" else SqlHarness(folder / f"{name}.sqlite3")
+    )
+    ensure_tabs(made.workbook)
+    return made.workbook
+
+
+def test_a_crash_before_or_after_any_write_then_a_rerun_matches_an_uninterrupted_run(
+    harness, tmp_path: Path
+) -> None:
+    reference = open_shop(harness.workbook, tmp_path / "reference-malls")
+    counter = CrashingWorkbook(reference.workbook, crash_at=0, after=False)
+    cycle_twice(reference, counter)
+    expected = snapshot(reference.workbook)
+    assert counter.writes >= 3  # lease, import, push at least
+
+    for n in range(1, counter.writes + 1):
+        for after in (False, True):
+            name = f"crash-{n}-{'after' if after else 'before'}"
+            shop = open_shop(another_workbook(harness, tmp_path, name), tmp_path / name)
+            cycle_twice(shop, CrashingWorkbook(shop.workbook, crash_at=n, after=after))
+            assert snapshot(shop.workbook) == expected, name
+            assert ledger_problems(read_tables(shop.workbook)) == []
+
+
+def test_kill_9_of_a_running_sync_then_a_rerun_loses_and_doubles_nothing(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(
+        f'[workbook]\nsql_url = "sqlite:///{tmp_path / "wb.sqlite3"}"\n[sync]\nlease_seconds = 600\n',
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-m", "sync", "--secrets", str(secrets), "--quiet", "once"]
+    for delay in (0.6, 1.0, 1.4, 1.8):
+        process = subprocess.Popen(
+            command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        time.sleep(delay)
+        os.kill(process.pid, signal.SIGKILL)  # no cleanup, no lease release
+        process.wait()
+    done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr  # a dead local runner's lease does not block
+    workbook = open_workbook(load_settings({"workbook": {"sql_url": f"sqlite:///{tmp_path / 'wb.sqlite3'}"}}))
+    tables = read_tables(workbook)
+    assert ledger_problems(tables) == []
+    assert [str(e) for t in tables.values() for e in t.errors] == []  # no duplicated key anywhere
+    again = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert "新規 0" in again.stdout and again.stdout.count("新規 0") == 4
