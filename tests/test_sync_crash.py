@@ -7,6 +7,7 @@ before or just after the n-th write of a cycle, for every n; a real ``kill -9`` 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -52,10 +53,8 @@ def cycle_twice(shop: Shop, first_workbook: Any = None) -> None:
     engine = shop.engine()
     if first_workbook is not None:
         engine.workbook = first_workbook
-    try:
+    with contextlib.suppress(Killed):
         engine.run_once()
-    except Killed:
-        pass
     shop.clock.advance(seconds=shop.sync.lease_seconds + 1)
     shop.engine().run_once()
 

@@ -130,54 +130,11 @@ STATUS_TABLE: tuple[tuple[str, OrderStatus, str], ...] = (
 
 # ISO 3166-2:JP codes in their official order, 01 北海道 … 47 沖縄県.
 _PREFECTURES = (
-    "北海道",
-    "青森県",
-    "岩手県",
-    "宮城県",
-    "秋田県",
-    "山形県",
-    "福島県",
-    "茨城県",
-    "栃木県",
-    "群馬県",
-    "埼玉県",
-    "千葉県",
-    "東京都",
-    "神奈川県",
-    "新潟県",
-    "富山県",
-    "石川県",
-    "福井県",
-    "山梨県",
-    "長野県",
-    "岐阜県",
-    "静岡県",
-    "愛知県",
-    "三重県",
-    "滋賀県",
-    "京都府",
-    "大阪府",
-    "兵庫県",
-    "奈良県",
-    "和歌山県",
-    "鳥取県",
-    "島根県",
-    "岡山県",
-    "広島県",
-    "山口県",
-    "徳島県",
-    "香川県",
-    "愛媛県",
-    "高知県",
-    "福岡県",
-    "佐賀県",
-    "長崎県",
-    "熊本県",
-    "大分県",
-    "宮崎県",
-    "鹿児島県",
-    "沖縄県",
-)
+    "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県", "群馬県", "埼玉県", "千葉県",
+    "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県", "山梨県", "長野県", "岐阜県", "静岡県", "愛知県", "三重県",
+    "滋賀県", "京都府", "大阪府", "兵庫県", "奈良県", "和歌山県", "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県",
+    "香川県", "愛媛県", "高知県", "福岡県", "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県", "鹿児島県", "沖縄県",
+)  # fmt: skip
 PREFECTURE_BY_CODE: Mapping[str, str] = {f"JP-{i:02d}": name for i, name in enumerate(_PREFECTURES, start=1)}
 
 
@@ -313,7 +270,7 @@ def _domestic_phone(value: Any) -> str:
 
 def _prefecture(address: Mapping[str, Any]) -> str:
     # JP addresses carry an ISO province_code ("JP-13"); `province` may be romanized ("Tōkyō").
-    return _text(address.get("province"))
+    return PREFECTURE_BY_CODE.get(_text(address.get("province_code"))) or _text(address.get("province"))
 
 
 def _address_text(address: Mapping[str, Any]) -> str:
