@@ -311,8 +311,16 @@ class SyncEngine:
     ) -> SyncRun | None:
         connector = fetch.connector
         counts = ImportCounts()
-        if fetch.waiting:
-            return None
+        if fetch.waiting:  # backing off after failures: still reported on every run
+            return SyncRun(
+                run_id=run_id,
+                channel=connector.channel,
+                mall=connector.mall,
+                job="受注取込",
+                started_at=started,
+                result="失敗",
+                error=fetch.waiting,
+            )
         newest = _newest_versions(fetch.orders)
         safe_cursor: str | None = None
         stuck = False

@@ -599,8 +599,12 @@ class FakeShopify:
             else:
                 self.modify_order(order_id, **fields)
 
+        self.after_pages(after_page, change)
+
+    def after_pages(self, pages: int, action: Callable[[], None]) -> None:
+        """Run `action` right after `pages` more orders.json pages are served (e.g. a fault)."""
         with self._lock:
-            self._paging_updates.append((self._pages_served + after_page, change))
+            self._paging_updates.append((self._pages_served + pages, action))
 
     # -- request accounting and faults
 
