@@ -85,3 +85,17 @@ def test_private_key_never_shows_in_repr() -> None:
 def test_google_needs_exactly_one_key_source() -> None:
     with pytest.raises(ValidationError):
         load_settings({"google": {"spreadsheet_key": "k"}})
+
+
+def test_example_documents_every_connector_setting_and_its_malls_validate() -> None:
+    from sync.connectors import CONNECTOR_MODULES, channel_settings, connector_module
+
+    text = EXAMPLE.read_text(encoding="utf-8")
+    documented = _documented_keys(text)
+    for kind in CONNECTOR_MODULES:
+        missing = set(connector_module(kind).Settings.model_fields) - documented
+        assert missing == set(), kind
+    settings = load_settings(tomllib.loads(text))
+    assert set(settings.malls) == {"shopify", "amazon_files"}
+    for channel, section in settings.malls.items():
+        assert channel_settings(channel, section).type == section["type"]
