@@ -63,7 +63,7 @@ def header_problems(tables: Tables) -> list[str]:
 def ensure_tabs(workbook: Workbook, specs: Iterable[TabSpec] = TABS) -> list[str]:
     """Create the tabs that do not exist yet, with their headers; existing tabs are left alone."""
     existing = set(workbook.tab_titles())
-    new = [NewTab(s.title, s.headers, s.hidden) for s in specs if s.title not in existing]
+    new = [NewTab(s.title, s.headers, s.hidden, s.initial_cells()) for s in specs if s.title not in existing]
     workbook.add_tabs(new)
     return [t.title for t in new]
 
@@ -74,8 +74,8 @@ def seed_demo_if_new(workbook: Workbook, now: datetime) -> bool:
 
     ensure_tabs(workbook)
     tables = read_tables(workbook)
-    if any(t.grid.rows for t in tables.values()):
-        return False
+    if any(t.grid.rows for t in tables.values() if not t.spec.hidden):
+        return False  # staff data exists: never overwrite it
     job = WriteJob()
     for title, rows in demo_shop(now).items():
         job.append(tables[title], rows)

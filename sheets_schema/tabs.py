@@ -30,6 +30,8 @@ class TabSpec:
     hidden: bool = False
     # Ledgers and logs only ever grow: rows are appended, never changed.
     append_only: bool = False
+    # Rows a new tab starts with ({header: value}), so no two writers ever race to add them.
+    initial_rows: tuple[dict[str, str], ...] = ()
     headers: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -38,6 +40,9 @@ class TabSpec:
         unknown = (set(self.key) | self.staff_columns) - set(headers)
         if unknown:
             raise ValueError(f"{self.title}: unknown columns {sorted(unknown)}")
+
+    def initial_cells(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(tuple(row.get(h, "") for h in self.headers) for row in self.initial_rows)
 
     @property
     def system_columns(self) -> tuple[str, ...]:
@@ -116,6 +121,7 @@ SYSTEM_STATE = TabSpec(
     staff_columns=frozenset(),
     help="Ichigenが内部で使う状態（同期カーソルなど）です。編集しないでください。",
     hidden=True,
+    initial_rows=({"キー": "同期リース", "値": ""},),
 )
 
 STOCK_RECORDS = TabSpec(

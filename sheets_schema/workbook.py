@@ -29,6 +29,7 @@ class NewTab:
     title: str
     header: tuple[str, ...]
     hidden: bool = False
+    rows: tuple[tuple[str, ...], ...] = ()  # written with the header, when the tab is made
 
 
 class Workbook(Protocol):

@@ -169,3 +169,30 @@ def test_a_second_runner_is_refused_while_the_lease_is_held(shop: Shop) -> None:
     with pytest.raises(LeaseHeld, match="runner-B"):
         first.run_once()
     assert second.run_once().created > 0
+
+
+def test_two_runners_started_together_never_double_anything(shop: Shop, tmp_path: Path) -> None:
+    import threading
+
+    from tests.shop_fixtures import demo_malls
+
+    outcomes: list[str] = []
+
+    def run(name: str) -> None:
+        engine = shop.engine(holder=name)
+        engine.connectors = demo_malls(tmp_path / "malls", shop.clock)
+        try:
+            engine.run_once()
+            outcomes.append("done")
+        except LeaseHeld:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=run, args=(f"runner-{i}",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) in (["done", "refused"], ["done", "done"])
+    tables = shop.tables()
+    assert [str(e) for t in tables.values() for e in t.errors] == []  # no duplicate order or movement
+    assert ledger_problems(tables) == []

@@ -176,3 +176,8 @@ def _spec_named(title: str):
     from dataclasses import replace
 
     return replace(STOCK, title=title)
+
+
+def test_a_new_state_tab_starts_with_its_lease_row_so_no_two_runners_add_it(harness) -> None:
+    state = read_tables(harness.workbook)[SYSTEM_STATE.title]
+    assert [(r.row, r.value.key, r.value.value) for r in state.records] == [(2, "同期リース", "")]

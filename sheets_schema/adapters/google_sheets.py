@@ -232,7 +232,7 @@ class GoogleSheetsWorkbook:
             {
                 "range": absolute_range_name(t.title, "A1"),
                 "majorDimension": "ROWS",
-                "values": [list(t.header)],
+                "values": [list(t.header), *(list(row) for row in t.rows)],
             }
             for t in tabs
         ]

@@ -69,6 +69,10 @@ def _dumps(value: Any) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's begin event (below) issue BEGIN itself: pysqlite would otherwise start
+    # the transaction only at the first write, after the job's reads, and two writers could
+    # both compute the same next row number.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers (the app) never block the sync writer
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -83,7 +87,15 @@ def create_sql_engine(url: str) -> Engine:
     engine = create_engine(url, json_serializer=_dumps)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # Write jobs take SQLite's write lock up front (BEGIN IMMEDIATE): one writer at a time,
+    # each seeing the previous one's rows. Reads get a plain BEGIN: one consistent snapshot.
+    immediate = conn.get_execution_options().get("ichigen_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
@@ -144,7 +156,8 @@ class SqlWorkbook:
         if not job:
             return
         try:
-            with self._engine.begin() as conn:  # one transaction: all of the job or nothing
+            # One transaction: all of the job or nothing, one writer at a time.
+            with self._engine.connect().execution_options(ichigen_write=True) as conn, conn.begin():
                 ids = self._checked_tab_ids(conn, job)
                 self._check_expectations(conn, job, ids)
                 self._apply_updates(conn, job, ids)
@@ -233,17 +246,19 @@ class SqlWorkbook:
     def add_tabs(self, tabs: Sequence[NewTab]) -> None:
         if not tabs:
             return
-        with self._engine.begin() as conn:
+        with self._engine.connect().execution_options(ichigen_write=True) as conn, conn.begin():
             position = conn.scalar(select(func.max(tabs_table.c.position))) or 0
-            conn.execute(
-                insert(tabs_table),
-                [
-                    {
-                        "title": t.title,
-                        "position": position + i + 1,
-                        "hidden": t.hidden,
-                        "header": list(t.header),
-                    }
-                    for i, t in enumerate(tabs)
-                ],
-            )
+            for i, tab in enumerate(tabs):
+                tab_id = conn.execute(
+                    insert(tabs_table).values(
+                        title=tab.title, position=position + i + 1, hidden=tab.hidden, header=list(tab.header)
+                    )
+                ).inserted_primary_key[0]
+                if tab.rows:
+                    conn.execute(
+                        insert(rows_table),
+                        [
+                            {"tab_id": tab_id, "row_number": FIRST_DATA_ROW + n, "cells": list(row)}
+                            for n, row in enumerate(tab.rows)
+                        ],
+                    )

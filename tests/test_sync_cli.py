@@ -1,0 +1,64 @@
+"""python -m sync on the embedded demo workbook: once imports and pushes, a second run imports
+nothing new; push --dry-run shows the plan and sends nothing; a held lease is a clear refusal."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from settings import PROJECT_ROOT, load_settings_file
+from sheets_schema.book import open_prepared_workbook, open_workbook, read_tables
+from sheets_schema.cells import JST
+from sync.__main__ import main
+from sync.engine import SyncEngine
+
+
+@pytest.fixture
+def secrets(tmp_path: Path) -> Path:
+    path = tmp_path / "secrets.toml"
+    path.write_text(f'[workbook]\nsql_url = "sqlite:///{tmp_path / "wb.sqlite3"}"\n', encoding="utf-8")
+    return path
+
+
+def test_once_imports_from_the_four_demo_malls_and_a_second_run_imports_nothing(
+    secrets: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--secrets", str(secrets), "push", "--dry-run"]) == 0
+    plan = capsys.readouterr().out
+    assert "初回送信" in plan and "送信していません" in plan
+    tables = read_tables(open_workbook(load_settings_file(secrets, {})))
+    assert tables["_在庫送信"].records == []  # the dry run sent nothing
+
+    assert main(["--secrets", str(secrets), "once"]) == 0
+    out = capsys.readouterr().out
+    for mall in ("楽天", "Amazon", "Yahoo!", "Shopify"):
+        assert f"{mall}（" in out and f"{mall} 在庫送信" in out
+    assert "[取込]" in out and "[送信]" in out  # progress as it goes
+    assert main(["--secrets", str(secrets), "--quiet", "once"]) == 0
+    again = capsys.readouterr().out
+    assert again.count("新規 0") == 4 and "在庫送信" not in again
+    assert main(["--secrets", str(secrets), "push", "--dry-run"]) == 0
+    assert "送信が必要な在庫はありません" in capsys.readouterr().out
+
+
+def test_a_second_runner_gets_a_clear_message_and_exit_code(secrets: Path) -> None:
+
+    settings = load_settings_file(secrets, {})
+
+    engine = SyncEngine(
+        open_prepared_workbook(settings, datetime.now(JST)), [], settings.sync, holder="other-host-1-abc"
+    )
+    engine._acquire_lease()  # a runner elsewhere holds the workbook
+    done = subprocess.run(
+        [sys.executable, "-m", "sync", "--secrets", str(secrets), "--quiet", "once"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 3
+    assert "別の同期（other-host-1-abc）が実行中です" in done.stderr
