@@ -1,7 +1,8 @@
 """Ichigen: the entry file is a router.
 
 Calling ``st.navigation`` makes Streamlit ignore the ``pages/`` folder's auto-discovery, so
-only the pages listed here exist. Settings are loaded here, once per session, and passed down.
+only the pages listed here exist. Settings are loaded here, once per run, and passed down;
+with [auth] configured, nobody gets past ``auth.gate`` without signing in.
 """
 
 import os
@@ -11,7 +12,7 @@ from pydantic import ValidationError
 
 from settings import SettingsError, load_settings
 from sheets_schema.errors import WorkbookError
-from ui import context, sidebar
+from ui import auth, context, sidebar
 from ui.errors import settings_error_message
 
 st.set_page_config(page_title="Ichigen 一元管理", page_icon="🛒", layout="wide")
@@ -25,9 +26,19 @@ try:
 except ValidationError as exc:
     st.error(settings_error_message(exc), icon=":material/error:")
     st.stop()
-context.init(settings)
 
-page = st.navigation([st.Page("pages/home.py", title="ホーム", icon=":material/home:", default=True)])
+role = auth.gate(settings)
+context.init(settings, role)
+
+page = st.navigation(
+    {
+        "": [st.Page("pages/home.py", title="ホーム", icon=":material/home:", default=True)],
+        "受注": [st.Page("pages/orders.py", title="受注ボード", icon=":material/view_kanban:")],
+        "商品・在庫": [st.Page("pages/products.py", title="商品・在庫", icon=":material/inventory_2:")],
+        "モール": [st.Page("pages/sync.py", title="同期", icon=":material/sync:")],
+        "分析": [st.Page("pages/analytics.py", title="分析", icon=":material/monitoring:")],
+    }
+)
 try:
     sidebar.render(context.snapshot(), settings)
     page.run()

@@ -114,6 +114,8 @@ class Settings(BaseModel):
     malls: dict[str, dict[str, Any]] = {}
     # Streamlit's own login settings (st.login); Ichigen only checks whether they are present.
     auth: dict[str, Any] | None = None
+    # Who may do what once [auth] is set: e-mail -> 閲覧 (view), 編集 (edit) or 管理 (settings, sync).
+    access: dict[str, Literal["閲覧", "編集", "管理"]] = {}
 
     @property
     def backend(self) -> Literal["sql", "google"]:

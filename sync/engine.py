@@ -115,13 +115,15 @@ class SyncEngine:
 
     # -- the cycle
 
-    def run_once(self, *, push: bool = True) -> CycleReport:
+    def run_once(self, *, push: bool = True, fetch: bool = True) -> CycleReport:
+        """One cycle. ``fetch=False`` only settles the workbook (a status or SKU mapping changed
+        by staff) into the ledger and 在庫, then pushes: no mall is asked for orders."""
         report = CycleReport()
         started = self.clock()
         run_id = f"{started:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
         system = self._acquire_lease()
         while True:
-            fetches = self._fetch_all(state.values(system))
+            fetches = self._fetch_all(state.values(system)) if fetch else []
             system = self._commit_import(fetches, run_id, started, report)
             if not any(f.more for f in fetches):
                 break

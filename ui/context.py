@@ -9,15 +9,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
 import streamlit as st
 
 from settings import Settings
 from sheets_schema.book import Tables, demo_seeded_at, open_prepared_workbook, read_tables
 from sheets_schema.cells import JST
+from sheets_schema.changes import WriteJob
 from sheets_schema.workbook import Workbook, WorkbookInfo
+from sync.connectors import build_connectors
+from sync.engine import Progress, SyncEngine
 
 _SETTINGS_KEY = "ichigen_settings"
+_ROLE_KEY = "ichigen_role"
 
 
 @dataclass(frozen=True)
@@ -28,12 +33,18 @@ class Snapshot:
     demo_since: str | None
 
 
-def init(settings: Settings) -> None:
+def init(settings: Settings, role: str = "管理") -> None:
     st.session_state[_SETTINGS_KEY] = settings
+    st.session_state[_ROLE_KEY] = role
 
 
 def settings() -> Settings:
     return st.session_state[_SETTINGS_KEY]
+
+
+def role() -> Any:
+    """The signed-in user's role: 閲覧, 編集 or 管理 (see ui.auth)."""
+    return st.session_state.get(_ROLE_KEY, "閲覧")
 
 
 def _workbook_id(settings: Settings) -> str:
@@ -61,9 +72,11 @@ _readers: dict[int, Callable[[str, Workbook], Snapshot]] = {}
 
 
 def _reader(ttl: int) -> Callable[[str, Workbook], Snapshot]:
-    # The TTL is a setting, so the cached function is made once per TTL value.
+    # The TTL is a setting, so the cached function is made once per TTL value. cache_resource,
+    # not cache_data: a snapshot is shared read-only instead of unpickled on every rerun, which
+    # for 50,000 orders would cost more than the page itself.
     if ttl not in _readers:
-        _readers[ttl] = st.cache_data(ttl=ttl, show_spinner="ワークブックを読み込んでいます…")(_read)
+        _readers[ttl] = st.cache_resource(ttl=ttl, show_spinner="ワークブックを読み込んでいます…")(_read)
     return _readers[ttl]
 
 
@@ -76,6 +89,7 @@ def after_write() -> None:
     """Forget cached reads, so the next snapshot shows what was just written."""
     for reader in _readers.values():
         reader.clear()  # type: ignore[attr-defined]
+    _derived.clear()
 
 
 def forget_workbook() -> None:
@@ -91,3 +105,30 @@ def auto_sync() -> object | None:
     if not autosync.wants_auto_sync(current):
         return None
     return autosync.start(_workbook_id(current), current, workbook(), after_write)
+
+
+T = TypeVar("T")
+
+
+def derived(name: str, build: Callable[[Tables], T]) -> T:
+    """Something a page computes from the current snapshot (a DataFrame, counts), once per
+    read rather than on every rerun. Shared between sessions: treat it as read-only."""
+    snap = snapshot()
+    return _derived(name, _workbook_id(settings()), snap.read_at.isoformat(), build, snap.tables)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _derived(name: str, workbook_id: str, read_at: str, _build: Callable[[Tables], T], _tables: Tables) -> T:
+    return _build(_tables)
+
+
+def write(job: WriteJob) -> None:
+    """Write one job to the workbook, then forget cached reads so every page shows it."""
+    workbook().write(job)
+    after_write()
+
+
+def sync_engine(progress: Callable[[Progress], None] = lambda p: None) -> SyncEngine:
+    """The same engine `python -m sync` runs, for 今すぐ同期 and for settling staff changes."""
+    current = settings()
+    return SyncEngine(workbook(), build_connectors(current), current.sync, progress=progress)

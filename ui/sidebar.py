@@ -43,3 +43,7 @@ def render(snapshot: Snapshot, settings: Settings) -> None:
                 st.caption("デモモールとの自動同期を始めました")
         if settings.auth is None:
             st.caption("ログイン設定がないため、このパソコン（localhost）からのみ開けます。")
+        else:
+            st.caption(f"{st.user.get('email', '')}（{context.role()}）")
+            if st.button("ログアウト", icon=":material/logout:"):
+                st.logout()

@@ -1,0 +1,5 @@
+"""placeholder, replaced by its owner."""
+
+import streamlit as st
+
+st.title("sync")
