@@ -74,7 +74,7 @@ def test_row_errors_show_as_a_fix_it_list(sql_url: str) -> None:
     job = WriteJob()
     job.set(read_tables(workbook)["在庫"], 4, {"実在庫": "十個"})
     workbook.write(job)
-    st.cache_data.clear()  # the read TTL has passed
+    st.cache_resource.clear()  # the read TTL has passed
     at = app_for(sql_url).run()
     assert not at.exception
     assert any("1 件の入力エラー" in w.value for w in at.warning)
