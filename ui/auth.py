@@ -22,7 +22,8 @@ def role_for(email: str | None, settings: Settings) -> Role | None:
         return "管理"  # local only: whoever sits at this computer runs the shop
     if not email:
         return None
-    return settings.access.get(email.strip().lower()) or settings.access.get(email.strip())
+    allowed = {address.strip().lower(): role for address, role in settings.access.items()}
+    return allowed.get(email.strip().lower())
 
 
 def gate(settings: Settings) -> Role:

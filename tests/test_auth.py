@@ -1,0 +1,66 @@
+"""Login gate and roles through AppTest (the real OIDC round trip is in tests/browser)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from settings import PROJECT_ROOT, load_settings
+from ui.auth import can, role_for
+
+APP = str(PROJECT_ROOT / "app.py")
+AUTH = {
+    "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
+    "cookie_secret": "test-cookie-secret",
+    "client_id": "id",
+    "client_secret": "secret",
+    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+}
+ACCESS = {"tencho@example.jp": "管理", "part@example.jp": "閲覧"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches() -> None:
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def app(tmp_path: Path, user: dict) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["workbook"] = {"sql_url": f"sqlite:///{tmp_path / 'wb.sqlite3'}"}
+    at.secrets["sync"] = {"auto_sync_demo": False}
+    at.secrets["auth"] = AUTH
+    at.secrets["access"] = ACCESS
+    at.user = user
+    return at.run()
+
+
+def test_nothing_shows_before_login(tmp_path: Path) -> None:
+    at = app(tmp_path, {"is_logged_in": False})
+    assert not at.exception
+    assert [b.label for b in at.button] == ["ログイン"]
+    assert not at.metric  # no shop data
+
+
+def test_a_signed_in_stranger_is_refused(tmp_path: Path) -> None:
+    at = app(tmp_path, {"is_logged_in": True, "email": "someone@example.com"})
+    assert "権限がありません" in at.error[0].value
+    assert not at.metric
+
+
+def test_an_allowed_user_sees_the_shop_with_their_role(tmp_path: Path) -> None:
+    at = app(tmp_path, {"is_logged_in": True, "email": "part@example.jp"})
+    assert not at.exception
+    assert {m.label for m in at.metric} >= {"SKU数", "新規"}
+    assert any("part@example.jp（閲覧）" in c.value for c in at.sidebar.caption)
+
+
+def test_roles_rank_and_local_use_is_admin() -> None:
+    assert can("管理", "編集") and can("編集", "編集") and not can("閲覧", "編集")
+    settings = load_settings({"auth": AUTH, "access": ACCESS})
+    assert role_for("Tencho@example.jp ", settings) == "管理"
+    assert role_for("nobody@example.jp", settings) is None
+    assert role_for(None, load_settings({})) == "管理"
