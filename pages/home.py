@@ -53,8 +53,13 @@ else:
     st.success("在庫が少ない商品はありません。")
 
 st.subheader("入力エラー（要修正）")
-problems = header_problems(snapshot.tables)
-errors = row_errors(snapshot.tables)
+# The tabs people type into are checked on every view; the tabs Ichigen writes (ledger, logs)
+# on request, as they are large and rarely touched by hand.
+typed = {t: snapshot.tables[t] for t in (s.title for s in TABS if s.typed_by_people)}
+everything = st.toggle("Ichigenが書くシート（受注明細・在庫移動など）も検査する", value=False)
+checked = snapshot.tables if everything else typed
+problems = header_problems(checked)
+errors = row_errors(checked)
 for problem in problems:
     st.error(problem, icon=":material/error:")
 if errors:

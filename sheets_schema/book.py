@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from sheets_schema.parsing import RowError, Table, missing_table, parse_grid
 from sheets_schema.tabs import SYSTEM_STATE, TABS, TabSpec
 from sheets_schema.workbook import NewTab, Workbook
 
-Tables = dict[str, Table[Any]]
+Tables = Mapping[str, Table[Any]]
 DEMO_MARKER = "デモデータ作成日時"
 
 
@@ -52,11 +53,41 @@ def read_tables(workbook: Workbook, specs: Iterable[TabSpec] = TABS) -> Tables:
     return {s.title: parse_grid(s, grids[s.title]) if s.title in grids else missing_table(s) for s in specs}
 
 
-def row_errors(tables: Tables) -> list[RowError]:
+class LazyTables(Mapping[str, Table[Any]]):
+    """Tabs parsed on first use, for read-only views: a page that never looks at the ledger
+    never pays for it. ``prefetch`` reads every tab up front in one request (Google Sheets'
+    request budget); otherwise each tab is read when first used (SQL, where reads are cheap).
+    Thread-safe, as one snapshot is shared by every session of the app."""
+
+    def __init__(
+        self, workbook: Workbook, specs: Iterable[TabSpec] = TABS, *, prefetch: bool = False
+    ) -> None:
+        self._workbook = workbook
+        self._specs = {s.title: s for s in specs}
+        self._grids = workbook.read(list(self._specs)) if prefetch else None
+        self._parsed: dict[str, Table[Any]] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, title: str) -> Table[Any]:
+        with self._lock:
+            if title not in self._parsed:
+                spec = self._specs[title]
+                grid = (self._grids if self._grids is not None else self._workbook.read([title])).get(title)
+                self._parsed[title] = parse_grid(spec, grid) if grid is not None else missing_table(spec)
+            return self._parsed[title]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._specs)
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+
+def row_errors(tables: Mapping[str, Table[Any]]) -> list[RowError]:
     return [e for t in tables.values() for e in t.errors]
 
 
-def header_problems(tables: Tables) -> list[str]:
+def header_problems(tables: Mapping[str, Table[Any]]) -> list[str]:
     return [p for t in tables.values() for p in t.header_problems]
 
 

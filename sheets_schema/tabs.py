@@ -45,6 +45,11 @@ class TabSpec:
         return tuple(tuple(row.get(h, "") for h in self.headers) for row in self.initial_rows)
 
     @property
+    def typed_by_people(self) -> bool:
+        """Tabs people type into: where input errors come from, checked on every ホーム view."""
+        return bool(self.staff_columns) and not self.hidden
+
+    @property
     def system_columns(self) -> tuple[str, ...]:
         return tuple(h for h in self.headers if h not in self.staff_columns)
 

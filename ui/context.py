@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from settings import Settings
-from sheets_schema.book import Tables, demo_seeded_at, open_prepared_workbook, read_tables
+from sheets_schema.book import LazyTables, Tables, demo_seeded_at, open_prepared_workbook
 from sheets_schema.cells import JST
 from sheets_schema.changes import WriteJob
 from sheets_schema.workbook import Workbook, WorkbookInfo
@@ -64,8 +64,10 @@ def workbook() -> Workbook:
 
 
 def _read(workbook_id: str, _workbook: Workbook) -> Snapshot:
-    tables = read_tables(_workbook)
-    return Snapshot(tables, datetime.now(JST), _workbook.info, demo_seeded_at(tables))
+    info = _workbook.info
+    # Parsed tab by tab as pages use them; Google Sheets still reads every tab in one request.
+    tables = LazyTables(_workbook, prefetch=info.backend == "google")
+    return Snapshot(tables, datetime.now(JST), info, demo_seeded_at(tables))
 
 
 _readers: dict[int, Callable[[str, Workbook], Snapshot]] = {}
