@@ -11,7 +11,7 @@ from settings import Settings
 from sheets_schema.adapters.retry import RetryPolicy
 from sheets_schema.changes import WriteJob
 from sheets_schema.parsing import RowError, Table, missing_table, parse_grid
-from sheets_schema.tabs import SYSTEM_STATE, TABS, TabSpec
+from sheets_schema.tabs import ORDERS, PRODUCTS, SYSTEM_STATE, TABS, TabSpec
 from sheets_schema.workbook import NewTab, Workbook
 
 Tables = Mapping[str, Table[Any]]
@@ -104,9 +104,10 @@ def seed_demo_if_new(workbook: Workbook, now: datetime) -> bool:
     from sheets_schema.demo_shop import demo_shop
 
     ensure_tabs(workbook)
-    tables = read_tables(workbook)
-    if any(t.grid.rows for t in tables.values() if not t.spec.hidden):
+    # A shop has products or orders: two raw grids, not a parse of everything (runs every start).
+    if any(grid.rows for grid in workbook.read([PRODUCTS.title, ORDERS.title]).values()):
         return False  # staff data exists: never overwrite it
+    tables = read_tables(workbook)
     job = WriteJob()
     for title, rows in demo_shop(now).items():
         job.append(tables[title], rows)
