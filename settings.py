@@ -100,6 +100,8 @@ class SyncSettings(Section):
     lease_seconds: int = Field(120, ge=10)
     # On the embedded default, the app keeps the demo malls syncing while it runs.
     auto_sync_demo: bool = True
+    # The 同期 page shows a red banner for a mall with no successful order import for this long.
+    stale_after_minutes: int = Field(30, ge=1)
 
 
 class Settings(BaseModel):

@@ -38,13 +38,27 @@ def init(settings: Settings, role: str = "管理") -> None:
     st.session_state[_ROLE_KEY] = role
 
 
+def _ensure_router() -> None:
+    """A page opened by its URL on a freshly started server runs without app.py: until some
+    run calls st.navigation, Streamlit falls back to the pages/ folder. Switch that fallback
+    off, as st.navigation itself does, and rerun: app.py then routes to this very page."""
+    if _SETTINGS_KEY in st.session_state:
+        return
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+    st.rerun()
+
+
 def settings() -> Settings:
+    _ensure_router()
     return st.session_state[_SETTINGS_KEY]
 
 
 def role() -> Any:
     """The signed-in user's role: 閲覧, 編集 or 管理 (see ui.auth)."""
-    return st.session_state.get(_ROLE_KEY, "閲覧")
+    _ensure_router()
+    return st.session_state[_ROLE_KEY]
 
 
 def _workbook_id(settings: Settings) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -61,3 +61,6 @@ class ChannelSettings(BaseModel):
     enabled: bool = True
     # The mall's API base URL; point it at a sandbox or a local server.
     base_url: str = ""
+    # When the mall's credential stops working, e.g. the 楽天 RMS licenseKey expires every 90 days;
+    # the 同期 page warns 14 days ahead and shows an error once it has passed.
+    credential_expires_on: date | None = None
