@@ -1,0 +1,514 @@
+"""What the 分析 page shows: sales, best sellers, ABC, order times, stock cover, monthly summary.
+
+Pure pandas, no Streamlit. ``build_base`` turns the parsed tabs into flat frames once per read
+(the page caches it with ``context.derived``); everything else filters and aggregates those
+frames with vectorised operations, so a rerun after a filter change stays cheap even for
+50,000 orders.
+
+Definitions (the page repeats them in its captions):
+
+- **売上** is the 受注 tab's 合計金額 of every order whose ステータス is not キャンセル, so it
+  *includes* 送料 (it is what the buyer paid, tax and shipping included). The monthly summary
+  shows the 送料 part separately. 件数 counts the same non-cancelled orders; 客単価 = 売上 ÷ 件数,
+  rounded half up to whole yen; キャンセル率 = cancelled orders ÷ all orders of the period, in %.
+- **商品売上** (SKU rankings, ABC analysis) is 数量 × 単価 of the 受注明細 lines of non-cancelled
+  orders: 送料 belongs to no SKU, so these sums are smaller than 売上 by the shipping fees (and by
+  any discount the mall folded into 合計金額). Lines without a SKU are left out.
+- Times are JST wall-clock times; a period ``start..end`` holds the orders whose JST date lies
+  between the two dates, both included. Weeks start on Monday.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from sheets_schema.cells import JST
+from sheets_schema.models import Order, OrderLine, Product, Stock
+from sheets_schema.tabs import ORDER_LINES, ORDERS, PRODUCTS, STOCK
+
+CANCELLED = "キャンセル"
+WEEKDAYS: tuple[str, ...] = ("月", "火", "水", "木", "金", "土", "日")
+Grain = Literal["日", "週", "月"]
+GRAINS: tuple[Grain, ...] = ("日", "週", "月")
+StockBasis = Literal["販売可能数", "実在庫"]
+PERIOD_PRESETS: tuple[str, ...] = ("直近30日", "直近90日", "今年")
+
+# Malls are recognised by name, so "楽天市場" or "楽天デモ" get the 楽天 colour too. Hues far
+# apart (red, orange, purple, teal) so a stacked bar reads at a glance.
+_MALL_FAMILIES: tuple[tuple[str, str], ...] = (
+    ("楽天", "#BF0000"),
+    ("amazon", "#FF9900"),
+    ("yahoo", "#7B3FBF"),
+    ("shopify", "#00806A"),
+)
+_OTHER_COLOURS: tuple[str, ...] = ("#1F77B4", "#8C564B", "#E377C2", "#7F7F7F", "#BCBD22", "#17BECF")
+
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "月",
+    "売上",
+    "件数",
+    "客単価",
+    "送料",
+    "キャンセル件数",
+    "キャンセル率（%）",
+)
+SUMMARY_YEN_COLUMNS: tuple[str, ...] = ("売上", "客単価", "送料")
+
+_ORDER_COLUMNS = ("モール", "注文番号", "注文日時", "ステータス", "合計金額", "送料", "在庫引当")
+_LINE_COLUMNS = ("モール", "注文番号", "SKU", "商品名", "数量", "単価")
+
+
+# --- base frames ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Base:
+    """Every order and line of the workbook as flat frames, built once per read.
+
+    ``orders``: モール, 注文番号, 注文日時 (JST wall time, naive), ステータス, 合計金額, 送料,
+    在庫引当, キャンセル, 売上 (合計金額, 0 when cancelled), 計上送料 (likewise), 日, 週 (its Monday), 月 (its 1st),
+    曜日 (0 = 月), 時. ``lines``: the lines of those orders with モール, 注文番号, SKU (None when
+    unknown), 商品名, 数量, 単価, 商品売上 (数量 × 単価), and the order's 日, キャンセル, 在庫引当.
+    ``stock``: SKU, 商品名, 実在庫, 引当数, 販売可能数, 発注点, リードタイム日数.
+    ``names``: 商品名 by SKU (商品 tab first, else the name on the order lines).
+    """
+
+    orders: pd.DataFrame
+    lines: pd.DataFrame
+    stock: pd.DataFrame
+    names: pd.Series
+    malls: tuple[str, ...]
+
+    @property
+    def first_day(self) -> date | None:
+        return None if self.orders.empty else self.orders["日"].min().date()
+
+    @property
+    def last_day(self) -> date | None:
+        return None if self.orders.empty else self.orders["日"].max().date()
+
+
+def _naive_jst(values: Iterable[Any]) -> pd.Series:
+    stamps = pd.to_datetime(list(values), utc=True)
+    return pd.Series(stamps.tz_convert(JST).tz_localize(None), dtype="datetime64[us]")
+
+
+def orders_frame(orders: Sequence[Order]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "モール": pd.Series([o.mall for o in orders], dtype="str"),
+            "注文番号": pd.Series([o.order_number for o in orders], dtype="str"),
+            "注文日時": _naive_jst(o.ordered_at for o in orders),
+            "ステータス": pd.Series([o.status for o in orders], dtype="str"),
+            "合計金額": pd.Series([o.total for o in orders], dtype="int64"),
+            "送料": pd.Series([o.shipping_fee for o in orders], dtype="int64"),
+            "在庫引当": pd.Series([o.allocates_stock for o in orders], dtype="bool"),
+        },
+        columns=list(_ORDER_COLUMNS),
+    )
+    frame["キャンセル"] = frame["ステータス"].eq(CANCELLED)
+    frame["売上"] = frame["合計金額"].where(~frame["キャンセル"], 0)
+    frame["計上送料"] = frame["送料"].where(~frame["キャンセル"], 0)
+    at = frame["注文日時"]
+    frame["日"] = at.dt.normalize()
+    frame["週"] = frame["日"] - pd.to_timedelta(at.dt.day_of_week, unit="D")
+    frame["月"] = frame["日"] - pd.to_timedelta(at.dt.day - 1, unit="D")
+    frame["曜日"] = at.dt.day_of_week.astype("int64")
+    frame["時"] = at.dt.hour.astype("int64")
+    return frame
+
+
+def lines_frame(lines: Sequence[OrderLine], orders: pd.DataFrame) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "モール": pd.Series([ln.mall for ln in lines], dtype="str"),
+            "注文番号": pd.Series([ln.order_number for ln in lines], dtype="str"),
+            "SKU": pd.Series([ln.sku for ln in lines], dtype="object"),
+            "商品名": pd.Series([ln.name for ln in lines], dtype="str"),
+            "数量": pd.Series([ln.quantity for ln in lines], dtype="int64"),
+            "単価": pd.Series([ln.unit_price for ln in lines], dtype="int64"),
+        },
+        columns=list(_LINE_COLUMNS),
+    )
+    frame["商品売上"] = frame["数量"] * frame["単価"]
+    # Lines of an order that did not parse (a row error in 受注) have no date: left out.
+    keys = orders[["モール", "注文番号", "日", "キャンセル", "在庫引当"]]
+    # (モール, 注文番号) is the 受注 tab's key, unique after parsing: no need to validate the join.
+    return frame.merge(keys, on=["モール", "注文番号"], how="inner")
+
+
+def mall_order(malls: Iterable[str]) -> tuple[str, ...]:
+    """Known malls first in a fixed order (楽天, Amazon, Yahoo!, Shopify), others by name."""
+
+    def rank(mall: str) -> tuple[int, str]:
+        lowered = mall.lower()
+        for i, (needle, _) in enumerate(_MALL_FAMILIES):
+            if needle in lowered:
+                return i, mall
+        return len(_MALL_FAMILIES), mall
+
+    return tuple(sorted(set(malls), key=rank))
+
+
+def mall_colours(malls: Iterable[str]) -> dict[str, str]:
+    """One fixed colour per mall, the same on every chart and every rerun."""
+    colours: dict[str, str] = {}
+    used: set[str] = set()
+    others = iter(_OTHER_COLOURS * 4)
+    for mall in mall_order(malls):
+        lowered = mall.lower()
+        family = next((c for needle, c in _MALL_FAMILIES if needle in lowered), None)
+        if family is None or family in used:
+            family = next(others, "#7F7F7F")
+        used.add(family)
+        colours[mall] = family
+    return colours
+
+
+def build_base(tables: Mapping[str, Any]) -> Base:
+    """The frames every chart starts from; cheap to filter, expensive (once) to build."""
+    orders = orders_frame(tables[ORDERS.title].models())
+    lines = lines_frame(tables[ORDER_LINES.title].models(), orders)
+    products: list[Product] = tables[PRODUCTS.title].models()
+    stocks: list[Stock] = tables[STOCK.title].models()
+    product_names = pd.Series({p.sku: p.name for p in products}, dtype="str")
+    known = lines.dropna(subset=["SKU"])
+    line_names = known.drop_duplicates("SKU", keep="last").set_index("SKU")["商品名"]
+    names = pd.concat([product_names, line_names[~line_names.index.isin(product_names.index)]])
+    lead = {p.sku: p.lead_time_days for p in products}
+    reorder = {p.sku: p.reorder_point for p in products}
+    stock = pd.DataFrame(
+        {
+            "SKU": pd.Series([s.sku for s in stocks], dtype="str"),
+            "実在庫": pd.Series([s.on_hand for s in stocks], dtype="int64"),
+            "引当数": pd.Series([s.allocated for s in stocks], dtype="int64"),
+            "販売可能数": pd.Series([s.available for s in stocks], dtype="int64"),
+            "発注点": pd.Series([reorder.get(s.sku) for s in stocks], dtype="Int64"),
+            "リードタイム日数": pd.Series([lead.get(s.sku) for s in stocks], dtype="Int64"),
+        }
+    )
+    stock.insert(1, "商品名", stock["SKU"].map(names).fillna("（商品シートにありません）"))
+    return Base(orders, lines, stock, names, mall_order(orders["モール"].unique()))
+
+
+# --- filters --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The orders and lines of some malls in a period (both dates included)."""
+
+    orders: pd.DataFrame
+    lines: pd.DataFrame
+    start: date
+    end: date
+
+    @property
+    def empty(self) -> bool:
+        return self.orders.empty
+
+
+def preset_range(preset: str, today: date) -> tuple[date, date]:
+    if preset == "直近30日":
+        return today - timedelta(days=29), today
+    if preset == "直近90日":
+        return today - timedelta(days=89), today
+    if preset == "今年":
+        return date(today.year, 1, 1), today
+    raise ValueError(f"unknown period preset: {preset}")
+
+
+def _day_mask(days: pd.Series, start: date, end: date) -> pd.Series:
+    return (days >= pd.Timestamp(start)) & (days <= pd.Timestamp(end))
+
+
+def select(base: Base, malls: Sequence[str] | None, start: date, end: date) -> Selection:
+    """Filter by mall (None = every mall) and by JST order date, ``start`` and ``end`` included."""
+    if end < start:
+        start, end = end, start
+    order_mask = _day_mask(base.orders["日"], start, end)
+    line_mask = _day_mask(base.lines["日"], start, end)
+    if malls is not None:
+        order_mask &= base.orders["モール"].isin(list(malls))
+        line_mask &= base.lines["モール"].isin(list(malls))
+    return Selection(base.orders[order_mask], base.lines[line_mask], start, end)
+
+
+def previous_period(start: date, end: date) -> tuple[date, date]:
+    """The period of the same length just before ``start..end``."""
+    length = (end - start).days + 1
+    return start - timedelta(days=length), start - timedelta(days=1)
+
+
+# --- KPIs -----------------------------------------------------------------------------------
+
+
+def round_half_up(numerator: int, denominator: int) -> int:
+    """numerator ÷ denominator rounded half up (not to even), in exact integer arithmetic."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def cancel_rate(cancelled: int, total: int) -> float:
+    """Cancelled orders in % of all orders, one decimal, rounded half up; 0.0 without orders."""
+    return round_half_up(1000 * cancelled, total) / 10 if total else 0.0
+
+
+@dataclass(frozen=True)
+class Kpis:
+    sales: int  # yen, 送料 included
+    orders: int  # non-cancelled
+    average: int  # 客単価, yen, rounded half up; 0 without orders
+    cancelled: int
+    cancel_rate: float  # % of all orders, one decimal
+
+
+def kpis(orders: pd.DataFrame) -> Kpis:
+    cancelled = int(orders["キャンセル"].sum())
+    live = len(orders) - cancelled
+    sales = int(orders["売上"].sum())
+    return Kpis(
+        sales=sales,
+        orders=live,
+        average=round_half_up(sales, live) if live else 0,
+        cancelled=cancelled,
+        cancel_rate=cancel_rate(cancelled, len(orders)),
+    )
+
+
+# --- sales over time ------------------------------------------------------------------------
+
+_GRAIN_FREQ = {"日": "D", "週": "W-MON", "月": "MS"}
+
+
+def period_starts(grain: Grain, start: date, end: date) -> pd.DatetimeIndex:
+    """The first day of every 日 / 週 (Monday) / 月 that overlaps ``start..end``."""
+    first = pd.Timestamp(start)
+    if grain == "週":
+        first -= pd.Timedelta(days=first.weekday())
+    elif grain == "月":
+        first = first.replace(day=1)
+    return pd.date_range(first, pd.Timestamp(end), freq=_GRAIN_FREQ[grain], name="期間", unit="us")
+
+
+def sales_by_period(
+    orders: pd.DataFrame, grain: Grain, start: date, end: date, malls: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """売上 per period (rows, every period of the range, empty ones 0) and mall (columns).
+
+    Cancelled orders are left out. Columns are ``malls`` (default: the malls present) in
+    mall order, so colours and stacking stay put when a filter changes.
+    """
+    live = orders[~orders["キャンセル"]]
+    sums = live.groupby([grain, "モール"])["合計金額"].sum()
+    columns = list(mall_order(malls if malls is not None else orders["モール"].unique()))
+    wide = sums.unstack("モール", fill_value=0) if not sums.empty else pd.DataFrame()
+    wide = wide.reindex(index=period_starts(grain, start, end), columns=columns, fill_value=0)
+    wide.columns.name = "モール"
+    return wide.astype("int64")
+
+
+def period_label(grain: Grain, start: pd.Timestamp) -> str:
+    """How staff read a period: 2026/11/30(日), 2026/11/24〜11/30, 2026年11月."""
+    if grain == "日":
+        return f"{start:%Y/%m/%d}({WEEKDAYS[start.weekday()]})"
+    if grain == "週":
+        last = start + pd.Timedelta(days=6)
+        return f"{start:%Y/%m/%d}〜{last:%m/%d}"
+    return f"{start.year}年{start.month}月"
+
+
+# --- SKUs -----------------------------------------------------------------------------------
+
+
+def sku_sales(lines: pd.DataFrame, names: pd.Series | None = None) -> pd.DataFrame:
+    """数量 and 商品売上 per SKU over non-cancelled lines, best sellers (by 商品売上) first."""
+    live = lines[~lines["キャンセル"] & lines["SKU"].notna()]
+    sums = live.groupby("SKU", sort=False)[["数量", "商品売上"]].sum()
+    if names is None or names.empty:
+        names = live.drop_duplicates("SKU", keep="last").set_index("SKU")["商品名"]
+    frame = sums.reset_index()
+    frame.insert(1, "商品名", frame["SKU"].map(names).fillna(""))
+    frame = frame.astype({"SKU": "str", "商品名": "str", "数量": "int64", "商品売上": "int64"})
+    return frame.sort_values(["商品売上", "数量", "SKU"], ascending=[False, False, True], ignore_index=True)
+
+
+def top_skus(
+    lines: pd.DataFrame,
+    by: Literal["商品売上", "数量"] = "商品売上",
+    n: int = 10,
+    names: pd.Series | None = None,
+) -> pd.DataFrame:
+    """The ``n`` best-selling SKUs by 商品売上 or by 数量 (ties: the other measure, then SKU)."""
+    other = "数量" if by == "商品売上" else "商品売上"
+    frame = sku_sales(lines, names)
+    frame = frame.sort_values([by, other, "SKU"], ascending=[False, False, True], ignore_index=True)
+    return frame.head(n)
+
+
+ABC_LIMITS = (("A", 7, 10), ("B", 9, 10))  # A until 70 %, B until 90 %, the rest C
+
+
+def abc_analysis(lines: pd.DataFrame, names: pd.Series | None = None) -> pd.DataFrame:
+    """SKUs by 商品売上, highest first, with 構成比, 累積構成比 (fractions) and ランク.
+
+    A = the top SKUs that together make up the first 70 % of 商品売上 (the SKU that crosses
+    70 % is still A), B = the next ones up to 90 %, C = the rest. Decided in exact integer
+    arithmetic on the cumulative sales *before* each SKU, so boundaries do not wobble with
+    floating point. SKUs that sold nothing are not listed.
+    """
+    frame = sku_sales(lines, names)
+    frame = frame[frame["商品売上"] > 0].reset_index(drop=True)
+    total = int(frame["商品売上"].sum())
+    cumulative = frame["商品売上"].cumsum()
+    before = cumulative - frame["商品売上"]
+    rank = np.full(len(frame), "C", dtype=object)
+    for label, num, den in reversed(ABC_LIMITS):
+        rank[(before * den < total * num).to_numpy()] = label
+    frame.insert(0, "順位", np.arange(1, len(frame) + 1, dtype="int64"))
+    frame["構成比"] = frame["商品売上"] / total if total else 0.0
+    frame["累積構成比"] = cumulative / total if total else 0.0
+    frame["ランク"] = pd.Series(rank, dtype="str")
+    return frame
+
+
+def abc_summary(abc: pd.DataFrame) -> pd.DataFrame:
+    """Per ランク: SKU数, 商品売上 and its share."""
+    grouped = abc.groupby("ランク")["商品売上"].agg(["size", "sum"]).reindex(["A", "B", "C"], fill_value=0)
+    total = grouped["sum"].sum()
+    return pd.DataFrame(
+        {
+            "SKU数": grouped["size"].astype("int64"),
+            "商品売上": grouped["sum"].astype("int64"),
+            "構成比": grouped["sum"] / total if total else 0.0,
+        }
+    )
+
+
+# --- order times ----------------------------------------------------------------------------
+
+
+def weekday_hour_counts(orders: pd.DataFrame) -> pd.DataFrame:
+    """Non-cancelled orders per JST weekday (rows 月..日) and hour (columns 0..23)."""
+    live = orders[~orders["キャンセル"]]
+    cells = (live["曜日"] * 24 + live["時"]).to_numpy(dtype="int64")
+    counts = np.bincount(cells, minlength=7 * 24).reshape(7, 24)
+    return pd.DataFrame(
+        counts,
+        index=pd.Index(WEEKDAYS, name="曜日"),
+        columns=pd.Index(range(24), name="時"),
+    )
+
+
+# --- stock cover ----------------------------------------------------------------------------
+
+
+def stock_cover(base: Base, today: date, days: int = 30, basis: StockBasis = "販売可能数") -> pd.DataFrame:
+    """Days the stock lasts at the average daily sales of the last ``days`` days (today included).
+
+    Sales are the units of non-cancelled orders of every mall that take stock from the shop's
+    own warehouse (在庫引当 ON: Amazon FBA orders are left out). 在庫日数 = ``basis`` ÷ 1日平均;
+    ``inf`` when nothing sold and stock is left, 0 when the stock is 0. 状態 is 在庫切れ (stock
+    0), 要発注 (在庫日数 below リードタイム日数) or blank. Rows needing attention come first.
+    """
+    window = _day_mask(base.lines["日"], today - timedelta(days=days - 1), today)
+    live = base.lines[window & ~base.lines["キャンセル"] & base.lines["在庫引当"] & base.lines["SKU"].notna()]
+    sold = live.groupby("SKU")["数量"].sum()
+    frame = base.stock[["SKU", "商品名", basis, "リードタイム日数"]].copy()
+    frame.insert(3, "販売数", frame["SKU"].map(sold).fillna(0).astype("int64"))
+    frame.insert(4, "1日平均", frame["販売数"] / days)
+    stock = frame[basis].to_numpy(dtype="float64")
+    per_day = frame["1日平均"].to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cover = np.where(stock <= 0, 0.0, np.where(per_day > 0, stock / per_day, np.inf))
+    frame.insert(5, "在庫日数", cover)
+    lead = frame["リードタイム日数"].astype("float64")  # NA -> NaN: never below
+    short = (frame["在庫日数"] < lead).fillna(False).to_numpy(dtype=bool)
+    out = (frame[basis] <= 0).to_numpy(dtype=bool)
+    frame["状態"] = np.where(out, "在庫切れ", np.where(short, "要発注", ""))
+    frame["要注意"] = out | short
+    return frame.sort_values(
+        ["要注意", "在庫日数", "SKU"], ascending=[False, True, True], ignore_index=True, kind="stable"
+    )
+
+
+# --- monthly summary ------------------------------------------------------------------------
+
+
+def month_label(month_start: pd.Timestamp) -> str:
+    return f"{month_start.year}年{month_start.month}月"
+
+
+def monthly_summary(orders: pd.DataFrame, start: date | None = None, end: date | None = None) -> pd.DataFrame:
+    """One row per month (every month of ``start..end`` when given): 月, 売上, 件数, 客単価, 送料,
+    キャンセル件数, キャンセル率（%）. 売上, 件数 and 送料 count non-cancelled orders only."""
+    grouped = orders.groupby("月").agg(
+        売上=("売上", "sum"),
+        全件数=("キャンセル", "size"),
+        キャンセル件数=("キャンセル", "sum"),
+        送料=("計上送料", "sum"),
+    )
+    if start is not None and end is not None:
+        grouped = grouped.reindex(period_starts("月", start, end), fill_value=0)
+    grouped = grouped.astype("int64")
+    count = grouped["全件数"] - grouped["キャンセル件数"]
+    summary = pd.DataFrame(
+        {
+            "月": [month_label(m) for m in grouped.index],
+            "売上": grouped["売上"].to_numpy(),
+            "件数": count.to_numpy(),
+            "客単価": [round_half_up(s, n) if n else 0 for s, n in zip(grouped["売上"], count, strict=True)],
+            "送料": grouped["送料"].to_numpy(),
+            "キャンセル件数": grouped["キャンセル件数"].to_numpy(),
+            "キャンセル率（%）": [
+                cancel_rate(c, t) for c, t in zip(grouped["キャンセル件数"], grouped["全件数"], strict=True)
+            ],
+        },
+        columns=list(SUMMARY_COLUMNS),
+    )
+    return summary.astype(
+        {"売上": "int64", "件数": "int64", "客単価": "int64", "送料": "int64", "キャンセル件数": "int64"}
+    )
+
+
+def summary_csv(summary: pd.DataFrame) -> bytes:
+    """CSV that Excel opens with Japanese intact: UTF-8 with a BOM, CRLF line ends."""
+    return summary.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+
+
+def summary_xlsx(summary: pd.DataFrame, title: str = "月次サマリー") -> bytes:
+    """The same table as an .xlsx file: numbers stay numbers, yen shown as ¥12,345."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title
+    sheet.append(list(summary.columns))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in summary.itertuples(index=False):
+        sheet.append([v.item() if isinstance(v, np.generic) else v for v in row])
+    for index, column in enumerate(summary.columns, start=1):
+        letter = sheet.cell(row=1, column=index).column_letter
+        sheet.column_dimensions[letter].width = 16 if index > 1 else 12
+        if column in SUMMARY_YEN_COLUMNS:
+            fmt = '"¥"#,##0'
+        elif column == "キャンセル率（%）":
+            fmt = "0.0"
+        elif column == "月":
+            fmt = "@"
+        else:
+            fmt = "#,##0"
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+            cell.number_format = fmt
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
