@@ -11,7 +11,7 @@ from settings import Settings
 from sheets_schema.adapters.retry import RetryPolicy
 from sheets_schema.changes import WriteJob
 from sheets_schema.parsing import RowError, Table, missing_table, parse_grid
-from sheets_schema.tabs import ORDERS, PRODUCTS, SYSTEM_STATE, TABS, TabSpec
+from sheets_schema.tabs import ORDERS, PRODUCTS, STOCK, STOCK_RECORDS, SYSTEM_STATE, TABS, TabSpec
 from sheets_schema.workbook import NewTab, Workbook
 
 Tables = Mapping[str, Table[Any]]
@@ -109,8 +109,12 @@ def seed_demo_if_new(workbook: Workbook, now: datetime) -> bool:
         return False  # staff data exists: never overwrite it
     tables = read_tables(workbook)
     job = WriteJob()
-    for title, rows in demo_shop(now).items():
+    shop = demo_shop(now)
+    for title, rows in shop.items():
         job.append(tables[title], rows)
+    # The demo's 在庫 is what Ichigen "last wrote": a later edit by staff is a 手動調整.
+    records = [{"SKU": r["SKU"], "実在庫": r["実在庫"], "安全在庫": r["安全在庫"], "更新日時": now} for r in shop[STOCK.title]]
+    job.append(tables[STOCK_RECORDS.title], records)
     job.append(tables[SYSTEM_STATE.title], [{"キー": DEMO_MARKER, "値": now, "更新日時": now}])
     workbook.write(job)
     return True

