@@ -20,7 +20,9 @@ def workbook_tables(app: AppServer):
     return read_tables(open_workbook(load_settings({"workbook": {"sql_url": app.sql_url}})))
 
 
-def test_a_stock_cell_edited_in_the_grid_is_saved_to_the_workbook(serve: Callable[..., AppServer], page: Page) -> None:
+def test_a_stock_cell_edited_in_the_grid_is_saved_to_the_workbook(
+    serve: Callable[..., AppServer], page: Page
+) -> None:
     app = serve()
     page.goto(f"{app.url}/products")
     stock_tab = page.get_by_role("tab", name="在庫")
@@ -54,7 +56,9 @@ def test_a_stock_cell_edited_in_the_grid_is_saved_to_the_workbook(serve: Callabl
     expect(page.get_by_text("変更を反映しました")).to_be_visible()
     saved = next(s for s in workbook_tables(app)["在庫"].models() if s.sku == first.sku)
     assert saved.on_hand == new_value
-    moves = [m for m in workbook_tables(app)["在庫移動"].models() if m.sku == first.sku and m.kind == "手動調整"]
+    moves = [
+        m for m in workbook_tables(app)["在庫移動"].models() if m.sku == first.sku and m.kind == "手動調整"
+    ]
     assert moves and moves[-1].quantity == 7
 
 
@@ -68,3 +72,34 @@ def test_analytics_shows_charts(serve: Callable[..., AppServer], page: Page) -> 
     assert charts.count() >= 3
     expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible()  # drawn, not just placed
     assert "Traceback" not in page.content()
+
+
+def test_an_orders_status_is_changed_on_the_board(serve: Callable[..., AppServer], page: Page) -> None:
+    app = serve()
+    page.goto(f"{app.url}/orders")
+    expect(page.get_by_role("heading", name="受注ボード", exact=True)).to_be_visible()
+    wait_for_app(page)
+    grid = page.locator('[data-testid="stDataFrame"] >> visible=true').first
+    expect(grid).to_be_visible()
+    page.wait_for_timeout(800)
+    box = grid.bounding_box()
+    assert box is not None
+    selected = page.get_by_text("選択中の注文 1 件")
+    for _ in range(3):  # the row's selection box at the grid's left edge
+        page.mouse.click(box["x"] + 16, box["y"] + FIRST_ROW_Y)
+        try:
+            expect(selected).to_be_visible(timeout=3000)
+            break
+        except AssertionError:
+            page.wait_for_timeout(500)
+    number = page.locator("p", has_text="選択中の注文 1 件").inner_text().split(":", 1)[1].strip()
+    status_box = page.locator('[data-testid="stSelectbox"]', has_text="新しいステータス").get_by_role(
+        "combobox"
+    )
+    status_box.click()
+    status_box.fill("発送待ち")  # the box filters its options as you type
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="ステータスを変更する").click()
+    expect(page.get_by_text("選択中の注文 1 件")).to_have_count(0)  # applied: the page reran
+    orders = {o.order_number: o for o in workbook_tables(app)["受注"].models()}
+    assert orders[number].status == "発送待ち"
