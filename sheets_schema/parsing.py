@@ -138,15 +138,18 @@ def parse_grid(spec: TabSpec, grid: Grid) -> Table[Any]:
     table: Table[Any] = Table(spec=spec, grid=grid, header_problems=header_problems(spec, grid.header))
     if table.header_problems:
         return table  # columns cannot be trusted: no row is read, no row is written
-    columns = {h: grid.header.index(h) for h in spec.headers}
+    columns = [(h, grid.header.index(h)) for h in spec.headers]
+    key_positions = [grid.header.index(h) for h in spec.key]
+    validate = spec.model.model_validate
     first_row_of_key: dict[tuple[str, ...], int] = {}
     for index, cells in enumerate(grid.rows):
         row = index + FIRST_DATA_ROW
-        if not any(c.strip() for c in cells):
+        if not "".join(cells).strip():
             continue  # blank lines between rows are fine
-        values = {h: cells[i] for h, i in columns.items() if i < len(cells) and cells[i].strip()}
+        # Grids are padded to the header's width, so every column position exists.
+        values = {h: v for h, i in columns if (v := cells[i]) and not v.isspace()}
         try:
-            model = spec.model.model_validate(values)
+            model = validate(values)
         except ValidationError as exc:
             for error in exc.errors():
                 header = str(error["loc"][0]) if error["loc"] else ""
@@ -154,7 +157,7 @@ def parse_grid(spec: TabSpec, grid: Grid) -> Table[Any]:
                     RowError(spec.title, row, header, values.get(header, ""), _message(spec, error, header))
                 )
             continue
-        key = tuple(cells[columns[h]].strip() for h in spec.key)
+        key = tuple(cells[i].strip() for i in key_positions)
         if key in first_row_of_key:
             table.errors.append(
                 RowError(
