@@ -113,7 +113,10 @@ def seed_demo_if_new(workbook: Workbook, now: datetime) -> bool:
     for title, rows in shop.items():
         job.append(tables[title], rows)
     # The demo's 在庫 is what Ichigen "last wrote": a later edit by staff is a 手動調整.
-    records = [{"SKU": r["SKU"], "実在庫": r["実在庫"], "安全在庫": r["安全在庫"], "更新日時": now} for r in shop[STOCK.title]]
+    records = [
+        {"SKU": r["SKU"], "実在庫": r["実在庫"], "安全在庫": r["安全在庫"], "更新日時": now}
+        for r in shop[STOCK.title]
+    ]
     job.append(tables[STOCK_RECORDS.title], records)
     job.append(tables[SYSTEM_STATE.title], [{"キー": DEMO_MARKER, "値": now, "更新日時": now}])
     workbook.write(job)
