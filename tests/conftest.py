@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import streamlit as st
 from sqlalchemy import delete, insert, select, update
 
 from sheets_schema.adapters.google_sheets import GoogleSheetsWorkbook
@@ -22,6 +23,18 @@ from sheets_schema.book import ensure_tabs
 from sheets_schema.grid import cell_text
 from sheets_schema.workbook import Workbook
 from tests.fakes.sheets_api import FakeSheetsServer, make_service_account_info
+
+
+@pytest.fixture
+def fresh_caches() -> None:
+    """Streamlit's caches live as long as the process; each test starts as a new server would."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def sql_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'wb.sqlite3'}"
 
 
 @pytest.fixture(scope="session")

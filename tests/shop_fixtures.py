@@ -49,13 +49,17 @@ class Shop:
         return read_tables(self.workbook)
 
     def staff_edit(self, tab: str, key: tuple[str, ...], values: dict[str, Any]) -> None:
-        """Change cells as a person would, straight in the sheet."""
-        tables = self.tables()
-        row = tables[tab].find_row(key)
-        assert row is not None, key
-        job = WriteJob()
-        job.set(tables[tab], row, values, allow_invalid=True)
-        self.workbook.write(job)
+        staff_edit(self.workbook, tab, key, values)
+
+
+def staff_edit(workbook: Workbook, tab: str, key: tuple[str, ...], values: dict[str, Any]) -> None:
+    """Change cells as a person would, straight in the sheet."""
+    tables = read_tables(workbook)
+    row = tables[tab].find_row(key)
+    assert row is not None, key
+    job = WriteJob()
+    job.set(tables[tab], row, values, allow_invalid=True)
+    workbook.write(job)
 
 
 def demo_malls(state_dir: Path, clock: Clock, **overrides: Any) -> list[DemoMall]:

@@ -18,7 +18,7 @@ from sync.connectors.shopify import Connector as ShopifyConnector
 from sync.connectors.shopify import Settings as ShopifySettings
 from sync.engine import SyncEngine
 from tests.fakes.shopify_api import DEFAULT_TOKEN, FakeShopify, Variant
-from tests.shop_fixtures import Clock
+from tests.shop_fixtures import Clock, staff_edit
 
 CATALOGUE = (
     ("TSH-WH-M", "Tシャツ 白 M", 2980, 20, 2),
@@ -55,12 +55,7 @@ class ShopifyShop:
         self.connector = _connector(self.fake, self.sleeps, **settings)
 
     def staff_edit(self, tab: str, key: tuple[str, ...], values: dict[str, Any]) -> None:
-        tables = self.tables()
-        row = tables[tab].find_row(key)
-        assert row is not None, key
-        job = WriteJob()
-        job.set(tables[tab], row, values, allow_invalid=True)
-        self.workbook.write(job)
+        staff_edit(self.workbook, tab, key, values)
 
 
 def open_shopify_shop(fake: FakeShopify, folder: Path, workbook: Workbook | None = None) -> ShopifyShop:

@@ -7,7 +7,6 @@ import base64
 import io
 import json
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -387,11 +386,6 @@ def test_mall_colours_are_fixed_and_distinct() -> None:
 # --- the page -----------------------------------------------------------------------------------
 
 APP = str(PROJECT_ROOT / "app.py")
-
-
-@pytest.fixture
-def sql_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'wb.sqlite3'}"
 
 
 def open_page(sql_url: str) -> AppTest:

@@ -10,6 +10,8 @@ from settings import PROJECT_ROOT, load_settings
 from sheets_schema.book import open_workbook, read_tables
 from sheets_schema.changes import WriteJob
 
+pytestmark = pytest.mark.usefixtures("fresh_caches")
+
 APP = str(PROJECT_ROOT / "app.py")
 
 
@@ -20,18 +22,6 @@ def app_for(sql_url: str, **extra: dict) -> AppTest:
     for section, values in extra.items():
         at.secrets[section] = values
     return at
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches() -> None:
-    # Streamlit's caches live as long as the process; each test starts as a new server would.
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-@pytest.fixture
-def sql_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'wb.sqlite3'}"
 
 
 def metrics(at: AppTest) -> dict[str, str]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from settings import PROJECT_ROOT, load_settings
 from ui.auth import can, role_for
+
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 APP = str(PROJECT_ROOT / "app.py")
 AUTH = {
@@ -20,12 +21,6 @@ AUTH = {
     "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
 }
 ACCESS = {"tencho@example.jp": "管理", "part@example.jp": "閲覧"}
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches() -> None:
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def app(tmp_path: Path, user: dict) -> AppTest:

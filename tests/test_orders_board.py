@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from settings import PROJECT_ROOT, load_settings
@@ -22,6 +21,8 @@ from sheets_schema.parsing import parse_grid
 from sheets_schema.tabs import TABS
 from shop import orders_board as ob
 from tests.shop_fixtures import ledger_problems, open_shop
+
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 NOW = datetime(2026, 11, 30, 14, 5, tzinfo=JST)
 CONFLICT = "モールのステータスが「入金待ち」に変わりました（Ichigenでは「発送待ち」のままです）"
@@ -402,17 +403,6 @@ def test_unknown_items_are_grouped_and_mapped_once(tables: dict[str, Any], board
 
 APP = str(PROJECT_ROOT / "app.py")
 PAGE = "pages/orders.py"
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches() -> None:
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-@pytest.fixture
-def sql_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'wb.sqlite3'}"
 
 
 def open_page(sql_url: str, **extra: Any) -> AppTest:

@@ -14,7 +14,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-import streamlit as st
 from openpyxl import Workbook as XlsxWorkbook
 from streamlit.testing.v1 import AppTest
 
@@ -339,12 +338,6 @@ def test_downloads_round_trip_without_changes(demo_tables) -> None:
 
 
 # -- the page (AppTest)
-
-
-@pytest.fixture
-def fresh_caches() -> None:
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def page(url: str, **extra: Any) -> AppTest:

@@ -22,6 +22,8 @@ from sync.engine import CycleReport, SyncEngine
 from sync.models import PushResult, SyncRun
 from sync.push import PlannedPush
 
+pytestmark = pytest.mark.usefixtures("fresh_caches")
+
 APP = str(PROJECT_ROOT / "app.py")
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=JST)
 RAKUTEN = health.Channel("rakuten", "楽天", "楽天本店")
@@ -225,17 +227,6 @@ def test_push_preview_rows_and_log_rows() -> None:
 
 
 # -- the page
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches() -> None:
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-@pytest.fixture
-def sql_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'wb.sqlite3'}"
 
 
 def sync_page(sql_url: str, **extra: Any) -> AppTest:
