@@ -108,11 +108,6 @@ def after_write() -> None:
     _derived.clear()
 
 
-def forget_workbook() -> None:
-    _open.clear()
-    after_write()
-
-
 def auto_sync() -> object | None:
     """Start (once per process) the demo malls' background sync when the settings ask for it."""
     from ui import autosync

@@ -61,9 +61,13 @@ class SheetsSession(AuthorizedSession):
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if url.startswith(GOOGLE_SHEETS_BASE_URL):
             url = self.api_base_url + url[len(GOOGLE_SHEETS_BASE_URL) :]
-        # values.append adds rows each time it is applied: never resend it after a 5xx or a
-        # read timeout, when the first attempt may have landed.
-        idempotent = not url.split("?")[0].endswith(":append")
+        # Setting values is idempotent; adding sheets or rows (spreadsheets:batchUpdate,
+        # values:append) is not: never resend those after a 5xx or a read timeout, when the
+        # first attempt may have landed.
+        path = url.split("?")[0]
+        idempotent = not (
+            path.endswith(":append") or (path.endswith(":batchUpdate") and "/values:" not in path)
+        )
         attempt = 0
         while True:
             try:
