@@ -21,6 +21,8 @@ CONNECTOR_MODULES: dict[str, str] = {
     "demo": "sync.connectors.demo",
     "csv": "sync.connectors.csv_files",
     "shopify": "sync.connectors.shopify",
+    "amazon": "sync.connectors.amazon",
+    "yahoo": "sync.connectors.yahoo",
 }
 
 # What the embedded default runs when no mall is configured: four simulated malls.
