@@ -21,6 +21,7 @@ CONNECTOR_MODULES: dict[str, str] = {
     "demo": "sync.connectors.demo",
     "csv": "sync.connectors.csv_files",
     "shopify": "sync.connectors.shopify",
+    "rakuten": "sync.connectors.rakuten",
     "amazon": "sync.connectors.amazon",
     "yahoo": "sync.connectors.yahoo",
 }
