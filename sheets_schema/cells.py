@@ -114,7 +114,7 @@ def _on_off(value: Any) -> bool:
     raise _error("「ON」か「OFF」で入力してください")
 
 
-def _blank_to_none(value: Any) -> Any:
+def blank_to_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
@@ -140,7 +140,7 @@ OnOff = Annotated[
 # Free text: whatever staff typed, numbers included, kept as text.
 Text = Annotated[str, BeforeValidator(_optional_text)]
 
-OptionalIdentifier = Annotated[Identifier | None, BeforeValidator(_blank_to_none)]
-OptionalQuantity = Annotated[Quantity | None, BeforeValidator(_blank_to_none)]
-OptionalYen = Annotated[Yen | None, BeforeValidator(_blank_to_none)]
-OptionalJstDateTime = Annotated[JstDateTime | None, BeforeValidator(_blank_to_none)]
+OptionalIdentifier = Annotated[Identifier | None, BeforeValidator(blank_to_none)]
+OptionalQuantity = Annotated[Quantity | None, BeforeValidator(blank_to_none)]
+OptionalYen = Annotated[Yen | None, BeforeValidator(blank_to_none)]
+OptionalJstDateTime = Annotated[JstDateTime | None, BeforeValidator(blank_to_none)]

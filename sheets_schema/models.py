@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from sheets_schema.cells import (
     Identifier,
@@ -17,6 +17,7 @@ from sheets_schema.cells import (
     Quantity,
     Text,
     Yen,
+    blank_to_none,
 )
 
 OrderStatus = Literal["新規", "入金待ち", "発送待ち", "保留", "出荷済", "キャンセル"]
@@ -28,6 +29,8 @@ MovementKind = Literal["入庫", "引当", "引当解除", "出荷", "手動調�
 MOVEMENT_KINDS: tuple[str, ...] = MovementKind.__args__
 
 SyncResult = Literal["成功", "一部失敗", "失敗"]
+# Ichigen's carriers; each connector maps them to its mall's own codes.
+Carrier = Literal["ヤマト運輸", "佐川急便", "日本郵便", "西濃運輸", "福山通運", "その他"]
 
 
 class Row(BaseModel):
@@ -78,6 +81,11 @@ class Order(Row):
     total: Yen = Field(alias="合計金額", ge=0)
     shipping_fee: Yen = Field(0, alias="送料", ge=0)
     note: Text = Field("", alias="備考")
+    # Filled in by staff (or the shipping page) when the parcel leaves; sync tells the mall.
+    carrier: Annotated[Carrier | None, BeforeValidator(blank_to_none)] = Field(None, alias="配送会社")
+    tracking_number: Text = Field("", alias="追跡番号")
+    # Ichigen's record of telling the mall: "", "送信中 …", "済 …" or "失敗: <the mall's reason>".
+    shipment_notice: Text = Field("", alias="出荷連絡")
     # Why a person should look at this order (unknown SKU, missing address, …); blank when fine.
     review: Text = Field("", alias="要確認")
     # The mall's own status as last imported: staff changes to ステータス are told apart from it.

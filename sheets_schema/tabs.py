@@ -93,8 +93,8 @@ ORDERS = TabSpec(
     title="受注",
     model=models.Order,
     key=("モール", "注文番号"),
-    staff_columns=frozenset({"ステータス", "備考"}),
-    help="全モールの注文です。同期で取り込まれます。ステータスと備考は編集できます。",
+    staff_columns=frozenset({"ステータス", "備考", "配送会社", "追跡番号"}),
+    help="全モールの注文です。同期で取り込まれます。ステータス・備考・配送会社・追跡番号は編集できます。",
 )
 ORDER_LINES = TabSpec(
     title="受注明細",

@@ -7,10 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sheets_schema.models import OrderStatus
+# One list of carriers for the workbook and the malls; each connector maps them to its codes.
+from sheets_schema.models import Carrier, OrderStatus
 
-# Ichigen's carriers; each connector maps them to its mall's own codes.
-Carrier = Literal["ヤマト運輸", "佐川急便", "日本郵便", "西濃運輸", "福山通運", "その他"]
 CARRIERS: tuple[str, ...] = Carrier.__args__
 
 

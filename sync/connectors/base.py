@@ -49,6 +49,9 @@ class Connector(Protocol):
         """Tell the mall an order shipped; raises MallRejected with the mall's reason."""
         ...
 
+    # Optional class attributes, True when absent: file-based channels set them False.
+    # pushes_stock: bool; confirms_shipments: bool
+
 
 class ChannelSettings(BaseModel):
     """What every ``[malls.<channel>]`` section has; each connector's ``Settings`` extends it."""

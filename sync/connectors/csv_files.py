@@ -744,6 +744,10 @@ def _arrival_ns(path: Path) -> int:
 
 
 class Connector:
+    # A downloaded file is read only: stock and shipments go through the mall's own screens.
+    pushes_stock = False
+    confirms_shipments = False
+
     def __init__(
         self,
         channel: str,
