@@ -41,6 +41,8 @@ def print_report(report: CycleReport) -> None:
         by_mall.setdefault(push.mall, []).append(push.ok)
     for mall, results in by_mall.items():
         print(f"{mall} 在庫送信: {sum(results)} / {len(results)} 件成功")
+    if report.shipments:
+        print(f"出荷連絡 {report.shipments} 件をモールへ送りました")
     if report.movements:
         print(f"在庫移動 {report.movements} 件を記録しました")
     for note in report.notes:

@@ -36,7 +36,7 @@ from sheets_schema.tabs import (
     SYSTEM_STATE,
 )
 from sheets_schema.workbook import Workbook
-from sync import state
+from sync import shipments, state
 from sync.connectors.base import Connector
 from sync.errors import LeaseHeld, SyncError
 from sync.ledger import LineTarget, build_ledger, line_movements, movement_row
@@ -86,6 +86,7 @@ class CycleReport:
     runs: list[SyncRun] = field(default_factory=list)
     pushes: list[PushResult] = field(default_factory=list)
     movements: int = 0
+    shipments: int = 0  # shipments confirmed to malls
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -128,6 +129,7 @@ class SyncEngine:
             if not any(f.more for f in fetches):
                 break
         if push:
+            self._confirm_shipments(report)
             self._push(run_id, report)
         else:
             self._release_lease()
@@ -405,6 +407,50 @@ class SyncEngine:
             "結果": run.result,
             "エラー内容": run.error,
         }
+
+    # -- shipments
+
+    def _confirm_shipments(self, report: CycleReport) -> None:
+        """Orders staff shipped (出荷済 + 配送会社 + 追跡番号) are reported to their mall once."""
+        malls = {c.mall: c for c in self.connectors if getattr(c, "confirms_shipments", True)}
+        tables = read_tables(self.workbook, (ORDERS, SYSTEM_STATE))
+        orders = tables[ORDERS.title]
+        todo = shipments.pending(orders, set(malls))
+        stuck = shipments.interrupted(orders)
+        if not todo and not stuck:
+            return
+        now = self.clock()
+        job = WriteJob()
+        self._check_lease(tables[SYSTEM_STATE.title], job)
+        for item in stuck:
+            shipments.mark_unknown(job, orders, item)
+        shipments.mark_sending(job, orders, todo, now)
+        self.workbook.write(job)  # from here a crash leaves 送信中: never resent blindly
+
+        done = WriteJob()
+        for item in todo:
+            connector = malls[item.order.mall]
+            self.progress(
+                Progress(
+                    "出荷連絡",
+                    f"{connector.display_name or connector.mall}へ出荷を連絡しています（{item.order.order_number}）",
+                    connector.channel,
+                )
+            )
+            try:
+                connector.confirm_shipment(item.shipment())
+            except SyncError as exc:
+                shipments.mark_failed(done, orders, item, str(exc))
+                report.notes.append(f"注文 {item.order.order_number} の出荷連絡に失敗: {exc}")
+                continue
+            except Exception as exc:  # a connector bug must not lose the others' results
+                shipments.mark_failed(done, orders, item, f"予期しないエラー（{exc.__class__.__name__}）")
+                continue
+            shipments.mark_done(done, orders, item, self.clock())
+            report.shipments += 1
+        system = read_tables(self.workbook, [SYSTEM_STATE])[SYSTEM_STATE.title]
+        self._check_lease(system, done)
+        self.workbook.write(done)
 
     # -- pushing
 
