@@ -1,0 +1,562 @@
+"""Paper for the packing table: a picking list for a batch of orders and one 納品書 per order.
+
+Pure logic over the parsed workbook plus PDF rendering with reportlab, no Streamlit.
+
+``picking_list(tables, keys)`` sums the batch's order lines per SKU. The list is sorted for one
+walk along the shelves: the shop shelves goods in SKU order (the demo's SKUs encode the shelf:
+product family first, then colour and size), so lines are sorted by SKU, compared case- and
+width-insensitively with digit runs as numbers ("X-2" before "X-10"). Lines without a SKU cannot
+be found on a shelf: they come last, one per item name, marked 要確認.
+
+The PDFs use reportlab's built-in Japanese CID fonts (no font files): HeiseiKakuGo-W5 for
+headings and figures, HeiseiMin-W3 for body text. Amounts are tax-included yen, printed ¥12,345.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen.canvas import Canvas
+
+from sheets_schema.cells import JST
+from sheets_schema.models import Order, OrderLine
+from sheets_schema.tabs import ORDER_LINES, ORDERS, PRODUCTS
+
+OrderKey = tuple[str, str]  # (モール, 注文番号)
+
+GOTHIC = "HeiseiKakuGo-W5"
+MINCHO = "HeiseiMin-W3"
+TAX_RATE_PERCENT = 10
+NEEDS_CHECK = "要確認"
+# 備考 lines Ichigen writes for staff (保留の理由) stay off the customer's 納品書.
+_STAFF_NOTE = re.compile(r"^\s*【保留】")
+
+
+def _register_fonts() -> None:
+    registered = set(pdfmetrics.getRegisteredFontNames())
+    for name in (GOTHIC, MINCHO):
+        if name not in registered:
+            pdfmetrics.registerFont(UnicodeCIDFont(name))
+
+
+_register_fonts()
+
+
+def yen(amount: int) -> str:
+    return f"¥{amount:,}"
+
+
+def included_tax(total: int, rate_percent: int = TAX_RATE_PERCENT) -> int:
+    """The consumption tax inside a tax-included amount, rounded down (内税, 円未満切り捨て)."""
+    return total * rate_percent // (100 + rate_percent)
+
+
+@dataclass(frozen=True)
+class ShopInfo:
+    """The sender printed on each 納品書."""
+
+    name: str
+    postcode: str = ""
+    address: str = ""
+    phone: str = ""
+
+
+# -- the picking list
+
+
+@dataclass(frozen=True)
+class PickLine:
+    sku: str | None  # None: the line has no SKU (要確認)
+    name: str
+    quantity: int  # 合計数量
+    order_count: int  # 注文件数
+    orders: tuple[OrderKey, ...]
+
+    @property
+    def needs_check(self) -> bool:
+        return self.sku is None
+
+
+def shelf_key(sku: str) -> tuple[Any, ...]:
+    """Sort key for walking the shelves: SKU order, ignoring case and full/half width, with digit
+    runs compared as numbers."""
+    text = unicodedata.normalize("NFKC", sku).upper()
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.findall(r"\d+|\D+", text)
+    )
+
+
+@dataclass
+class _Pick:
+    name: str
+    quantity: int = 0
+    orders: dict[OrderKey, None] = field(default_factory=dict)
+
+
+def _lines_by_order(tables: Mapping[str, Any], keys: Sequence[OrderKey]) -> dict[OrderKey, list[OrderLine]]:
+    wanted = {(m, n): [] for m, n in keys}
+    for line in tables[ORDER_LINES.title].models():
+        key = (line.mall, line.order_number)
+        if key in wanted:
+            wanted[key].append(line)
+    for lines in wanted.values():
+        lines.sort(key=lambda line: line.line_number)
+    return wanted
+
+
+def _orders(tables: Mapping[str, Any], keys: Sequence[OrderKey]) -> dict[OrderKey, Order]:
+    found = {(o.mall, o.order_number): o for o in tables[ORDERS.title].models()}
+    missing = [f"{n}（{m}）" for m, n in keys if (m, n) not in found]
+    if missing:
+        raise KeyError(f"受注シートに見つからない注文があります: {'、'.join(missing)}")
+    return {key: found[key] for key in keys}
+
+
+def picking_list(tables: Mapping[str, Any], orders: Iterable[OrderKey]) -> list[PickLine]:
+    """Units to pick for the given orders, one line per SKU, in shelf order (see the module doc).
+
+    Lines with 数量 0 have nothing to pick and are skipped. 商品名 comes from 商品 when the SKU is
+    there, else from the order line. Raises ``KeyError`` for an order not in 受注."""
+    keys = list(dict.fromkeys((str(m), str(n)) for m, n in orders))
+    _orders(tables, keys)
+    catalogue = {p.sku: p.name for p in tables[PRODUCTS.title].models()}
+    by_sku: dict[str, _Pick] = {}
+    unknown: dict[str, _Pick] = {}
+    for key, lines in _lines_by_order(tables, keys).items():
+        for line in lines:
+            if line.quantity <= 0:
+                continue
+            if line.sku:
+                pick = by_sku.setdefault(line.sku, _Pick(catalogue.get(line.sku) or line.name))
+            else:
+                name = line.name.strip() or line.mall_item_code.strip() or "（商品名なし）"
+                pick = unknown.setdefault(name, _Pick(name))
+            pick.quantity += line.quantity
+            pick.orders[key] = None
+    result = [
+        PickLine(sku, p.name, p.quantity, len(p.orders), tuple(p.orders))
+        for sku, p in sorted(by_sku.items(), key=lambda item: shelf_key(item[0]))
+    ]
+    result += [
+        PickLine(None, p.name, p.quantity, len(p.orders), tuple(p.orders))
+        for _, p in sorted(unknown.items(), key=lambda item: item[0])
+    ]
+    return result
+
+
+def orders_with_lines(
+    tables: Mapping[str, Any], orders: Iterable[OrderKey]
+) -> list[tuple[Order, list[OrderLine]]]:
+    """The given orders, in the given order, each with its lines by 明細番号 (for 納品書)."""
+    keys = list(dict.fromkeys((str(m), str(n)) for m, n in orders))
+    found = _orders(tables, keys)
+    lines = _lines_by_order(tables, keys)
+    return [(found[key], lines[key]) for key in keys]
+
+
+# -- layout helpers
+
+PAGE_WIDTH, PAGE_HEIGHT = A4
+MARGIN = 40.0
+BOTTOM = 50.0
+CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
+
+
+def wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    """Lines of ``text`` no wider than ``width``, broken at any character (Japanese has no spaces);
+    kept newlines start new lines. Always at least one line."""
+    out: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        current = ""
+        for char in paragraph:
+            if current and pdfmetrics.stringWidth(current + char, font, size) > width:
+                out.append(current.rstrip())
+                current = char.lstrip()
+            else:
+                current += char
+        out.append(current)
+    return out or [""]
+
+
+@dataclass(frozen=True)
+class _Column:
+    title: str
+    width: float
+    align: str = "left"  # "left" | "right" | "center"
+    wrap: bool = False
+
+
+@dataclass
+class _Table:
+    columns: tuple[_Column, ...]
+    size: float = 9.0
+    padding: float = 3.0
+
+    @property
+    def leading(self) -> float:
+        return self.size * 1.35
+
+    def cell_lines(self, row: Sequence[str]) -> list[list[str]]:
+        cells = []
+        for column, text in zip(self.columns, row, strict=True):
+            inner = column.width - 2 * self.padding
+            cells.append(wrap(text, MINCHO, self.size, inner) if column.wrap else [text])
+        return cells
+
+    def row_height(self, row: Sequence[str]) -> float:
+        return max(len(c) for c in self.cell_lines(row)) * self.leading + 2 * self.padding
+
+    @property
+    def header_height(self) -> float:
+        return self.leading + 2 * self.padding
+
+    def draw_header(self, canvas: Canvas, x: float, y: float) -> float:
+        canvas.setFillGray(0.9)
+        canvas.rect(x, y - self.header_height, sum(c.width for c in self.columns), self.header_height, 0, 1)
+        canvas.setFillGray(0)
+        self._cells(canvas, x, y, [[c.title] for c in self.columns], GOTHIC, header=True)
+        return y - self.header_height
+
+    def draw_row(self, canvas: Canvas, x: float, y: float, row: Sequence[str]) -> float:
+        cells = self.cell_lines(row)
+        height = max(len(c) for c in cells) * self.leading + 2 * self.padding
+        self._cells(canvas, x, y, cells, MINCHO)
+        canvas.setLineWidth(0.4)
+        canvas.line(x, y - height, x + sum(c.width for c in self.columns), y - height)
+        return y - height
+
+    def _cells(
+        self, canvas: Canvas, x: float, y: float, cells: list[list[str]], font: str, *, header: bool = False
+    ) -> None:
+        canvas.setFont(font, self.size)
+        left = x
+        for column, lines in zip(self.columns, cells, strict=True):
+            baseline = y - self.padding - self.size
+            for text in lines:
+                align = "center" if header else column.align
+                if align == "right":
+                    canvas.drawRightString(left + column.width - self.padding, baseline, text)
+                elif align == "center":
+                    canvas.drawCentredString(left + column.width / 2, baseline, text)
+                else:
+                    canvas.drawString(left + self.padding, baseline, text)
+                baseline -= self.leading
+            left += column.width
+
+
+def _paginate(heights: Sequence[float], first: float, rest: float, tail: float) -> list[list[int]]:
+    """Row indices per page: ``first``/``rest`` are the room for rows on the first/later pages;
+    the last page also needs ``tail`` below its rows (totals). A row taller than a page gets a
+    page of its own rather than looping."""
+    pages: list[list[int]] = [[]]
+    room = first
+    for i, height in enumerate(heights):
+        if height > room and pages[-1]:
+            pages.append([])
+            room = rest
+        pages[-1].append(i)
+        room -= height
+    if room < tail:
+        pages.append([])
+    return pages
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(JST).strftime("%Y-%m-%d %H:%M")
+
+
+def _date(moment: datetime) -> str:
+    local = moment.astimezone(JST)
+    return f"{local.year}年{local.month}月{local.day}日"
+
+
+def _new_canvas(buffer: io.BytesIO, title: str, author: str) -> Canvas:
+    canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
+    canvas.setTitle(title)
+    canvas.setAuthor(author)
+    return canvas
+
+
+def _footer(canvas: Canvas, text: str, page: int, pages: int) -> None:
+    canvas.setFont(MINCHO, 8)
+    canvas.drawString(MARGIN, BOTTOM - 20, text)
+    canvas.drawRightString(PAGE_WIDTH - MARGIN, BOTTOM - 20, f"{page} / {pages} ページ")
+
+
+# -- the picking list PDF
+
+_PICK_TABLE = _Table(
+    (
+        _Column("No.", 30, "right"),
+        _Column("SKU", 105),
+        _Column("商品名", 190, wrap=True),
+        _Column("数量", 45, "right"),
+        _Column("注文件数", 50, "right"),
+        _Column("注文番号", 65 + 30, wrap=True),
+    )
+)
+
+
+def picking_pdf(lines: Sequence[PickLine], *, shop_name: str, printed_at: datetime) -> bytes:
+    """The picking list as an A4 PDF: one row per ``PickLine`` in the given (shelf) order,
+    the header repeated on every page."""
+    rows = [
+        (
+            str(i),
+            line.sku or NEEDS_CHECK,
+            line.name if line.sku else f"【{NEEDS_CHECK}: SKUなし】{line.name}",
+            f"{line.quantity:,}",
+            f"{line.order_count:,}",
+            "、".join(number for _, number in line.orders),
+        )
+        for i, line in enumerate(lines, start=1)
+    ]
+    table = _PICK_TABLE
+    heights = [table.row_height(r) for r in rows]
+    top_first = PAGE_HEIGHT - MARGIN - 70
+    top_rest = PAGE_HEIGHT - MARGIN - 30
+    pages = _paginate(
+        heights, top_first - table.header_height - BOTTOM, top_rest - table.header_height - BOTTOM, 20
+    )
+    units = sum(line.quantity for line in lines)
+    order_count = len({key for line in lines for key in line.orders})
+
+    buffer = io.BytesIO()
+    canvas = _new_canvas(buffer, "ピッキングリスト", shop_name)
+    for page_number, indices in enumerate(pages, start=1):
+        y = PAGE_HEIGHT - MARGIN
+        if page_number == 1:
+            canvas.setFont(GOTHIC, 16)
+            canvas.drawString(MARGIN, y - 16, "ピッキングリスト")
+            canvas.setFont(MINCHO, 9)
+            canvas.drawRightString(PAGE_WIDTH - MARGIN, y - 10, shop_name)
+            canvas.drawRightString(PAGE_WIDTH - MARGIN, y - 22, f"印刷日時 {_stamp(printed_at)}")
+            canvas.setFont(GOTHIC, 10)
+            canvas.drawString(
+                MARGIN,
+                y - 45,
+                f"注文 {order_count:,} 件　商品 {len(lines):,} 行　合計 {units:,} 点（棚順: SKU順）",
+            )
+            y = top_first
+        else:
+            canvas.setFont(GOTHIC, 11)
+            canvas.drawString(MARGIN, y - 12, "ピッキングリスト（続き）")
+            y = top_rest
+        y = table.draw_header(canvas, MARGIN, y)
+        for i in indices:
+            y = table.draw_row(canvas, MARGIN, y, rows[i])
+        if page_number == len(pages) and not rows:
+            canvas.setFont(MINCHO, 10)
+            canvas.drawString(MARGIN, y - 16, "ピッキングする商品はありません。")
+        _footer(canvas, f"{shop_name}　ピッキングリスト　{_stamp(printed_at)}", page_number, len(pages))
+        canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+# -- 納品書
+
+_SLIP_TABLE = _Table(
+    (
+        _Column("商品名", 235, wrap=True),
+        _Column("SKU", 105),
+        _Column("数量", 45, "right"),
+        _Column("単価", 65, "right"),
+        _Column("金額", 65, "right"),
+    ),
+    size=9.5,
+)
+_TOTALS_HEIGHT = 130.0  # 小計 … 内消費税, plus room for a one-line 備考
+_SLIP_TOP_FIRST = PAGE_HEIGHT - MARGIN - 200
+_SLIP_TOP_REST = PAGE_HEIGHT - MARGIN - 50
+
+
+def _note_lines(order: Order) -> list[str]:
+    kept = "\n".join(line for line in order.note.splitlines() if line.strip() and not _STAFF_NOTE.match(line))
+    return wrap(kept, MINCHO, 9, CONTENT_WIDTH - 50) if kept else []
+
+
+def _slip_rows(lines: Sequence[OrderLine]) -> list[tuple[str, ...]]:
+    return [
+        (
+            line.name or "（商品名なし）",
+            line.sku or "—",
+            f"{line.quantity:,}",
+            yen(line.unit_price),
+            yen(line.quantity * line.unit_price),
+        )
+        for line in lines
+    ]
+
+
+def _draw_slip_head(canvas: Canvas, order: Order, shop: ShopInfo, printed_at: datetime) -> None:
+    top = PAGE_HEIGHT - MARGIN
+    canvas.setFont(GOTHIC, 20)
+    canvas.drawCentredString(PAGE_WIDTH / 2, top - 20, "納品書")
+
+    # The sender, top right.
+    right = PAGE_WIDTH - MARGIN
+    y = top - 50
+    canvas.setFont(GOTHIC, 11)
+    canvas.drawRightString(right, y, shop.name)
+    canvas.setFont(MINCHO, 8.5)
+    sender = [f"〒{shop.postcode}" if shop.postcode else "", *wrap(shop.address, MINCHO, 8.5, 220)]
+    if shop.phone:
+        sender.append(f"TEL {shop.phone}")
+    for text in (t for t in sender if t):
+        y -= 12
+        canvas.drawRightString(right, y, text)
+
+    # The recipient, top left.
+    y = top - 50
+    canvas.setFont(GOTHIC, 9)
+    canvas.drawString(MARGIN, y, "お届け先")
+    canvas.setFont(MINCHO, 10)
+    if order.postcode:
+        y -= 14
+        canvas.drawString(MARGIN, y, f"〒{order.postcode}")
+    for text in wrap(order.address, MINCHO, 10, 280)[:3]:
+        y -= 14
+        canvas.drawString(MARGIN, y, text)
+    y -= 20
+    canvas.setFont(GOTHIC, 13)
+    name = order.recipient_name or order.buyer_name
+    canvas.drawString(MARGIN, y, f"{name} 様")
+    canvas.setLineWidth(0.6)
+    canvas.line(MARGIN, y - 4, MARGIN + 280, y - 4)
+
+    # The order.
+    y = _SLIP_TOP_FIRST + 38
+    canvas.setFont(MINCHO, 9.5)
+    canvas.drawString(MARGIN, y, f"注文番号：{order.order_number}（{order.mall}）")
+    canvas.drawString(MARGIN, y - 14, f"注文日：{_date(order.ordered_at)}")
+    canvas.drawRightString(right, y - 14, f"発行日：{_date(printed_at)}")
+    canvas.setFont(MINCHO, 9)
+    canvas.drawString(
+        MARGIN, y - 30, "このたびはご注文いただき、誠にありがとうございます。下記の通り納品いたします。"
+    )
+
+
+def _draw_totals(canvas: Canvas, order: Order, lines: Sequence[OrderLine], y: float) -> None:
+    subtotal = sum(line.quantity * line.unit_price for line in lines)
+    adjustment = order.total - subtotal - order.shipping_fee
+    rows: list[tuple[str, str, str]] = [
+        ("小計", yen(subtotal), MINCHO),
+        ("送料", yen(order.shipping_fee), MINCHO),
+    ]
+    if adjustment:
+        # Coupons, points or fees the mall applied: printed so the figures add up.
+        rows.append(("値引き・調整", f"-{yen(-adjustment)}" if adjustment < 0 else yen(adjustment), MINCHO))
+    rows.append(("合計（税込）", yen(order.total), GOTHIC))
+    label_x = PAGE_WIDTH - MARGIN - 170
+    y -= 6
+    for label, amount, font in rows:
+        y -= 16
+        size = 11 if font == GOTHIC else 9.5
+        canvas.setFont(font, size)
+        canvas.drawString(label_x, y, label)
+        canvas.drawRightString(PAGE_WIDTH - MARGIN - 3, y, amount)
+    canvas.setLineWidth(0.8)
+    canvas.line(label_x, y - 4, PAGE_WIDTH - MARGIN, y - 4)
+    y -= 16
+    canvas.setFont(MINCHO, 8.5)
+    tax = included_tax(order.total)
+    canvas.drawRightString(
+        PAGE_WIDTH - MARGIN - 3, y, f"（内消費税 {TAX_RATE_PERCENT}%：{yen(tax)}）金額はすべて税込です"
+    )
+    notes = _note_lines(order)
+    if notes:
+        y -= 24
+        canvas.setFont(GOTHIC, 9)
+        canvas.drawString(MARGIN, y, "備考")
+        canvas.setFont(MINCHO, 9)
+        for text in notes:
+            canvas.drawString(MARGIN + 50, y, text)
+            y -= 12
+
+
+def _draw_slip(
+    canvas: Canvas, order: Order, lines: Sequence[OrderLine], shop: ShopInfo, printed_at: datetime
+) -> None:
+    table = _SLIP_TABLE
+    rows = _slip_rows(lines)
+    heights = [table.row_height(r) for r in rows]
+    tail = _TOTALS_HEIGHT + 12 * max(0, len(_note_lines(order)) - 1)
+    pages = _paginate(
+        heights,
+        _SLIP_TOP_FIRST - table.header_height - BOTTOM,
+        _SLIP_TOP_REST - table.header_height - BOTTOM,
+        tail,
+    )
+    for page_number, indices in enumerate(pages, start=1):
+        if page_number == 1:
+            _draw_slip_head(canvas, order, shop, printed_at)
+            y = _SLIP_TOP_FIRST
+        else:
+            canvas.setFont(GOTHIC, 12)
+            canvas.drawString(MARGIN, PAGE_HEIGHT - MARGIN - 14, "納品書（続き）")
+            canvas.setFont(MINCHO, 9.5)
+            canvas.drawRightString(
+                PAGE_WIDTH - MARGIN,
+                PAGE_HEIGHT - MARGIN - 14,
+                f"注文番号：{order.order_number}　{order.recipient_name or order.buyer_name} 様",
+            )
+            y = _SLIP_TOP_REST
+        if indices or page_number == 1:
+            y = table.draw_header(canvas, MARGIN, y)
+        for i in indices:
+            y = table.draw_row(canvas, MARGIN, y, rows[i])
+        if page_number == len(pages):
+            _draw_totals(canvas, order, lines, y)
+        else:
+            canvas.setFont(MINCHO, 8.5)
+            canvas.drawRightString(PAGE_WIDTH - MARGIN, y - 14, "次のページに続きます")
+        _footer(canvas, f"{shop.name}　納品書　注文番号 {order.order_number}", page_number, len(pages))
+        canvas.showPage()
+
+
+def delivery_slips_pdf(
+    orders_with_lines: Iterable[tuple[Order, Sequence[OrderLine]]],
+    *,
+    shop: ShopInfo,
+    printed_at: datetime,
+) -> bytes:
+    """One 納品書 per order, each starting on its own A4 page; a long order continues on the
+    next pages (「納品書（続き）」) with the totals on its last page. 備考 lines Ichigen wrote for
+    staff (【保留】…) are left out."""
+    buffer = io.BytesIO()
+    canvas = _new_canvas(buffer, "納品書", shop.name)
+    count = 0
+    for order, lines in orders_with_lines:
+        _draw_slip(canvas, order, lines, shop, printed_at)
+        count += 1
+    if not count:
+        canvas.setFont(MINCHO, 10)
+        canvas.drawString(MARGIN, PAGE_HEIGHT - MARGIN - 20, "納品書を作成する注文がありません。")
+        canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+__all__ = [
+    "NEEDS_CHECK",
+    "PickLine",
+    "ShopInfo",
+    "delivery_slips_pdf",
+    "included_tax",
+    "orders_with_lines",
+    "picking_list",
+    "picking_pdf",
+    "shelf_key",
+    "wrap",
+    "yen",
+]
