@@ -88,6 +88,10 @@ class GoogleSettings(Section):
 
 class AppSettings(Section):
     shop_name: str = "Ichigen デモショップ"
+    # Printed on 納品書 and carrier files as the sender (ご依頼主).
+    shop_postcode: str = "150-0001"
+    shop_address: str = "東京都渋谷区神宮前1-2-3 いちげんビル2F"
+    shop_phone: str = "03-1234-5678"
     cache_ttl_seconds: int = Field(60, ge=0)
 
 
@@ -104,6 +108,27 @@ class SyncSettings(Section):
     stale_after_minutes: int = Field(30, ge=1)
 
 
+class MailSettings(Section):
+    """Customer mails over SMTP. Without [mail] (or with host blank) mails go to outbox_dir."""
+
+    host: str = ""
+    port: int = Field(587, ge=1, le=65535)
+    # "starttls" (port 587), "ssl" (SMTPS, port 465) or "none" (a relay on the same machine).
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    from_address: str = "shop@example.jp"
+    from_name: str = ""  # blank: the shop name
+    encoding: Literal["utf-8", "iso-2022-jp"] = "utf-8"
+    # A mail that failed is tried again on later runs, up to this many attempts in all.
+    max_retries: int = Field(3, ge=1, le=20)
+    timeout_seconds: float = Field(30.0, gt=0)
+    outbox_dir: Path = Path("data/outbox")
+
+    def outbox_path(self) -> Path:
+        return self.outbox_dir if self.outbox_dir.is_absolute() else PROJECT_ROOT / self.outbox_dir
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -111,6 +136,7 @@ class Settings(BaseModel):
     google: GoogleSettings | None = None
     app: AppSettings = AppSettings()
     sync: SyncSettings = SyncSettings()
+    mail: MailSettings | None = None
     # One section per sales channel: [malls.<channel>] with type = "shopify" | "csv" | "demo" …;
     # each connector validates its own keys (sync/connectors/<type>.py, class Settings).
     malls: dict[str, dict[str, Any]] = {}

@@ -165,3 +165,34 @@ class StockPush(Row):
     state: PushState = Field(alias="状態")
     pushed_at: OptionalJstDateTime = Field(None, alias="送信日時")
     error: Text = Field("", alias="エラー")
+
+
+MailKind = Literal["サンクスメール", "入金確認", "発送連絡", "フォローメール"]
+MAIL_KINDS: tuple[str, ...] = MailKind.__args__
+# 送信中 is written before the mail server is called: a row left 送信中 may or may not have gone.
+MailState = Literal["送信中", "送信済", "失敗", "outbox"]
+
+
+class MailTemplate(Row):
+    """One customer mail, written by staff with {{ 注文番号 }}-style placeholders."""
+
+    name: MailKind = Field(alias="テンプレート名")
+    subject: Text = Field("", alias="件名")
+    body: Text = Field("", alias="本文")
+    # フォローメール: days after shipment; blank for the others (sent when the order gets there).
+    days_after: OptionalQuantity = Field(None, alias="送信タイミング日数", ge=0)
+    enabled: OnOff = Field(True, alias="有効")
+
+
+class MailLog(Row):
+    """One mail per (template, order): the record that makes sending exactly-once."""
+
+    template: MailKind = Field(alias="テンプレート名")
+    mall: Identifier = Field(alias="モール")
+    order_number: Identifier = Field(alias="注文番号")
+    to: Text = Field("", alias="宛先")
+    subject: Text = Field("", alias="件名")
+    state: MailState = Field(alias="状態")
+    at: OptionalJstDateTime = Field(None, alias="日時")
+    error: Text = Field("", alias="エラー")
+    attempts: Quantity = Field(0, alias="試行回数", ge=0)

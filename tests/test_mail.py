@@ -1,0 +1,350 @@
+"""Customer mails: sandboxed rendering, and exactly-once sending through メール送信履歴 to a real
+SMTP server (aiosmtpd) on loopback."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from datetime import datetime
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from settings import AppSettings, MailSettings, Settings
+from sheets_schema.adapters.sql import SqlWorkbook
+from sheets_schema.book import ensure_tabs, read_tables
+from sheets_schema.cells import JST
+from sheets_schema.models import MailTemplate, Order, OrderLine
+from sheets_schema.tabs import MAIL_LOG, MAIL_TEMPLATES
+from shipping.mail import MailOrder, MailTemplateError, list_outbox, preview, send_pending
+
+NOW = datetime(2026, 11, 30, 14, 5, tzinfo=JST)
+SHOP = "一元堂"
+
+
+class Crash(BaseException):
+    """The process dying: nothing after it runs except finally blocks."""
+
+
+def order(number: str = "1001", **values: Any) -> Order:
+    row = {
+        "モール": "楽天",
+        "注文番号": number,
+        "注文日時": NOW,
+        "ステータス": "出荷済",
+        "購入者名": "山田 太郎",
+        "合計金額": 3300,
+        "配送会社": "ヤマト運輸",
+        "追跡番号": "1234-5678-9012",
+    }
+    row.update(values)
+    return Order.model_validate(row)
+
+
+def lines(number: str = "1001") -> list[OrderLine]:
+    return [
+        OrderLine.model_validate(
+            {
+                "モール": "楽天",
+                "注文番号": number,
+                "明細番号": 1,
+                "商品名": "今治タオル",
+                "数量": 2,
+                "単価": 1500,
+            }
+        )
+    ]
+
+
+def mail_order(number: str = "1001", email: str = "taro@example.jp") -> MailOrder:
+    return MailOrder(order(number), lines(number), email)
+
+
+def template(subject: str, body: str = "本文") -> MailTemplate:
+    return MailTemplate.model_validate({"テンプレート名": "発送連絡", "件名": subject, "本文": body})
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def test_placeholders_are_filled_from_the_order() -> None:
+    subject, body = preview(
+        template(
+            "【{{ ショップ名 }}】{{ 注文番号 }}",
+            "{{ 購入者名 }} 様\n{{ 配送会社 }} {{ 追跡番号 }}\n{{ 追跡URL }}\n{{ 商品一覧 }}",
+        ),
+        order(),
+        lines(),
+        shop_name=SHOP,
+    )
+    assert subject == "【一元堂】1001"
+    assert body.splitlines() == [
+        "山田 太郎 様",
+        "ヤマト運輸 1234-5678-9012",
+        "https://toi.kuronekoyamato.co.jp/cgi-bin/tneko?number00=1&number01=123456789012",
+        "・今治タオル × 2（1,500円）",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("carrier", "url"),
+    [
+        ("佐川急便", "https://k2k.sagawa-exp.co.jp/p/web/okurijosearch.do?okurijoNo=99"),
+        ("日本郵便", "https://trackings.post.japanpost.jp/services/srv/search/direct?reqCodeNo1=99"),
+        ("西濃運輸", ""),
+    ],
+)
+def test_tracking_url_per_carrier(carrier: str, url: str) -> None:
+    _, body = preview(template("件名", "{{ 追跡URL }}"), order(配送会社=carrier, 追跡番号="99"))
+    assert body == url
+
+
+@pytest.mark.parametrize(
+    "trick", ["{{ ''.__class__ }}", "{{ 注文番号.__class__.__mro__ }}", "{{ 購入者名.__init__ }}"]
+)
+def test_the_sandbox_refuses_attribute_tricks(trick: str) -> None:
+    with pytest.raises(MailTemplateError, match="発送連絡") as caught:
+        preview(template("件名", trick), order())
+    assert "安全でない" in str(caught.value)
+
+
+def test_a_missing_placeholder_names_the_template_and_the_placeholder() -> None:
+    with pytest.raises(MailTemplateError) as caught:
+        preview(template("{{ お客様名 }} 様"), order())
+    message = str(caught.value)
+    assert "メールテンプレート「発送連絡」の件名" in message
+    assert "{{ お客様名 }}" in message
+
+
+def test_every_default_template_renders_and_fits_iso_2022_jp() -> None:
+    tables = {"テンプレート名": []}
+    for row in MAIL_TEMPLATES.initial_rows:
+        t = MailTemplate.model_validate(row)
+        subject, body = preview(t, order(), lines(), shop_name=SHOP)
+        assert "1001" in subject + body and "{{" not in subject + body
+        (subject + body).encode("iso-2022-jp")
+        tables["テンプレート名"].append(t.name)
+    assert tables["テンプレート名"] == ["サンクスメール", "入金確認", "発送連絡", "フォローメール"]
+    follow = MailTemplate.model_validate(MAIL_TEMPLATES.initial_rows[-1])
+    assert follow.days_after == 7
+
+
+# ---------------------------------------------------------------- sending
+
+
+class Handler:
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.sessions: set[int] = set()
+        self.greetings = 0
+        self.refuse: set[str] = set()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.greetings += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.sessions.add(id(session))
+        self.messages.append(envelope.original_content or envelope.content)
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Handler, int]]:
+    handler = Handler()
+    port = _free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    handler.greetings = 0
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def workbook(tmp_path: Path) -> SqlWorkbook:
+    book = SqlWorkbook(f"sqlite:///{tmp_path / 'wb.sqlite3'}")
+    ensure_tabs(book)
+    return book
+
+
+def settings_for(port: int, **mail: Any) -> Settings:
+    section = {"host": "127.0.0.1", "port": port, "security": "none", "from_address": "shop@example.jp"}
+    return Settings(app=AppSettings(shop_name=SHOP), mail=MailSettings(**{**section, **mail}))
+
+
+def history(workbook: SqlWorkbook) -> dict[str, Any]:
+    return {r.value.order_number: r.value for r in read_tables(workbook, [MAIL_LOG])[MAIL_LOG.title]}
+
+
+def parse(raw: bytes):
+    return BytesParser(policy=policy.default).parsebytes(raw)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "iso-2022-jp"])
+def test_mail_arrives_with_japanese_headers_and_body(workbook, smtp, encoding: str) -> None:
+    handler, port = smtp
+    report = send_pending(
+        workbook, "発送連絡", [mail_order()], settings_for(port, encoding=encoding), clock=lambda: NOW
+    )
+    assert report.sent == [("楽天", "1001")]
+    (raw,) = handler.messages
+    msg = parse(raw)
+    assert raw.isascii()  # every header and the body are properly encoded for transport
+    assert msg["Subject"] == "【一元堂】ご注文の商品を発送いたしました（注文番号：1001）"
+    (sender,) = msg["From"].addresses
+    assert (sender.display_name, sender.addr_spec) == (SHOP, "shop@example.jp")
+    assert str(msg["To"]) == "taro@example.jp"
+    assert msg.get_content_charset() == encoding
+    assert f"=?{encoding}?".lower() in raw.decode("ascii").lower()
+    body = msg.get_content()
+    assert "山田 太郎 様" in body and "お問い合わせ番号：1234-5678-9012" in body
+    assert "・今治タオル × 2（1,500円）" in body
+    assert handler.envelopes == [("shop@example.jp", ["taro@example.jp"])]
+    row = history(workbook)["1001"]
+    assert (row.state, row.to, row.attempts, row.at) == ("送信済", "taro@example.jp", 1, NOW)
+
+
+def test_a_batch_uses_one_connection_and_each_order_gets_one_mail(workbook, smtp) -> None:
+    handler, port = smtp
+    orders = [mail_order(str(2000 + i), f"buyer{i}@example.jp") for i in range(5)]
+    report = send_pending(workbook, "サンクスメール", orders, settings_for(port), clock=lambda: NOW)
+    assert len(report.sent) == 5
+    assert len(handler.messages) == 5
+    assert handler.greetings == 1 and len(handler.sessions) == 1
+    again = send_pending(workbook, "サンクスメール", orders, settings_for(port), clock=lambda: NOW)
+    assert (again.sent, len(again.already_sent), len(handler.messages)) == ([], 5, 5)
+    assert {r.state for r in history(workbook).values()} == {"送信済"}
+
+
+def test_a_crash_after_marking_but_before_sending_is_reported_not_resent(workbook, smtp) -> None:
+    handler, port = smtp
+
+    def dies(*args: Any, **kwargs: Any) -> Any:
+        raise Crash
+
+    with pytest.raises(Crash):
+        send_pending(
+            workbook, "発送連絡", [mail_order()], settings_for(port), smtp_factory=dies, clock=lambda: NOW
+        )
+    assert history(workbook)["1001"].state == "送信中"
+
+    report = send_pending(workbook, "発送連絡", [mail_order()], settings_for(port), clock=lambda: NOW)
+    assert report.interrupted == [("楽天", "1001")] and report.sent == []
+    assert handler.messages == []
+    assert any("途中で止まりました" in m for m in report.messages())
+
+
+class CrashOnSecondWrite:
+    """The workbook, with the process dying when the outcome (送信済) is about to be written."""
+
+    def __init__(self, workbook: SqlWorkbook) -> None:
+        self.inner = workbook
+        self.writes = 0
+
+    def read(self, titles):
+        return self.inner.read(titles)
+
+    def write(self, job) -> None:
+        self.writes += 1
+        if self.writes == 2:
+            raise Crash
+        self.inner.write(job)
+
+
+def test_a_crash_after_sending_before_marking_sent_never_sends_twice(workbook, smtp) -> None:
+    # Guarantee: 送信中 is durable before the server is called, and a 送信中 row is never sent
+    # again automatically. So whatever point the run dies at after the mark, no second copy goes.
+    handler, port = smtp
+    flaky = CrashOnSecondWrite(workbook)
+    with pytest.raises(Crash):
+        send_pending(flaky, "発送連絡", [mail_order()], settings_for(port), clock=lambda: NOW)
+    assert len(handler.messages) == 1
+    assert history(workbook)["1001"].state == "送信中"
+
+    for _ in range(2):
+        report = send_pending(workbook, "発送連絡", [mail_order()], settings_for(port), clock=lambda: NOW)
+        assert report.interrupted == [("楽天", "1001")]
+    assert len(handler.messages) == 1
+
+
+def test_a_refused_mail_is_failed_not_sent_and_retried_within_bounds(workbook, smtp) -> None:
+    handler, port = smtp
+    handler.refuse = {"taro@example.jp"}
+    settings = settings_for(port, max_retries=2)
+    first = send_pending(
+        workbook,
+        "発送連絡",
+        [mail_order(), mail_order("1002", "hanako@example.jp")],
+        settings,
+        clock=lambda: NOW,
+    )
+    assert first.sent == [("楽天", "1002")]
+    assert "550" in first.failed[("楽天", "1001")]
+    row = history(workbook)["1001"]
+    assert (row.state, row.attempts) == ("失敗", 1) and "550" in row.error
+
+    second = send_pending(workbook, "発送連絡", [mail_order()], settings, clock=lambda: NOW)
+    assert ("楽天", "1001") in second.failed
+    assert history(workbook)["1001"].attempts == 2
+    third = send_pending(workbook, "発送連絡", [mail_order()], settings, clock=lambda: NOW)
+    assert third.gave_up == [("楽天", "1001")] and third.failed == {}
+
+    handler.refuse = set()
+    assert send_pending(
+        workbook, "発送連絡", [mail_order()], settings_for(port, max_retries=3), clock=lambda: NOW
+    ).sent == [("楽天", "1001")]
+    row = history(workbook)["1001"]
+    assert (row.state, row.attempts, row.error) == ("送信済", 3, "")
+    assert len(handler.messages) == 2  # 1002 once, 1001 once
+
+
+def test_an_unreachable_server_is_failed_for_the_whole_batch(workbook) -> None:
+    port = _free_port()  # nothing listens here
+    report = send_pending(workbook, "発送連絡", [mail_order()], settings_for(port), clock=lambda: NOW)
+    assert report.sent == [] and "接続できません" in report.failed[("楽天", "1001")]
+    assert history(workbook)["1001"].state == "失敗"
+
+
+def test_without_mail_settings_mails_go_to_the_outbox(workbook, tmp_path: Path) -> None:
+    outbox = tmp_path / "outbox"
+    settings = Settings(app=AppSettings(shop_name=SHOP))
+    report = send_pending(
+        workbook, "発送連絡", [mail_order()], settings, clock=lambda: NOW, outbox_dir=outbox
+    )
+    assert report.sent == [] and len(report.outbox) == 1
+    assert history(workbook)["1001"].state == "outbox"
+    (listed,) = list_outbox(outbox)
+    assert listed.to == "taro@example.jp"
+    assert listed.subject == "【一元堂】ご注文の商品を発送いたしました（注文番号：1001）"
+    again = send_pending(workbook, "発送連絡", [mail_order()], settings, clock=lambda: NOW, outbox_dir=outbox)
+    assert again.already_sent == [("楽天", "1001")] and len(list(outbox.glob("*.eml"))) == 1
+
+
+def test_a_template_switched_off_sends_nothing(workbook, smtp) -> None:
+    from tests.shop_fixtures import staff_edit
+
+    handler, port = smtp
+    staff_edit(workbook, MAIL_TEMPLATES.title, ("発送連絡",), {"有効": "OFF"})
+    report = send_pending(workbook, "発送連絡", [mail_order()], settings_for(port), clock=lambda: NOW)
+    assert report.disabled and handler.messages == [] and history(workbook) == {}
