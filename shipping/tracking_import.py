@@ -1,0 +1,307 @@
+"""Tracking numbers back from the carrier's software: detect the file, preview, apply.
+
+``apply`` sets ステータス 出荷済, 配送会社 and 追跡番号 on matched orders only; the next sync
+(``出荷連絡`` still empty) tells the malls. It never overwrites a different tracking number.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sheets_schema.changes import WriteJob
+from sheets_schema.models import Carrier
+
+FormatKey = Literal["b2_issued", "ehiden2_history", "yupri_history", "simple"]
+RowStatus = Literal[
+    "照合OK",
+    "見つからない",
+    "出荷済み（同じ番号）",
+    "矛盾（別の追跡番号が既にある）",
+    "重複（ファイル内で同じ注文が2回）",
+]
+MATCHED: RowStatus = "照合OK"
+NOT_FOUND: RowStatus = "見つからない"
+SAME: RowStatus = "出荷済み（同じ番号）"
+CONFLICT: RowStatus = "矛盾（別の追跡番号が既にある）"
+DUPLICATE: RowStatus = "重複（ファイル内で同じ注文が2回）"
+CARRIERS: tuple[str, ...] = Carrier.__args__
+
+
+class TrackingFileError(ValueError):
+    """The file cannot be read as a tracking file; the message is for staff."""
+
+
+@dataclass(frozen=True)
+class TrackingFormat:
+    key: FormatKey
+    name: str
+    carrier: str | None  # the carrier the file implies; None for the simple file
+    key_column: int  # 0-based
+    tracking_column: int
+    has_header: bool = False
+    note: str = ""
+
+
+def _format(key: FormatKey, **changes: Any) -> TrackingFormat:
+    base = FORMATS[key]
+    return TrackingFormat(**{**base.__dict__, **changes})
+
+
+FORMATS: dict[str, TrackingFormat] = {
+    "b2_issued": TrackingFormat(
+        "b2_issued",
+        "ヤマト B2クラウド 発行済データ（97項目）",
+        "ヤマト運輸",
+        0,
+        3,
+        note="お客様管理番号（1列目）と伝票番号（4列目）で照合",
+    ),
+    "ehiden2_history": TrackingFormat(
+        "ehiden2_history",
+        "佐川 e飛伝II 出荷履歴（53項目）",
+        "佐川急便",
+        10,
+        0,
+        note="⚠ お客様管理ナンバーの位置（11列目）は出荷日時の後に取込項目が続くという資料からの推定。実データで確認すること",
+    ),
+    "yupri_history": TrackingFormat(
+        "yupri_history",
+        "ゆうプリR 発送履歴",
+        "日本郵便",
+        0,
+        1,
+        has_header=True,
+        note="見出しの「お客様側管理番号」「お問い合わせ番号」の列で照合",
+    ),
+    "simple": TrackingFormat("simple", "注文番号,追跡番号 の2列ファイル", None, 0, 1),
+}
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    line: int  # line in the file, 1-based
+    key: str  # as written in the file
+    tracking_number: str
+    status: RowStatus
+    reason: str
+    mall: str = ""
+    order_number: str = ""
+    row: int | None = None  # 受注 row when the order was found
+
+
+@dataclass
+class ImportPreview:
+    format: TrackingFormat
+    rows: list[PreviewRow] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # lines without a tracking number, with why
+
+    def by_status(self, status: RowStatus) -> list[PreviewRow]:
+        return [r for r in self.rows if r.status == status]
+
+    @property
+    def matched(self) -> list[PreviewRow]:
+        return self.by_status(MATCHED)
+
+    def counts(self) -> dict[str, int]:
+        counts = {s: 0 for s in RowStatus.__args__}
+        for r in self.rows:
+            counts[r.status] += 1
+        return counts
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM) first, then CP932."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp932")
+    except UnicodeDecodeError:
+        raise TrackingFileError(
+            "文字コードを判別できません（UTF-8 か Shift_JIS のCSVを選んでください）"
+        ) from None
+
+
+def read_csv(data: bytes) -> list[list[str]]:
+    rows = list(csv.reader(io.StringIO(decode(data), newline="")))
+    return [[c.strip() for c in r] for r in rows if any(c.strip() for c in r)]
+
+
+def normalize_tracking(value: str) -> str:
+    """Full-width digits to half-width; hyphens and spaces removed."""
+    return re.sub(r"[\s\-‐－ー]", "", unicodedata.normalize("NFKC", value or ""))
+
+
+def _looks_like_number(value: str) -> bool:
+    return bool(re.fullmatch(r"[0-9\-]{6,}", normalize_tracking(value) or "x"))
+
+
+def detect(data: bytes) -> TrackingFormat:
+    """Which tracking file this is, from its header or shape."""
+    rows = read_csv(data)
+    if not rows:
+        raise TrackingFileError("ファイルが空です")
+    first = rows[0]
+    if "お客様側管理番号" in first and "お問い合わせ番号" in first:
+        return _format(
+            "yupri_history",
+            key_column=first.index("お客様側管理番号"),
+            tracking_column=first.index("お問い合わせ番号"),
+        )
+    width = max(len(r) for r in rows)
+    if width == 97:
+        return _format("b2_issued", has_header=first[0] == "お客様管理番号")
+    if width == 53:
+        has_header = "送り状" in first[0] or not _looks_like_number(first[0])
+        fmt = _format("ehiden2_history", has_header=has_header)
+        if has_header:
+            for i, name in enumerate(first):
+                if "お客様管理" in name:
+                    fmt = _format("ehiden2_history", has_header=True, key_column=i)
+                    break
+        return fmt
+    if width == 2:
+        return _format("simple", has_header=not _looks_like_number(first[1]))
+    raise TrackingFileError(
+        f"追跡番号ファイルの形式を判別できません（{width}列）。B2クラウド発行済データ（97列）、"
+        "e飛伝II出荷履歴（53列）、ゆうプリR発送履歴、または「注文番号,追跡番号」の2列で読み込んでください"
+    )
+
+
+# --- preview ------------------------------------------------------------------------------
+
+
+def _resolve(key: str, key_map: Mapping[str, tuple[str, str]], orders: list[Any]) -> tuple[str, str] | str:
+    """(モール, 注文番号) for a key, or why it could not be found."""
+    if key in key_map:
+        return key_map[key]
+    if ":" in key:
+        mall, number = key.split(":", 1)
+        if any(o.mall == mall and o.order_number == number for o in orders):
+            return mall, number
+    same = {(o.mall, o.order_number) for o in orders if o.order_number == key}
+    if len(same) == 1:
+        return same.pop()
+    if len(same) > 1:
+        malls = "・".join(sorted(m for m, _ in same))
+        return f"注文番号「{key}」が複数のモール（{malls}）にあります。「モール:注文番号」で書いてください"
+    return f"管理番号「{key}」に当たる注文が受注シートにありません"
+
+
+def preview(tables: Mapping[str, Any], data: bytes, key_map: Mapping[str, tuple[str, str]]) -> ImportPreview:
+    """Each line of the file classified against 受注, nothing written."""
+    fmt = detect(data)
+    rows = read_csv(data)
+    start = 1 if fmt.has_header else 0
+    orders_table = tables["受注"]
+    orders_by_row = {r.row: r.value for r in orders_table}
+    orders = list(orders_by_row.values())
+    result = ImportPreview(fmt)
+    seen: dict[tuple[str, str], int] = {}  # order → index in result.rows
+    for index, cells in enumerate(rows[start:], start=start + 1):
+        key = cells[fmt.key_column] if fmt.key_column < len(cells) else ""
+        tracking = normalize_tracking(cells[fmt.tracking_column] if fmt.tracking_column < len(cells) else "")
+        if not tracking:
+            result.skipped.append(f"{index}行目: 追跡番号が空のため読み飛ばしました（管理番号「{key}」）")
+            continue
+        if not key:
+            result.rows.append(PreviewRow(index, key, tracking, NOT_FOUND, "管理番号（注文番号）が空です"))
+            continue
+        found = _resolve(key, key_map, orders)
+        if isinstance(found, str):
+            result.rows.append(PreviewRow(index, key, tracking, NOT_FOUND, found))
+            continue
+        mall, number = found
+        ident = f"{mall}:{number}"
+        if found in seen:
+            first = result.rows[seen[found]]
+            if first.tracking_number != tracking and first.status != DUPLICATE:
+                result.rows[seen[found]] = PreviewRow(
+                    first.line,
+                    first.key,
+                    first.tracking_number,
+                    DUPLICATE,
+                    f"注文 {ident} が {index}行目にも別の追跡番号「{tracking}」で出てきます。どちらか確かめてください",
+                    mall,
+                    number,
+                    first.row,
+                )
+            result.rows.append(
+                PreviewRow(
+                    index,
+                    key,
+                    tracking,
+                    DUPLICATE,
+                    f"注文 {ident} は {first.line}行目と同じ注文です（{first.line}行目の番号「{first.tracking_number}」）",
+                    mall,
+                    number,
+                    first.row,
+                )
+            )
+            continue
+        row = orders_table.find_row((mall, number))
+        seen[found] = len(result.rows)
+        if row is None:
+            result.rows.append(
+                PreviewRow(
+                    index, key, tracking, NOT_FOUND, f"注文 {ident} が受注シートにありません", mall, number
+                )
+            )
+            continue
+        order = orders_by_row.get(row)
+        if order is None:
+            reason = f"注文 {ident}（受注シート {row}行目）に入力エラーがあります。先に直してください"
+            result.rows.append(PreviewRow(index, key, tracking, NOT_FOUND, reason, mall, number, row))
+            continue
+        existing = normalize_tracking(order.tracking_number)
+        if existing == tracking:
+            reason = f"注文 {ident} には同じ追跡番号が登録済みです（変更しません）"
+            result.rows.append(PreviewRow(index, key, tracking, SAME, reason, mall, number, row))
+        elif existing:
+            reason = f"注文 {ident} には別の追跡番号「{order.tracking_number}」が既にあります。上書きしません"
+            result.rows.append(PreviewRow(index, key, tracking, CONFLICT, reason, mall, number, row))
+        elif order.status == "キャンセル":
+            reason = f"注文 {ident} はキャンセル済みです。出荷済にはしません"
+            result.rows.append(PreviewRow(index, key, tracking, CONFLICT, reason, mall, number, row))
+        else:
+            reason = f"注文 {ident} に追跡番号 {tracking} を登録し、出荷済にします"
+            result.rows.append(PreviewRow(index, key, tracking, MATCHED, reason, mall, number, row))
+    return result
+
+
+# --- apply --------------------------------------------------------------------------------
+
+
+def apply(tables: Mapping[str, Any], preview: ImportPreview, carrier: str | None = None) -> WriteJob:
+    """A job setting ステータス 出荷済, 配送会社 and 追跡番号 on the matched orders only.
+
+    Re-checked against ``tables`` (read again just before): an order that meanwhile got a
+    different tracking number is left alone; the job also expects 追跡番号 unchanged at write."""
+    chosen = carrier or preview.format.carrier
+    if chosen not in CARRIERS:
+        raise TrackingFileError(f"配送会社を選んでください（{'・'.join(CARRIERS)}）")
+    orders_table = tables["受注"]
+    orders_by_row = {r.row: r.value for r in orders_table}
+    job = WriteJob()
+    for item in preview.matched:
+        row = orders_table.find_row((item.mall, item.order_number))
+        order = orders_by_row.get(row) if row is not None else None
+        if order is None:
+            continue
+        if normalize_tracking(order.tracking_number) not in ("", item.tracking_number):
+            continue
+        job.expect(orders_table, row, {"追跡番号": order.tracking_number})
+        job.set(
+            orders_table, row, {"ステータス": "出荷済", "配送会社": chosen, "追跡番号": item.tracking_number}
+        )
+    return job
