@@ -1,0 +1,65 @@
+"""The 出荷 page through AppTest on the demo workbook: documents and carrier file offered for the
+発送待ち orders; a tracking file turns them 出荷済 with their numbers; a mail previews."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from settings import PROJECT_ROOT, load_settings
+from sheets_schema.book import open_workbook, read_tables
+
+pytestmark = pytest.mark.usefixtures("fresh_caches")
+APP = str(PROJECT_ROOT / "app.py")
+
+
+def shipping_page(sql_url: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["workbook"] = {"sql_url": sql_url}
+    at.secrets["sync"] = {"auto_sync_demo": False}
+    at.run()
+    at.switch_page("pages/shipping.py")
+    return at.run()
+
+
+def test_documents_and_a_carrier_file_are_offered_for_the_waiting_orders(sql_url: str) -> None:
+    at = shipping_page(sql_url)
+    assert not at.exception
+    waiting = [
+        o
+        for o in read_tables(open_workbook(load_settings({"workbook": {"sql_url": sql_url}})))[
+            "受注"
+        ].models()
+        if o.status == "発送待ち"
+    ]
+    assert any(f"発送待ち {len(waiting)} 件" in h.value for h in at.subheader)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "ピッキングリスト（PDF）" in labels and f"納品書 {len(waiting)} 枚（PDF）" in labels
+    assert any("B2" in label or "ヤマト" in label for label in labels)
+
+
+def test_a_tracking_file_marks_orders_shipped_with_their_numbers(sql_url: str) -> None:
+    at = shipping_page(sql_url)
+    workbook = open_workbook(load_settings({"workbook": {"sql_url": sql_url}}))
+    waiting = [o for o in read_tables(workbook)["受注"].models() if o.status == "発送待ち"][:2]
+    rows = "\n".join(f"{o.order_number},{4000_0000_0000 + i}" for i, o in enumerate(waiting))
+    at.file_uploader(key="tracking_file").set_value(
+        ("tracking.csv", f"注文番号,追跡番号\n{rows}\n".encode(), "text/csv")
+    ).run()
+    assert not at.exception
+    at.selectbox(key="tracking_carrier").set_value("ヤマト運輸").run()
+    button = next(b for b in at.button if "出荷済にしてモールへ連絡する" in b.label)
+    button.click().run()
+    assert not at.exception
+    after = {o.order_number: o for o in read_tables(workbook)["受注"].models()}
+    for i, order in enumerate(waiting):
+        shipped = after[order.order_number]
+        assert (shipped.status, shipped.carrier, shipped.tracking_number) == (
+            "出荷済",
+            "ヤマト運輸",
+            str(4000_0000_0000 + i),
+        )
+        assert shipped.shipment_notice  # the mall was told (or its refusal recorded)
+    at.run()
+    assert any("お客様へのメール" in h.value for h in at.subheader)
+    assert at.text_input[0].value  # the 発送連絡 subject rendered for a shipped order
