@@ -219,7 +219,36 @@ with st.container():
             st.caption(f"注文 {order.order_number} で表示しています")
             st.text_input("件名", subject, disabled=True)
             st.text_area("本文", body, height=260, disabled=True)
+        outbox = mail.outbox_folder(settings)
         if settings.mail is None:
             st.caption(
-                "メールサーバーの設定（[mail]）がないため、送信するメールは outbox フォルダに保存されます。"
+                f"メールサーバーの設定（[mail]）がないため、送信するメールは {outbox} に保存されます。"
             )
+        line_index: dict[tuple[str, str], list] = {}
+        for line in tables["受注明細"].models():
+            line_index.setdefault((line.mall, line.order_number), []).append(line)
+        targets = [mail.MailOrder(o, line_index.get((o.mall, o.order_number), []), o.email) for o in shipped]
+        if auth.require(role, "編集", "メールの送信") and st.button(
+            f"発送連絡メールを送る（出荷済 {len(targets)} 件のうち未送信のもの）", icon=":material/mail:"
+        ):
+            with st.spinner("メールを送っています…"):
+                report = mail.send_pending(
+                    context.workbook(),
+                    "発送連絡",
+                    targets,
+                    settings,
+                    clock=lambda: datetime.now(JST),
+                    outbox_dir=outbox,
+                )
+            context.after_write()
+            st.success(
+                f"送信 {len(report.sent)} 件・outbox {len(report.outbox)} 件・送信済み {len(report.already_sent)} 件"
+                f"・宛先なし {len(report.no_address)} 件"
+            )
+            for note in report.messages():
+                st.warning(note)
+        saved = mail.list_outbox(outbox) if outbox.exists() else []
+        if saved:
+            with st.expander(f"outbox のメール（{len(saved)} 通）"):
+                for item in saved[:20]:
+                    st.markdown(f"**{item.subject}** → {item.to}")

@@ -110,6 +110,10 @@ def seed_demo_if_new(workbook: Workbook, now: datetime) -> bool:
     tables = read_tables(workbook)
     job = WriteJob()
     shop = demo_shop(now)
+    for order in shop[ORDERS.title]:
+        # The demo mails its customers too: a fictitious address derived from the phone number.
+        digits = "".join(c for c in str(order.get("電話番号", "")) if c.isdigit())
+        order.setdefault("メールアドレス", f"customer{digits[-8:]}@example.jp")
     for title, rows in shop.items():
         job.append(tables[title], rows)
     # The demo's 在庫 is what Ichigen "last wrote": a later edit by staff is a 手動調整.

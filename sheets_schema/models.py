@@ -78,6 +78,8 @@ class Order(Row):
     postcode: OptionalIdentifier = Field(None, alias="郵便番号")
     address: Text = Field("", alias="住所")
     phone: OptionalIdentifier = Field(None, alias="電話番号")
+    # The buyer's mail address (often the mall's relay address), for 発送連絡 and other mails.
+    email: Text = Field("", alias="メールアドレス")
     total: Yen = Field(alias="合計金額", ge=0)
     shipping_fee: Yen = Field(0, alias="送料", ge=0)
     note: Text = Field("", alias="備考")

@@ -188,6 +188,15 @@ class OutboxMail:
     date: str
 
 
+def outbox_folder(settings: Settings) -> Path:
+    """Where unsent mails go: the [mail] setting, else beside the embedded workbook's file."""
+    if settings.mail is not None:
+        return settings.mail.outbox_path()
+    if settings.backend == "sql" and settings.sql_url().startswith("sqlite:///"):
+        return Path(settings.sql_url().removeprefix("sqlite:///")).parent / "outbox"
+    return DEFAULT_OUTBOX
+
+
 def list_outbox(outbox_dir: Path) -> list[OutboxMail]:
     """The mails waiting in the outbox folder, newest first, for a page to show."""
     mails = []

@@ -22,6 +22,7 @@ class Address(Model):
     postcode: str = ""
     address: str = ""
     phone: str = ""
+    email: str = ""  # for 発送連絡 mails; malls often give a relay address
 
 
 class OrderLine(Model):

@@ -68,6 +68,7 @@ def _row(order: Order, status: str, review: str, note: str) -> OrderRow:
         郵便番号=order.delivery.postcode or None,
         住所=order.delivery.address,
         電話番号=order.delivery.phone or None,
+        メールアドレス=order.buyer.email,
         合計金額=order.total,
         送料=order.shipping_fee,
         備考=note,

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -63,3 +66,36 @@ def test_a_tracking_file_marks_orders_shipped_with_their_numbers(sql_url: str) -
     at.run()
     assert any("お客様へのメール" in h.value for h in at.subheader)
     assert at.text_input[0].value  # the 発送連絡 subject rendered for a shipped order
+
+
+def test_shipping_mails_go_to_the_outbox_once_when_no_mail_server_is_set(sql_url: str, tmp_path) -> None:
+    at = shipping_page(sql_url)
+    workbook = open_workbook(load_settings({"workbook": {"sql_url": sql_url}}))
+    order = next(o for o in read_tables(workbook)["受注"].models() if o.status == "発送待ち")
+    at.file_uploader(key="tracking_file").set_value(
+        ("t.csv", f"注文番号,追跡番号\n{order.order_number},123456789012\n".encode(), "text/csv")
+    ).run()
+    at.selectbox(key="tracking_carrier").set_value("佐川急便").run()
+    next(b for b in at.button if "出荷済にしてモールへ連絡する" in b.label).click().run()
+    at.run()
+    send = next(b for b in at.button if "発送連絡メールを送る" in b.label)
+    send.click().run()
+    assert not at.exception
+    log = read_tables(workbook)["メール送信履歴"].models()
+    assert [(r.order_number, r.state) for r in log if r.order_number == order.order_number] == [
+        (order.order_number, "outbox")
+    ]
+    (saved,) = list((tmp_path / "outbox").glob("*.eml"))
+    message = email.message_from_bytes(saved.read_bytes(), policy=email.policy.default)
+    assert "123456789012" in message.get_content() and order.order_number in str(message["Subject"])
+    next(b for b in at.button if "発送連絡メールを送る" in b.label).click().run()
+    assert (
+        len(
+            [
+                r
+                for r in read_tables(workbook)["メール送信履歴"].models()
+                if r.order_number == order.order_number
+            ]
+        )
+        == 1
+    )

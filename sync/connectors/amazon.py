@@ -258,7 +258,8 @@ def _address_text(address: Mapping[str, Any]) -> str:
 def _buyer(raw: Mapping[str, Any], mall: str) -> Address:
     # BuyerInfo is restricted data: present only when fetched with an RDT.
     info = raw.get("BuyerInfo") or {}
-    return Address(name=_text(info.get("BuyerName")))
+    # BuyerEmail is Amazon's relay address (…@marketplace.amazon.co.jp), also restricted.
+    return Address(name=_text(info.get("BuyerName")), email=_text(info.get("BuyerEmail")))
 
 
 def _delivery(raw: Mapping[str, Any]) -> Address:

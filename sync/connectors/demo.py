@@ -335,7 +335,9 @@ def _person(rng: random.Random) -> Address:
     mid = 10 - len(area) - 4  # Japanese landlines have 10 digits
     landline = f"{area}-{rng.randint(2, 9)}{_digits(rng, mid - 1)}-{_digits(rng, 4)}"
     phone = mobile if rng.random() < MOBILE_RATE else landline
-    return Address(name=name, postcode=postcode, address=address, phone=phone)
+    # Derived, not drawn: every other value of the order stays as it was.
+    email = f"customer{''.join(c for c in phone if c.isdigit())[-8:]}@example.jp"
+    return Address(name=name, postcode=postcode, address=address, phone=phone, email=email)
 
 
 def _payment(rng: random.Random, mall: str, pending: bool) -> str:

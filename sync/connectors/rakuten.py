@@ -252,6 +252,8 @@ def _person(person: Mapping[str, Any]) -> Address:
         postcode="-".join(z for z in zips if z),
         address=_address_text(person),
         phone="-".join(p for p in phones if p),
+        # RMS gives a relay address (…@pc.fw.rakuten.ne.jp) in OrdererModel.emailAddress.
+        email=_text(person.get("emailAddress")),
     )
 
 

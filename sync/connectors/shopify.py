@@ -302,6 +302,8 @@ def _buyer(raw: Mapping[str, Any], review: list[str]) -> Address:
         postcode=_postcode(billing),
         address=_address_text(billing) if billing else "",
         phone=_domestic_phone(phone),
+        # Shopify puts the buyer's address on the order itself (and on its customer).
+        email=str(raw.get("email") or raw.get("contact_email") or customer.get("email") or ""),
     )
 
 

@@ -268,6 +268,7 @@ def _address(info: ET.Element, prefix: str) -> Address:
         postcode=_postcode(_field(info, f"{prefix}ZipCode")),
         address=address,
         phone=unicodedata.normalize("NFKC", _field(info, f"{prefix}PhoneNumber")),
+        email=_field(info, f"{prefix}MailAddress"),  # BillMailAddress for the buyer
     )
 
 
