@@ -198,57 +198,63 @@ with st.container():
 with st.container():
     st.subheader("④ お客様へのメール")
     templates = {t.name: t for t in tables["メールテンプレート"].models()}
-    shipped = [o for o in tables["受注"].models() if o.status == "出荷済" and o.tracking_number]
     if not templates:
         st.info("メールテンプレートシートにテンプレートがありません。")
-    elif not shipped:
-        st.caption("追跡番号のある出荷済の注文ができると、発送連絡メールをプレビューできます。")
     else:
         name = st.selectbox("テンプレート", list(templates), key="mail_template")
-        order = shipped[0]
-        lines = [
-            line
-            for line in tables["受注明細"].models()
-            if (line.mall, line.order_number) == (order.mall, order.order_number)
-        ]
-        try:
-            subject, body = mail.preview(templates[name], order, lines, shop_name=settings.app.shop_name)
-        except mail.MailTemplateError as exc:
-            st.error(str(exc), icon=":material/error:")
-        else:
-            st.caption(f"注文 {order.order_number} で表示しています")
-            st.text_input("件名", subject, disabled=True)
-            st.text_area("本文", body, height=260, disabled=True)
-        outbox = mail.outbox_folder(settings)
-        if settings.mail is None:
-            st.caption(
-                f"メールサーバーの設定（[mail]）がないため、送信するメールは {outbox} に保存されます。"
-            )
+        template = templates[name]
         line_index: dict[tuple[str, str], list] = {}
         for line in tables["受注明細"].models():
             line_index.setdefault((line.mall, line.order_number), []).append(line)
-        targets = [mail.MailOrder(o, line_index.get((o.mall, o.order_number), []), o.email) for o in shipped]
-        if auth.require(role, "編集", "メールの送信") and st.button(
-            f"発送連絡メールを送る（出荷済 {len(targets)} 件のうち未送信のもの）", icon=":material/mail:"
-        ):
-            with st.spinner("メールを送っています…"):
-                report = mail.send_pending(
-                    context.workbook(),
-                    "発送連絡",
-                    targets,
-                    settings,
-                    clock=lambda: datetime.now(JST),
-                    outbox_dir=outbox,
+        due = [
+            o
+            for o in tables["受注"].models()
+            if mail.is_due(template, o, now) and (name != "発送連絡" or o.tracking_number)
+        ]
+        if not template.enabled:
+            st.caption(f"「{name}」は メールテンプレート シートで OFF になっています。")
+        if not due:
+            st.caption(f"いま「{name}」を送る対象の注文はありません。")
+        else:
+            labels = {f"{o.mall} {o.order_number}（{o.buyer_name}）": o for o in due}
+            shown = labels[st.selectbox("プレビューする注文", list(labels), key="mail_order")]
+            try:
+                subject, body = mail.preview(
+                    template,
+                    shown,
+                    line_index.get((shown.mall, shown.order_number), []),
+                    shop_name=settings.app.shop_name,
                 )
-            context.after_write()
-            st.success(
-                f"送信 {len(report.sent)} 件・outbox {len(report.outbox)} 件・送信済み {len(report.already_sent)} 件"
-                f"・宛先なし {len(report.no_address)} 件"
-            )
-            for note in report.messages():
-                st.warning(note)
-        saved = mail.list_outbox(outbox) if outbox.exists() else []
-        if saved:
-            with st.expander(f"outbox のメール（{len(saved)} 通）"):
-                for item in saved[:20]:
-                    st.markdown(f"**{item.subject}** → {item.to}")
+            except mail.MailTemplateError as exc:
+                st.error(str(exc), icon=":material/error:")
+            else:
+                st.text_input("件名", subject, disabled=True)
+                st.text_area("本文", body, height=240, disabled=True)
+            outbox = mail.outbox_folder(settings)
+            if settings.mail is None:
+                st.caption(f"メールサーバーの設定（[mail]）がないため、メールは {outbox} に保存されます。")
+            targets = [mail.MailOrder(o, line_index.get((o.mall, o.order_number), []), o.email) for o in due]
+            if auth.require(role, "編集", "メールの送信") and st.button(
+                f"「{name}」を送る（対象 {len(targets)} 件のうち未送信のもの）", icon=":material/mail:"
+            ):
+                with st.spinner("メールを送っています…"):
+                    report = mail.send_pending(
+                        context.workbook(),
+                        name,
+                        targets,
+                        settings,
+                        clock=lambda: datetime.now(JST),
+                        outbox_dir=outbox,
+                    )
+                context.after_write()
+                st.success(
+                    f"送信 {len(report.sent)} 件・outbox {len(report.outbox)} 件・送信済み {len(report.already_sent)} 件"
+                    f"・宛先なし {len(report.no_address)} 件"
+                )
+                for note in report.messages():
+                    st.warning(note)
+            saved = mail.list_outbox(outbox) if outbox.exists() else []
+            if saved:
+                with st.expander(f"outbox のメール（{len(saved)} 通）"):
+                    for item in saved[:20]:
+                        st.markdown(f"**{item.subject}** → {item.to}")

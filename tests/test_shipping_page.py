@@ -65,7 +65,9 @@ def test_a_tracking_file_marks_orders_shipped_with_their_numbers(sql_url: str) -
         assert shipped.shipment_notice  # the mall was told (or its refusal recorded)
     at.run()
     assert any("お客様へのメール" in h.value for h in at.subheader)
-    assert at.text_input[0].value  # the 発送連絡 subject rendered for a shipped order
+    at.selectbox(key="mail_template").set_value("発送連絡").run()
+    # only the two orders with tracking numbers are due for 発送連絡; the first is previewed
+    assert any(o.order_number in at.text_area[0].value for o in waiting)
 
 
 def test_shipping_mails_go_to_the_outbox_once_when_no_mail_server_is_set(sql_url: str, tmp_path) -> None:
@@ -78,7 +80,8 @@ def test_shipping_mails_go_to_the_outbox_once_when_no_mail_server_is_set(sql_url
     at.selectbox(key="tracking_carrier").set_value("佐川急便").run()
     next(b for b in at.button if "出荷済にしてモールへ連絡する" in b.label).click().run()
     at.run()
-    send = next(b for b in at.button if "発送連絡メールを送る" in b.label)
+    at.selectbox(key="mail_template").set_value("発送連絡").run()
+    send = next(b for b in at.button if "「発送連絡」を送る" in b.label)
     send.click().run()
     assert not at.exception
     log = read_tables(workbook)["メール送信履歴"].models()
@@ -88,7 +91,7 @@ def test_shipping_mails_go_to_the_outbox_once_when_no_mail_server_is_set(sql_url
     (saved,) = list((tmp_path / "outbox").glob("*.eml"))
     message = email.message_from_bytes(saved.read_bytes(), policy=email.policy.default)
     assert "123456789012" in message.get_content() and order.order_number in str(message["Subject"])
-    next(b for b in at.button if "発送連絡メールを送る" in b.label).click().run()
+    next(b for b in at.button if "「発送連絡」を送る" in b.label).click().run()
     assert (
         len(
             [
