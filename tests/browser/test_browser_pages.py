@@ -69,6 +69,7 @@ def test_analytics_shows_charts(serve: Callable[..., AppServer], page: Page) -> 
     expect(page.get_by_role("heading", name="分析", exact=True)).to_be_visible()
     charts = page.locator('[data-testid="stPlotlyChart"]')
     expect(charts.first).to_be_visible()
+    charts.nth(2).wait_for(state="attached")  # the page draws its charts one after another
     assert charts.count() >= 3
     expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible()  # drawn, not just placed
     assert "Traceback" not in page.content()
