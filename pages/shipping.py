@@ -85,7 +85,8 @@ else:
         left, right = st.columns(2)
         left.download_button(
             "ピッキングリスト（PDF）",
-            data=documents.picking_pdf(lines, shop_name=shop.name, printed_at=now),
+            # Made when clicked (deferred download), not on every rerun of the page.
+            data=lambda: documents.picking_pdf(lines, shop_name=shop.name, printed_at=now),
             file_name=f"picking_{now:%Y%m%d_%H%M}.pdf",
             mime="application/pdf",
             icon=":material/checklist:",
@@ -93,7 +94,7 @@ else:
         )
         right.download_button(
             f"納品書 {len(keys)} 枚（PDF）",
-            data=documents.delivery_slips_pdf(
+            data=lambda: documents.delivery_slips_pdf(
                 documents.orders_with_lines(tables, keys), shop=shop, printed_at=now
             ),
             file_name=f"nouhinsho_{now:%Y%m%d_%H%M}.pdf",

@@ -104,3 +104,20 @@ def test_an_orders_status_is_changed_on_the_board(serve: Callable[..., AppServer
     expect(page.get_by_text("選択中の注文 1 件")).to_have_count(0)  # applied: the page reran
     orders = {o.order_number: o for o in workbook_tables(app)["受注"].models()}
     assert orders[number].status == "発送待ち"
+
+
+def test_the_delivery_slips_download_as_a_pdf_from_the_shipping_page(
+    serve: Callable[..., AppServer], browser
+) -> None:
+    app = serve()
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(f"{app.url}/shipping")
+    button = page.get_by_role("button", name="納品書").first
+    expect(button).to_be_visible(timeout=30_000)
+    wait_for_app(page)
+    with page.expect_download() as download:
+        button.click()  # the PDF is made now, not on every rerun
+    data = open(download.value.path(), "rb").read()  # noqa: SIM115 - read once
+    context.close()
+    assert download.value.suggested_filename.startswith("nouhinsho_") and data.startswith(b"%PDF-")
