@@ -9,7 +9,7 @@ from shop.overview import overview, yen
 from ui import context
 
 snapshot = context.snapshot()
-summary = overview(snapshot.tables)
+summary = context.derived("overview", overview)
 
 st.title("ホーム")
 if snapshot.demo_since:

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from settings import SyncSettings
@@ -315,16 +316,16 @@ class SyncEngine:
     ) -> SyncRun | None:
         connector = fetch.connector
         counts = ImportCounts()
+        run = partial(
+            SyncRun,
+            run_id=run_id,
+            channel=connector.channel,
+            mall=connector.mall,
+            job="受注取込",
+            started_at=started,
+        )
         if fetch.waiting:  # backing off after failures: still reported on every run
-            return SyncRun(
-                run_id=run_id,
-                channel=connector.channel,
-                mall=connector.mall,
-                job="受注取込",
-                started_at=started,
-                result="失敗",
-                error=fetch.waiting,
-            )
+            return run(result="失敗", error=fetch.waiting)
         newest = _newest_versions(fetch.orders)
         safe_cursor: str | None = None
         stuck = False
@@ -359,12 +360,7 @@ class SyncEngine:
             result = "一部失敗"
         else:
             result = "成功"
-        return SyncRun(
-            run_id=run_id,
-            channel=connector.channel,
-            mall=connector.mall,
-            job="受注取込",
-            started_at=started,
+        return run(
             fetched=counts.fetched,
             created=counts.created,
             updated=counts.updated,

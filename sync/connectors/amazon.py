@@ -30,7 +30,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
@@ -43,6 +43,7 @@ from sheets_schema.cells import JST
 from sheets_schema.models import OrderStatus
 from sync.connectors.base import ChannelSettings, OrderPage
 from sync.connectors.http import MallHttp, TokenBucket, json_body
+from sync.connectors.values import decimal_yen
 from sync.errors import MallAuthError, MallPayloadError, MallRejected, SyncError
 from sync.models import Address, Carrier, Order, OrderLine, PushResult, Shipment, StockLevel
 
@@ -216,14 +217,7 @@ def _yen(money: Any, what: str, mall: str = "Amazon") -> int:
     """Money is {"CurrencyCode":"JPY","Amount":"2980.00"}: Amount is a string; Ichigen keeps yen."""
     if not money:
         return 0
-    value = money.get("Amount") if isinstance(money, Mapping) else money
-    if value is None or value == "":
-        return 0
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise MallPayloadError(f"{mall}の金額「{value}」（{what}）を読めません") from None
-    return max(0, int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+    return decimal_yen(money.get("Amount") if isinstance(money, Mapping) else money, what, mall)
 
 
 def _time(value: Any, what: str, mall: str = "Amazon") -> datetime:

@@ -26,7 +26,6 @@ import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
@@ -39,6 +38,7 @@ from sheets_schema.cells import JST
 from sheets_schema.models import OrderStatus
 from sync.connectors.base import ChannelSettings, OrderPage
 from sync.connectors.http import MallHttp, TokenBucket, json_body
+from sync.connectors.values import decimal_yen
 from sync.errors import (
     MallAuthError,
     MallPayloadError,
@@ -230,13 +230,7 @@ def map_order(raw: Mapping[str, Any], mall: str) -> Order:
 
 def _yen(value: Any, what: str, mall: str = "Shopify") -> int:
     """Shopify money is a decimal string ("3300", "598.94"); Ichigen keeps whole yen."""
-    if value is None or value == "":
-        return 0
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise MallPayloadError(f"{mall}の金額「{value}」（{what}）を読めません") from None
-    return max(0, int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+    return decimal_yen(value, what, mall)
 
 
 def _time(value: Any, what: str, mall: str = "Shopify") -> datetime:
