@@ -204,9 +204,7 @@ with st.container():
     else:
         name = st.selectbox("テンプレート", list(templates), key="mail_template")
         template = templates[name]
-        line_index: dict[tuple[str, str], list] = {}
-        for line in tables["受注明細"].models():
-            line_index.setdefault((line.mall, line.order_number), []).append(line)
+        line_index = context.derived("lines_by_order", documents.lines_by_order)  # once per read
         due = [
             o
             for o in tables["受注"].models()

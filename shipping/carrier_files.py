@@ -25,10 +25,12 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from sheets_schema.cells import JST
 from sheets_schema.models import Order, OrderLine
+
+# The orders and lines a label file is built from: the same reading as the 納品書.
+from shipping.documents import orders_with_lines
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 NEUTRALISER = "\u3000"  # 全角スペース
@@ -859,21 +861,6 @@ def build_file(
     writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerows(build_rows(layout, orders_with_lines, sender=sender, ship_date=ship_date))
     return out.getvalue().encode("cp932")
-
-
-def orders_with_lines(
-    tables: Mapping[str, Any], keys: Iterable[tuple[str, str]]
-) -> list[tuple[Order, list[OrderLine]]]:
-    """The named orders (モール, 注文番号) with their lines, read from 受注 and 受注明細."""
-    orders = {(o.mall, o.order_number): o for o in tables["受注"].models()}
-    lines: dict[tuple[str, str], list[OrderLine]] = {}
-    for line in tables["受注明細"].models():
-        lines.setdefault((line.mall, line.order_number), []).append(line)
-    found = []
-    for key in keys:
-        if key in orders:
-            found.append((orders[key], sorted(lines.get(key, []), key=lambda x: x.line_number)))
-    return found
 
 
 __all__ = [

@@ -113,6 +113,16 @@ def _lines_by_order(tables: Mapping[str, Any], keys: Sequence[OrderKey]) -> dict
     return wanted
 
 
+def lines_by_order(tables: Mapping[str, Any]) -> dict[OrderKey, list[OrderLine]]:
+    """Every order's lines, by (モール, 注文番号), in 明細番号 order."""
+    grouped: dict[OrderKey, list[OrderLine]] = {}
+    for line in tables[ORDER_LINES.title].models():
+        grouped.setdefault((line.mall, line.order_number), []).append(line)
+    for lines in grouped.values():
+        lines.sort(key=lambda line: line.line_number)
+    return grouped
+
+
 def _orders(tables: Mapping[str, Any], keys: Sequence[OrderKey]) -> dict[OrderKey, Order]:
     found = {(o.mall, o.order_number): o for o in tables[ORDERS.title].models()}
     missing = [f"{n}（{m}）" for m, n in keys if (m, n) not in found]
