@@ -90,7 +90,7 @@ class WriteJob:
             raise InvalidRowError(
                 f"「{table.title}」シート {row}行目に入力エラーがあるため更新しませんでした。先に修正してください"
             )
-        if not 2 <= row < len(table.grid.rows) + 2:
+        if not table.grid.first_row <= row < table.grid.end_row:
             raise ValueError(f"row {row} is outside {table.title}")
         for header, value in values.items():
             if header not in table.spec.headers:

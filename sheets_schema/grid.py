@@ -22,9 +22,13 @@ def cell_text(value: Any) -> str:
 
 @dataclass
 class Grid:
+    """A tab as read. ``rows[0]`` is sheet row ``first_row``: a whole tab starts at row 2, a
+    tail read (rows from a stored high-water mark on, for append-only tabs) starts later."""
+
     title: str
     header: list[str]
     rows: list[list[str]] = field(default_factory=list)
+    first_row: int = FIRST_DATA_ROW
 
     @classmethod
     def from_values(cls, title: str, values: list[list[Any]]) -> Grid:
@@ -42,8 +46,13 @@ class Grid:
         return cls(title, header, rows)
 
     def row_number(self, index: int) -> int:
-        return index + FIRST_DATA_ROW
+        return index + self.first_row
+
+    @property
+    def end_row(self) -> int:
+        """The row after the last one read."""
+        return self.first_row + len(self.rows)
 
     def cell(self, row_number: int, column: int) -> str:
-        row = self.rows[row_number - FIRST_DATA_ROW]
+        row = self.rows[row_number - self.first_row]
         return row[column] if column < len(row) else ""

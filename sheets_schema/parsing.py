@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from sheets_schema.grid import FIRST_DATA_ROW, Grid
+from sheets_schema.grid import Grid
 from sheets_schema.tabs import TabSpec
 
 M = TypeVar("M", bound=BaseModel)
@@ -69,7 +69,7 @@ class Table(Generic[M]):
         last = len(self.grid.rows)
         while last and not any(c.strip() for c in self.grid.rows[last - 1]):
             last -= 1
-        return last + FIRST_DATA_ROW
+        return last + self.grid.first_row
 
     def column(self, header: str) -> int:
         return self.grid.header.index(header)
@@ -88,8 +88,9 @@ class Table(Generic[M]):
         if self._row_by_key is None:
             index: dict[tuple[str, ...], int] = {}
             if self.writable:
+                first = self.grid.first_row
                 for i in range(len(self.grid.rows)):
-                    index.setdefault(self.key_of(i + FIRST_DATA_ROW), i + FIRST_DATA_ROW)
+                    index.setdefault(self.key_of(i + first), i + first)
             self._row_by_key = index
         return self._row_by_key.get(tuple(str(k).strip() for k in key))
 
@@ -143,7 +144,7 @@ def parse_grid(spec: TabSpec, grid: Grid) -> Table[Any]:
     validate = spec.model.model_validate
     first_row_of_key: dict[tuple[str, ...], int] = {}
     for index, cells in enumerate(grid.rows):
-        row = index + FIRST_DATA_ROW
+        row = index + grid.first_row
         if not "".join(cells).strip():
             continue  # blank lines between rows are fine
         # Grids are padded to the header's width, so every column position exists.

@@ -1,6 +1,7 @@
 """The ``Workbook`` port: what every backend (Google Sheets, SQL) offers, with one semantics.
 
-- ``read`` returns the named tabs as grids of text in one backend request.
+- ``read`` returns the named tabs as grids of text in one backend request (whole, or from a
+  given row on).
 - ``write`` applies one job: all cell updates in one request, appends after the last row.
 - ``add_tabs`` creates tabs with their header row (hidden tabs are for Ichigen's own state).
 Values are written as given (RAW): text that looks like a formula stays text.
@@ -8,7 +9,7 @@ Values are written as given (RAW): text that looks like a formula stays text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -40,8 +41,11 @@ class Workbook(Protocol):
 
     def hidden_titles(self) -> set[str]: ...
 
-    def read(self, titles: Sequence[str]) -> dict[str, Grid]:
-        """Grids of the named tabs that exist; a missing tab is simply absent."""
+    def read(self, titles: Sequence[str], *, start_rows: Mapping[str, int] | None = None) -> dict[str, Grid]:
+        """Grids of the named tabs that exist; a missing tab is simply absent.
+
+        ``start_rows`` reads a tab's header and only its rows from that row on (``Grid.first_row``):
+        how append-only tabs are read from a stored high-water mark instead of whole."""
         ...
 
     def write(self, job: WriteJob) -> None: ...

@@ -181,3 +181,41 @@ def _spec_named(title: str):
 def test_a_new_state_tab_starts_with_its_lease_row_so_no_two_runners_add_it(harness) -> None:
     state = read_tables(harness.workbook)[SYSTEM_STATE.title]
     assert [(r.row, r.value.key, r.value.value) for r in state.records] == [(2, "同期リース", "")]
+
+
+def test_a_tail_read_returns_the_header_and_only_the_rows_from_the_mark_on(harness) -> None:
+    tables = read_tables(harness.workbook)
+    job = WriteJob()
+    job.append(tables[ORDERS.title], [order(f"T{n:03d}") for n in range(6)])
+    harness.workbook.write(job)
+
+    grids = harness.fresh_workbook().read([ORDERS.title, PRODUCTS.title], start_rows={ORDERS.title: 5})
+    tail = grids[ORDERS.title]
+    assert tail.header == list(ORDERS.headers)
+    assert tail.first_row == 5
+    number = ORDERS.headers.index("注文番号")
+    assert [r[number] for r in tail.rows] == ["T003", "T004", "T005"]  # sheet rows 5, 6, 7
+    assert grids[PRODUCTS.title].first_row == 2  # tabs without a mark are read whole
+
+    # Parsed, the tail keeps sheet row numbers: errors and writes address the rows staff see.
+    table = read_tables_tail(harness.fresh_workbook(), start=5)
+    assert [r.row for r in table.records] == [5, 6, 7]
+    assert table.next_row == 8
+    job = WriteJob()
+    job.set(table, 6, {"備考": "尾部から更新"})
+    job.append(table, [order("T006")])
+    harness.workbook.write(job)
+    whole = read_tables(harness.fresh_workbook())[ORDERS.title]
+    assert whole.models()[4].note == "尾部から更新"
+    assert [m.order_number for m in whole.models()][-2:] == ["T005", "T006"]
+
+    # A mark past the last row: the header only, and appends still land at the mark.
+    empty = harness.fresh_workbook().read([ORDERS.title], start_rows={ORDERS.title: 9})[ORDERS.title]
+    assert (empty.header, empty.rows, empty.first_row) == (list(ORDERS.headers), [], 9)
+
+
+def read_tables_tail(workbook, *, start: int):
+    from sheets_schema.parsing import parse_grid
+
+    grid = workbook.read([ORDERS.title], start_rows={ORDERS.title: start})[ORDERS.title]
+    return parse_grid(ORDERS, grid)

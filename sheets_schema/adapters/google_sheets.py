@@ -25,7 +25,7 @@ from gspread.utils import absolute_range_name, rowcol_to_a1
 from sheets_schema.adapters.retry import RetryPolicy
 from sheets_schema.changes import CellUpdate, WriteJob
 from sheets_schema.errors import WorkbookUnavailable
-from sheets_schema.grid import Grid
+from sheets_schema.grid import FIRST_DATA_ROW, Grid
 from sheets_schema.workbook import NewTab, WorkbookInfo
 
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
@@ -167,19 +167,43 @@ class GoogleSheetsWorkbook:
             if s["properties"].get("hidden")
         }
 
-    def read(self, titles: Sequence[str]) -> dict[str, Grid]:
-        existing = set(self.tab_titles())
-        wanted = [t for t in titles if t in existing]
+    def read(self, titles: Sequence[str], *, start_rows: Mapping[str, int] | None = None) -> dict[str, Grid]:
+        start_rows = start_rows or {}
+        sheets = {s["properties"]["title"]: s["properties"] for s in self._metadata().get("sheets", [])}
+        wanted = [t for t in titles if t in sheets]
         if not wanted:
             return {}
-        reply = self._call(
-            self._client.http_client.values_batch_get,
-            self._key,
-            [absolute_range_name(t) for t in wanted],
-            params=_READ_PARAMS,
-        )
-        ranges = reply.get("valueRanges", [])
-        return {t: Grid.from_values(t, r.get("values", [])) for t, r in zip(wanted, ranges, strict=True)}
+        ranges: list[str] = []
+        # (title, first row, index of its header range, index of its data range)
+        plan: list[tuple[str, int, int, int | None]] = []
+        for title in wanted:
+            start = start_rows.get(title, FIRST_DATA_ROW)
+            if start <= FIRST_DATA_ROW:
+                plan.append((title, FIRST_DATA_ROW, len(ranges), len(ranges)))
+                ranges.append(absolute_range_name(title))
+                continue
+            # A tail: the header row, then the rows from ``start`` to the bottom of the grid.
+            grid = sheets[title].get("gridProperties", {})
+            header = len(ranges)
+            ranges.append(absolute_range_name(title, "1:1"))
+            data = None
+            if start <= grid.get("rowCount", 0):
+                last_column = rowcol_to_a1(1, max(1, grid.get("columnCount", 1))).rstrip("0123456789")
+                data = len(ranges)
+                ranges.append(absolute_range_name(title, f"A{start}:{last_column}"))
+            plan.append((title, start, header, data))  # data None: the grid ends before it
+        reply = self._call(self._client.http_client.values_batch_get, self._key, ranges, params=_READ_PARAMS)
+        values = [r.get("values", []) for r in reply.get("valueRanges", [])]
+        grids = {}
+        for title, start, header, data in plan:
+            if header == data:
+                grids[title] = Grid.from_values(title, values[header])
+                continue
+            tail = values[data] if data is not None else []
+            grid = Grid.from_values(title, (values[header][:1] or [[]]) + tail)
+            grid.first_row = start
+            grids[title] = grid
+        return grids
 
     def write(self, job: WriteJob) -> None:
         """One values:batchUpdate for the whole job, appends included, so a job lands whole.

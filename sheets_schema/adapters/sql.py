@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    or_,
     select,
     tuple_,
     update,
@@ -124,7 +125,8 @@ class SqlWorkbook:
         with self._engine.connect() as conn:
             return set(conn.scalars(select(tabs_table.c.title).where(tabs_table.c.hidden)))
 
-    def read(self, titles: Sequence[str]) -> dict[str, Grid]:
+    def read(self, titles: Sequence[str], *, start_rows: Mapping[str, int] | None = None) -> dict[str, Grid]:
+        start_rows = start_rows or {}
         try:
             with self._engine.connect() as conn:
                 tabs = conn.execute(
@@ -135,16 +137,29 @@ class SqlWorkbook:
                 grids = {t.id: Grid.from_values(t.title, [t.header]) for t in tabs}
                 if not grids:
                     return {}
+                wanted = []
+                for tab_id, grid in grids.items():
+                    start = start_rows.get(grid.title, FIRST_DATA_ROW)
+                    grid.first_row = start
+                    wanted.append(
+                        and_(rows_table.c.tab_id == tab_id, rows_table.c.row_number >= start)
+                        if start > FIRST_DATA_ROW
+                        else rows_table.c.tab_id == tab_id
+                    )
                 result = conn.execute(
-                    select(rows_table.c.tab_id, rows_table.c.cells)
-                    .where(rows_table.c.tab_id.in_(list(grids)))
+                    select(rows_table.c.tab_id, rows_table.c.row_number, rows_table.c.cells)
+                    .where(or_(*wanted))
                     .order_by(rows_table.c.tab_id, rows_table.c.row_number)
                 )
-                for tab_id, cells in result:
+                for tab_id, number, cells in result:
                     grid = grids[tab_id]
+                    width = len(grid.header)
+                    # Row numbers have no gaps today, but a gap must not shift later rows.
+                    while grid.end_row < number:
+                        grid.rows.append([""] * width)
                     row = [cell_text(c) for c in cells]
-                    if len(row) < len(grid.header):
-                        row.extend([""] * (len(grid.header) - len(row)))
+                    if len(row) < width:
+                        row.extend([""] * (width - len(row)))
                     grid.rows.append(row)
         except SQLAlchemyError as exc:
             raise WorkbookUnavailable(
