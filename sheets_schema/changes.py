@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from sheets_schema.cells import CellOut, format_datetime
 from sheets_schema.errors import AppendOnlyError, HeaderError, InvalidRowError
+from sheets_schema.grid import Grid, cell_text
 from sheets_schema.parsing import Table
 
 
@@ -116,3 +117,23 @@ class WriteJob:
 
     def cell_count(self) -> int:
         return len(self.updates) + sum(len(r) for a in self.appends.values() for r in a.rows)
+
+
+def apply_to_grids(job: WriteJob, grids: Mapping[str, Grid]) -> None:
+    """Make grids read before a job look as the workbook does after it (the job has been
+    written), so later steps of the same cycle need not read those tabs again."""
+    for update in job.updates:
+        grid = grids.get(update.tab)
+        if grid is not None:
+            cells = grid.rows[update.row - grid.first_row]
+            if update.column >= len(cells):
+                cells.extend([""] * (update.column + 1 - len(cells)))
+            cells[update.column] = cell_text(update.value)
+    for title, append in job.appends.items():
+        grid = grids.get(title)
+        if grid is None or not append.rows:
+            continue
+        del grid.rows[max(0, append.start_row - grid.first_row) :]  # blank rows the append took
+        while grid.end_row < append.start_row:
+            grid.rows.append([""] * len(grid.header))
+        grid.rows.extend([cell_text(c) for c in row] for row in append.rows)

@@ -156,6 +156,29 @@ class StockRecord(Row):
     updated_at: OptionalJstDateTime = Field(None, alias="更新日時")
 
 
+class LedgerBalance(Row):
+    """The ledger's running totals for a SKU, kept in the same job as the movements that change
+    them, so a cycle never sums 在庫移動 from its first row."""
+
+    sku: Identifier = Field(alias="SKU")
+    on_hand: Quantity = Field(0, alias="実在庫")
+    allocated: Quantity = Field(0, alias="引当数")
+    updated_at: OptionalJstDateTime = Field(None, alias="更新日時")
+
+
+class OrderSettlement(Row):
+    """What the ledger holds for one order's lines, and the status and 在庫引当 it was settled
+    for: an order whose 受注 row still says the same needs no look this cycle."""
+
+    mall: Identifier = Field(alias="モール")
+    order_number: Identifier = Field(alias="注文番号")
+    # "<ステータス>|<在庫引当>" exactly as the 受注 row read when it was settled.
+    settled_for: Text = Field("", alias="反映状態")
+    # JSON: {明細番号: {"a": {SKU: 引当数}, "s": {SKU: 出荷数}, "k": {区分: 回数}}}
+    lines: Text = Field("", alias="明細在庫")
+    updated_at: OptionalJstDateTime = Field(None, alias="更新日時")
+
+
 class StockPush(Row):
     """The last quantity sent to a mall for a SKU, and whether the mall took it."""
 

@@ -135,44 +135,124 @@ def _message(spec: TabSpec, error: Any, header: str) -> str:
     return "値が正しくありません"
 
 
+class _RowParser:
+    """One tab's rows into models, one at a time: shared by whole-tab and on-demand parsing."""
+
+    def __init__(self, spec: TabSpec, grid: Grid) -> None:
+        self.spec = spec
+        self.columns = [(h, grid.header.index(h)) for h in spec.headers]
+        self.key_positions = [grid.header.index(h) for h in spec.key]
+
+    def key(self, cells: list[str]) -> tuple[str, ...]:
+        return tuple(cells[i].strip() for i in self.key_positions)
+
+    def parse(self, row: int, cells: list[str]) -> BaseModel | list[RowError]:
+        # Grids are padded to the header's width, so every column position exists.
+        values = {h: v for h, i in self.columns if (v := cells[i]) and not v.isspace()}
+        try:
+            return self.spec.model.model_validate(values)
+        except ValidationError as exc:
+            errors = []
+            for error in exc.errors():
+                header = str(error["loc"][0]) if error["loc"] else ""
+                errors.append(
+                    RowError(
+                        self.spec.title, row, header, values.get(header, ""), _message(self.spec, error, header)
+                    )
+                )
+            return errors
+
+
+def _duplicate(spec: TabSpec, row: int, first: int, key: tuple[str, ...]) -> RowError:
+    return RowError(
+        spec.title,
+        row,
+        "・".join(spec.key),
+        " / ".join(key),
+        f"{first}行目と同じキーです。重複を解消してください",
+    )
+
+
 def parse_grid(spec: TabSpec, grid: Grid) -> Table[Any]:
     table: Table[Any] = Table(spec=spec, grid=grid, header_problems=header_problems(spec, grid.header))
     if table.header_problems:
         return table  # columns cannot be trusted: no row is read, no row is written
-    columns = [(h, grid.header.index(h)) for h in spec.headers]
-    key_positions = [grid.header.index(h) for h in spec.key]
-    validate = spec.model.model_validate
+    parser = _RowParser(spec, grid)
     first_row_of_key: dict[tuple[str, ...], int] = {}
     for index, cells in enumerate(grid.rows):
         row = index + grid.first_row
         if not "".join(cells).strip():
             continue  # blank lines between rows are fine
-        # Grids are padded to the header's width, so every column position exists.
-        values = {h: v for h, i in columns if (v := cells[i]) and not v.isspace()}
-        try:
-            model = validate(values)
-        except ValidationError as exc:
-            for error in exc.errors():
-                header = str(error["loc"][0]) if error["loc"] else ""
-                table.errors.append(
-                    RowError(spec.title, row, header, values.get(header, ""), _message(spec, error, header))
-                )
+        parsed = parser.parse(row, cells)
+        if isinstance(parsed, list):
+            table.errors.extend(parsed)
             continue
-        key = tuple(cells[i].strip() for i in key_positions)
+        key = parser.key(cells)
         if key in first_row_of_key:
-            table.errors.append(
-                RowError(
-                    spec.title,
-                    row,
-                    "・".join(spec.key),
-                    " / ".join(key),
-                    f"{first_row_of_key[key]}行目と同じキーです。重複を解消してください",
-                )
-            )
+            table.errors.append(_duplicate(spec, row, first_row_of_key[key], key))
             continue
         first_row_of_key[key] = row
-        table.records.append(Record(row, model))
+        table.records.append(Record(row, parsed))
     return table
+
+
+class RowsOnDemand:
+    """A big tab read whole but parsed only where a job looks: rows are found by key from their
+    raw cells, and a row becomes a model (or row errors) when asked for. A key on two rows is
+    an error on the second, exactly as ``parse_grid`` reports it."""
+
+    def __init__(self, spec: TabSpec, grid: Grid) -> None:
+        self.table: Table[Any] = Table(spec=spec, grid=grid, header_problems=header_problems(spec, grid.header))
+        self._parser = _RowParser(spec, grid) if self.table.writable else None
+        self._rows: dict[tuple[str, ...], list[int]] | None = None
+        self._parsed: dict[int, BaseModel | list[RowError]] = {}
+
+    @property
+    def rows_by_key(self) -> dict[tuple[str, ...], list[int]]:
+        """Every non-blank row per key, in sheet order (more than one is a duplicate)."""
+        if self._rows is None:
+            self._rows = {}
+            if self._parser is not None:
+                first = self.table.grid.first_row
+                for index, cells in enumerate(self.table.grid.rows):
+                    if "".join(cells).strip():
+                        self._rows.setdefault(self._parser.key(cells), []).append(index + first)
+                # The table's own find_row answers from the same index (first row of a key).
+                self.table._row_by_key = {key: rows[0] for key, rows in self._rows.items()}
+        return self._rows
+
+    def parse(self, row: int) -> BaseModel | list[RowError]:
+        """The row's model, or its errors (a duplicate key counts as one)."""
+        if row not in self._parsed:
+            assert self._parser is not None
+            cells = self.table.grid.rows[row - self.table.grid.first_row]
+            parsed = self._parser.parse(row, cells)
+            key = self._parser.key(cells)
+            rows = self.rows_by_key.get(key, [row])
+            if not isinstance(parsed, list) and rows[0] != row:
+                parsed = [_duplicate(self.table.spec, row, rows[0], key)]
+            self._parsed[row] = parsed
+        return self._parsed[row]
+
+    def record(self, key: tuple[str, ...]) -> Record[Any] | list[RowError] | None:
+        """The model of the row with this key; None when absent; the errors when it or a
+        duplicate of it does not parse."""
+        rows = self.rows_by_key.get(key)
+        if not rows:
+            return None
+        errors: list[RowError] = []
+        for row in rows:
+            parsed = self.parse(row)
+            if isinstance(parsed, list):
+                errors.extend(parsed)
+        if errors:
+            return errors
+        return Record(rows[0], self.parse(rows[0]))  # type: ignore[arg-type]
+
+
+def unparsed_table(spec: TabSpec, grid: Grid) -> Table[Any]:
+    """A tab only appended to (a log): its header is checked, its rows are never parsed."""
+    return Table(spec=spec, grid=grid, header_problems=header_problems(spec, grid.header))
 
 
 def missing_table(spec: TabSpec) -> Table[Any]:

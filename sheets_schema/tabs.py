@@ -137,6 +137,22 @@ STOCK_RECORDS = TabSpec(
     help="Ichigenが最後に在庫シートへ書いた実在庫と安全在庫です。スタッフの変更を見分けるために使います。",
     hidden=True,
 )
+LEDGER_BALANCES = TabSpec(
+    title="_台帳集計",
+    model=models.LedgerBalance,
+    key=("SKU",),
+    staff_columns=frozenset(),
+    help="在庫移動の台帳のSKUごとの合計です。同期が台帳と同時に更新します。編集しないでください。",
+    hidden=True,
+)
+ORDER_SETTLEMENTS = TabSpec(
+    title="_受注在庫",
+    model=models.OrderSettlement,
+    key=("モール", "注文番号"),
+    staff_columns=frozenset(),
+    help="注文ごとに、在庫移動の台帳に反映済みの内容です。同期が台帳と同時に更新します。編集しないでください。",
+    hidden=True,
+)
 STOCK_PUSHES = TabSpec(
     title="_在庫送信",
     model=models.StockPush,
@@ -270,5 +286,7 @@ TABS: tuple[TabSpec, ...] = (
     STOCK_PUSHES,
     MAIL_TEMPLATES,
     MAIL_LOG,
+    LEDGER_BALANCES,
+    ORDER_SETTLEMENTS,
 )
 TAB_BY_TITLE: dict[str, TabSpec] = {spec.title: spec for spec in TABS}

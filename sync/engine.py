@@ -21,12 +21,15 @@ from typing import Any
 from settings import SyncSettings
 from sheets_schema.book import read_tables
 from sheets_schema.cells import JST
-from sheets_schema.changes import WriteJob
+from sheets_schema.changes import WriteJob, apply_to_grids
 from sheets_schema.errors import StaleWorkbookError
-from sheets_schema.parsing import Table
+from sheets_schema.grid import FIRST_DATA_ROW, Grid
+from sheets_schema.parsing import Record, RowsOnDemand, Table, missing_table, parse_grid, unparsed_table
 from sheets_schema.tabs import (
+    LEDGER_BALANCES,
     MALL_LISTINGS,
     ORDER_LINES,
+    ORDER_SETTLEMENTS,
     ORDERS,
     PRODUCTS,
     STOCK,
@@ -35,30 +38,28 @@ from sheets_schema.tabs import (
     STOCK_RECORDS,
     SYNC_LOG,
     SYSTEM_STATE,
+    TabSpec,
 )
 from sheets_schema.workbook import Workbook
 from sync import shipments, state
 from sync.connectors.base import Connector
 from sync.errors import LeaseHeld, SyncError
-from sync.ledger import LineTarget, build_ledger, line_movements, movement_row
+from sync.ledger import LineTarget, line_movements, movement_row
 from sync.models import Order, PushResult, StockLevel, SyncRun
-from sync.orders import ImportCounts, OrderBook
+from sync.orders import ImportCounts, OrderBook, OrderView
 from sync.push import PlannedPush, plan_pushes, record_results
 from sync.resolve import SkuResolver
-from sync.stock import staff_movements, write_stock
+from sync.settlement import LEDGER_MARK, LOG_MARK, SettledLedger, signature
+from sync.stock import StockOutcome, staff_movements, write_stock
 
-IMPORT_TABS = (
-    PRODUCTS,
-    STOCK,
-    MALL_LISTINGS,
-    ORDERS,
-    ORDER_LINES,
-    STOCK_MOVEMENTS,
-    SYNC_LOG,
-    SYSTEM_STATE,
-    STOCK_RECORDS,
-)
-PUSH_TABS = (STOCK, MALL_LISTINGS, STOCK_PUSHES, SYNC_LOG, SYSTEM_STATE)
+# Small tabs a cycle parses whole (they grow with the catalogue, not with history).
+PARSED_TABS = (PRODUCTS, STOCK, MALL_LISTINGS, SYSTEM_STATE, STOCK_RECORDS, STOCK_PUSHES, LEDGER_BALANCES)
+# Tabs that grow with orders: read whole, parsed only where the cycle looks.
+ON_DEMAND_TABS = (ORDERS, ORDER_LINES, ORDER_SETTLEMENTS)
+# Append-only tabs: read from their mark in _システム on (normally nothing).
+TAIL_TABS = {STOCK_MOVEMENTS.title: LEDGER_MARK, SYNC_LOG.title: LOG_MARK}
+CYCLE_TABS = (*PARSED_TABS, *ON_DEMAND_TABS, STOCK_MOVEMENTS, SYNC_LOG)
+PUSH_TABS = (STOCK, MALL_LISTINGS, STOCK_PUSHES)
 
 
 def now_jst() -> datetime:
@@ -95,6 +96,47 @@ class CycleReport:
         return sum(r.created for r in self.runs if r.job == "受注取込")
 
 
+@dataclass
+class CycleRead:
+    """Everything one job reads, in one backend read: the cycle's view of the workbook."""
+
+    grids: dict[str, Grid]
+    tables: dict[str, Table[Any]]
+    orders: RowsOnDemand
+    lines: RowsOnDemand
+    settlements: RowsOnDemand
+    marks: dict[str, int]  # tail tab -> the row it was read from
+
+    @property
+    def system(self) -> Table[Any]:
+        return self.tables[SYSTEM_STATE.title]
+
+    def after(self, job: WriteJob) -> None:
+        """The job was written: make this view match, so later steps read nothing again."""
+        apply_to_grids(job, self.grids)
+        self.tables[SYSTEM_STATE.title] = parse_grid(SYSTEM_STATE, self.grids[SYSTEM_STATE.title])
+
+
+@dataclass
+class Committed:
+    read: CycleRead
+    stock: StockOutcome
+    stored: dict[str, str]  # _システム values after the job
+
+
+def _mark(stored: dict[str, str], key: str) -> int:
+    try:
+        return max(FIRST_DATA_ROW, int(stored.get(key, "")))
+    except ValueError:
+        return FIRST_DATA_ROW
+
+
+def _table(spec: TabSpec, grid: Grid | None, *, parse: bool = True) -> Table[Any]:
+    if grid is None:
+        return missing_table(spec)
+    return parse_grid(spec, grid) if parse else unparsed_table(spec, grid)
+
+
 class SyncEngine:
     def __init__(
         self,
@@ -119,21 +161,26 @@ class SyncEngine:
 
     def run_once(self, *, push: bool = True, fetch: bool = True) -> CycleReport:
         """One cycle. ``fetch=False`` only settles the workbook (a status or SKU mapping changed
-        by staff) into the ledger and 在庫, then pushes: no mall is asked for orders."""
+        by staff) into the ledger and 在庫, then pushes: no mall is asked for orders.
+
+        Each job reads the workbook once (after the malls answered, so staff edits are not
+        raced) and the later steps of the cycle work from that read with the job applied."""
         report = CycleReport()
         started = self.clock()
         run_id = f"{started:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
         system = self._acquire_lease()
+        stored = state.values(system)
         while True:
-            fetches = self._fetch_all(state.values(system)) if fetch else []
-            system = self._commit_import(fetches, run_id, started, report)
+            fetches = self._fetch_all(stored) if fetch else []
+            committed = self._commit_import(fetches, run_id, started, report, stored)
+            stored = committed.stored  # a second round starts from the cursors just written
             if not any(f.more for f in fetches):
                 break
         if push:
-            self._confirm_shipments(report)
-            self._push(run_id, report)
+            self._confirm_shipments(committed.read, report)
+            self._push(run_id, report, committed)
         else:
-            self._release_lease()
+            self._release_lease(committed.read)
         self.progress(Progress("完了", f"同期が終わりました（新規 {report.created} 件）"))
         return report
 
@@ -196,14 +243,15 @@ class SyncEngine:
         if row is not None:
             job.expect(system, row, {"値": encoded})
 
-    def _release_lease(self) -> None:
-        system = self._read_system()
+    def _release_lease(self, read: CycleRead) -> None:
+        system = read.system
         if state.Lease.decode(state.values(system).get(state.LEASE_KEY, "")) is None:
             return
         job = WriteJob()
         self._check_lease(system, job)
         state.put(job, system, state.LEASE_KEY, "", self.clock())
         self.workbook.write(job)
+        read.after(job)
 
     # -- fetching (network only: the workbook is read after, so staff edits are not raced)
 
@@ -252,36 +300,76 @@ class SyncEngine:
 
     # -- committing an import
 
+    def _read_cycle(self, stored: dict[str, str]) -> CycleRead:
+        """One read of what a job needs: small tabs whole, the ledger and log from their marks."""
+        marks = {title: _mark(stored, key) for title, key in TAIL_TABS.items()}
+        grids = self.workbook.read([s.title for s in CYCLE_TABS], start_rows=marks)
+        tables = {s.title: _table(s, grids.get(s.title)) for s in PARSED_TABS}
+        tables[STOCK_MOVEMENTS.title] = _table(STOCK_MOVEMENTS, grids.get(STOCK_MOVEMENTS.title))
+        tables[SYNC_LOG.title] = _table(SYNC_LOG, grids.get(SYNC_LOG.title), parse=False)
+        on_demand = [RowsOnDemand(s, grids[s.title]) if s.title in grids else None for s in ON_DEMAND_TABS]
+        for spec, rows in zip(ON_DEMAND_TABS, on_demand, strict=True):
+            tables[spec.title] = rows.table if rows is not None else missing_table(spec)
+        orders, lines, settlements = (
+            rows if rows is not None else RowsOnDemand(s, Grid(s.title, []))
+            for s, rows in zip(ON_DEMAND_TABS, on_demand, strict=True)
+        )
+        read = CycleRead(grids, tables, orders, lines, settlements, marks)
+        now_stored = state.values(read.system)
+        if any(_mark(now_stored, key) != marks[title] for title, key in TAIL_TABS.items()):
+            # Only a lease holder moves the marks; ours were read with the lease. Reading from
+            # a stale mark would count rows twice, so this job stops rather than guess.
+            raise LeaseHeld("台帳の読み取り位置が同期中に変わったため、書き込まずに終了しました")
+        return read
+
     def _commit_import(
-        self, fetches: list[ChannelFetch], run_id: str, started: datetime, report: CycleReport
-    ) -> Table[Any]:
+        self,
+        fetches: list[ChannelFetch],
+        run_id: str,
+        started: datetime,
+        report: CycleReport,
+        stored: dict[str, str],
+    ) -> Committed:
         self.progress(Progress("書込", "ワークブックに書き込んでいます…"))
         now = self.clock()
-        tables = read_tables(self.workbook, IMPORT_TABS)
-        system = tables[SYSTEM_STATE.title]
+        read = self._read_cycle(stored)
+        tables = read.tables
+        system = read.system
         job = WriteJob()
         self._check_lease(system, job)
-        book = OrderBook(tables[ORDERS.title], tables[ORDER_LINES.title])
+        book = OrderBook(read.orders, read.lines)
         resolver = SkuResolver(
             tables[MALL_LISTINGS.title].models(), (p.sku for p in tables[PRODUCTS.title].models())
         )
-        ledger = build_ledger(tables[STOCK_MOVEMENTS.title].models())
+        settled = SettledLedger.open(
+            tables[LEDGER_BALANCES.title],
+            read.settlements,
+            tables[STOCK_MOVEMENTS.title],
+            upgrading=LEDGER_MARK not in stored,
+        )
+        ledger = settled.ledger
 
         # People's edits to 在庫 are measured against the ledger as it was before this job.
         movements = staff_movements(tables[STOCK.title], tables[STOCK_RECORDS.title], ledger, now)
         for movement in movements:
-            ledger.add(movement)
+            settled.add(movement)
 
         runs = [
             self._import_channel(job, book, resolver, fetch, system, run_id, started, now)
             for fetch in fetches
         ]
         self._resolve_unknown_skus(job, book, resolver)
-        for target in _line_targets(book):
-            for movement in line_movements(target, ledger, now):
-                ledger.add(movement)
-                movements.append(movement)
-        job.append(tables[STOCK_MOVEMENTS.title], [movement_row(m) for m in movements])
+        self._touch_changed_orders(book, settled)
+        for key, view in book.views.items():
+            if key in book.blocked or not settled.load(key):
+                continue
+            for target in _line_targets(key, view):
+                for movement in line_movements(target, ledger, now):
+                    settled.add(movement)
+                    movements.append(movement)
+            settled.settled(key, _signature(book, key, view))
+        ledger_table = tables[STOCK_MOVEMENTS.title]
+        job.append(ledger_table, [movement_row(m) for m in movements])
         stock = write_stock(
             job,
             tables[STOCK.title],
@@ -290,18 +378,48 @@ class SyncEngine:
             now,
             [p.sku for p in tables[PRODUCTS.title].models()],
         )
+        settled.write(job, now)
         finished = self.clock()
         log_rows = [
             self._log_row(r.model_copy(update={"finished_at": finished})) for r in runs if r is not None
         ]
-        job.append(tables[SYNC_LOG.title], log_rows)
+        log_table = tables[SYNC_LOG.title]
+        job.append(log_table, log_rows)
+        self._move_mark(job, system, LEDGER_MARK, ledger_table.next_row + len(movements), stored, now)
+        self._move_mark(job, system, LOG_MARK, log_table.next_row + len(log_rows), stored, now)
         state.put(job, system, state.LEASE_KEY, self._lease(now).encode(), now)
         self.workbook.write(job)
+        read.after(job)
 
         report.movements += len(movements)
         report.runs.extend(r for r in runs if r is not None)
         report.notes.extend(stock.skipped)
-        return system
+        return Committed(read, stock, state.values(read.system))
+
+    def _move_mark(
+        self, job: WriteJob, system: Table[Any], key: str, row: int, stored: dict[str, str], now: datetime
+    ) -> None:
+        """Store where a tail tab's unread rows begin; the job expects the mark it read from."""
+        found = system.find_row((key,))
+        if found is not None:
+            job.expect(system, found, {"値": stored.get(key, "")})
+        if stored.get(key) != str(row):
+            state.put(job, system, key, str(row), now)
+
+    def _touch_changed_orders(self, book: OrderBook, settled: SettledLedger) -> None:
+        """Orders whose ステータス or 在庫引当 differ from what the ledger was settled for (staff
+        changed them, or they were never settled): found from two raw cells per row."""
+        table = book.orders_table
+        if not table.writable:
+            return
+        status, allocates = table.column("ステータス"), table.column("在庫引当")
+        first = table.grid.first_row
+        rows = table.grid.rows
+        for key, found in book.orders.rows_by_key.items():
+            cells = rows[found[0] - first]
+            order_key = (key[0], key[1])
+            if settled.settled_for(order_key) != signature(cells[status], cells[allocates]):
+                book.view(order_key)
 
     def _import_channel(
         self,
@@ -372,20 +490,33 @@ class SyncEngine:
 
     def _resolve_unknown_skus(self, job: WriteJob, book: OrderBook, resolver: SkuResolver) -> None:
         """Lines imported without a SKU pick one up as soon as モール商品 maps their code."""
-        for key, view in book.views.items():
-            if key in book.blocked:
+        table = book.lines_table
+        if not table.writable:
+            return
+        first = table.grid.first_row
+        sku, quantity = table.column("SKU"), table.column("数量")
+        code, mall_sku = table.column("モール商品コード"), table.column("モールSKU")
+        waiting = set()
+        for key, rows in book.lines.rows_by_key.items():
+            cells = table.grid.rows[rows[0] - first]
+            if cells[sku].strip() or cells[quantity].strip() in ("", "0"):
+                continue
+            if resolver.resolve(key[0], cells[code].strip(), cells[mall_sku].strip()) is not None:
+                waiting.add((key[0], key[1]))
+        for key in waiting:
+            view = book.view(key)
+            if view is None:
                 continue
             for number, line in list(view.lines.items()):
                 if line.sku or not line.quantity:
                     continue
-                sku = resolver.resolve(line.mall, line.mall_item_code, line.mall_sku)
-                if sku is None:
+                resolved_sku = resolver.resolve(line.mall, line.mall_item_code, line.mall_sku)
+                if resolved_sku is None:
                     continue
-                resolved = line.model_copy(update={"sku": sku})
-                view.lines[number] = resolved
-                row = book.lines_table.find_row((*key, str(number)))
+                view.lines[number] = line.model_copy(update={"sku": resolved_sku})
+                row = table.find_row((*key, str(number)))
                 if row is not None:  # lines appended in this job already had the same resolver
-                    job.set(book.lines_table, row, {"SKU": sku})
+                    job.set(table, row, {"SKU": resolved_sku})
                     _clear_unknown_sku_note(job, book, key, number)
 
     def _log_row(self, run: SyncRun) -> dict[str, Any]:
@@ -406,22 +537,22 @@ class SyncEngine:
 
     # -- shipments
 
-    def _confirm_shipments(self, report: CycleReport) -> None:
+    def _confirm_shipments(self, read: CycleRead, report: CycleReport) -> None:
         """Orders staff shipped (出荷済 + 配送会社 + 追跡番号) are reported to their mall once."""
         malls = {c.mall: c for c in self.connectors if getattr(c, "confirms_shipments", True)}
-        tables = read_tables(self.workbook, (ORDERS, SYSTEM_STATE))
-        orders = tables[ORDERS.title]
+        orders = _shipment_candidates(read.grids.get(ORDERS.title))
         todo = shipments.pending(orders, set(malls))
         stuck = shipments.interrupted(orders)
         if not todo and not stuck:
             return
         now = self.clock()
         job = WriteJob()
-        self._check_lease(tables[SYSTEM_STATE.title], job)
+        self._check_lease(read.system, job)
         for item in stuck:
             shipments.mark_unknown(job, orders, item)
         shipments.mark_sending(job, orders, todo, now)
         self.workbook.write(job)  # from here a crash leaves 送信中: never resent blindly
+        read.after(job)
 
         done = WriteJob()
         for item in todo:
@@ -444,21 +575,22 @@ class SyncEngine:
                 continue
             shipments.mark_done(done, orders, item, self.clock())
             report.shipments += 1
-        system = read_tables(self.workbook, [SYSTEM_STATE])[SYSTEM_STATE.title]
-        self._check_lease(system, done)
+        self._check_lease(read.system, done)
         self.workbook.write(done)
+        read.after(done)
 
     # -- pushing
 
     def _pushing_malls(self) -> set[str]:
         return {c.mall for c in self.connectors if getattr(c, "pushes_stock", True)}
 
-    def _push(self, run_id: str, report: CycleReport) -> None:
-        tables = read_tables(self.workbook, PUSH_TABS)
-        system = tables[SYSTEM_STATE.title]
+    def _push(self, run_id: str, report: CycleReport, committed: Committed) -> None:
+        read = committed.read
+        tables = read.tables
+        system = read.system
         self._check_lease(system, WriteJob())
         plan = plan_pushes(
-            tables[STOCK.title],
+            committed.stock.available,
             tables[MALL_LISTINGS.title],
             tables[STOCK_PUSHES.title],
             self._pushing_malls(),
@@ -508,14 +640,21 @@ class SyncEngine:
                 )
             )
         now = self.clock()
-        tables = read_tables(self.workbook, PUSH_TABS)  # fresh: pushes took network time
-        system = tables[SYSTEM_STATE.title]
+        # 在庫送信 and 同期ログ as this cycle's jobs left them: only the lease holder writes them.
         job = WriteJob()
         self._check_lease(system, job)
         record_results(job, tables[STOCK_PUSHES.title], sent, now)
-        job.append(tables[SYNC_LOG.title], logs)
+        log_table = (
+            unparsed_table(SYNC_LOG, read.grids[SYNC_LOG.title])
+            if SYNC_LOG.title in read.grids
+            else tables[SYNC_LOG.title]
+        )
+        job.append(log_table, logs)
+        if logs:
+            self._move_mark(job, system, LOG_MARK, log_table.next_row + len(logs), committed.stored, now)
         state.put(job, system, state.LEASE_KEY, "", now)
         self.workbook.write(job)
+        read.after(job)
         report.pushes.extend(result for _, result in sent)
 
 
@@ -549,22 +688,47 @@ def _newest_versions(orders: list[Order]) -> dict[tuple[str, str], Order]:
     return newest
 
 
-def _line_targets(book: OrderBook) -> list[LineTarget]:
-    targets = []
-    for key, view in book.views.items():
-        if key in book.blocked:
-            continue
-        for number, line in view.lines.items():
-            targets.append(
-                LineTarget(
-                    key=(key[0], key[1], number),
-                    sku=line.sku,
-                    quantity=line.quantity,
-                    status=view.order.status,
-                    allocates_stock=view.order.allocates_stock,
-                )
-            )
-    return targets
+def _line_targets(key: tuple[str, str], view: OrderView) -> list[LineTarget]:
+    return [
+        LineTarget(
+            key=(key[0], key[1], number),
+            sku=line.sku,
+            quantity=line.quantity,
+            status=view.order.status,
+            allocates_stock=view.order.allocates_stock,
+        )
+        for number, line in view.lines.items()
+    ]
+
+
+def _signature(book: OrderBook, key: tuple[str, str], view: OrderView) -> str:
+    """The 受注 row's signature as the next cycle will read it."""
+    if key in book.written:
+        return signature(view.order.status, "ON" if view.order.allocates_stock else "OFF")
+    table = book.orders_table
+    row = table.find_row(key)
+    assert row is not None
+    return signature(
+        table.grid.cell(row, table.column("ステータス")), table.grid.cell(row, table.column("在庫引当"))
+    )
+
+
+def _shipment_candidates(grid: Grid | None) -> Table[Any]:
+    """受注 rows that may need telling the mall, parsed; the shipped-and-told majority is not."""
+    if grid is None:
+        return missing_table(ORDERS)
+    rows = RowsOnDemand(ORDERS, grid)
+    table = rows.table
+    if not table.writable:
+        return table
+    status, notice = table.column("ステータス"), table.column("出荷連絡")
+    for index, cells in enumerate(grid.rows):
+        told = cells[notice].strip()
+        if (cells[status].strip() == "出荷済" and not told) or told.startswith(shipments.SENDING):
+            parsed = rows.parse(grid.row_number(index))
+            if not isinstance(parsed, list):
+                table.records.append(Record(grid.row_number(index), parsed))
+    return table
 
 
 def _clear_unknown_sku_note(job: WriteJob, book: OrderBook, key: tuple[str, str], number: int) -> None:

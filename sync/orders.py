@@ -14,7 +14,7 @@ from typing import Any
 from sheets_schema.changes import WriteJob, model_cells
 from sheets_schema.models import Order as OrderRow
 from sheets_schema.models import OrderLine as LineRow
-from sheets_schema.parsing import Table
+from sheets_schema.parsing import RowsOnDemand, Table
 from sync.models import Order
 from sync.resolve import SkuResolver
 
@@ -103,29 +103,55 @@ def _lines(order: Order, resolver: SkuResolver) -> tuple[list[LineRow], list[str
 
 
 class OrderBook:
-    """受注 and 受注明細 as read, plus this job's changes, keyed for the ledger."""
+    """受注 and 受注明細 as read, plus this job's changes, keyed for the ledger.
 
-    def __init__(self, orders: Table[Any], lines: Table[Any]) -> None:
-        self.orders_table, self.lines_table = orders, lines
+    Both tabs are read whole but parsed only for the orders a job touches (fetched from a mall,
+    changed by staff, a SKU newly mapped): ``view`` parses an order and its lines on first use.
+    An order with an input error in either tab is ``blocked``: never written over, never settled.
+    """
+
+    def __init__(self, orders: RowsOnDemand, lines: RowsOnDemand) -> None:
+        self.orders, self.lines = orders, lines
+        self.orders_table, self.lines_table = orders.table, lines.table
         self.views: dict[tuple[str, str], OrderView] = {}
         self.blocked: set[tuple[str, str]] = set()  # orders with a row error somewhere
-        for record in orders:
-            o: OrderRow = record.value
-            self.views[(o.mall, o.order_number)] = OrderView(o)
-        for record in lines:
-            line: LineRow = record.value
-            view = self.views.get((line.mall, line.order_number))
-            if view is not None:
-                view.lines[line.line_number] = line
-        for row in orders.invalid_rows:
-            self.blocked.add(orders.key_of(row))
-        for row in lines.invalid_rows:
-            mall, number, _ = lines.key_of(row)
-            self.blocked.add((mall, number))
+        self.written: set[tuple[str, str]] = set()  # orders whose 受注 row this job writes
+        self._line_rows: dict[tuple[str, str], list[int]] | None = None
+
+    def line_rows(self, key: tuple[str, str]) -> list[int]:
+        if self._line_rows is None:
+            self._line_rows = {}
+            for (mall, number, _), rows in self.lines.rows_by_key.items():
+                self._line_rows.setdefault((mall, number), []).extend(rows)
+        return self._line_rows.get(key, [])
+
+    def view(self, key: tuple[str, str]) -> OrderView | None:
+        """The order as it stands in this job; None if it is not in 受注 or is blocked."""
+        if key in self.views:
+            return self.views[key]
+        if key in self.blocked:
+            return None
+        found = self.orders.record(key)
+        if found is None:
+            # Lines without their order cannot be settled either; they stay as they are.
+            return None
+        if isinstance(found, list):
+            self.blocked.add(key)
+            return None
+        view = OrderView(found.value)
+        for row in self.line_rows(key):
+            line = self.lines.parse(row)
+            if isinstance(line, list):
+                self.blocked.add(key)
+                return None
+            view.lines[line.line_number] = line  # type: ignore[attr-defined]
+        self.views[key] = view
+        return view
 
     def upsert(self, job: WriteJob, order: Order, resolver: SkuResolver, counts: ImportCounts) -> None:
         key = (order.mall, order.order_number)
         counts.fetched += 1
+        current = self.view(key)
         if key in self.blocked:
             counts.failed += 1
             counts.errors.append(
@@ -133,13 +159,13 @@ class OrderBook:
             )
             return
         line_rows, unknown = _lines(order, resolver)
-        current = self.views.get(key)
         if current is None:
             review = "／".join([*order.review, *unknown])
             row = _row(order, order.status, review, order.note)
             job.append(self.orders_table, [row])
             job.append(self.lines_table, line_rows)
             self.views[key] = OrderView(row, {line.line_number: line for line in line_rows})
+            self.written.add(key)
             counts.created += 1
             return
         stored = current.order.updated_at
@@ -152,6 +178,7 @@ class OrderBook:
         self._update_order(job, key, row)
         self._update_lines(job, key, line_rows, current)
         current.order = row
+        self.written.add(key)
         counts.updated += 1
 
     def _update_order(self, job: WriteJob, key: tuple[str, str], row: OrderRow) -> None:

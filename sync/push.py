@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,12 +34,16 @@ class PlannedPush:
 
 
 def plan_pushes(
-    stock: Table[Any], listings: Table[Any], pushes: Table[Any], malls: Iterable[str]
+    stock: Table[Any] | Mapping[str, int], listings: Table[Any], pushes: Table[Any], malls: Iterable[str]
 ) -> list[PlannedPush]:
     """Every mapped SKU (在庫連携 ON) whose 販売可能数 differs from what its mall last got,
-    or whose last push failed or is not confirmed yet."""
+    or whose last push failed or is not confirmed yet. ``stock`` is the 在庫 tab as read, or
+    販売可能数 per SKU as a job just wrote it."""
     malls = set(malls)
-    free = {r.value.sku: r.value.available for r in stock if isinstance(r.value, Stock)}
+    if isinstance(stock, Table):
+        free = {r.value.sku: r.value.available for r in stock if isinstance(r.value, Stock)}
+    else:
+        free = dict(stock)
     last: dict[tuple[str, str, str], StockPush] = {
         (r.value.mall, r.value.mall_item_code, r.value.mall_sku): r.value for r in pushes
     }
