@@ -144,7 +144,7 @@ class _RowParser:
         self.key_positions = [grid.header.index(h) for h in spec.key]
 
     def key(self, cells: list[str]) -> tuple[str, ...]:
-        return tuple(cells[i].strip() for i in self.key_positions)
+        return tuple([cells[i].strip() for i in self.key_positions])
 
     def parse(self, row: int, cells: list[str]) -> BaseModel | list[RowError]:
         # Grids are padded to the header's width, so every column position exists.

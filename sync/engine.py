@@ -722,9 +722,11 @@ def _shipment_candidates(grid: Grid | None) -> Table[Any]:
     if not table.writable:
         return table
     status, notice = table.column("ステータス"), table.column("出荷連絡")
+    carrier, tracking = table.column("配送会社"), table.column("追跡番号")
     for index, cells in enumerate(grid.rows):
         told = cells[notice].strip()
-        if (cells[status].strip() == "出荷済" and not told) or told.startswith(shipments.SENDING):
+        ready = cells[status].strip() == "出荷済" and cells[carrier].strip() and cells[tracking].strip()
+        if (ready and not told) or told.startswith(shipments.SENDING):
             parsed = rows.parse(grid.row_number(index))
             if not isinstance(parsed, list):
                 table.records.append(Record(grid.row_number(index), parsed))
