@@ -17,6 +17,7 @@ import requests
 
 from sheets_schema.cells import JST
 from sync.connectors import rakuten
+from sync.connectors.base import rechecks
 from sync.connectors.rakuten import (
     STATUS_TABLE,
     Connector,
@@ -530,7 +531,9 @@ def test_recheck_orders_reads_exactly_the_given_orders_100_at_a_time(fake: FakeR
     fake.cancel_order(numbers[7], at=NOW - timedelta(hours=2))
     fake.set_progress(numbers[180], 500, at=NOW - timedelta(hours=1))
     asked = list(reversed(numbers))
-    pages = list(connect(fake, mono).recheck_orders(asked, until=NOW))
+    connector = connect(fake, mono)
+    assert rechecks(connector)  # the engine's test for the optional method
+    pages = list(connector.recheck_orders(asked, until=NOW))
     assert not fake.calls(SEARCH)
     assert [g.body["orderNumberList"] for g in fake.calls(GET)] == [asked[:100], asked[100:200], asked[200:]]
     assert [len(p.orders) for p in pages] == [100, 100, 50]

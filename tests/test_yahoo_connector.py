@@ -15,6 +15,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from sheets_schema.cells import JST
+from sync.connectors.base import rechecks
 from sync.connectors.yahoo import (
     SHIP_COMPANY_CODES,
     STATUS_TABLE,
@@ -564,7 +565,9 @@ def test_recheck_orders_reads_exactly_the_given_orders_with_order_info(
     fake.update_order(ids[30], at=wall.now, ShipStatus="3")
     fake.calls_per_second, fake.bucket_clock = 1.0, ticker
     asked = list(reversed(ids))
-    pages = list(connect().recheck_orders(asked, until=wall.now))
+    connector = connect()
+    assert rechecks(connector)  # the engine's test for the optional method
+    pages = list(connector.recheck_orders(asked, until=wall.now))
     assert [len(p.orders) for p in pages] == [20, 20, 5]
     assert all(p.cursor is None and p.errors == () for p in pages)
     assert [o.order_number for p in pages for o in p.orders] == asked

@@ -46,7 +46,11 @@ class Connector(Protocol):
     display_name: str  # for staff, e.g. "楽天デモ"
 
     def fetch_orders(self, since: str | None, *, until: datetime) -> Iterator[OrderPage]:
-        """Orders changed in [since, until), page by page, oldest change first where possible."""
+        """Orders changed in [since, until), page by page, oldest change first where possible.
+
+        A connector that also offers ``Rechecks`` returns the orders PLACED since the cursor
+        here (its mall cannot search by update time); changes to older orders come from
+        ``recheck_orders``."""
         ...
 
     def push_stock(self, levels: Sequence[StockLevel]) -> list[PushResult]:
