@@ -17,6 +17,7 @@ import requests
 
 from sheets_schema.cells import JST
 from sync.connectors import rakuten
+from sync.connectors.base import rechecks
 from sync.connectors.rakuten import (
     STATUS_TABLE,
     Connector,
@@ -288,8 +289,8 @@ def test_fetch_orders_searches_by_order_date_and_reads_them_with_get_order(
 def test_a_range_over_63_days_is_split_into_windows(fake: FakeRakuten, mono: Mono) -> None:
     old = fake.add_order([(MIKAN, 1)], at=NOW - timedelta(days=100))
     new = fake.add_order([(MIKAN, 1)], at=NOW - timedelta(days=5))
-    connector = connect(fake, mono, recheck_days=110)
-    orders = [o.order_number for p in fetch(connector, NOW.isoformat()) for o in p.orders]
+    stale_cursor = (NOW - timedelta(days=110)).isoformat()  # e.g. a shop that paused syncing
+    orders = [o.order_number for p in fetch(connect(fake, mono), stale_cursor) for o in p.orders]
     assert orders == [old["orderNumber"], new["orderNumber"]]
     searches = fake.calls(SEARCH)
     assert len(searches) == 2 and all(s.status == 200 for s in searches)
@@ -469,3 +470,131 @@ def test_a_shipment_rms_refuses_carries_its_message(fake: FakeRakuten, mono: Mon
         connect(fake, mono).confirm_shipment(shipment(order["orderNumber"]))
     with pytest.raises(MallRejected, match=r"見つかりません|存在しません"):
         connect(fake, mono).confirm_shipment(shipment("123456-20261130-99999999"))
+
+
+# ------------------------------------------------- new orders every cycle, rechecks apart
+
+
+def spread_orders(fake: FakeRakuten, count: int = 125, days: int = 30) -> list[str]:
+    """`count` orders over the last `days` days, the newest an hour before NOW (the scale issue:
+    125 orders per mall)."""
+    step = (timedelta(days=days) - timedelta(hours=1)) / (count - 1)
+    first = NOW - timedelta(days=days)
+    return [fake.add_order([(MIKAN, 1)], at=first + i * step)["orderNumber"] for i in range(count)]
+
+
+def engine_since(cursor: str | None) -> str:
+    """What the engine passes as `since`: the stored cursor less its overlap (10 minutes)."""
+    assert cursor
+    return (datetime.fromisoformat(cursor) - timedelta(minutes=10)).isoformat()
+
+
+def test_a_steady_fetch_with_no_new_orders_reads_no_old_order_again(fake: FakeRakuten, mono: Mono) -> None:
+    spread_orders(fake)
+    connector = connect(fake, mono)
+    first = fetch(connector)
+    assert sum(len(p.orders) for p in first) == 125
+    before = len(fake.requests)
+    steady = fetch(connector, engine_since(first[-1].cursor))
+    calls = fake.requests[before:]
+    # Before: every cycle searched 30 days before the cursor and read all 125 orders again
+    # (1 searchOrder + 2 getOrder). Now: one search from the cursor, and only the order placed
+    # within the engine's overlap is read again.
+    assert [c.path for c in calls] == [SEARCH, GET]
+    assert sum(len(c.body["orderNumberList"]) for c in calls if c.path == GET) == 1
+    assert calls[0].body["startDatetime"] == rms_time(datetime.fromisoformat(engine_since(first[-1].cursor)))
+    assert [o.order_number for p in steady for o in p.orders] == [first[-1].orders[-1].order_number]
+
+
+def test_a_fetch_with_a_cursor_finds_new_orders_and_leaves_changes_to_recheck(
+    fake: FakeRakuten, mono: Mono
+) -> None:
+    numbers = spread_orders(fake, count=10, days=3)
+    connector = connect(fake, mono)
+    cursor = fetch(connector)[-1].cursor
+    fake.cancel_order(numbers[2], at=NOW)
+    fresh = fake.add_order([(TENUGUI, 1)], at=NOW - timedelta(minutes=1))["orderNumber"]
+    before = len(fake.requests)
+    pages = fetch(connector, engine_since(cursor))
+    assert fresh in [o.order_number for p in pages for o in p.orders]
+    assert numbers[2] not in [o.order_number for p in pages for o in p.orders]
+    assert len(fake.requests) - before == 2  # one search, one getOrder
+    (page,) = connector.recheck_orders([numbers[2]], until=NOW)
+    assert [(o.order_number, o.status) for o in page.orders] == [(numbers[2], "キャンセル")]
+
+
+def test_recheck_orders_reads_exactly_the_given_orders_100_at_a_time(fake: FakeRakuten, mono: Mono) -> None:
+    numbers = [
+        fake.add_order([(MIKAN, 1)], at=NOW - timedelta(days=40) + timedelta(minutes=i))["orderNumber"]
+        for i in range(250)
+    ]
+    fake.cancel_order(numbers[7], at=NOW - timedelta(hours=2))
+    fake.set_progress(numbers[180], 500, at=NOW - timedelta(hours=1))
+    asked = list(reversed(numbers))
+    connector = connect(fake, mono)
+    assert rechecks(connector)  # the engine's test for the optional method
+    pages = list(connector.recheck_orders(asked, until=NOW))
+    assert not fake.calls(SEARCH)
+    assert [g.body["orderNumberList"] for g in fake.calls(GET)] == [asked[:100], asked[100:200], asked[200:]]
+    assert [len(p.orders) for p in pages] == [100, 100, 50]
+    assert all(p.cursor is None and p.errors == () for p in pages)
+    orders = {o.order_number: o for p in pages for o in p.orders}
+    assert [o.order_number for p in pages for o in p.orders] == asked
+    assert orders[numbers[7]].status == "キャンセル"
+    assert orders[numbers[7]].updated_at == NOW - timedelta(hours=2)
+    assert orders[numbers[180]].status == "出荷済" and orders[numbers[0]].status == "新規"
+
+
+@pytest.mark.parametrize("unknown_status", [200, 400])
+def test_recheck_skips_unknown_numbers_reports_them_and_keeps_the_rest(
+    fake: FakeRakuten, mono: Mono, unknown_status: int
+) -> None:
+    fake.unknown_order_status = unknown_status  # UNVERIFIED which one RMS does
+    known = [fake.add_order([(MIKAN, 1)], at=NOW - timedelta(hours=h))["orderNumber"] for h in (3, 2)]
+    gone = "123456-20240101-00000001"
+    (page,) = connect(fake, mono).recheck_orders([known[0], gone, known[1]], until=NOW)
+    assert [o.order_number for o in page.orders] == known
+    assert page.cursor is None
+    (error,) = page.errors
+    assert gone in error and "注文が存在しません" in error and "ORDER_EXT_API_GET_ORDER_ERROR_003" in error
+    # A refused call is asked again without the numbers RMS named.
+    assert [g.body["orderNumberList"] for g in fake.calls(GET)] == (
+        [[known[0], gone, known[1]]] if unknown_status == 200 else [[known[0], gone, known[1]], known]
+    )
+
+
+def test_recheck_of_only_unknown_numbers_yields_errors_not_an_exception(
+    fake: FakeRakuten, mono: Mono
+) -> None:
+    gone = ["123456-20240101-00000001", "123456-20240101-00000002"]
+    (page,) = connect(fake, mono).recheck_orders(gone, until=NOW)
+    assert page.orders == [] and len(page.errors) == 2
+    assert all(n in e for n, e in zip(gone, page.errors, strict=True))
+
+
+def test_recheck_raises_for_errors_that_name_no_order_and_for_expired_keys(
+    fake: FakeRakuten, mono: Mono
+) -> None:
+    number = fake.add_order([(MIKAN, 1)], at=NOW - timedelta(hours=1))["orderNumber"]
+    fake.inject_messages(
+        GET, ("ERROR", "ORDER_EXT_API_GET_ORDER_ERROR_099", "システムエラーが発生しました。")
+    )
+    with pytest.raises(MallRejected, match="ERROR_099"):
+        list(connect(fake, mono).recheck_orders([number], until=NOW))
+    expired = connect(fake, mono, credential_expires_on=date(2026, 11, 29))
+    calls = len(fake.requests)
+    with pytest.raises(MallAuthError):
+        list(expired.recheck_orders([number], until=NOW))
+    assert len(fake.requests) == calls
+
+
+def test_recheck_with_no_numbers_makes_no_call_and_repeats_are_read_once(
+    fake: FakeRakuten, mono: Mono
+) -> None:
+    number = fake.add_order([(MIKAN, 1)], at=NOW - timedelta(hours=1))["orderNumber"]
+    connector = connect(fake, mono)
+    assert list(connector.recheck_orders([], until=NOW)) == []
+    assert fake.requests == []
+    (page,) = connector.recheck_orders([number, number], until=NOW)
+    assert [o.order_number for o in page.orders] == [number]
+    assert [g.body["orderNumberList"] for g in fake.calls(GET)] == [[number]]

@@ -15,6 +15,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from sheets_schema.cells import JST
+from sync.connectors.base import rechecks
 from sync.connectors.yahoo import (
     SHIP_COMPANY_CODES,
     STATUS_TABLE,
@@ -345,7 +346,7 @@ def test_fetch_pages_with_start_and_result_and_reads_each_order(
     assert fake.count("orderInfo") == 5
 
 
-def test_next_fetch_rereads_only_orders_updated_since_the_cursor(
+def test_next_fetch_lists_only_new_orders_and_leaves_updates_to_recheck(
     fake: FakeYahoo, connect: Callable[..., Connector], wall: WallClock
 ) -> None:
     place(fake, NOW - timedelta(days=5))
@@ -355,15 +356,18 @@ def test_next_fetch_rereads_only_orders_updated_since_the_cursor(
     cursor = fetch(connector)[-1].cursor
     wall.now = NOW + timedelta(hours=1)
     fake.cancel_order(old, at=wall.now)
+    fresh = place(fake, wall.now)
     before = fake.count("orderInfo")
     (page,) = fetch(connector, cursor, until=wall.now + timedelta(minutes=1))
-    # The cursor's own moment is included (newest again); the untouched older order is not re-read.
-    assert [(o.order_number, o.status) for o in page.orders] == [(old, "キャンセル"), (newest, "新規")]
+    # The cursor's own moment is included (newest again); the cancelled older order is not
+    # listed: orderList cannot filter by LastUpdateTime, so recheck_orders finds it.
+    assert [o.order_number for o in page.orders] == [newest, fresh]
     assert fake.count("orderInfo") == before + 2
     condition = fake.of("orderList")[-1].xml.find("Search/Condition")
-    assert condition.findtext("OrderTimeFrom") == yahoo_time(
-        datetime.fromisoformat(cursor) - timedelta(days=14)
-    )
+    assert condition.findtext("OrderTimeFrom") == yahoo_time(datetime.fromisoformat(cursor))
+    (rechecked,) = connector.recheck_orders([old], until=wall.now)
+    assert [(o.order_number, o.status) for o in rechecked.orders] == [(old, "キャンセル")]
+    assert rechecked.cursor is None and rechecked.errors == ()
 
 
 def test_long_ranges_are_split_into_windows(fake: FakeYahoo, connect: Callable[..., Connector]) -> None:
@@ -517,3 +521,88 @@ def test_settings_defaults_follow_the_contract(fake: FakeYahoo) -> None:
     assert "s" not in repr(settings.client_secret)
     with pytest.raises(ValueError):
         Settings.model_validate({**settings.model_dump(), "stock_batch_size": 1001})
+
+
+# ------------------------------------------------- new orders every cycle, rechecks apart
+
+
+def engine_since(cursor: str | None) -> str:
+    """What the engine passes as `since`: the stored cursor less its overlap (10 minutes)."""
+    assert cursor
+    return (datetime.fromisoformat(cursor) - timedelta(minutes=10)).isoformat()
+
+
+def order_calls(fake: FakeYahoo) -> list[str]:
+    return [r.path.rsplit("/", 1)[-1] for r in fake.requests if "/yconnect/" not in r.path]
+
+
+def test_a_steady_fetch_reads_no_older_order_again_after_shipments(
+    fake: FakeYahoo, connect: Callable[..., Connector], wall: WallClock
+) -> None:
+    step = (timedelta(days=14) - timedelta(hours=1)) / 124
+    ids = [place(fake, NOW - timedelta(days=14) + i * step) for i in range(125)]  # the scale issue
+    connector = connect()
+    first = fetch(connector)
+    assert sum(len(p.orders) for p in first) == 125
+    wall.now = NOW + timedelta(minutes=5)
+    for order_id in ids[:40]:  # Ichigen confirmed 40 shipments: their LastUpdateTime moved
+        connector.confirm_shipment(shipment(order_id))
+    before = len(order_calls(fake))
+    pages = fetch(connector, engine_since(first[-1].cursor), until=wall.now + timedelta(minutes=5))
+    # Before: orders from 14 days before the cursor were listed and the 40 shipped ones read
+    # again with orderInfo (41 calls). Now: one orderList from the cursor, and only the order
+    # placed within the engine's overlap is read again.
+    assert order_calls(fake)[before:] == ["orderList", "orderInfo"]
+    assert [o.order_number for p in pages for o in p.orders] == [ids[-1]]
+
+
+def test_recheck_orders_reads_exactly_the_given_orders_with_order_info(
+    fake: FakeYahoo, connect: Callable[..., Connector], wall: WallClock, ticker: Ticker
+) -> None:
+    ids = [place(fake, NOW - timedelta(days=20) + timedelta(hours=n)) for n in range(45)]
+    wall.now = NOW + timedelta(hours=1)
+    fake.cancel_order(ids[3], at=wall.now)
+    fake.update_order(ids[30], at=wall.now, ShipStatus="3")
+    fake.calls_per_second, fake.bucket_clock = 1.0, ticker
+    asked = list(reversed(ids))
+    connector = connect()
+    assert rechecks(connector)  # the engine's test for the optional method
+    pages = list(connector.recheck_orders(asked, until=wall.now))
+    assert [len(p.orders) for p in pages] == [20, 20, 5]
+    assert all(p.cursor is None and p.errors == () for p in pages)
+    assert [o.order_number for p in pages for o in p.orders] == asked
+    orders = {o.order_number: o for p in pages for o in p.orders}
+    assert orders[ids[3]].status == "キャンセル" and orders[ids[3]].updated_at == wall.now
+    assert orders[ids[30]].status == "出荷済" and orders[ids[0]].status == "新規"
+    assert [r.xml.findtext("Target/OrderId") for r in fake.of("orderInfo")] == asked
+    assert not fake.of("orderList")
+    # Under the rate limiter: every call answered, one a second on the injected clock.
+    assert all(r.status == 200 for r in fake.requests) and sum(ticker.sleeps) >= 44
+
+
+@pytest.mark.parametrize("unknown_status", [400, 404, 200])
+def test_recheck_skips_an_unknown_order_id_reports_it_and_keeps_the_rest(
+    fake: FakeYahoo, connect: Callable[..., Connector], unknown_status: int
+) -> None:
+    fake.unknown_order_status = unknown_status  # UNVERIFIED what Yahoo! answers
+    known = [place(fake, NOW - timedelta(hours=h)) for h in (3, 2)]
+    gone = f"{fake.seller_id}-99999999"
+    (page,) = connect().recheck_orders([known[0], gone, known[1], known[0]], until=NOW)
+    assert [o.order_number for o in page.orders] == known
+    (error,) = page.errors
+    assert gone in error and "読み直せませんでした" in error
+    assert fake.count("orderInfo") == 3  # a repeated number is read once
+
+
+def test_recheck_raises_for_auth_and_maintenance_pages_and_makes_no_call_for_nothing(
+    fake: FakeYahoo, connect: Callable[..., Connector]
+) -> None:
+    order_id = place(fake, NOW - timedelta(hours=1))
+    connector = connect()
+    assert list(connector.recheck_orders([], until=NOW)) == [] and fake.requests == []
+    fake.inject("malformed", paths=["orderInfo"])
+    with pytest.raises(MallPayloadError):
+        list(connector.recheck_orders([order_id], until=NOW))
+    fake.key_version = "2"
+    with pytest.raises(MallAuthError, match="公開鍵認証に失敗しました"):
+        list(connector.recheck_orders([order_id], until=NOW))

@@ -11,6 +11,11 @@ Each module in ``sync/connectors/`` exposes:
 Cursor rules (as in dlt): a cursor is an opaque string the connector understands. Fetching
 "since" a cursor includes the cursor's own moment (start included); the engine stores a page's
 cursor only after that page's writes are committed, and removes duplicates by (モール, 注文番号).
+
+Malls whose order search cannot filter by update time (楽天 searchOrder, Yahoo! orderList) keep
+``fetch_orders`` cheap: it finds NEW orders only (by order time, from the cursor on). Changes to
+older orders are found by ``recheck_orders`` (the separate ``Rechecks`` protocol below), which
+the engine calls every ``recheck_minutes`` with the order numbers it still has open.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from sync.models import Order, PushResult, Shipment, StockLevel
 
@@ -30,6 +35,9 @@ class OrderPage:
     orders: list[Order]
     # Where the next run may start once this page is committed; None keeps the stored cursor.
     cursor: str | None
+    # Problems with single orders that did not stop the page (e.g. an order number the mall no
+    # longer knows during a recheck): one Japanese sentence each, for the 同期ログ.
+    errors: tuple[str, ...] = ()
 
 
 class Connector(Protocol):
@@ -38,7 +46,11 @@ class Connector(Protocol):
     display_name: str  # for staff, e.g. "楽天デモ"
 
     def fetch_orders(self, since: str | None, *, until: datetime) -> Iterator[OrderPage]:
-        """Orders changed in [since, until), page by page, oldest change first where possible."""
+        """Orders changed in [since, until), page by page, oldest change first where possible.
+
+        A connector that also offers ``Rechecks`` returns the orders PLACED since the cursor
+        here (its mall cannot search by update time); changes to older orders come from
+        ``recheck_orders``."""
         ...
 
     def push_stock(self, levels: Sequence[StockLevel]) -> list[PushResult]:
@@ -51,6 +63,28 @@ class Connector(Protocol):
 
     # Optional class attributes, True when absent: file-based channels set them False.
     # pushes_stock: bool; confirms_shipments: bool
+
+
+class Rechecks(Protocol):
+    """Optional: a connector whose ``fetch_orders`` finds new orders only offers this too.
+
+    Rule: ``recheck_orders(order_numbers, until=…)`` re-reads exactly the given orders (the
+    engine passes those Ichigen still has open for this mall, after it has pushed stock for new
+    orders, every ``recheck_minutes``) and yields their current versions, page by page. Every
+    page has ``cursor=None``: a recheck never moves the cursor. An order number the mall does not
+    know (or refuses to show) is skipped and reported in that page's ``errors``; it never stops
+    the other orders. Credentials refused and a mall that stays down raise ``SyncError``
+    subclasses as ``fetch_orders`` does. ``until`` is the cycle's moment (used for credential
+    checks); versions are returned as the mall has them now. Numbers are read once each, in the
+    order given; an empty sequence makes no call.
+    """
+
+    def recheck_orders(self, order_numbers: Sequence[str], *, until: datetime) -> Iterator[OrderPage]: ...
+
+
+def rechecks(connector: object) -> bool:
+    """Whether the engine should call ``recheck_orders`` on this connector."""
+    return callable(getattr(connector, "recheck_orders", None))
 
 
 class ChannelSettings(BaseModel):
@@ -67,3 +101,7 @@ class ChannelSettings(BaseModel):
     # When the mall's credential stops working, e.g. the 楽天 RMS licenseKey expires every 90 days;
     # the 同期 page warns 14 days ahead and shows an error once it has passed.
     credential_expires_on: date | None = None
+    # How often (minutes) the engine calls ``recheck_orders`` (connectors that offer it) to
+    # re-read the orders still open in Ichigen for changes made at the mall (cancellations,
+    # status moves); new orders are fetched every cycle regardless.
+    recheck_minutes: int = Field(10, ge=1, le=24 * 60)

@@ -12,8 +12,15 @@ Vendor facts this module relies on (official RMS pages as reproduced and cross-c
   15,000 results are returnable; only ``sortColumn`` 1 (注文日時) is sortable.
 - getOrder: ≤ 100 order numbers per call; ``version`` required, SKU fields need ≥ 7.
 - Errors are ``MessageModelList`` entries with ``messageType: "ERROR"``, on 400 *and* on 200.
-- There is no "changed since" search: a change shows only in the order's own datetimes and
-  ``ChangeReasonModelList`` (cancellations, changes), so recent orders are searched again.
+- There is no "changed since" search. searchOrder's ``dateType`` is one of 1 注文日, 2 注文確認日,
+  3 注文確定日, 4 発送日, 5 発送完了報告日, 6 決済確定日 (contract §3, official page reproduction):
+  none is an update time, and a cancellation or change request (``ChangeReasonModelList``,
+  orderProgress 400/800/900) stamps none of them. So ``fetch_orders`` searches 注文日 from the
+  cursor for NEW orders only, and changes to older orders are found by ``recheck_orders``,
+  which re-reads given order numbers with getOrder.
+- getOrder answers HTTP 200 with an ERROR ``MessageModelList`` entry carrying ``orderNumber`` for
+  a number it does not know (contract §3: "getOrder can return 200 with WARNING/ERROR messages
+  per order"); the other orders of the call are still in ``OrderModelList``.
 - Money is whole yen; ``-9999`` means "not fixed yet".
 - updateOrderShipping: per ``basketId``; ``deliveryCompany`` is a code ("1001"), not a name;
   ``shippingNumber`` ≤ 120 characters; ``shippingDate`` ``yyyy-MM-dd``.
@@ -121,8 +128,9 @@ class Settings(ChannelSettings):
     # RMS → 拡張サービス → WEB APIサービス: the serviceSecret and the licenseKey (90 days).
     service_secret: SecretStr
     license_key: SecretStr
-    # Orders whose 注文日 is this many days before the cursor are read again for changes
-    # (cancellations, status moves): RMS has no "changed since" search.
+    # No longer used; kept so existing settings files still load. It was how far before the
+    # cursor every fetch searched 注文日 again to find changes; changes are now found by
+    # ``recheck_orders`` on the open orders, every ``recheck_minutes``.
     recheck_days: int = Field(30, ge=1, le=700)
     page_size: int = Field(MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
     # RakutenPayOrderAPI limit not published; third-party guidance is ≤ 1 request/s.
@@ -358,6 +366,17 @@ class _Unsendable(Exception):
     """A stock level RMS would refuse; reported without a request."""
 
 
+class _RmsMessages(MallRejected):
+    """RMS answered with ERROR ``MessageModelList`` entries (on HTTP 200 or 400). Keeps the
+    entries and the whole answer, so a getOrder whose only errors name single orders can go on
+    with the rest."""
+
+    def __init__(self, text: str, messages: Sequence[Mapping[str, Any]], body: Any) -> None:
+        super().__init__(text)
+        self.messages = list(messages)
+        self.body = body
+
+
 class Connector:
     """楽天 RMS; one instance per ``[malls.<channel>]`` section."""
 
@@ -413,19 +432,19 @@ class Connector:
     # -- orders
 
     def fetch_orders(self, since: str | None, *, until: datetime) -> Iterator[OrderPage]:
-        """Orders ordered in [cursor − recheck_days, until], searched by 注文日 in windows of at
-        most 63 days, then read with getOrder 100 at a time; one OrderPage per getOrder call.
+        """New orders: ordered in [cursor, until] (the last FIRST_RUN_LOOKBACK on a first run),
+        searched by 注文日 in windows of at most 63 days, then read with getOrder 100 at a time;
+        one OrderPage per getOrder call.
 
-        The cursor is the newest change (``changed_at``) committed so far, ISO with +09:00.
-        RMS cannot search by change time, so each run reads recent orders again; the engine
-        skips versions it already has.
+        The cursor is the newest change (``changed_at``) committed so far, ISO with +09:00; the
+        engine already starts a little before it, so orders RMS lists late are not missed. A
+        steady cycle with no new orders costs one searchOrder call. RMS cannot search by change
+        time (see the module docstring), so changes to older orders are not looked for here:
+        ``recheck_orders`` re-reads the open ones.
         """
         until = until if until.tzinfo else until.replace(tzinfo=JST)
         self._check_key(until.astimezone(JST).date())
-        if since:
-            start = self._parse_cursor(since) - timedelta(days=self.settings.recheck_days)
-        else:
-            start = until - FIRST_RUN_LOOKBACK
+        start = self._parse_cursor(since) if since else until - FIRST_RUN_LOOKBACK
         # searchOrder works in whole seconds; the end is inclusive there.
         start = start.astimezone(JST).replace(microsecond=0)
         until = until.astimezone(JST).replace(microsecond=0)
@@ -440,6 +459,75 @@ class Connector:
                     for order in orders:
                         newest = max(newest, order.updated_at) if newest else order.updated_at
                     yield OrderPage(orders, newest.isoformat() if newest else None)
+
+    def recheck_orders(self, order_numbers: Sequence[str], *, until: datetime) -> Iterator[OrderPage]:
+        """The current versions of exactly these orders (``Rechecks`` in base.py): getOrder with
+        at most 100 numbers a call, one OrderPage per call, ``cursor`` always None.
+
+        A number RMS does not know (its ERROR message names the order) or an order that cannot
+        be read is skipped and described in the page's ``errors``; the rest of the call is used.
+        ERROR messages that name no order, refused credentials and an RMS that stays down raise
+        as in ``fetch_orders``.
+        """
+        until = until if until.tzinfo else until.replace(tzinfo=JST)
+        numbers = list(dict.fromkeys(n.strip() for n in order_numbers if n and n.strip()))
+        if not numbers:
+            return
+        self._check_key(until.astimezone(JST).date())
+        for chunk_start in range(0, len(numbers), GET_ORDER_CHUNK):
+            orders, errors = self._reread(numbers[chunk_start : chunk_start + GET_ORDER_CHUNK])
+            yield OrderPage(orders, None, tuple(errors))
+
+    def _reread(self, numbers: list[str]) -> tuple[list[Order], list[str]]:
+        """getOrder for a recheck: (orders in the order asked, per-order problems)."""
+        found: dict[str, Order] = {}
+        errors: dict[str, str] = {}
+        pending = numbers
+        while pending:
+            refused = self._reread_call(pending, found, errors)
+            left = [n for n in pending if n not in found and n not in errors]
+            # Whether RMS refuses the whole call (HTTP 400) when some numbers are unknown is
+            # UNVERIFIED: if it did, the numbers it did not name are asked again without them.
+            if not (refused and left and len(left) < len(pending)):
+                for number in left:
+                    errors[number] = f"{self.mall}の受注情報に注文 {number} がありませんでした"
+                break
+            pending = left
+        orders = [found[n] for n in numbers if n in found]
+        return orders, [errors[n] for n in numbers if n in errors]
+
+    def _reread_call(self, numbers: list[str], found: dict[str, Order], errors: dict[str, str]) -> bool:
+        """One getOrder call, filling `found` and `errors`; True when RMS refused the call."""
+        asked = set(numbers)
+        refused = False
+        try:
+            body: Any = self._order_call(
+                "getOrder", {"orderNumberList": numbers, "version": GET_ORDER_VERSION}
+            )
+        except _RmsMessages as exc:
+            # Only ERRORs that each name an asked order are per-order; anything else is the call's.
+            if not all(_text(m.get("orderNumber")) in asked for m in exc.messages):
+                raise
+            body = exc.body if isinstance(exc.body, Mapping) else {}
+            refused = body.get("OrderModelList") is None
+        for message in message_errors(body):
+            number = _text(message.get("orderNumber"))
+            if number in asked and number not in errors:
+                errors[number] = (
+                    f"{self.mall}の注文 {number} を読み直せませんでした: {describe_messages([message])}"
+                )
+        raws = body.get("OrderModelList") or []
+        if not isinstance(raws, list):
+            raise MallPayloadError(f"{self.mall}の受注情報の応答に OrderModelList がありません")
+        for raw in raws:
+            number = _text(raw.get("orderNumber")) if isinstance(raw, Mapping) else ""
+            if number not in asked or number in found or number in errors:
+                continue
+            try:
+                found[number] = map_order(raw, self.mall)
+            except MallPayloadError as exc:  # one unreadable order must not hide the others
+                errors[number] = f"{self.mall}の注文 {number} を読み直せませんでした: {exc}"
+        return refused
 
     def _parse_cursor(self, cursor: str) -> datetime:
         try:
@@ -514,14 +602,14 @@ class Connector:
             raise MallPayloadError(f"{self.mall}から想定外の応答がありました（{name}）")
         errors = message_errors(answer)
         if errors:  # RMS reports some failures with HTTP 200 and an ERROR message
-            raise self._message_error(errors)
+            raise self._message_error(errors, answer)
         return answer
 
-    def _message_error(self, errors: Sequence[Mapping[str, Any]]) -> SyncError:
+    def _message_error(self, errors: Sequence[Mapping[str, Any]], body: Any = None) -> SyncError:
         text = describe_messages(errors)
         if any(_text(m.get("messageCode")).startswith("ES04") for m in errors):
             return MallAuthError(self._auth_text(text))
-        return MallRejected(f"{self.mall}がエラーを返しました: {text}")
+        return _RmsMessages(f"{self.mall}がエラーを返しました: {text}", errors, body)
 
     def _auth_text(self, detail: str) -> str:
         return (
@@ -541,7 +629,7 @@ class Connector:
                 body = None
             errors = message_errors(body)
             if errors:
-                raise self._message_error(errors)
+                raise self._message_error(errors, body)
             reason = _inventory_errors_text(body) or response.text[:200]
             raise MallRejected(f"{self.mall}が受け付けませんでした（HTTP {code}）: {reason}")
 

@@ -12,10 +12,18 @@ request shapes and low for response XML, so parsing is lenient about where a fie
   ``X-sws-signature-version`` the key's version; the answer's ``X-SWS-Authorize-Status`` says
   ``authorized`` when it was accepted.
 - ``orderList`` takes an XML ``<Req><Search>`` with ``Start`` (1-based) / ``Result`` paging and
-  a ``Condition`` on ``OrderTimeFrom``/``OrderTimeTo`` (``YYYYMMDDhhmmss`` JST); there is no
-  update-time condition, so updates are found by re-listing recent orders and comparing
-  ``LastUpdateTime``. ``orderInfo`` returns one order with ``Pay``/``Ship``/``Detail`` groups
-  and repeated ``Item``s. A single element and many parse alike here (findall, never a dict).
+  a ``Condition`` on ``OrderTimeFrom``/``OrderTimeTo`` (``YYYYMMDDhhmmss`` JST). It cannot filter
+  by update time: the Condition vocabulary (vendor page orderList.html#condition as copied by
+  public clients, e.g. ssApp's YahooOrderListCondition) is OrderId, Version, OriginalOrderId,
+  ParentOrderId, DeviceType, IsActive, IsSeen, OrderTimeFrom/To, OrderStatus, PayMethod,
+  PayStatus, Bill/Ship name kana, ShipStatus, ShipCompanyCode, ShipInvoiceNumber1/2,
+  ShipDateFrom/To, ItemId, SubCode; ``LastUpdateTime`` is an output Field only. So
+  ``fetch_orders`` lists NEW orders (OrderTime from the cursor on), and changes to older orders
+  are found by ``recheck_orders`` (orderInfo per open order). ``orderInfo`` returns one order
+  with ``Pay``/``Ship``/``Detail`` groups and repeated ``Item``s. A single element and many
+  parse alike here (findall, never a dict).
+- orderInfo for an OrderId Yahoo! does not know: the status and error code are UNVERIFIED (no
+  vendor sample); any 4xx or a ``Status`` other than OK is taken as "this order, not the call".
 - ``setStock`` is form-encoded: ``item_code=code[:subcode],…`` and ``quantity=n,…`` (≤1,000
   codes; a plain number is absolute); per-item failures carry ``<ErrorCode>``.
 - ``orderShipStatusChange`` sets ``ShipStatus`` 3 (出荷済み) with ``ShipCompanyCode``,
@@ -58,6 +66,8 @@ FIRST_RUN_LOOKBACK = timedelta(days=30)
 TOKEN_MARGIN_SECONDS = 60.0
 # setStock takes at most 1,000 item codes per call (vendor page).
 MAX_STOCK_CODES = 1000
+# recheck_orders yields a page after this many orderInfo calls (one call per order).
+RECHECK_PAGE_SIZE = 20
 
 LIST_FIELDS = "OrderId,Version,OrderTime,LastUpdateTime,OrderStatus,PayStatus,ShipStatus"
 INFO_FIELDS = (
@@ -125,7 +135,9 @@ class Settings(ChannelSettings):
     public_key_version: str = Field("1", min_length=1)
     # orderList page size ("Result"); public clients use up to 2000.
     page_size: int = Field(500, ge=1, le=2000)
-    # Orders placed up to this many days before the cursor are re-listed to find their updates.
+    # No longer used; kept so existing settings files still load. It was how far before the
+    # cursor every fetch listed orders again to find updates; updates are now found by
+    # ``recheck_orders`` on the open orders, every ``recheck_minutes``.
     revisit_days: int = Field(14, ge=0, le=90)
     # One orderList call spans at most this many days of OrderTime (vendor limit unknown).
     window_days: int = Field(30, ge=1, le=62)
@@ -450,20 +462,18 @@ class Connector:
     # -- orders
 
     def fetch_orders(self, since: str | None, *, until: datetime) -> Iterator[OrderPage]:
-        """Orders updated in [since, until]; one OrderPage per orderList page.
+        """New orders: placed in [since, until] (the last FIRST_RUN_LOOKBACK on a first run),
+        listed with orderList and read with orderInfo; one OrderPage per orderList page.
 
-        orderList filters on OrderTime only, so orders placed since ``revisit_days`` before the
-        cursor are listed and those whose LastUpdateTime is not before the cursor are read with
-        orderInfo. The cursor (newest LastUpdateTime) is given with the last page only: pages
-        come in order time, so an earlier cursor could pass over a later page's updates.
+        orderList cannot filter by LastUpdateTime (module docstring), so older orders are not
+        listed again here: ``recheck_orders`` re-reads the open ones. The engine already starts
+        a little before the stored cursor. Listed orders whose LastUpdateTime is after `until`
+        wait for the next run. The cursor (newest LastUpdateTime) is given with the last page
+        only: pages come in order time, so an earlier cursor could pass over a later page.
         """
         until = until if until.tzinfo else until.replace(tzinfo=JST)
         changed_since = self._parse_cursor(since) if since else None
-        start = (
-            changed_since - timedelta(days=self.settings.revisit_days)
-            if changed_since
-            else until - FIRST_RUN_LOOKBACK
-        )
+        start = changed_since if changed_since else until - FIRST_RUN_LOOKBACK
         windows = []
         while start < until:
             end = min(until, start + timedelta(days=self.settings.window_days))
@@ -483,6 +493,44 @@ class Connector:
                     yield OrderPage([self._order_info(o) for o in pages.pop(0)], None)
         last = pages.pop() if pages else []
         yield OrderPage([self._order_info(o) for o in last], _iso(newest) if newest else None)
+
+    def recheck_orders(self, order_numbers: Sequence[str], *, until: datetime) -> Iterator[OrderPage]:
+        """The current versions of exactly these orders (``Rechecks`` in base.py): one orderInfo
+        call each under the connector's rate limiter, a page every RECHECK_PAGE_SIZE orders,
+        ``cursor`` always None.
+
+        An order Yahoo! refuses to show (unknown OrderId: a 4xx or a Status other than OK) or
+        whose answer cannot be mapped is skipped and described in the page's ``errors``.
+        Refused credentials or signatures, an answer that is not XML and a Yahoo! that stays
+        down raise as in ``fetch_orders``.
+        """
+        numbers = list(dict.fromkeys(n.strip() for n in order_numbers if n and n.strip()))
+        for page_start in range(0, len(numbers), RECHECK_PAGE_SIZE):
+            orders: list[Order] = []
+            errors: list[str] = []
+            for order_id in numbers[page_start : page_start + RECHECK_PAGE_SIZE]:
+                body = order_info_request(self.settings.seller_id, order_id)
+                try:
+                    root = self._xml("orderInfo", body, signed=True)
+                except MallAuthError:
+                    raise
+                except MallRejected as exc:  # e.g. an OrderId Yahoo! does not know
+                    errors.append(f"{self.mall}の注文 {order_id} を読み直せませんでした: {exc}")
+                    continue
+                if root.tag not in ("ResultSet", "Result"):  # e.g. a maintenance page: the service
+                    raise MallPayloadError(f"{self.mall}から想定外の応答がありました（{root.tag}）")
+                try:
+                    order = map_order_info(root, self.mall)
+                except (MallRejected, MallPayloadError) as exc:  # Status NG, or this order unreadable
+                    errors.append(f"{self.mall}の注文 {order_id} を読み直せませんでした: {exc}")
+                    continue
+                if order.order_number != order_id:
+                    errors.append(
+                        f"{self.mall}の注文 {order_id} を読み直せませんでした: 別の注文（{order.order_number}）が返されました"
+                    )
+                    continue
+                orders.append(order)
+            yield OrderPage(orders, None, tuple(errors))
 
     def _list_window(self, time_from: datetime, time_to: datetime) -> Iterator[list[tuple[str, datetime]]]:
         start, size = 1, self.settings.page_size

@@ -24,6 +24,10 @@ Guesses, kept easy to change (UNVERIFIED: no vendor statement found):
   codes for a batch over 400 and its 429 body.
 * That registering a shipping date and number on a 発送待ち order makes it 発送済 (500) and sets
   ``shippingCmplRptDatetime``; and the ChangeReasonModel field names a cancellation adds.
+* getOrder with an unknown number: HTTP 200 with a per-order ERROR entry (``orderNumber`` set)
+  and the known orders in ``OrderModelList`` (third-party clients check messages per order);
+  ``unknown_order_status = 400`` makes the fake refuse the whole call instead, naming the
+  unknown numbers only.
 """
 
 from __future__ import annotations
@@ -163,6 +167,8 @@ class FakeRakuten:
         self.timeout_delay = 2.0
         # searchOrder lists at most this many results (15,000); tests may lower it.
         self.result_cap = RESULT_CAP
+        # getOrder with unknown numbers: 200 (per-order ERROR entries) or 400 (whole call refused).
+        self.unknown_order_status = 200
         self.requests: list[RecordedRequest] = []
         self.base_url = ""
         self.inventory: dict[tuple[str, str], int] = {}
@@ -529,6 +535,16 @@ class FakeRakuten:
             )
         if not isinstance(version, int) or not 3 <= version <= 10:
             return _order_error("ORDER_EXT_API_GET_ORDER_ERROR_014", "versionの値が不正です。")
+        unknown = [n for n in numbers if n not in self._orders]
+        if unknown and self.unknown_order_status != 200:
+            errors = [
+                m
+                for n in unknown
+                for m in _messages(
+                    ("ERROR", "ORDER_EXT_API_GET_ORDER_ERROR_003", "注文が存在しません。"), orderNumber=n
+                )
+            ]
+            return _Reply(self.unknown_order_status, {"MessageModelList": errors})
         messages, models = [], []
         for number in numbers:
             order = self._orders.get(number)

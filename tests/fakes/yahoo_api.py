@@ -13,7 +13,9 @@ and ``X-sws-signature-version``; the answer says ``X-SWS-Authorize-Status: autho
 Guesses, kept easy to change (UNVERIFIED: no vendor statement found): the HTTP status and body
 of a refused signature (403 + ``X-SWS-Authorize-Status: unauthorized`` here), of throttling
 (429 here; the vendor limit is unknown, so ``calls_per_second`` is off unless set), the error
-codes and messages (placeholders such as ``od00000``), OrderStatus 4 = キャンセル.
+codes and messages (placeholders such as ``od00000``), OrderStatus 4 = キャンセル, and what
+orderInfo answers for an unknown OrderId: ``unknown_order_status`` 400 (default) or another
+4xx with an ``<Error>`` body, or 200 with ``<Result><Status>NG</Status>``.
 """
 
 from __future__ import annotations
@@ -136,6 +138,8 @@ class FakeYahoo:
         self.token_lifetime = 3600
         self.signature_tolerance = 600
         self.timeout_delay = 2.0
+        # orderInfo for an unknown OrderId (UNVERIFIED): a 4xx with <Error>, or 200 with Status NG.
+        self.unknown_order_status = 400
         # Throttling (vendor limit unknown): None is no limit; bucket_clock is injectable.
         self.calls_per_second: float | None = None
         self.bucket_clock: Callable[[], float] = time.monotonic
@@ -393,8 +397,13 @@ class FakeYahoo:
 
     def _order_info(self, req: ET.Element) -> _Reply:
         order = self._orders.get(_text(req, "Target/OrderId"))
+        if order is None and self.unknown_order_status == 200:
+            return _xml_reply(
+                '<ResultSet totalResultsAvailable="0" totalResultsReturned="0" firstResultPosition="1">'
+                "<Result><Status>NG</Status></Result></ResultSet>"
+            )
         if order is None:
-            raise _ApiError(400, "Not Found: OrderId", "od00004")
+            raise _ApiError(self.unknown_order_status, "Not Found: OrderId", "od00004")
         flat = self._flat(order)
 
         def group(names: Iterable[str]) -> str:
