@@ -24,6 +24,7 @@ from sheets_schema.cells import JST
 from sheets_schema.changes import WriteJob, apply_to_grids
 from sheets_schema.errors import StaleWorkbookError
 from sheets_schema.grid import FIRST_DATA_ROW, Grid
+from sheets_schema.models import OPEN_ORDER_STATUSES
 from sheets_schema.parsing import Record, RowsOnDemand, Table, missing_table, parse_grid, unparsed_table
 from sheets_schema.tabs import (
     LEDGER_BALANCES,
@@ -42,7 +43,7 @@ from sheets_schema.tabs import (
 )
 from sheets_schema.workbook import Workbook
 from sync import shipments, state
-from sync.connectors.base import Connector
+from sync.connectors.base import Connector, rechecks
 from sync.errors import LeaseHeld, SyncError
 from sync.ledger import LineTarget, line_movements, movement_row
 from sync.models import Order, PushResult, StockLevel, SyncRun
@@ -81,6 +82,8 @@ class ChannelFetch:
     error: str = ""
     waiting: str = ""
     more: bool = False  # stopped at the per-job cap: fetch again before pushing
+    recheck: bool = False  # open orders re-read: moves no cursor, backs nothing off
+    problems: list[str] = field(default_factory=list)  # single orders the mall could not show
 
 
 @dataclass
@@ -176,13 +179,72 @@ class SyncEngine:
             stored = committed.stored  # a second round starts from the cursors just written
             if not any(f.more for f in fetches):
                 break
+        due = self._rechecks_due(stored) if fetch else []
         if push:
             self._confirm_shipments(committed.read, report)
-            self._push(run_id, report, committed)
-        else:
+            # Stock for the new orders goes out first: a slow recheck never delays it.
+            self._push(run_id, report, committed, release=not due)
+        if due:
+            committed = self._recheck(due, committed, run_id, started, report)
+            if push:
+                self._push(run_id, report, committed, release=True)
+        if not push:
             self._release_lease(committed.read)
         self.progress(Progress("完了", f"同期が終わりました（新規 {report.created} 件）"))
         return report
+
+    # -- rechecking older orders (malls that cannot search by update time)
+
+    def _rechecks_due(self, stored: dict[str, str]) -> list[Connector]:
+        due = []
+        now = self.clock()
+        for connector in self.connectors:
+            if not rechecks(connector):
+                continue
+            last = stored.get(state.recheck_key(connector.channel), "")
+            minutes = getattr(getattr(connector, "settings", None), "recheck_minutes", 10)
+            try:
+                waited = now - datetime.fromisoformat(last)
+            except ValueError:
+                waited = None  # never rechecked: the first fetch looked back far enough
+            if waited is None or waited >= timedelta(minutes=minutes):
+                due.append(connector)
+        return due
+
+    def _recheck(
+        self,
+        due: list[Connector],
+        committed: Committed,
+        run_id: str,
+        started: datetime,
+        report: CycleReport,
+    ) -> Committed:
+        """Re-read each due mall's orders still open in Ichigen, and commit what changed."""
+        open_orders = _open_orders(committed.read.grids.get(ORDERS.title))
+        fetches = []
+        for connector in due:
+            numbers = open_orders.get(connector.mall, [])
+            fetch = ChannelFetch(connector, recheck=True)
+            if numbers and committed.stored.get(state.recheck_key(connector.channel)):
+                name = connector.display_name or connector.mall
+                self.progress(
+                    Progress(
+                        "取込",
+                        f"{name}の未完了の注文 {len(numbers)} 件を再確認しています…",
+                        connector.channel,
+                    )
+                )
+                try:
+                    for page in connector.recheck_orders(numbers, until=self.clock()):  # type: ignore[attr-defined]
+                        fetch.orders.extend(page.orders)
+                        fetch.pages.append((len(fetch.orders), None))
+                        fetch.problems.extend(getattr(page, "errors", ()))
+                except SyncError as exc:
+                    fetch.error = str(exc)
+                except Exception as exc:  # a connector bug must not stop the others
+                    fetch.error = f"{name}の注文の再確認に失敗しました（{exc.__class__.__name__}）"
+            fetches.append(fetch)
+        return self._commit_import(fetches, run_id, started, report, committed.stored)
 
     def plan_push(self) -> list[PlannedPush]:
         tables = read_tables(self.workbook, PUSH_TABS)
@@ -461,6 +523,8 @@ class SyncEngine:
             stuck = stuck or counts.failed > failed_before
             if not stuck and cursor is not None:
                 safe_cursor = cursor
+        if fetch.recheck:
+            return self._recheck_run(job, fetch, counts, system, run, now)
         if safe_cursor:
             state.put(job, system, state.cursor_key(connector.channel), safe_cursor, now)
         error = fetch.error or (counts.errors[0] if counts.errors else "")
@@ -486,6 +550,38 @@ class SyncEngine:
             failed=counts.failed,
             result=result,
             error=error,
+        )
+
+    def _recheck_run(
+        self,
+        job: WriteJob,
+        fetch: ChannelFetch,
+        counts: ImportCounts,
+        system: Table[Any],
+        run: Callable[..., SyncRun],
+        now: datetime,
+    ) -> SyncRun | None:
+        """A recheck is logged only when it found something or failed; when it failed it is
+        tried again next cycle, otherwise after recheck_minutes."""
+        if not fetch.error:
+            state.put(job, system, state.recheck_key(fetch.connector.channel), now.isoformat(), now)
+        problems = [*counts.errors, *fetch.problems]
+        if not (fetch.error or problems or counts.created or counts.updated):
+            return None
+        result = (
+            "失敗"
+            if fetch.error and not fetch.orders
+            else ("一部失敗" if fetch.error or problems else "成功")
+        )
+        return run(
+            job="受注再確認",
+            fetched=counts.fetched,
+            created=counts.created,
+            updated=counts.updated,
+            duplicates_skipped=counts.duplicates_skipped,
+            failed=counts.failed + len(fetch.problems),
+            result=result,
+            error=fetch.error or (problems[0] if problems else ""),
         )
 
     def _resolve_unknown_skus(self, job: WriteJob, book: OrderBook, resolver: SkuResolver) -> None:
@@ -584,7 +680,7 @@ class SyncEngine:
     def _pushing_malls(self) -> set[str]:
         return {c.mall for c in self.connectors if getattr(c, "pushes_stock", True)}
 
-    def _push(self, run_id: str, report: CycleReport, committed: Committed) -> None:
+    def _push(self, run_id: str, report: CycleReport, committed: Committed, *, release: bool) -> None:
         read = committed.read
         tables = read.tables
         system = read.system
@@ -652,9 +748,10 @@ class SyncEngine:
         job.append(log_table, logs)
         if logs:
             self._move_mark(job, system, LOG_MARK, log_table.next_row + len(logs), committed.stored, now)
-        state.put(job, system, state.LEASE_KEY, "", now)
+        state.put(job, system, state.LEASE_KEY, "" if release else self._lease(now).encode(), now)
         self.workbook.write(job)
         read.after(job)
+        committed.stored = state.values(read.system)
         report.pushes.extend(result for _, result in sent)
 
 
@@ -711,6 +808,18 @@ def _signature(book: OrderBook, key: tuple[str, str], view: OrderView) -> str:
     return signature(
         table.grid.cell(row, table.column("ステータス")), table.grid.cell(row, table.column("在庫引当"))
     )
+
+
+def _open_orders(grid: Grid | None) -> dict[str, list[str]]:
+    """Order numbers per mall whose ステータス still holds stock, from the raw 受注 cells."""
+    found: dict[str, list[str]] = {}
+    if grid is None or not all(h in grid.header for h in ("モール", "注文番号", "ステータス")):
+        return found
+    mall, number, status = (grid.header.index(h) for h in ("モール", "注文番号", "ステータス"))
+    for cells in grid.rows:
+        if cells[status].strip() in OPEN_ORDER_STATUSES and cells[number].strip():
+            found.setdefault(cells[mall].strip(), []).append(cells[number].strip())
+    return found
 
 
 def _shipment_candidates(grid: Grid | None) -> Table[Any]:

@@ -23,6 +23,11 @@ def cursor_key(channel: str) -> str:
     return f"カーソル:{channel}"
 
 
+def recheck_key(channel: str) -> str:
+    """When the channel's open orders were last re-read (malls that cannot search by update)."""
+    return f"再確認:{channel}"
+
+
 def backoff_key(channel: str) -> str:
     return f"待機:{channel}"
 

@@ -18,7 +18,8 @@ from sheets_schema.workbook import Workbook
 from sync.connectors import DEMO_CHANNELS, channel_settings
 from sync.connectors.demo import Connector as DemoMall
 from sync.engine import SyncEngine
-from sync.ledger import EFFECTS
+from sync.ledger import EFFECTS, build_ledger
+from sync.settlement import decode_lines
 
 START = datetime(2026, 11, 30, 10, 0, tzinfo=JST)
 TIME_COLUMNS = {"日時", "更新日時", "送信日時", "開始日時", "終了日時"}
@@ -114,4 +115,34 @@ def ledger_problems(tables: dict[str, Any]) -> list[str]:
             problems.append(f"{stock.sku}: sheet {(stock.on_hand, stock.allocated)} ledger {expected}")
         if stock.available != max(0, stock.on_hand - stock.allocated - stock.safety_stock):
             problems.append(f"{stock.sku}: 販売可能数 {stock.available}")
+    return problems + persisted_ledger_problems(tables)
+
+
+def persisted_ledger_problems(tables: dict[str, Any]) -> list[str]:
+    """What a cycle keeps instead of re-reading the ledger (_台帳集計 per SKU, _受注在庫 per order
+    line) must equal a fold of the whole 在庫移動, once the engine has run."""
+    marks = {r.key: r.value for r in tables["_システム"].models()}
+    if "末尾:在庫移動" not in marks:
+        return []
+    movements = tables["在庫移動"].models()
+    ledger = build_ledger(movements)
+    problems = []
+    if int(marks["末尾:在庫移動"]) != len(tables["在庫移動"].grid.rows) + 2:
+        problems.append(f"末尾:在庫移動 {marks['末尾:在庫移動']} for {len(movements)} movements")
+    balances = {b.sku: (b.on_hand, b.allocated) for b in tables["_台帳集計"].models()}
+    for sku in set(ledger.on_hand) | set(ledger.allocated) | set(balances):
+        if balances.get(sku, (0, 0)) != (ledger.on_hand[sku], ledger.allocated[sku]):
+            problems.append(f"_台帳集計 {sku}: {balances.get(sku)} ledger {ledger.on_hand[sku], ledger.allocated[sku]}")
+
+    def plain(line: Any) -> tuple[dict[str, int], ...]:
+        return tuple({k: v for k, v in c.items() if v} for c in (line.allocated, line.shipped, line.kinds))
+
+    settled = {}
+    for row in tables["_受注在庫"].models():
+        for number, line in decode_lines(row.lines).items():
+            settled[(row.mall, row.order_number, number)] = plain(line)
+    folded = {key: plain(line) for key, line in ledger.lines.items() if any(plain(line))}
+    for key in set(settled) | set(folded):
+        if settled.get(key) != folded.get(key):
+            problems.append(f"_受注在庫 {key}: {settled.get(key)} ledger {folded.get(key)}")
     return problems

@@ -23,6 +23,7 @@ from sync.connectors.rakuten import Connector as RakutenConnector
 from sync.connectors.rakuten import Settings as RakutenSettings
 from sync.engine import SyncEngine
 from tests.fakes.rakuten_api import DEFAULT_LICENSE, DEFAULT_SECRET, SEARCH, FakeRakuten, Item
+from tests.fakes.rakuten_api import GET as GET_ORDER
 from tests.shop_fixtures import Clock, demo_malls, ledger_problems, snapshot, staff_edit
 from tests.test_sync_crash import CrashingWorkbook, Killed
 
@@ -228,4 +229,40 @@ def test_a_failing_rakuten_is_reported_and_never_blocks_the_others(
     report = shop.engine([shop.connector, *others]).run_once()
     assert {r.channel: r.result for r in report.runs}["rakuten"] == "成功"
     assert imported(shop) == {first, second}
+    assert ledger_problems(shop.tables()) == []
+
+
+def test_older_orders_are_rechecked_on_their_cadence_after_stock_for_new_orders_went_out(
+    shop: RakutenShop,
+) -> None:
+    old = shop.order(("TSH-WH-M", 3))
+    shop.engine().run_once()  # first run: looked back far enough, the next recheck is due later
+    shop.clock.advance(minutes=30)
+    shop.order(("00123", 1))  # a newer order moves the cursor past the old one's order time
+    shop.engine().run_once()  # the first recheck: nothing changed, nothing logged
+    shop.fake.cancel_order(old, at=shop.clock())
+    shop.clock.advance(minutes=3)
+    new = shop.order(("TSH-NV-M", 1))
+
+    searches, reads = len(shop.fake.calls(SEARCH)), len(shop.fake.calls(GET_ORDER))
+    report = shop.engine().run_once()  # 4 minutes after the recheck: new orders only
+    assert report.created == 1 and new in imported(shop)
+    assert len(shop.fake.calls(SEARCH)) - searches == 1  # today's window only, not 30 days
+    assert len(shop.fake.calls(GET_ORDER)) - reads == 1
+    stock = {s.sku: s for s in shop.tables()["在庫"].models()}
+    assert stock["TSH-WH-M"].allocated == 3  # the cancellation at the mall is not seen yet
+
+    shop.clock.advance(minutes=10)
+    reads = len(shop.fake.calls(GET_ORDER))
+    report = shop.engine().run_once()
+    # The fetch re-reads what its overlap window holds; the recheck reads the open orders at once.
+    recheck = shop.fake.calls(GET_ORDER)[-1]
+    assert sorted(recheck.body["orderNumberList"]) == sorted([old, *(imported(shop) - {old})])
+    statuses = {o.order_number: o.status for o in shop.tables()["受注"].models()}
+    assert statuses[old] == "キャンセル" and statuses[new] == "新規"
+    stock = {s.sku: s for s in shop.tables()["在庫"].models()}
+    assert stock["TSH-WH-M"].allocated == 0
+    assert shop.fake.inventory[("tshirt", "wh-m")] == 20 - 2  # pushed after the recheck
+    log = shop.tables()["同期ログ"].models()
+    assert [(r.job, r.updated) for r in log if r.job.startswith("受注再確認")] == [("受注再確認（rakuten）", 1)]
     assert ledger_problems(shop.tables()) == []
