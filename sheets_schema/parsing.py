@@ -157,7 +157,11 @@ class _RowParser:
                 header = str(error["loc"][0]) if error["loc"] else ""
                 errors.append(
                     RowError(
-                        self.spec.title, row, header, values.get(header, ""), _message(self.spec, error, header)
+                        self.spec.title,
+                        row,
+                        header,
+                        values.get(header, ""),
+                        _message(self.spec, error, header),
                     )
                 )
             return errors
@@ -202,7 +206,9 @@ class RowsOnDemand:
     an error on the second, exactly as ``parse_grid`` reports it."""
 
     def __init__(self, spec: TabSpec, grid: Grid) -> None:
-        self.table: Table[Any] = Table(spec=spec, grid=grid, header_problems=header_problems(spec, grid.header))
+        self.table: Table[Any] = Table(
+            spec=spec, grid=grid, header_problems=header_problems(spec, grid.header)
+        )
         self._parser = _RowParser(spec, grid) if self.table.writable else None
         self._rows: dict[tuple[str, ...], list[int]] | None = None
         self._parsed: dict[int, BaseModel | list[RowError]] = {}

@@ -132,7 +132,9 @@ def persisted_ledger_problems(tables: dict[str, Any]) -> list[str]:
     balances = {b.sku: (b.on_hand, b.allocated) for b in tables["_台帳集計"].models()}
     for sku in set(ledger.on_hand) | set(ledger.allocated) | set(balances):
         if balances.get(sku, (0, 0)) != (ledger.on_hand[sku], ledger.allocated[sku]):
-            problems.append(f"_台帳集計 {sku}: {balances.get(sku)} ledger {ledger.on_hand[sku], ledger.allocated[sku]}")
+            problems.append(
+                f"_台帳集計 {sku}: {balances.get(sku)} ledger {ledger.on_hand[sku], ledger.allocated[sku]}"
+            )
 
     def plain(line: Any) -> tuple[dict[str, int], ...]:
         return tuple({k: v for k, v in c.items() if v} for c in (line.allocated, line.shipped, line.kinds))

@@ -264,5 +264,7 @@ def test_older_orders_are_rechecked_on_their_cadence_after_stock_for_new_orders_
     assert stock["TSH-WH-M"].allocated == 0
     assert shop.fake.inventory[("tshirt", "wh-m")] == 20 - 2  # pushed after the recheck
     log = shop.tables()["同期ログ"].models()
-    assert [(r.job, r.updated) for r in log if r.job.startswith("受注再確認")] == [("受注再確認（rakuten）", 1)]
+    assert [(r.job, r.updated) for r in log if r.job.startswith("受注再確認")] == [
+        ("受注再確認（rakuten）", 1)
+    ]
     assert ledger_problems(shop.tables()) == []
