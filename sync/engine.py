@@ -117,7 +117,9 @@ class CycleRead:
     def after(self, job: WriteJob) -> None:
         """The job was written: make this view match, so later steps read nothing again."""
         apply_to_grids(job, self.grids)
-        self.tables[SYSTEM_STATE.title] = parse_grid(SYSTEM_STATE, self.grids[SYSTEM_STATE.title])
+        for spec in PARSED_TABS:  # small tabs: parsed again where the job changed them
+            if (spec.title in job.tabs or spec is SYSTEM_STATE) and spec.title in self.grids:
+                self.tables[spec.title] = parse_grid(spec, self.grids[spec.title])
 
 
 @dataclass

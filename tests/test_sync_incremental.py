@@ -1,0 +1,138 @@
+"""A cycle costs what changed: the ledger and the log are read from their marks, the ledger's
+totals and per-order line state are kept in the same job, and a workbook made by an older
+Ichigen (no marks, no kept totals) is upgraded in place on its first cycle."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sheets_schema.adapters.sql import SqlWorkbook
+from sheets_schema.book import read_tables
+from sheets_schema.changes import WriteJob
+from sheets_schema.grid import Grid
+from sheets_schema.workbook import Workbook
+from sync.settlement import LEDGER_MARK, LOG_MARK
+from tests.shop_fixtures import Shop, ledger_problems, open_shop, snapshot
+
+
+class ReadLog:
+    """The real workbook, with each read's tabs and row counts written down."""
+
+    def __init__(self, inner: Workbook) -> None:
+        self.inner = inner
+        self.reads: list[dict[str, Grid]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def read(self, titles: Sequence[str], **options: Any) -> dict[str, Grid]:
+        grids = self.inner.read(titles, **options)
+        self.reads.append(grids)
+        return grids
+
+    def rows_read(self, title: str) -> int:
+        return sum(len(g[title].rows) for g in self.reads if title in g)
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Shop:
+    shop = open_shop(SqlWorkbook(f"sqlite:///{tmp_path / 'wb.sqlite3'}"), tmp_path / "malls")
+    for _ in range(3):  # a history: orders, allocations, pushes, log rows
+        shop.engine().run_once()
+        shop.clock.advance(minutes=20)
+    return shop
+
+
+def _system(shop: Shop) -> dict[str, str]:
+    return {r.key: r.value for r in shop.tables()["_システム"].models()}
+
+
+def test_a_steady_cycle_reads_no_ledger_or_log_row_and_reads_each_tab_once(shop: Shop) -> None:
+    tables = shop.tables()
+    assert len(tables["在庫移動"].records) > 100 and len(tables["同期ログ"].grid.rows) > 4
+    recorded = ReadLog(shop.workbook)
+    engine = shop.engine()
+    engine.workbook = recorded
+    engine.run_once(fetch=False)  # the board's settle after a status change: the same path
+
+    assert recorded.rows_read("在庫移動") == 0
+    assert recorded.rows_read("同期ログ") == 0
+    # One read to take the lease (_システム only), one for the job: no tab read twice.
+    assert len(recorded.reads) == 2 and list(recorded.reads[0]) == ["_システム"]
+    marks = _system(shop)
+    assert int(marks[LEDGER_MARK]) == len(tables["在庫移動"].grid.rows) + 2
+    assert int(marks[LOG_MARK]) == len(shop.tables()["同期ログ"].grid.rows) + 2
+    assert ledger_problems(shop.tables()) == []
+
+
+def test_a_staff_status_change_is_settled_from_the_kept_line_state(shop: Shop) -> None:
+    order = next(o for o in shop.tables()["受注"].models() if o.status == "発送待ち" and o.allocates_stock)
+    shop.staff_edit("受注", (order.mall, order.order_number), {"ステータス": "キャンセル"})
+    before = len(shop.tables()["在庫移動"].records)
+    report = shop.engine().run_once(fetch=False)
+
+    released = shop.tables()["在庫移動"].models()[before:]
+    assert report.movements == len(released) > 0
+    assert {(m.kind, m.order_number) for m in released} == {("引当解除", order.order_number)}
+    assert ledger_problems(shop.tables()) == []
+    assert shop.engine().run_once(fetch=False).movements == 0  # settled once, not every cycle
+
+
+def test_ledger_rows_appended_by_anything_else_are_folded_in_exactly_once(shop: Shop) -> None:
+    tables = shop.tables()
+    sku = tables["在庫"].models()[0].sku
+    on_hand = tables["在庫"].models()[0].on_hand
+    job = WriteJob()
+    received = {"移動ID": "入庫:外部:1", "日時": shop.clock(), "SKU": sku, "区分": "入庫", "数量": 12}
+    job.append(tables["在庫移動"], [received])
+    shop.workbook.write(job)
+
+    for _ in range(2):
+        shop.engine().run_once(fetch=False)
+        (stock,) = [s for s in shop.tables()["在庫"].models() if s.sku == sku]
+        assert stock.on_hand == on_hand + 12
+    assert ledger_problems(shop.tables()) == []
+
+
+def _forget_kept_state(workbook: Workbook) -> None:
+    """What a workbook made before the incremental cycle looks like: no marks, no totals."""
+    tables = read_tables(workbook)
+    job = WriteJob()
+    for title in ("_台帳集計", "_受注在庫"):
+        for record in tables[title]:
+            job.set(tables[title], record.row, dict.fromkeys(tables[title].spec.headers, ""))
+    system = tables["_システム"]
+    for key in (LEDGER_MARK, LOG_MARK):
+        row = system.find_row((key,))
+        assert row is not None
+        job.set(system, row, {"キー": "", "値": "", "更新日時": ""})
+    workbook.write(job)
+
+
+def test_an_older_workbook_is_upgraded_in_place_on_its_first_cycle(shop: Shop, tmp_path: Path) -> None:
+    kept = {t: shop.tables()[t].models() for t in ("_台帳集計", "_受注在庫")}
+    before = snapshot(shop.workbook)
+    _forget_kept_state(shop.workbook)
+    assert shop.tables()["_受注在庫"].models() == []
+
+    report = shop.engine().run_once(fetch=False)
+    assert report.movements == 0  # nothing is counted twice
+    assert snapshot(shop.workbook) == before
+    tables = shop.tables()
+    assert ledger_problems(tables) == []
+    assert {(b.sku, b.on_hand, b.allocated) for b in tables["_台帳集計"].models()} == {
+        (b.sku, b.on_hand, b.allocated) for b in kept["_台帳集計"]
+    }
+    assert {(s.mall, s.order_number, s.settled_for, s.lines) for s in tables["_受注在庫"].models()} == {
+        (s.mall, s.order_number, s.settled_for, s.lines) for s in kept["_受注在庫"]
+    }
+    # From then on the ledger is read from the mark again.
+    recorded = ReadLog(shop.workbook)
+    engine = shop.engine()
+    engine.workbook = recorded
+    engine.run_once(fetch=False)
+    assert recorded.rows_read("在庫移動") == 0
