@@ -1,8 +1,8 @@
 """The workbook on Google Sheets through gspread 6 and google-auth.
 
-Request budget per job: one ``values:batchGet`` for every tab the job reads, one
-``values:batchUpdate`` for every cell it changes, one ``values:append`` per tab it grows, and
-spreadsheet metadata fetched once and cached. Everything is written RAW and read unformatted,
+Request budget per job: one ``values:batchGet`` for every tab the job reads, one more that
+checks the rows its appends will take are still empty, one ``values:batchUpdate`` for every
+cell it changes and appends, and spreadsheet metadata fetched once and cached. Everything is written RAW and read unformatted,
 so ``=IMPORTXML(...)`` from a mall stays text and ``00123`` is never turned into 123.
 """
 
@@ -24,8 +24,8 @@ from gspread.utils import absolute_range_name, rowcol_to_a1
 
 from sheets_schema.adapters.retry import RetryPolicy
 from sheets_schema.changes import CellUpdate, WriteJob
-from sheets_schema.errors import WorkbookUnavailable
-from sheets_schema.grid import Grid
+from sheets_schema.errors import StaleWorkbookError, WorkbookUnavailable
+from sheets_schema.grid import Grid, cell_text
 from sheets_schema.workbook import NewTab, WorkbookInfo
 
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
@@ -190,6 +190,7 @@ class GoogleSheetsWorkbook:
         """
         if not job:
             return
+        self._check_append_targets(job)
         self._grow_grids(job)
         updates = list(job.updates)
         for title, append in job.appends.items():
@@ -197,6 +198,43 @@ class GoogleSheetsWorkbook:
                 updates.extend(CellUpdate(title, append.start_row + offset, c, v) for c, v in enumerate(row))
         body = {"valueInputOption": "RAW", "data": _value_ranges(updates)}
         self._call(self._client.http_client.values_batch_update, self._key, body=body)
+
+    def _check_append_targets(self, job: WriteJob) -> None:
+        """Refuse a job whose appended rows would land on rows that are no longer empty.
+
+        Appends are written by position (for atomicity), so a job built on a stale read would
+        silently overwrite whatever another job or a person added since. One values:batchGet
+        over every target block narrows that window to the time between two requests; the
+        Sheets API has no conditional write that would close it.
+        """
+        sheets = {s["properties"]["title"]: s["properties"] for s in self._metadata().get("sheets", [])}
+        targets: list[tuple[str, int, str]] = []
+        for title, append in job.appends.items():
+            if not append.rows:
+                continue
+            grid = sheets.get(title, {}).get("gridProperties", {})
+            # Rows beyond the grid are empty by definition, and the API refuses ranges past it.
+            last_row = min(append.start_row + len(append.rows) - 1, grid.get("rowCount", 0))
+            width = min(_append_width(job, title), grid.get("columnCount", 0))
+            if last_row < append.start_row or width < 1:
+                continue
+            span = f"{rowcol_to_a1(append.start_row, 1)}:{rowcol_to_a1(last_row, width)}"
+            targets.append((title, append.start_row, absolute_range_name(title, span)))
+        if not targets:
+            return
+        reply = self._call(
+            self._client.http_client.values_batch_get,
+            self._key,
+            [rng for _, _, rng in targets],
+            params=_READ_PARAMS,
+        )
+        for (title, start_row, _), found in zip(targets, reply.get("valueRanges", []), strict=True):
+            for offset, row in enumerate(found.get("values", [])):
+                if any(cell_text(v).strip() for v in row):
+                    raise StaleWorkbookError(
+                        f"「{title}」シート {start_row + offset}行目に読み込み後に別の行が書き込まれたため、"
+                        "書き込みをやめました。もう一度実行してください"
+                    )
 
     def _grow_grids(self, job: WriteJob) -> None:
         sheets = {s["properties"]["title"]: s["properties"] for s in self._metadata().get("sheets", [])}
@@ -245,6 +283,12 @@ class GoogleSheetsWorkbook:
             self._key,
             body={"valueInputOption": "RAW", "data": headers},
         )
+
+
+def _append_width(job: WriteJob, title: str) -> int:
+    """Columns an append covers: the header the job read, or its widest row."""
+    rows = job.appends[title].rows
+    return max([len(job.headers.get(title, [])), *(len(r) for r in rows)])
 
 
 def _value_ranges(updates: Sequence[CellUpdate]) -> list[dict[str, Any]]:
