@@ -7,7 +7,7 @@ from gspread.utils import rowcol_to_a1
 
 from sheets_schema.adapters.retry import RetryPolicy
 from sheets_schema.book import ensure_tabs, read_tables
-from sheets_schema.changes import WriteJob
+from sheets_schema.changes import TabAppend, WriteJob
 from sheets_schema.errors import StaleWorkbookError, WorkbookUnavailable
 from sheets_schema.tabs import ORDERS, STOCK, TABS
 from tests.conftest import GoogleHarness
@@ -104,6 +104,44 @@ def test_a_stale_append_costs_one_read_and_writes_nothing(google: GoogleHarness)
         google.workbook.write(job)
     assert [r.kind for r in google.server.requests] == ["values.batchGet"]
     assert len(read_tables(google.fresh_workbook())[STOCK.title].records) == 400
+
+
+def test_new_tabs_are_exactly_as_wide_as_their_header(google: GoogleHarness) -> None:
+    for spec in TABS:
+        if spec.title != STOCK.title:  # the fixture typed into 在庫 as staff would
+            assert google.server.grid_size(google.key, spec.title) == (1000, len(spec.headers))
+
+
+def test_a_write_wider_than_the_grid_grows_its_columns_in_the_grow_request(google: GoogleHarness) -> None:
+    width = len(ORDERS.headers)
+    header = [*ORDERS.headers, "担当", "メモ"]
+    job = WriteJob(headers={ORDERS.title: header})
+    job.appends[ORDERS.title] = TabAppend(
+        ORDERS.title, 2, [["Amazon", "W-1", *[""] * (width - 2), "佐藤", "至急"]]
+    )
+    google.server.reset_counts()
+    google.workbook.write(job)
+    kinds = [r.kind for r in google.server.requests]
+    assert kinds == ["metadata", "values.batchGet", "batchUpdate", "values.batchUpdate"]
+    grow = google.server.requests[2].body["requests"]
+    assert [r["appendDimension"]["dimension"] for r in grow] == ["COLUMNS"]
+    assert google.server.grid_size(google.key, ORDERS.title) == (1000, width + 2)
+    assert google.stored(ORDERS.title)[1][-2:] == ["佐藤", "至急"]
+
+
+def test_a_column_staff_inserted_since_the_metadata_was_cached_is_not_added_twice(
+    google: GoogleHarness,
+) -> None:
+    workbook = google.fresh_workbook()
+    workbook.tab_titles()  # metadata cached while 受注 is as wide as its header
+    header = [*ORDERS.headers, "担当"]
+    google.staff_put(ORDERS.title, [header])  # typing into a new column widens the grid
+    tables = read_tables(workbook)
+    job = WriteJob()
+    job.append(tables[ORDERS.title], [_order("S-1")])
+    workbook.write(job)
+    assert google.server.grid_size(google.key, ORDERS.title) == (1000, len(header))
+    assert read_tables(google.fresh_workbook())[ORDERS.title].records[0].value.order_number == "S-1"
 
 
 def test_429_and_5xx_are_retried_with_growing_jittered_waits(google: GoogleHarness) -> None:

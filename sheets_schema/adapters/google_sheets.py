@@ -190,6 +190,7 @@ class GoogleSheetsWorkbook:
         """
         if not job:
             return
+        self._refresh_if_narrow(job)
         self._check_append_targets(job)
         self._grow_grids(job)
         updates = list(job.updates)
@@ -198,6 +199,21 @@ class GoogleSheetsWorkbook:
                 updates.extend(CellUpdate(title, append.start_row + offset, c, v) for c, v in enumerate(row))
         body = {"valueInputOption": "RAW", "data": _value_ranges(updates)}
         self._call(self._client.http_client.values_batch_update, self._key, body=body)
+
+    def _refresh_if_narrow(self, job: WriteJob) -> None:
+        """Re-fetch metadata when the job seems wider than a cached grid.
+
+        Staff widen tabs by inserting columns in Sheets; the cached columnCount then lags
+        behind the header just read, and growing by the cached figure would add columns nobody
+        asked for. One metadata request, only in that case.
+        """
+        widths = {
+            s["properties"]["title"]: s["properties"].get("gridProperties", {}).get("columnCount", 0)
+            for s in self._metadata().get("sheets", [])
+        }
+        _, columns_needed = _grid_needs(job)
+        if any(needed > widths.get(title, 0) for title, needed in columns_needed.items()):
+            self._meta = None
 
     def _check_append_targets(self, job: WriteJob) -> None:
         """Refuse a job whose appended rows would land on rows that are no longer empty.
@@ -237,19 +253,25 @@ class GoogleSheetsWorkbook:
                     )
 
     def _grow_grids(self, job: WriteJob) -> None:
+        """Make room for the job in one spreadsheets:batchUpdate, only when it needs any."""
         sheets = {s["properties"]["title"]: s["properties"] for s in self._metadata().get("sheets", [])}
+        rows_needed, columns_needed = _grid_needs(job)
         requests_ = []
-        for title, append in job.appends.items():
+        for title in sorted(rows_needed.keys() | columns_needed.keys()):
             props = sheets[title]
-            needed = append.start_row + len(append.rows) - 1
-            rows = props.get("gridProperties", {}).get("rowCount", 0)
-            if append.rows and needed > rows:
-                # Grow generously: each growth is one more request.
-                extra = max(needed - rows, 1000)
+            grid = props.setdefault("gridProperties", {})
+            rows, columns = grid.get("rowCount", 0), grid.get("columnCount", 0)
+            if rows_needed.get(title, 0) > rows:
+                # Rows grow generously (each growth is one more request) ...
+                extra = max(rows_needed[title] - rows, 1000)
+                requests_.append(_append_dimension(props["sheetId"], "ROWS", extra))
+                grid["rowCount"] = rows + extra
+            if columns_needed.get(title, 0) > columns:
+                # ... columns exactly: every column costs a cell in every row of the tab.
                 requests_.append(
-                    {"appendDimension": {"sheetId": props["sheetId"], "dimension": "ROWS", "length": extra}}
+                    _append_dimension(props["sheetId"], "COLUMNS", columns_needed[title] - columns)
                 )
-                props.setdefault("gridProperties", {})["rowCount"] = rows + extra
+                grid["columnCount"] = columns_needed[title]
         if requests_:
             self._call(self._client.http_client.batch_update, self._key, {"requests": requests_})
 
@@ -262,7 +284,9 @@ class GoogleSheetsWorkbook:
                     "properties": {
                         "title": t.title,
                         "hidden": t.hidden,
-                        "gridProperties": {"rowCount": 1000, "columnCount": max(26, len(t.header))},
+                        # Exactly as wide as the data: each row costs columnCount cells of the
+                        # spreadsheet's 10 million; writes grow the grid when staff add columns.
+                        "gridProperties": {"rowCount": 1000, "columnCount": _tab_width(t)},
                     }
                 }
             }
@@ -283,6 +307,27 @@ class GoogleSheetsWorkbook:
             self._key,
             body={"valueInputOption": "RAW", "data": headers},
         )
+
+
+def _tab_width(tab: NewTab) -> int:
+    return max([len(tab.header), *(len(r) for r in tab.rows), 1])
+
+
+def _append_dimension(sheet_id: int, dimension: str, length: int) -> dict[str, Any]:
+    return {"appendDimension": {"sheetId": sheet_id, "dimension": dimension, "length": length}}
+
+
+def _grid_needs(job: WriteJob) -> tuple[dict[str, int], dict[str, int]]:
+    """Rows and columns each tab's grid must have for the job to fit."""
+    rows: dict[str, int] = {}
+    columns: dict[str, int] = defaultdict(int)
+    for title, append in job.appends.items():
+        if append.rows:
+            rows[title] = append.start_row + len(append.rows) - 1
+            columns[title] = max(columns[title], _append_width(job, title))
+    for u in job.updates:
+        columns[u.tab] = max(columns[u.tab], u.column + 1, len(job.headers.get(u.tab, [])))
+    return rows, dict(columns)
 
 
 def _append_width(job: WriteJob, title: str) -> int:
