@@ -12,6 +12,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
@@ -110,6 +111,38 @@ def _japanese_message(exc: Exception, *, account: str) -> str:
     if isinstance(exc, requests.Timeout):
         return "Google スプレッドシートから時間内に応答がありませんでした。もう一度お試しください"
     return "Google スプレッドシートに接続できません。ネットワークを確認してください"
+
+
+# Blank rows left under the data by trim_grids, so that the next appends need no grow request.
+TRIM_ROW_MARGIN = 100
+
+
+@dataclass(frozen=True)
+class GridTrim:
+    title: str
+    rows_before: int
+    columns_before: int
+    rows_after: int
+    columns_after: int
+
+    @property
+    def cells_before(self) -> int:
+        return self.rows_before * self.columns_before
+
+    @property
+    def cells_after(self) -> int:
+        return self.rows_after * self.columns_after
+
+
+def _used_extent(values: list[list[Any]]) -> tuple[int, int]:
+    """(rows, columns) up to the last cell holding anything, header included."""
+    used_rows = used_columns = 0
+    for index, row in enumerate(values):
+        filled = [c for c, value in enumerate(row) if cell_text(value) != ""]
+        if filled:
+            used_rows = index + 1
+            used_columns = max(used_columns, filled[-1] + 1)
+    return used_rows, used_columns
 
 
 class GoogleSheetsWorkbook:
@@ -274,6 +307,46 @@ class GoogleSheetsWorkbook:
                 grid["columnCount"] = columns_needed[title]
         if requests_:
             self._call(self._client.http_client.batch_update, self._key, {"requests": requests_})
+
+    def trim_grids(self, *, row_margin: int = TRIM_ROW_MARGIN) -> list[GridTrim]:
+        """Shrink every tab's grid to the cells in use, in one spreadsheets:batchUpdate.
+
+        Google counts every cell of every grid, blank or not, against the spreadsheet's
+        10 million. Columns are cut after the last one holding any value (header or data);
+        rows after the last row holding any value, plus a margin for the next appends.
+        Values are read as FORMULA so that a formula showing "" still counts as a value.
+        """
+        self._meta = None  # sizes must be current: deleting past the grid is an error
+        sheets = [s["properties"] for s in self._metadata().get("sheets", [])]
+        if not sheets:
+            return []
+        reply = self._call(
+            self._client.http_client.values_batch_get,
+            self._key,
+            [absolute_range_name(p["title"]) for p in sheets],
+            params={"majorDimension": "ROWS", "valueRenderOption": "FORMULA"},
+        )
+        trims, requests_ = [], []
+        for props, found in zip(sheets, reply.get("valueRanges", []), strict=True):
+            grid = props.get("gridProperties", {})
+            rows, columns = grid.get("rowCount", 0), grid.get("columnCount", 0)
+            used_rows, used_columns = _used_extent(found.get("values", []))
+            keep_rows = min(rows, max(used_rows + row_margin, 2))
+            keep_columns = min(columns, max(used_columns, 1))
+            trims.append(GridTrim(props["title"], rows, columns, keep_rows, keep_columns))
+            for dimension, keep, size in (("ROWS", keep_rows, rows), ("COLUMNS", keep_columns, columns)):
+                if keep < size:
+                    span = {
+                        "sheetId": props["sheetId"],
+                        "dimension": dimension,
+                        "startIndex": keep,
+                        "endIndex": size,
+                    }
+                    requests_.append({"deleteDimension": {"range": span}})
+        if requests_:
+            self._call(self._client.http_client.batch_update, self._key, {"requests": requests_})
+        self._meta = None
+        return trims
 
     def add_tabs(self, tabs: Sequence[NewTab]) -> None:
         if not tabs:
