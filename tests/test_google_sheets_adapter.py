@@ -144,6 +144,16 @@ def test_a_column_staff_inserted_since_the_metadata_was_cached_is_not_added_twic
     assert read_tables(google.fresh_workbook())[ORDERS.title].records[0].value.order_number == "S-1"
 
 
+def test_cells_used_is_every_grid_counted_whole_from_fresh_metadata(google: GoogleHarness) -> None:
+    workbook = google.fresh_workbook()
+    expected = 1000 * 26 + sum(1000 * len(spec.headers) for spec in TABS)  # シート1 is 26 wide
+    assert workbook.cells_used() == expected
+    google.staff_put("シート1", [["メモ"]] + [[""]] * 1499)  # staff grow a tab to 1,500 rows
+    google.server.reset_counts()
+    assert workbook.cells_used() == expected + 500 * 26
+    assert [r.kind for r in google.server.requests] == ["metadata"]
+
+
 def test_429_and_5xx_are_retried_with_growing_jittered_waits(google: GoogleHarness) -> None:
     google.server.inject(429, 503, 500, kinds={"values.batchGet"})
     workbook = google.fresh_workbook(policy=RetryPolicy(max_retries=5, base_seconds=0.01, max_seconds=1.0))

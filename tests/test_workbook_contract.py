@@ -207,6 +207,20 @@ def test_appends_after_trailing_blank_rows_land_right_after_the_last_row(harness
     assert len(harness.stored(STOCK.title)) == 4
 
 
+def test_cells_used_counts_each_tab_at_least_as_wide_as_its_header_and_grows_with_rows(harness) -> None:
+    at_least = sum(len(spec.headers) for spec in TABS)  # every tab's header row
+    before = harness.workbook.cells_used()
+    assert before >= at_least
+    tables = read_tables(harness.workbook)
+    job = WriteJob()
+    job.append(tables[ORDERS.title], [order(str(n)) for n in range(1200)])  # past a 1,000-row grid
+    harness.workbook.write(job)
+    after = harness.fresh_workbook().cells_used()
+    assert after - before >= 1200 * len(ORDERS.headers) - 1000 * len(ORDERS.headers)
+    if harness.kind == "sql":
+        assert after - before == 1200 * len(ORDERS.headers)
+
+
 def test_reading_a_missing_tab_reports_it_and_blocks_writes(harness) -> None:
     tables = read_tables(harness.workbook, [*TABS[:1], _spec_named("存在しないタブ")])
     missing = tables["存在しないタブ"]

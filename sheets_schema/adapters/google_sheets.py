@@ -308,6 +308,15 @@ class GoogleSheetsWorkbook:
         if requests_:
             self._call(self._client.http_client.batch_update, self._key, {"requests": requests_})
 
+    def cells_used(self) -> int:
+        """Every grid's rowCount × columnCount, blank cells included, as Google counts them."""
+        self._meta = None  # one metadata request: grids grow with every sync and staff edit
+        return sum(
+            s["properties"].get("gridProperties", {}).get("rowCount", 0)
+            * s["properties"].get("gridProperties", {}).get("columnCount", 0)
+            for s in self._metadata().get("sheets", [])
+        )
+
     def trim_grids(self, *, row_margin: int = TRIM_ROW_MARGIN) -> list[GridTrim]:
         """Shrink every tab's grid to the cells in use, in one spreadsheets:batchUpdate.
 

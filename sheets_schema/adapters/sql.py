@@ -260,6 +260,15 @@ class SqlWorkbook:
                 ],
             )
 
+    def cells_used(self) -> int:
+        """(rows + header) × header width per tab: what the same data would cost on Sheets."""
+        with self._engine.connect() as conn:
+            counts = dict(
+                conn.execute(select(rows_table.c.tab_id, func.count()).group_by(rows_table.c.tab_id)).all()
+            )
+            tabs = conn.execute(select(tabs_table.c.id, tabs_table.c.header)).all()
+        return sum((counts.get(t.id, 0) + 1) * len(t.header) for t in tabs)
+
     def add_tabs(self, tabs: Sequence[NewTab]) -> None:
         if not tabs:
             return
