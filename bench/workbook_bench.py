@@ -59,14 +59,37 @@ def order_rows(n: int) -> list[dict[str, Any]]:
     ]
 
 
-def fill(workbook: Workbook, n: int) -> None:
+class BenchFailure(Exception):
+    """The workbook does not hold what the bench wrote: its figures would measure nothing."""
+
+
+def order_count(workbook: Workbook) -> int:
+    return len(read_tables(workbook, [ORDERS])[ORDERS.title].records)
+
+
+def fill(workbook: Workbook, n: int) -> int:
+    """Append n orders in jobs of 20,000 rows; the 受注 row count afterwards, checked."""
     seed_demo_if_new(workbook, NOW)
-    tables = read_tables(workbook, [ORDERS])
+    before = order_count(workbook)  # the seeded demo shop has orders of its own
     rows = order_rows(n)
     for start in range(0, n, 20_000):
+        # Re-read before every job: appends land where the job's read ended, and a job built on
+        # an earlier read would (before the adapters refused it) overwrite the previous job's rows.
+        tables = read_tables(workbook, [ORDERS])
         job = WriteJob()
         job.append(tables[ORDERS.title], rows[start : start + 20_000])
         workbook.write(job)
+    require_orders(workbook, before + n)
+    return before + n
+
+
+def require_orders(workbook: Workbook, expected: int) -> None:
+    stored = order_count(workbook)
+    if stored != expected:
+        raise BenchFailure(
+            f"受注シートに {expected:,} 行あるはずが {stored:,} 行しかありません（{workbook.info.backend}）。"
+            "この計測は無効です"
+        )
 
 
 def write_job(workbook: Workbook) -> WriteJob:
@@ -91,8 +114,7 @@ def bench_sqlite(n: int, folder: Path) -> dict[str, float]:
     fill(workbook, n)
     titles = [s.title for s in TABS]
     raw, _ = timed(lambda: workbook.read(titles))
-    parsed, tables = timed(lambda: read_tables(workbook))
-    assert len(tables[ORDERS.title].records) >= n
+    parsed, _ = timed(lambda: read_tables(workbook))
     job = write_job(workbook)
     write, _ = timed(lambda: workbook.write(job))
     return {"read_raw": raw, "read_parse": parsed, "write": write}
@@ -107,14 +129,17 @@ def bench_sheets(n: int, server: FakeSheetsServer) -> dict[str, float]:
         policy=RetryPolicy(max_retries=0),
     )
     ensure_tabs(workbook)
-    fill(workbook, n)
+    expected = fill(workbook, n)
     fresh = GoogleSheetsWorkbook(
         key, make_service_account_info(server.token_uri), api_base_url=server.base_url
     )
     server.reset_counts()
     read_time, tables = timed(lambda: read_tables(fresh))
     read_requests = server.count()
-    assert len(tables[ORDERS.title].records) >= n
+    if len(tables[ORDERS.title].records) != expected:  # what a fresh object reads, not the cache
+        raise BenchFailure(
+            f"Sheets: 受注 {expected:,} 行のはずが {len(tables[ORDERS.title].records):,} 行です"
+        )
     job = write_job(fresh)
     server.reset_counts()
     write_time, _ = timed(lambda: fresh.write(job))
@@ -130,20 +155,25 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000,50000,100000")
     sizes = [int(s) for s in parser.parse_args().sizes.split(",")]
+    lines = []
+    with tempfile.TemporaryDirectory() as folder, FakeSheetsServer() as server:
+        for n in sizes:
+            try:
+                sql = bench_sqlite(n, Path(folder))
+                sheets = bench_sheets(n, server)
+            except BenchFailure as exc:  # before any figure: a broken run must not look like a result
+                sys.exit(f"失敗（{n:,} 行）: {exc}")
+            lines.append(
+                f"{n:,} | {sql['read_raw']:.2f} s | {sql['read_parse']:.2f} s | {sql['write'] * 1000:.0f} ms "
+                f"| {sheets['read_requests']} ({sheets['read_time']:.2f} s) "
+                f"| {sheets['write_requests']} ({sheets['write_time'] * 1000:.0f} ms)"
+            )
     print(
         f"受注 rows | SQLite read raw | SQLite read+parse | SQLite write {WRITE_CELLS:,} cells "
         "| Sheets read: requests (time) | Sheets write: requests (time)"
     )
     print("---|---|---|---|---|---")
-    with tempfile.TemporaryDirectory() as folder, FakeSheetsServer() as server:
-        for n in sizes:
-            sql = bench_sqlite(n, Path(folder))
-            sheets = bench_sheets(n, server)
-            print(
-                f"{n:,} | {sql['read_raw']:.2f} s | {sql['read_parse']:.2f} s | {sql['write'] * 1000:.0f} ms "
-                f"| {sheets['read_requests']} ({sheets['read_time']:.2f} s) "
-                f"| {sheets['write_requests']} ({sheets['write_time'] * 1000:.0f} ms)"
-            )
+    print("\n".join(lines))
     print(
         "\nSheets read requests include the one metadata request a fresh workbook object makes (cached after)."
     )

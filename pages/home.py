@@ -5,6 +5,7 @@ import streamlit as st
 
 from sheets_schema.book import header_problems, row_errors
 from sheets_schema.tabs import TABS
+from shop.cell_budget import cell_budget
 from shop.overview import overview, yen
 from ui import context
 
@@ -21,6 +22,17 @@ units.metric("在庫数（実在庫の合計）", f"{summary.stock_units:,} 点"
 value.metric("在庫金額（原価）", yen(summary.stock_value_at_cost))
 if summary.skus_without_cost:
     st.caption(f"原価が未入力の {summary.skus_without_cost} SKU は在庫金額に含めていません。")
+
+budget = cell_budget(context.cells_used(), snapshot.tables, snapshot.read_at)
+usage = "。".join(t for t in (budget.usage_text(), budget.pace_text()) if t)
+if budget.warn:
+    st.warning(
+        f"{usage}。上限に達すると書き込めなくなります。古い受注を別のファイルに移すか、"
+        "`python -m sheets_schema check --fix` で空白の行と列を削ってください。",
+        icon=":material/warning:",
+    )
+else:
+    st.caption(usage)
 
 st.subheader("受注ステータス")
 for column, (status, count) in zip(

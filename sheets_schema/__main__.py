@@ -4,6 +4,7 @@ python -m sheets_schema export out.xlsx       every tab to an .xlsx file
 python -m sheets_schema import in.xlsx        validate and show what would change
 python -m sheets_schema import in.xlsx --apply
 python -m sheets_schema check                 print every row error; exit 1 if any
+python -m sheets_schema check --fix           first trim Google Sheets grids to the cells in use
 """
 
 from __future__ import annotations
@@ -45,6 +46,29 @@ def check(workbook: Workbook) -> int:
         return 1
     print(f"問題はありません（{sum(len(t.records) for t in tables.values())} 行を確認しました）")
     return 0
+
+
+def trim(workbook: Workbook) -> None:
+    """Give back the blank cells Google counts against the 10-million-cell limit."""
+    # Imported here: the SQL-only installation need not load gspread.
+    from sheets_schema.adapters.google_sheets import GoogleSheetsWorkbook
+
+    if not isinstance(workbook, GoogleSheetsWorkbook):
+        print("データベースのワークブックにはセル数の上限も空白のセルもないため、削るものはありません")
+        return
+    trims = workbook.trim_grids()
+    for t in trims:
+        if t.cells_after < t.cells_before:
+            print(
+                f"「{t.title}」: {t.rows_before:,}行×{t.columns_before}列 → {t.rows_after:,}行×{t.columns_after}列"
+                f"（{t.cells_before:,} → {t.cells_after:,} セル）"
+            )
+    before = sum(t.cells_before for t in trims)
+    after = sum(t.cells_after for t in trims)
+    if after == before:
+        print(f"削れる空白のセルはありませんでした（{before:,} セル使用中）")
+    else:
+        print(f"空白の行と列を削りました: {before:,} → {after:,} セル（{before - after:,} セル減）\n")
 
 
 def import_file(workbook: Workbook, path: Path, *, apply: bool) -> int:
@@ -91,7 +115,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     importer = commands.add_parser("import", help=".xlsx の変更を検証して取り込む")
     importer.add_argument("path", type=Path)
     importer.add_argument("--apply", action="store_true", help="確認した変更を書き込む")
-    commands.add_parser("check", help="全シートの入力エラーを表示する")
+    checker = commands.add_parser("check", help="全シートの入力エラーを表示する")
+    checker.add_argument(
+        "--fix", action="store_true", help="先に Google スプレッドシートの空白の行と列を削ってセル数を減らす"
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -100,6 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return export(workbook, args.path)
         if args.command == "import":
             return import_file(workbook, args.path, apply=args.apply)
+        if args.fix:
+            trim(workbook)
         return check(workbook)
     except (WorkbookError, SettingsError) as exc:
         print(f"エラー: {exc}", file=sys.stderr)

@@ -18,7 +18,7 @@ class AppendOnlyError(WorkbookError):
 
 
 class StaleWorkbookError(WorkbookError):
-    """The tab's columns changed between the read and the write of a job."""
+    """The tab changed between the read and the write of a job (columns, or rows where it appends)."""
 
 
 class WorkbookUnavailable(WorkbookError):

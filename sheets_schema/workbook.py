@@ -4,6 +4,7 @@
   given row on).
 - ``write`` applies one job: all cell updates in one request, appends after the last row.
 - ``add_tabs`` creates tabs with their header row (hidden tabs are for Ichigen's own state).
+- ``cells_used`` counts cells as Google Sheets does against its 10-million-cell limit.
 Values are written as given (RAW): text that looks like a formula stays text.
 """
 
@@ -51,3 +52,7 @@ class Workbook(Protocol):
     def write(self, job: WriteJob) -> None: ...
 
     def add_tabs(self, tabs: Sequence[NewTab]) -> None: ...
+
+    def cells_used(self) -> int:
+        """Cells the workbook takes against Google's limit (for SQL: what it would take there)."""
+        ...

@@ -42,6 +42,9 @@ def test_first_start_creates_the_demo_shop_and_shows_it_in_japanese(sql_url: str
     assert any("wb.sqlite3" in m.value for m in at.sidebar.markdown)
     assert any("localhost" in c.value for c in at.sidebar.caption)
     assert [s.value for s in at.success if "入力エラー" in s.value] == ["入力エラーはありません。"]
+    used = open_workbook(load_settings({"workbook": {"sql_url": sql_url}})).cells_used()
+    usage = [c.value for c in at.caption if c.value.startswith("セル使用量")]
+    assert usage and usage[0].startswith(f"セル使用量: {used:,} / 10,000,000（")
 
 
 def test_an_existing_workbook_is_never_reseeded(sql_url: str) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from gspread.utils import rowcol_to_a1
 
 from sheets_schema.adapters.retry import RetryPolicy
 from sheets_schema.book import ensure_tabs, read_tables
-from sheets_schema.changes import WriteJob
-from sheets_schema.errors import WorkbookUnavailable
+from sheets_schema.changes import TabAppend, WriteJob
+from sheets_schema.errors import StaleWorkbookError, WorkbookUnavailable
 from sheets_schema.tabs import ORDERS, STOCK, TABS
 from tests.conftest import GoogleHarness
 from tests.fakes.sheets_api import FakeSheetsServer
@@ -53,7 +54,9 @@ def test_writing_any_number_of_cells_costs_one_request(google: GoogleHarness) ->
     assert read_tables(google.fresh_workbook())[STOCK.title].records[0].value.safety_stock == 3
 
 
-def test_a_job_with_updates_and_appends_in_several_tabs_is_one_request(google: GoogleHarness) -> None:
+def test_a_job_with_updates_and_appends_in_several_tabs_is_one_check_and_one_write(
+    google: GoogleHarness,
+) -> None:
     tables = read_tables(google.workbook)
     job = WriteJob()
     job.append(tables[ORDERS.title], [_order(str(n)) for n in range(300)])
@@ -61,8 +64,15 @@ def test_a_job_with_updates_and_appends_in_several_tabs_is_one_request(google: G
     job.set(tables[STOCK.title], 2, {"引当数": 2})
     google.server.reset_counts()
     google.workbook.write(job)
-    assert google.server.count() == 1 and google.server.count("values.batchUpdate") == 1
-    assert google.server.requests[0].body["valueInputOption"] == "RAW"
+    assert [r.kind for r in google.server.requests] == ["values.batchGet", "values.batchUpdate"]
+    check, write = google.server.requests
+    # The check reads exactly the rows the appends will take, over the header's width.
+    last = rowcol_to_a1(301, len(ORDERS.headers))
+    assert check.query["ranges"] == [
+        f"'受注'!A2:{last}",
+        f"'在庫'!A402:{rowcol_to_a1(402, len(STOCK.headers))}",
+    ]
+    assert write.body["valueInputOption"] == "RAW"
     tables = read_tables(google.fresh_workbook())
     assert [r.row for r in tables[STOCK.title].records][-1] == 402
     assert tables[STOCK.title].records[-1].value.sku == "NEW"
@@ -75,8 +85,73 @@ def test_a_tab_outgrowing_its_grid_is_grown_once_first(google: GoogleHarness) ->
     job.append(tables[ORDERS.title], [_order(str(n)) for n in range(1500)])
     google.server.reset_counts()
     google.workbook.write(job)
-    assert [r.kind for r in google.server.requests] == ["batchUpdate", "values.batchUpdate"]
+    assert [r.kind for r in google.server.requests] == [
+        "values.batchGet",
+        "batchUpdate",
+        "values.batchUpdate",
+    ]
     assert len(read_tables(google.fresh_workbook())[ORDERS.title].records) == 1500
+
+
+def test_a_stale_append_costs_one_read_and_writes_nothing(google: GoogleHarness) -> None:
+    stale = read_tables(google.workbook)
+    google.staff_put(ORDERS.title, [list(ORDERS.headers), ["Amazon", "手入力"]])
+    job = WriteJob()
+    job.append(stale[ORDERS.title], [_order("X")])
+    job.append(stale[STOCK.title], [{"SKU": "NEW", "実在庫": 1}])
+    google.server.reset_counts()
+    with pytest.raises(StaleWorkbookError, match="「受注」シート 2行目"):
+        google.workbook.write(job)
+    assert [r.kind for r in google.server.requests] == ["values.batchGet"]
+    assert len(read_tables(google.fresh_workbook())[STOCK.title].records) == 400
+
+
+def test_new_tabs_are_exactly_as_wide_as_their_header(google: GoogleHarness) -> None:
+    for spec in TABS:
+        if spec.title != STOCK.title:  # the fixture typed into 在庫 as staff would
+            assert google.server.grid_size(google.key, spec.title) == (1000, len(spec.headers))
+
+
+def test_a_write_wider_than_the_grid_grows_its_columns_in_the_grow_request(google: GoogleHarness) -> None:
+    width = len(ORDERS.headers)
+    header = [*ORDERS.headers, "担当", "メモ"]
+    job = WriteJob(headers={ORDERS.title: header})
+    job.appends[ORDERS.title] = TabAppend(
+        ORDERS.title, 2, [["Amazon", "W-1", *[""] * (width - 2), "佐藤", "至急"]]
+    )
+    google.server.reset_counts()
+    google.workbook.write(job)
+    kinds = [r.kind for r in google.server.requests]
+    assert kinds == ["metadata", "values.batchGet", "batchUpdate", "values.batchUpdate"]
+    grow = google.server.requests[2].body["requests"]
+    assert [r["appendDimension"]["dimension"] for r in grow] == ["COLUMNS"]
+    assert google.server.grid_size(google.key, ORDERS.title) == (1000, width + 2)
+    assert google.stored(ORDERS.title)[1][-2:] == ["佐藤", "至急"]
+
+
+def test_a_column_staff_inserted_since_the_metadata_was_cached_is_not_added_twice(
+    google: GoogleHarness,
+) -> None:
+    workbook = google.fresh_workbook()
+    workbook.tab_titles()  # metadata cached while 受注 is as wide as its header
+    header = [*ORDERS.headers, "担当"]
+    google.staff_put(ORDERS.title, [header])  # typing into a new column widens the grid
+    tables = read_tables(workbook)
+    job = WriteJob()
+    job.append(tables[ORDERS.title], [_order("S-1")])
+    workbook.write(job)
+    assert google.server.grid_size(google.key, ORDERS.title) == (1000, len(header))
+    assert read_tables(google.fresh_workbook())[ORDERS.title].records[0].value.order_number == "S-1"
+
+
+def test_cells_used_is_every_grid_counted_whole_from_fresh_metadata(google: GoogleHarness) -> None:
+    workbook = google.fresh_workbook()
+    expected = 1000 * 26 + sum(1000 * len(spec.headers) for spec in TABS)  # シート1 is 26 wide
+    assert workbook.cells_used() == expected
+    google.staff_put("シート1", [["メモ"]] + [[""]] * 1499)  # staff grow a tab to 1,500 rows
+    google.server.reset_counts()
+    assert workbook.cells_used() == expected + 500 * 26
+    assert [r.kind for r in google.server.requests] == ["metadata"]
 
 
 def test_429_and_5xx_are_retried_with_growing_jittered_waits(google: GoogleHarness) -> None:

@@ -12,7 +12,7 @@ import pytest
 from sheets_schema.book import ensure_tabs, read_tables
 from sheets_schema.cells import JST
 from sheets_schema.changes import WriteJob
-from sheets_schema.errors import HeaderError, InvalidRowError
+from sheets_schema.errors import HeaderError, InvalidRowError, StaleWorkbookError
 from sheets_schema.tabs import ORDERS, PRODUCTS, STOCK, SYSTEM_STATE, TABS
 
 NOW = datetime(2026, 11, 30, 14, 5, tzinfo=JST)
@@ -163,6 +163,62 @@ def test_appends_land_after_the_last_row_in_order(harness) -> None:
         (3, "2"),
         (4, "3"),
     ]
+
+
+def test_a_job_built_on_a_stale_read_never_overwrites_rows_appended_since(harness) -> None:
+    stock_rows(harness, [["TWL-1", 10, 0, 2, 8]])
+    tables = read_tables(harness.workbook)
+    first, second = WriteJob(), WriteJob()
+    first.append(tables[ORDERS.title], [order("A-1"), order("A-2")])
+    second.append(tables[ORDERS.title], [order("B-1")])  # built on the same read
+    second.set(tables[STOCK.title], 2, {"引当数": 5})
+    harness.workbook.write(first)
+
+    with pytest.raises(StaleWorkbookError, match=r"「受注」シート 2行目.*もう一度実行してください"):
+        harness.workbook.write(second)
+
+    after = read_tables(harness.fresh_workbook())
+    assert [(r.row, r.value.order_number) for r in after[ORDERS.title].records] == [(2, "A-1"), (3, "A-2")]
+    assert after[STOCK.title].records[0].value.allocated == 0  # the refused job wrote nothing at all
+
+
+def test_a_stale_append_is_refused_even_when_only_its_last_row_is_taken(harness) -> None:
+    tables = read_tables(harness.workbook)
+    harness.staff_put(ORDERS.title, [list(ORDERS.headers), [], [], ["楽天", "手入力"]])
+    job = WriteJob()
+    job.append(tables[ORDERS.title], [order(str(n)) for n in range(5)])
+    with pytest.raises(StaleWorkbookError, match="4行目"):
+        harness.workbook.write(job)
+    assert harness.stored(ORDERS.title)[1:] == [[], [], ["楽天", "手入力"]]
+
+
+def test_appends_after_trailing_blank_rows_land_right_after_the_last_row(harness) -> None:
+    blank = [""] * len(STOCK.headers)
+    stock_rows(harness, [["TWL-1", 10, 0, 2, 8], ["TWL-2", 3, 0, 1, 2], blank, blank, blank])
+    tables = read_tables(harness.workbook)
+    assert tables[STOCK.title].next_row == 4
+    job = WriteJob()
+    job.append(
+        tables[STOCK.title], [{"SKU": "TWL-3", "実在庫": 5, "引当数": 0, "安全在庫": 0, "販売可能数": 5}]
+    )
+    harness.workbook.write(job)
+    stock = read_tables(harness.fresh_workbook())[STOCK.title]
+    assert [(r.row, r.value.sku) for r in stock.records] == [(2, "TWL-1"), (3, "TWL-2"), (4, "TWL-3")]
+    assert len(harness.stored(STOCK.title)) == 4
+
+
+def test_cells_used_counts_each_tab_at_least_as_wide_as_its_header_and_grows_with_rows(harness) -> None:
+    at_least = sum(len(spec.headers) for spec in TABS)  # every tab's header row
+    before = harness.workbook.cells_used()
+    assert before >= at_least
+    tables = read_tables(harness.workbook)
+    job = WriteJob()
+    job.append(tables[ORDERS.title], [order(str(n)) for n in range(1200)])  # past a 1,000-row grid
+    harness.workbook.write(job)
+    after = harness.fresh_workbook().cells_used()
+    assert after - before >= 1200 * len(ORDERS.headers) - 1000 * len(ORDERS.headers)
+    if harness.kind == "sql":
+        assert after - before == 1200 * len(ORDERS.headers)
 
 
 def test_reading_a_missing_tab_reports_it_and_blocks_writes(harness) -> None:

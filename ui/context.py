@@ -133,6 +133,16 @@ def _derived(name: str, workbook_id: str, read_at: str, _build: Callable[[Tables
     return _build(_tables)
 
 
+def cells_used() -> int:
+    """The workbook's cell count (one metadata request on Sheets), once per read."""
+    return _cells_used(_workbook_id(settings()), snapshot().read_at.isoformat(), workbook())
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _cells_used(workbook_id: str, read_at: str, _workbook: Workbook) -> int:
+    return _workbook.cells_used()
+
+
 def write(job: WriteJob) -> None:
     """Write one job to the workbook, then forget cached reads so every page shows it."""
     workbook().write(job)

@@ -1,8 +1,8 @@
 """The workbook on Google Sheets through gspread 6 and google-auth.
 
-Request budget per job: one ``values:batchGet`` for every tab the job reads, one
-``values:batchUpdate`` for every cell it changes, one ``values:append`` per tab it grows, and
-spreadsheet metadata fetched once and cached. Everything is written RAW and read unformatted,
+Request budget per job: one ``values:batchGet`` for every tab the job reads, one more that
+checks the rows its appends will take are still empty, one ``values:batchUpdate`` for every
+cell it changes and appends, and spreadsheet metadata fetched once and cached. Everything is written RAW and read unformatted,
 so ``=IMPORTXML(...)`` from a mall stays text and ``00123`` is never turned into 123.
 """
 
@@ -12,6 +12,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
@@ -24,8 +25,8 @@ from gspread.utils import absolute_range_name, rowcol_to_a1
 
 from sheets_schema.adapters.retry import RetryPolicy
 from sheets_schema.changes import CellUpdate, WriteJob
-from sheets_schema.errors import WorkbookUnavailable
-from sheets_schema.grid import FIRST_DATA_ROW, Grid
+from sheets_schema.errors import StaleWorkbookError, WorkbookUnavailable
+from sheets_schema.grid import FIRST_DATA_ROW, Grid, cell_text
 from sheets_schema.workbook import NewTab, WorkbookInfo
 
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
@@ -110,6 +111,38 @@ def _japanese_message(exc: Exception, *, account: str) -> str:
     if isinstance(exc, requests.Timeout):
         return "Google スプレッドシートから時間内に応答がありませんでした。もう一度お試しください"
     return "Google スプレッドシートに接続できません。ネットワークを確認してください"
+
+
+# Blank rows left under the data by trim_grids, so that the next appends need no grow request.
+TRIM_ROW_MARGIN = 100
+
+
+@dataclass(frozen=True)
+class GridTrim:
+    title: str
+    rows_before: int
+    columns_before: int
+    rows_after: int
+    columns_after: int
+
+    @property
+    def cells_before(self) -> int:
+        return self.rows_before * self.columns_before
+
+    @property
+    def cells_after(self) -> int:
+        return self.rows_after * self.columns_after
+
+
+def _used_extent(values: list[list[Any]]) -> tuple[int, int]:
+    """(rows, columns) up to the last cell holding anything, header included."""
+    used_rows = used_columns = 0
+    for index, row in enumerate(values):
+        filled = [c for c, value in enumerate(row) if cell_text(value) != ""]
+        if filled:
+            used_rows = index + 1
+            used_columns = max(used_columns, filled[-1] + 1)
+    return used_rows, used_columns
 
 
 class GoogleSheetsWorkbook:
@@ -214,6 +247,8 @@ class GoogleSheetsWorkbook:
         """
         if not job:
             return
+        self._refresh_if_narrow(job)
+        self._check_append_targets(job)
         self._grow_grids(job)
         updates = list(job.updates)
         for title, append in job.appends.items():
@@ -222,22 +257,129 @@ class GoogleSheetsWorkbook:
         body = {"valueInputOption": "RAW", "data": _value_ranges(updates)}
         self._call(self._client.http_client.values_batch_update, self._key, body=body)
 
-    def _grow_grids(self, job: WriteJob) -> None:
+    def _refresh_if_narrow(self, job: WriteJob) -> None:
+        """Re-fetch metadata when the job seems wider than a cached grid.
+
+        Staff widen tabs by inserting columns in Sheets; the cached columnCount then lags
+        behind the header just read, and growing by the cached figure would add columns nobody
+        asked for. One metadata request, only in that case.
+        """
+        widths = {
+            s["properties"]["title"]: s["properties"].get("gridProperties", {}).get("columnCount", 0)
+            for s in self._metadata().get("sheets", [])
+        }
+        _, columns_needed = _grid_needs(job)
+        if any(needed > widths.get(title, 0) for title, needed in columns_needed.items()):
+            self._meta = None
+
+    def _check_append_targets(self, job: WriteJob) -> None:
+        """Refuse a job whose appended rows would land on rows that are no longer empty.
+
+        Appends are written by position (for atomicity), so a job built on a stale read would
+        silently overwrite whatever another job or a person added since. One values:batchGet
+        over every target block narrows that window to the time between two requests; the
+        Sheets API has no conditional write that would close it.
+        """
         sheets = {s["properties"]["title"]: s["properties"] for s in self._metadata().get("sheets", [])}
-        requests_ = []
+        targets: list[tuple[str, int, str]] = []
         for title, append in job.appends.items():
+            if not append.rows:
+                continue
+            grid = sheets.get(title, {}).get("gridProperties", {})
+            # Rows beyond the grid are empty by definition, and the API refuses ranges past it.
+            last_row = min(append.start_row + len(append.rows) - 1, grid.get("rowCount", 0))
+            width = min(_append_width(job, title), grid.get("columnCount", 0))
+            if last_row < append.start_row or width < 1:
+                continue
+            span = f"{rowcol_to_a1(append.start_row, 1)}:{rowcol_to_a1(last_row, width)}"
+            targets.append((title, append.start_row, absolute_range_name(title, span)))
+        if not targets:
+            return
+        reply = self._call(
+            self._client.http_client.values_batch_get,
+            self._key,
+            [rng for _, _, rng in targets],
+            params=_READ_PARAMS,
+        )
+        for (title, start_row, _), found in zip(targets, reply.get("valueRanges", []), strict=True):
+            for offset, row in enumerate(found.get("values", [])):
+                if any(cell_text(v).strip() for v in row):
+                    raise StaleWorkbookError(
+                        f"「{title}」シート {start_row + offset}行目に読み込み後に別の行が書き込まれたため、"
+                        "書き込みをやめました。もう一度実行してください"
+                    )
+
+    def _grow_grids(self, job: WriteJob) -> None:
+        """Make room for the job in one spreadsheets:batchUpdate, only when it needs any."""
+        sheets = {s["properties"]["title"]: s["properties"] for s in self._metadata().get("sheets", [])}
+        rows_needed, columns_needed = _grid_needs(job)
+        requests_ = []
+        for title in sorted(rows_needed.keys() | columns_needed.keys()):
             props = sheets[title]
-            needed = append.start_row + len(append.rows) - 1
-            rows = props.get("gridProperties", {}).get("rowCount", 0)
-            if append.rows and needed > rows:
-                # Grow generously: each growth is one more request.
-                extra = max(needed - rows, 1000)
+            grid = props.setdefault("gridProperties", {})
+            rows, columns = grid.get("rowCount", 0), grid.get("columnCount", 0)
+            if rows_needed.get(title, 0) > rows:
+                # Rows grow generously (each growth is one more request) ...
+                extra = max(rows_needed[title] - rows, 1000)
+                requests_.append(_append_dimension(props["sheetId"], "ROWS", extra))
+                grid["rowCount"] = rows + extra
+            if columns_needed.get(title, 0) > columns:
+                # ... columns exactly: every column costs a cell in every row of the tab.
                 requests_.append(
-                    {"appendDimension": {"sheetId": props["sheetId"], "dimension": "ROWS", "length": extra}}
+                    _append_dimension(props["sheetId"], "COLUMNS", columns_needed[title] - columns)
                 )
-                props.setdefault("gridProperties", {})["rowCount"] = rows + extra
+                grid["columnCount"] = columns_needed[title]
         if requests_:
             self._call(self._client.http_client.batch_update, self._key, {"requests": requests_})
+
+    def cells_used(self) -> int:
+        """Every grid's rowCount × columnCount, blank cells included, as Google counts them."""
+        self._meta = None  # one metadata request: grids grow with every sync and staff edit
+        return sum(
+            s["properties"].get("gridProperties", {}).get("rowCount", 0)
+            * s["properties"].get("gridProperties", {}).get("columnCount", 0)
+            for s in self._metadata().get("sheets", [])
+        )
+
+    def trim_grids(self, *, row_margin: int = TRIM_ROW_MARGIN) -> list[GridTrim]:
+        """Shrink every tab's grid to the cells in use, in one spreadsheets:batchUpdate.
+
+        Google counts every cell of every grid, blank or not, against the spreadsheet's
+        10 million. Columns are cut after the last one holding any value (header or data);
+        rows after the last row holding any value, plus a margin for the next appends.
+        Values are read as FORMULA so that a formula showing "" still counts as a value.
+        """
+        self._meta = None  # sizes must be current: deleting past the grid is an error
+        sheets = [s["properties"] for s in self._metadata().get("sheets", [])]
+        if not sheets:
+            return []
+        reply = self._call(
+            self._client.http_client.values_batch_get,
+            self._key,
+            [absolute_range_name(p["title"]) for p in sheets],
+            params={"majorDimension": "ROWS", "valueRenderOption": "FORMULA"},
+        )
+        trims, requests_ = [], []
+        for props, found in zip(sheets, reply.get("valueRanges", []), strict=True):
+            grid = props.get("gridProperties", {})
+            rows, columns = grid.get("rowCount", 0), grid.get("columnCount", 0)
+            used_rows, used_columns = _used_extent(found.get("values", []))
+            keep_rows = min(rows, max(used_rows + row_margin, 2))
+            keep_columns = min(columns, max(used_columns, 1))
+            trims.append(GridTrim(props["title"], rows, columns, keep_rows, keep_columns))
+            for dimension, keep, size in (("ROWS", keep_rows, rows), ("COLUMNS", keep_columns, columns)):
+                if keep < size:
+                    span = {
+                        "sheetId": props["sheetId"],
+                        "dimension": dimension,
+                        "startIndex": keep,
+                        "endIndex": size,
+                    }
+                    requests_.append({"deleteDimension": {"range": span}})
+        if requests_:
+            self._call(self._client.http_client.batch_update, self._key, {"requests": requests_})
+        self._meta = None
+        return trims
 
     def add_tabs(self, tabs: Sequence[NewTab]) -> None:
         if not tabs:
@@ -248,7 +390,9 @@ class GoogleSheetsWorkbook:
                     "properties": {
                         "title": t.title,
                         "hidden": t.hidden,
-                        "gridProperties": {"rowCount": 1000, "columnCount": max(26, len(t.header))},
+                        # Exactly as wide as the data: each row costs columnCount cells of the
+                        # spreadsheet's 10 million; writes grow the grid when staff add columns.
+                        "gridProperties": {"rowCount": 1000, "columnCount": _tab_width(t)},
                     }
                 }
             }
@@ -269,6 +413,33 @@ class GoogleSheetsWorkbook:
             self._key,
             body={"valueInputOption": "RAW", "data": headers},
         )
+
+
+def _tab_width(tab: NewTab) -> int:
+    return max([len(tab.header), *(len(r) for r in tab.rows), 1])
+
+
+def _append_dimension(sheet_id: int, dimension: str, length: int) -> dict[str, Any]:
+    return {"appendDimension": {"sheetId": sheet_id, "dimension": dimension, "length": length}}
+
+
+def _grid_needs(job: WriteJob) -> tuple[dict[str, int], dict[str, int]]:
+    """Rows and columns each tab's grid must have for the job to fit."""
+    rows: dict[str, int] = {}
+    columns: dict[str, int] = defaultdict(int)
+    for title, append in job.appends.items():
+        if append.rows:
+            rows[title] = append.start_row + len(append.rows) - 1
+            columns[title] = max(columns[title], _append_width(job, title))
+    for u in job.updates:
+        columns[u.tab] = max(columns[u.tab], u.column + 1, len(job.headers.get(u.tab, [])))
+    return rows, dict(columns)
+
+
+def _append_width(job: WriteJob, title: str) -> int:
+    """Columns an append covers: the header the job read, or its widest row."""
+    rows = job.appends[title].rows
+    return max([len(job.headers.get(title, [])), *(len(r) for r in rows)])
 
 
 def _value_ranges(updates: Sequence[CellUpdate]) -> list[dict[str, Any]]:

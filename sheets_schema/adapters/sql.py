@@ -27,6 +27,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     create_engine,
+    delete,
     event,
     func,
     insert,
@@ -247,16 +248,41 @@ class SqlWorkbook:
         )
 
     def _apply_appends(self, conn: Connection, job: WriteJob, ids: dict[str, int]) -> None:
+        """Write appended rows exactly at ``start_row``, as Google Sheets does.
+
+        A row at or after ``start_row`` that holds anything was written after the job's read
+        (by another job or by hand): refuse the whole job rather than write past or over it.
+        Blank rows there were already blank when read, so they are replaced.
+        """
         for title, append in job.appends.items():
             if not append.rows:
                 continue
             tab_id = ids[title]
-            last = conn.scalar(select(func.max(rows_table.c.row_number)).where(rows_table.c.tab_id == tab_id))
-            start = (last or FIRST_DATA_ROW - 1) + 1
+            below = and_(rows_table.c.tab_id == tab_id, rows_table.c.row_number >= append.start_row)
+            found = conn.execute(select(rows_table.c.row_number, rows_table.c.cells).where(below))
+            for row_number, cells in found:
+                if any(cell_text(c).strip() for c in cells or []):
+                    raise StaleWorkbookError(
+                        f"「{title}」シート {row_number}行目に読み込み後に別の行が書き込まれたため、"
+                        "書き込みをやめました。もう一度実行してください"
+                    )
+            conn.execute(delete(rows_table).where(below))
             conn.execute(
                 insert(rows_table),
-                [{"tab_id": tab_id, "row_number": start + i, "cells": r} for i, r in enumerate(append.rows)],
+                [
+                    {"tab_id": tab_id, "row_number": append.start_row + i, "cells": r}
+                    for i, r in enumerate(append.rows)
+                ],
             )
+
+    def cells_used(self) -> int:
+        """(rows + header) × header width per tab: what the same data would cost on Sheets."""
+        with self._engine.connect() as conn:
+            counts = dict(
+                conn.execute(select(rows_table.c.tab_id, func.count()).group_by(rows_table.c.tab_id)).all()
+            )
+            tabs = conn.execute(select(tabs_table.c.id, tabs_table.c.header)).all()
+        return sum((counts.get(t.id, 0) + 1) * len(t.header) for t in tabs)
 
     def add_tabs(self, tabs: Sequence[NewTab]) -> None:
         if not tabs:

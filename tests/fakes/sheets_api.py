@@ -891,6 +891,12 @@ class FakeSheetsServer:
             sheet.col_count = max(sheet.col_count, write.width)
             _apply_write(sheet, write, spreadsheet_id)
 
+    def grid_size(self, spreadsheet_id: str, title: str) -> tuple[int, int]:
+        """(rowCount, columnCount) of a tab: what it costs against the 10-million-cell limit."""
+        with self._lock:
+            sheet = self._sheet(spreadsheet_id, title)
+            return sheet.row_count, sheet.col_count
+
     def sheet_titles(self, spreadsheet_id: str) -> list[str]:
         with self._lock:
             return [s.title for s in self._book(spreadsheet_id).sheets]
