@@ -14,7 +14,7 @@ sys.path.insert(0, str(ROOT))
 from sheets_schema.adapters.sql import SqlWorkbook  # noqa: E402
 from sheets_schema.book import ensure_tabs, read_tables  # noqa: E402
 from sheets_schema.cells import JST  # noqa: E402
-from sheets_schema.changes import WriteJob  # noqa: E402
+from sheets_schema.changes import WriteJob, apply_to_grids  # noqa: E402
 
 MALLS = ("楽天", "Amazon", "Yahoo!", "Shopify")
 STATUSES = ("出荷済",) * 14 + ("新規", "入金待ち", "発送待ち", "保留", "キャンセル")
@@ -143,6 +143,8 @@ def build(path: Path, skus: int = 5_000, orders: int = 50_000) -> Path:
             job = WriteJob()
             job.append(tables[title], rows[start : start + 20_000])
             workbook.write(job)
+            # The next chunk goes after this one: appends land only on rows read as empty.
+            apply_to_grids(job, {title: tables[title].grid})
     return path
 
 
