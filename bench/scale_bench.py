@@ -770,6 +770,8 @@ def measure(path: Path, cycle: str, offset_seconds: int, skus: int) -> dict[str,
     """One cycle of today's engine on ``path``; facts for the parent to check, and what was wrong."""
     from sync.engine import SyncEngine
 
+    if not path.is_file():  # SqlWorkbook would quietly create an empty workbook there
+        raise SystemExit(f"scale bench: no workbook at {path}")
     before = tab_counts(path)
     base = NOW + timedelta(seconds=offset_seconds)
     origin = time.monotonic()
