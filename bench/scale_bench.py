@@ -1,0 +1,989 @@
+"""Scale benchmark: how a sync cycle grows with the shop's history.
+
+    python bench/scale_bench.py build PATH --orders N [--per-day 1000] [--skus 5000] [--verify]
+    python bench/scale_bench.py run [--sizes 10000,50000] [--workdir DIR] [--rebuild] [--memory-gb 12]
+
+``build`` writes a SQLite workbook as Ichigen would hold it after N orders of trading at
+``--per-day`` orders a day, ending at a fixed NOW: 商品/在庫/_在庫記録/モール商品 for the SKUs,
+受注 and 受注明細 with statuses that fit each order's age, the 在庫移動 ledger the engine itself
+would have written (same movement IDs, same notes, at the minute cycle after each change),
+_在庫送信 equal to today's 販売可能数, _システム cursors at NOW and a capped 同期ログ. So a steady
+cycle on it has nothing to do: no movement, no push. Rows go straight into the SQL adapter's
+tables with Core bulk inserts, streamed in time order with bounded memory (only orders not yet
+shipped or cancelled are held): 1.1M orders take about 3 minutes and 150 MB.
+``--verify`` then sums the ledger per SKU in SQL against 在庫 (any size) and, up to 50k orders,
+parses every tab as the engine does and checks no line would move stock and nothing is due.
+
+Simplifications, on purpose: stock arrives (入庫) the moment a SKU runs low, so 実在庫 never
+drops below 引当数; every order allocates stock (no FBA); 同期ログ keeps one cycle's four rows
+per hour of history instead of four or more a minute.
+
+``run`` builds (or reuses) one workbook per size and measures, each in a fresh process so the
+peak RSS is that measurement's own: a warm-up cycle (the engine may upgrade the workbook on its
+first run), three steady cycles (no new orders; median), and a cycle importing 100 new orders
+from 4 in-memory malls. Wall and CPU seconds are both printed: CPU is steadier on a shared
+machine. A cycle that did not do exactly its work stops the bench with exit code 1 and no
+figure. Today's engine parses the whole workbook every cycle: 500k and 1.1M orders need
+8-16 GB, so each measurement runs under an address-space limit (``--memory-gb``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import random
+import resource
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from bisect import bisect
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import Connection, func, insert, select  # noqa: E402
+
+from settings import SyncSettings  # noqa: E402
+from sheets_schema.adapters.sql import SqlWorkbook, create_sql_engine, rows_table, tabs_table  # noqa: E402
+from sheets_schema.book import ensure_tabs  # noqa: E402
+from sheets_schema.cells import JST  # noqa: E402
+from sheets_schema.tabs import (  # noqa: E402
+    MALL_LISTINGS,
+    ORDER_LINES,
+    ORDERS,
+    PRODUCTS,
+    STOCK,
+    STOCK_MOVEMENTS,
+    STOCK_PUSHES,
+    STOCK_RECORDS,
+    SYNC_LOG,
+    SYSTEM_STATE,
+)
+from sync.connectors.base import OrderPage  # noqa: E402
+from sync.models import Address, Order, OrderLine, PushResult, Shipment, StockLevel  # noqa: E402
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=JST)
+NOW_TS = int(NOW.timestamp())
+DAY = 86_400
+JST_OFFSET = 9 * 3600
+
+
+@dataclass(frozen=True)
+class Mall:
+    name: str  # モール
+    channel: str  # [malls.<channel>]
+    share: float  # of all orders
+    prefix: str  # of its order numbers
+
+    def item_code(self, i: int) -> str:
+        return {
+            "楽天": f"item-{i:05d}",
+            "Amazon": f"B0{i:08d}",
+            "Yahoo!": f"y{i:05d}",
+            "Shopify": f"8{i:09d}",
+        }[self.name]
+
+
+MALLS = (
+    Mall("楽天", "rakuten", 0.40, "R"),
+    Mall("Amazon", "amazon", 0.30, "A"),
+    Mall("Yahoo!", "yahoo", 0.15, "Y"),
+    Mall("Shopify", "shopify", 0.15, "S"),
+)
+CARRIERS = ("ヤマト運輸", "佐川急便", "日本郵便")
+PAYMENTS = ("クレジットカード",) * 6 + ("銀行振込", "代金引換", "楽天ペイ", "PayPay")
+SURNAMES = ("佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤")
+GIVEN = ("太郎", "花子", "一郎", "美咲", "健", "陽子", "翔", "愛", "大輔", "由美")
+PLACES = (
+    ("150-0001", "東京都渋谷区神宮前1-1-1"),
+    ("530-0001", "大阪府大阪市北区梅田2-2-2"),
+    ("460-0008", "愛知県名古屋市中区栄3-3-3"),
+    ("812-0012", "福岡県福岡市博多区博多駅中央街4-4"),
+    ("060-0005", "北海道札幌市中央区北5条西5-5"),
+)
+SAFETY_STOCK = 2
+# Up to this many orders ``--verify`` also parses every tab as the engine does; above it only the
+# SQL totals: the parse holds the whole workbook in memory (GBs at 500k orders).
+FULL_PARSE_LIMIT = 50_000
+
+
+def stamp(ts: int) -> str:
+    """A JST epoch second as Ichigen writes datetimes (format_datetime), without tz objects:
+    this runs millions of times at 1.1M orders."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts + JST_OFFSET))
+
+
+def next_cycle(ts: int) -> int:
+    """The sync cycle (one a minute, on the minute) that first sees something done at ``ts``."""
+    return (ts // 60 + 1) * 60
+
+
+def movement_id(kind: str, mall: str, order_number: str, line_number: int, n: int = 1) -> str:
+    # The same format as sync.ledger._movement (tests/test_scale_bench.py holds them together):
+    # the engine's replays find these rows as their own.
+    suffix = "" if n == 1 else f":{n}"
+    return f"{kind}:{mall}:{order_number}:{line_number}{suffix}"
+
+
+# -- writing rows into the SQL adapter's tables
+
+
+class TabWriter:
+    """Appends rows of one tab in chunks. Rows come as lists in ``fields`` order and are stored
+    in the tab's header order, so a column the engine adds later only costs a blank cell."""
+
+    def __init__(self, conn: Connection, title: str, fields: Sequence[str], chunk: int = 20_000) -> None:
+        tab = conn.execute(
+            select(tabs_table.c.id, tabs_table.c.header).where(tabs_table.c.title == title)
+        ).one()
+        header = list(tab.header)
+        missing = set(fields) - set(header)
+        if missing:  # the schema moved on: this builder must be updated, not guess
+            raise SystemExit(f"「{title}」 has no column(s) {sorted(missing)}: update bench/scale_bench.py")
+        self.conn, self.tab_id, self.chunk = conn, tab.id, chunk
+        self.order = (
+            None if header == list(fields) else [list(fields).index(h) if h in fields else -1 for h in header]
+        )
+        last = conn.scalar(select(func.max(rows_table.c.row_number)).where(rows_table.c.tab_id == tab.id))
+        self.next_row = (last or 1) + 1  # row 1 is the header; ensure_tabs may have added rows
+        self.buffer: list[dict[str, Any]] = []
+
+    def add(self, cells: list[Any]) -> None:
+        if self.order is not None:
+            cells = [cells[i] if i >= 0 else "" for i in self.order]
+        self.buffer.append({"tab_id": self.tab_id, "row_number": self.next_row, "cells": cells})
+        self.next_row += 1
+        if len(self.buffer) >= self.chunk:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buffer:
+            self.conn.execute(insert(rows_table), self.buffer)
+            self.conn.commit()  # a transaction per chunk keeps SQLite's WAL small
+            self.buffer = []
+
+
+# The columns this builder writes, in the order its row lists use. Spelled out rather than taken
+# from the TabSpecs: if a tab gains a column, rows still land under the right headers (the new
+# column stays blank) instead of shifting; tests/test_scale_bench.py says when they drift.
+FIELDS: dict[str, tuple[str, ...]] = {
+    spec.title: tuple(columns.split())
+    for spec, columns in (
+        (PRODUCTS, "SKU 商品名 販売価格 原価 JANコード 仕入先 発注点 発注ロット リードタイム日数 メモ"),
+        (MALL_LISTINGS, "モール SKU モール商品コード モールSKU 在庫連携"),
+        (
+            ORDERS,
+            "モール 注文番号 注文日時 ステータス 支払方法 購入者名 送付先氏名 郵便番号 住所 電話番号 "
+            "メールアドレス 合計金額 送料 備考 配送会社 追跡番号 出荷連絡 要確認 モールステータス 在庫引当 更新日時",
+        ),
+        (ORDER_LINES, "モール 注文番号 明細番号 SKU 商品名 数量 単価 モール商品コード モールSKU"),
+        (STOCK_MOVEMENTS, "移動ID 日時 SKU 区分 数量 モール 注文番号 明細番号 備考"),
+        (
+            SYNC_LOG,
+            "実行ID 開始日時 終了日時 モール 処理 取得件数 新規 更新 重複スキップ 失敗 結果 エラー内容",
+        ),
+        (STOCK, "SKU 実在庫 引当数 安全在庫 販売可能数 更新日時"),
+        (STOCK_RECORDS, "SKU 実在庫 安全在庫 更新日時"),
+        (STOCK_PUSHES, "モール SKU モール商品コード モールSKU 送信数量 状態 送信日時 エラー"),
+        (SYSTEM_STATE, "キー 値 更新日時"),
+    )
+}
+
+
+def tab_writer(conn: Connection, spec: Any) -> TabWriter:
+    return TabWriter(conn, spec.title, FIELDS[spec.title])
+
+
+# -- the shop
+
+
+@dataclass
+class Sku:
+    code: str
+    index: int
+    price: int
+    reorder_point: int
+    lot: int
+    on_hand: int = 0
+    allocated: int = 0
+    changed_at: int = 0  # when 在庫 was last written for it (a cycle time)
+
+    @property
+    def available(self) -> int:
+        return max(0, self.on_hand - self.allocated - SAFETY_STOCK)
+
+
+@dataclass(order=True)
+class Event:
+    """A status change staff (or the mall) made to an open order: settled by the next cycle."""
+
+    at: int
+    seq: int
+    kind: str = field(compare=False)  # "出荷" | "キャンセル"
+    mall: str = field(compare=False)
+    number: str = field(compare=False)
+    lines: list[tuple[int, Sku, int]] = field(compare=False)
+
+
+@dataclass
+class BuildStats:
+    orders_total: int = 0
+    orders_hot: int = 0
+    orders_archived: int = 0
+    lines: int = 0
+    movements: int = 0
+    log_rows: int = 0
+    seconds: float = 0.0
+
+
+class ShopBuilder:
+    def __init__(self, conn: Connection, orders: int, per_day: int, skus: int, seed: int = 20261130) -> None:
+        self.conn = conn
+        self.orders, self.per_day = orders, per_day
+        self.rng = random.Random(seed)
+        self.days = max(1, -(-orders // per_day))
+        self.start_ts = NOW_TS - self.days * DAY
+        self.stats = BuildStats()
+        self.seq = 0
+        self.events: list[Event] = []
+        self.skus = self._catalogue(skus)
+        # Popularity: a long tail, so a few SKUs sell daily and most a few times a month.
+        weights = [1 / (rank + 20) ** 0.9 for rank in range(skus)]
+        self.rng.shuffle(weights)
+        self.cumulative = []
+        total = 0.0
+        for w in weights:
+            total += w
+            self.cumulative.append(total)
+        self.total_weight = total
+        expected_units = per_day * 1.33 * 1.25  # lines a day x units a line
+        for sku, w in zip(self.skus, weights, strict=True):
+            daily = expected_units * w / total
+            sku.reorder_point = max(5, round(daily * 7))
+            sku.lot = max(10, round(daily * 21 / 10) * 10)
+        self.w_movements = tab_writer(conn, STOCK_MOVEMENTS)
+        self.w_orders = tab_writer(conn, ORDERS)
+        self.w_lines = tab_writer(conn, ORDER_LINES)
+        self.w_log = tab_writer(conn, SYNC_LOG)
+        self.mall_seq: Counter[str] = Counter()
+        self.hour_counts: Counter[str] = Counter()
+        self.hour = self.start_ts // 3600
+
+    def _catalogue(self, count: int) -> list[Sku]:
+        return [
+            Sku(f"SKU-{i:05d}", i, self.rng.choice((980, 1480, 1980, 2980, 3980, 5800, 9800)), 0, 0)
+            for i in range(count)
+        ]
+
+    # -- phases: catalogue, history, today's state. An archive step would route old orders
+    # (see ``order_tab``) and run between history and state.
+
+    def build(self) -> BuildStats:
+        started = time.perf_counter()
+        self.write_catalogue()
+        self.write_history()
+        self.write_state()
+        self.stats.seconds = round(time.perf_counter() - started, 1)
+        return self.stats
+
+    def order_tab(self, ordered_ts: int) -> TabWriter:
+        """Where an order of this age lives. Archiving does not exist yet: every order is hot."""
+        return self.w_orders
+
+    def write_catalogue(self) -> None:
+        products = tab_writer(self.conn, PRODUCTS)
+        listings = tab_writer(self.conn, MALL_LISTINGS)
+        colours = ("白", "黒", "紺", "グレー", "ベージュ")
+        for sku in self.skus:
+            i = sku.index
+            name = f"綿シャツ {i // 15:04d} {colours[i % 5]} {'SML'[i % 3]}"
+            products.add(
+                [
+                    sku.code,
+                    name,
+                    sku.price,
+                    sku.price * 45 // 100,
+                    f"45{i:011d}",
+                    "丸山繊維",
+                    sku.reorder_point,
+                    sku.lot,
+                    7,
+                    "",
+                ]
+            )
+            for mall in MALLS:
+                listings.add([mall.name, sku.code, mall.item_code(i), sku.code, "ON"])
+            # Opening stock, as a first 入庫 (what the demo shop does too).
+            sku.on_hand = sku.lot + sku.reorder_point
+            sku.changed_at = next_cycle(self.start_ts)
+            self.movement(
+                f"入庫:初期:{sku.code}", self.start_ts, sku, "入庫", sku.on_hand, "", "", "", "初期在庫"
+            )
+        products.flush()
+        listings.flush()
+
+    def movement(
+        self, mid: str, at: int, sku: Sku, kind: str, qty: int, mall: str, number: str, line: Any, note: str
+    ) -> None:
+        self.w_movements.add([mid, stamp(at), sku.code, kind, qty, mall, number, line, note])
+        self.stats.movements += 1
+
+    def pick_skus(self, n: int) -> list[Sku]:
+        chosen: list[Sku] = []
+        while len(chosen) < n:
+            sku = self.skus[
+                min(bisect(self.cumulative, self.rng.random() * self.total_weight), len(self.skus) - 1)
+            ]
+            if sku not in chosen:
+                chosen.append(sku)
+        return chosen
+
+    def write_history(self) -> None:
+        rng = self.rng
+        made = 0
+        for day in range(self.days):
+            count = min(self.per_day, self.orders - made)
+            day_start = self.start_ts + day * DAY
+            # Orders placed up to a minute before NOW: all of them imported by NOW's cycle.
+            span = min(DAY, NOW_TS - 60 - day_start)
+            for ts in sorted(day_start + rng.randrange(span) for _ in range(count)):
+                self.order(ts)
+            made += count
+        self.settle(NOW_TS)
+        self.log_hour(NOW_TS // 3600)
+        for writer in (self.w_orders, self.w_lines, self.w_movements, self.w_log):
+            writer.flush()
+
+    def settle(self, until: int) -> None:
+        """Apply every status change whose cycle has come by ``until``, oldest first."""
+        while self.events and self.events[0].at <= until:
+            e = heapq.heappop(self.events)
+            for line_no, sku, qty in e.lines:
+                note = "出荷により引当解除" if e.kind == "出荷" else "キャンセル"
+                mid = movement_id("引当解除", e.mall, e.number, line_no)
+                self.movement(mid, e.at, sku, "引当解除", qty, e.mall, e.number, line_no, note)
+                sku.allocated -= qty
+                if e.kind == "出荷":
+                    mid = movement_id("出荷", e.mall, e.number, line_no)
+                    self.movement(mid, e.at, sku, "出荷", qty, e.mall, e.number, line_no, "出荷済")
+                    sku.on_hand -= qty
+                sku.changed_at = e.at
+
+    def log_hour(self, hour: int) -> None:
+        """同期ログ, capped: one cycle's four 受注取込 rows per hour of history (the engine writes
+        four or more a minute; a shop would clear most of them, and they are not what we measure)."""
+        while self.hour < hour:
+            at = self.hour * 3600 + 3540
+            if at > self.start_ts:
+                run_id = (
+                    time.strftime("%Y%m%d-%H%M%S", time.gmtime(at + JST_OFFSET))
+                    + f"-{self.hour % 0xFFFFFF:06x}"
+                )
+                for mall in MALLS:
+                    n = self.hour_counts[mall.name]
+                    self.w_log.add(
+                        [
+                            run_id,
+                            stamp(at),
+                            stamp(at + 2),
+                            mall.name,
+                            f"受注取込（{mall.channel}）",
+                            n,
+                            n,
+                            0,
+                            0,
+                            0,
+                            "成功",
+                            "",
+                        ]
+                    )
+                    self.stats.log_rows += 1
+            self.hour_counts.clear()
+            self.hour += 1
+
+    def fate(self, ts: int) -> tuple[str, int, str]:
+        """(final status, when it was reached, payment): ages over ~3 days are almost all closed."""
+        rng = self.rng
+        payment = rng.choice(PAYMENTS)
+        r = rng.random()
+        if r < 0.03:
+            at = ts + rng.randrange(600, 2 * DAY)
+            kind = "キャンセル"
+        elif r < 0.997:
+            # Most ship the next working day; bank transfers wait for the money.
+            wait = rng.randrange(3 * 3600, 2 * DAY) + (DAY if payment == "銀行振込" else 0)
+            at, kind = ts + wait, "出荷済"
+        else:
+            return "保留", ts, payment  # the odd order a person is still looking at
+        if next_cycle(at) <= NOW_TS:
+            return kind, next_cycle(at), payment
+        age = NOW_TS - ts
+        if payment == "銀行振込" and age < DAY:
+            return "入金待ち", ts, payment
+        return ("新規" if age < 2 * 3600 else "発送待ち"), ts, payment
+
+    def order(self, ts: int) -> None:
+        rng = self.rng
+        imported = next_cycle(ts)
+        self.settle(imported)
+        self.log_hour(imported // 3600)
+        roll, mall = rng.random(), MALLS[-1]
+        for candidate in MALLS:
+            roll -= candidate.share
+            if roll < 0:
+                mall = candidate
+                break
+        self.mall_seq[mall.name] += 1
+        number = f"{mall.prefix}{self.mall_seq[mall.name]:09d}"
+        self.hour_counts[mall.name] += 1
+        n_lines = 1 if (r := rng.random()) < 0.75 else (2 if r < 0.93 else 3)
+        status, status_at, payment = self.fate(ts)
+        total = 0
+        held = []
+        for line_no, sku in enumerate(self.pick_skus(n_lines), start=1):
+            qty = 1 if (q := rng.random()) < 0.8 else (2 if q < 0.95 else 3)
+            total += sku.price * qty
+            self.w_lines.add(
+                [
+                    mall.name,
+                    number,
+                    line_no,
+                    sku.code,
+                    f"綿シャツ {sku.code}",
+                    qty,
+                    sku.price,
+                    mall.item_code(sku.index),
+                    sku.code,
+                ]
+            )
+            self.stats.lines += 1
+            self.movement(
+                movement_id("引当", mall.name, number, line_no),
+                imported,
+                sku,
+                "引当",
+                qty,
+                mall.name,
+                number,
+                line_no,
+                "",
+            )
+            sku.allocated += qty
+            sku.changed_at = imported
+            if sku.on_hand - sku.allocated < sku.reorder_point:
+                # Stock arrives when it runs low (lead time left out): 実在庫 never goes below 引当数.
+                self.movement(
+                    f"入庫:{sku.code}:{stamp(imported)[:10]}:{self.seq}",
+                    imported,
+                    sku,
+                    "入庫",
+                    sku.lot,
+                    "",
+                    "",
+                    "",
+                    "入荷",
+                )
+                self.seq += 1
+                sku.on_hand += sku.lot
+            held.append((line_no, sku, qty))
+        if status in ("出荷済", "キャンセル"):
+            self.seq += 1
+            kind = "出荷" if status == "出荷済" else "キャンセル"
+            heapq.heappush(self.events, Event(status_at, self.seq, kind, mall.name, number, held))
+        shipping = 0 if total >= 5000 else 550
+        who = f"{SURNAMES[rng.randrange(10)]} {GIVEN[rng.randrange(10)]}"
+        postcode, address = PLACES[rng.randrange(len(PLACES))]
+        carrier = tracking = notice = ""
+        if status == "出荷済":
+            carrier = CARRIERS[rng.randrange(3)]
+            tracking = f"{rng.randrange(10**11, 10**12)}"
+            notice = f"済 {stamp(status_at)}"  # told to the mall by that cycle: nothing pending
+        self.order_tab(ts).add(
+            [
+                mall.name,
+                number,
+                stamp(ts),
+                status,
+                payment,
+                who,
+                who,
+                postcode,
+                address,
+                "090-1234-5678",
+                f"{mall.channel}-{number}@example.jp",
+                total + shipping,
+                shipping,
+                "",
+                carrier,
+                tracking,
+                notice,
+                "",
+                status,
+                "ON",
+                stamp(max(ts, status_at)),
+            ]
+        )
+        self.stats.orders_total += 1
+        self.stats.orders_hot += 1
+
+    def write_state(self) -> None:
+        """在庫, _在庫記録 and _在庫送信 as the last cycle left them; cursors at NOW."""
+        stock = tab_writer(self.conn, STOCK)
+        records = tab_writer(self.conn, STOCK_RECORDS)
+        pushes = tab_writer(self.conn, STOCK_PUSHES)
+        system = tab_writer(self.conn, SYSTEM_STATE)
+        for sku in self.skus:
+            at = stamp(sku.changed_at)
+            stock.add([sku.code, sku.on_hand, sku.allocated, SAFETY_STOCK, sku.available, at])
+            records.add([sku.code, sku.on_hand, SAFETY_STOCK, at])
+            for mall in MALLS:
+                pushes.add(
+                    [
+                        mall.name,
+                        sku.code,
+                        mall.item_code(sku.index),
+                        sku.code,
+                        sku.available,
+                        "確認済",
+                        at,
+                        "",
+                    ]
+                )
+        for mall in MALLS:
+            system.add([f"カーソル:{mall.channel}", NOW.isoformat(), stamp(NOW_TS)])
+        for writer in (stock, records, pushes, system):
+            writer.flush()
+
+
+def build(path: Path, orders: int, per_day: int = 1000, skus: int = 5000) -> BuildStats:
+    """A fresh workbook at ``path`` (replaced if it exists) holding ``orders`` orders of history."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{path}"
+    engine = create_sql_engine(url)
+    ensure_tabs(SqlWorkbook(url, engine=engine))  # the tabs and headers exactly as the app makes them
+    with engine.connect() as conn:
+        # A benchmark file: a power cut mid-build just means building again. On the DB-API
+        # connection, outside any transaction (SQLite refuses it inside one).
+        conn.connection.driver_connection.execute("PRAGMA synchronous=OFF")
+        stats = ShopBuilder(conn, orders, per_day, skus).build()
+        conn.commit()
+        conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # one file to copy
+    engine.dispose()
+    return stats
+
+
+# -- checking a built workbook with the app's own parser and ledger
+
+
+def verify(path: Path) -> list[str]:
+    """Problems found by a full parse, as the engine would read the workbook: row errors, a ledger
+    that disagrees with 在庫, a line the engine would still move stock for, a push still due.
+    Holds every tab parsed in memory: meant for small workbooks (tests, up to ~50k orders)."""
+    from sheets_schema.book import header_problems, read_tables, row_errors
+    from sync.ledger import LineTarget, build_ledger, line_movements
+    from sync.orders import OrderBook
+    from sync.push import plan_pushes
+    from sync.stock import available
+
+    engine = create_sql_engine(f"sqlite:///{path}")
+    tables = read_tables(SqlWorkbook(f"sqlite:///{path}", engine=engine))
+    problems = [str(e) for e in row_errors(tables)[:20]] + header_problems(tables)
+    movements = tables[STOCK_MOVEMENTS.title].models()
+    ledger = build_ledger(movements)
+    if len(ledger.ids) != len(movements):
+        problems.append(f"在庫移動: {len(movements) - len(ledger.ids)} duplicate 移動ID")
+    records = {r.sku: r for r in tables[STOCK_RECORDS.title].models()}
+    for row in tables[STOCK.title].models():
+        on_hand, allocated = ledger.on_hand[row.sku], ledger.allocated[row.sku]
+        want = (on_hand, allocated, available(on_hand, allocated, row.safety_stock))
+        if (row.on_hand, row.allocated, row.available) != want:
+            problems.append(
+                f"在庫 {row.sku}: sheet {(row.on_hand, row.allocated, row.available)}, ledger {want}"
+            )
+        record = records.get(row.sku)
+        if record is None or (record.on_hand, record.safety_stock) != (row.on_hand, row.safety_stock):
+            problems.append(f"_在庫記録 {row.sku} does not match 在庫")
+    book = OrderBook(tables[ORDERS.title], tables[ORDER_LINES.title])
+    for key, view in book.views.items():
+        for number, line in view.lines.items():
+            target = LineTarget(
+                (*key, number), line.sku, line.quantity, view.order.status, view.order.allocates_stock
+            )
+            if line_movements(target, ledger, NOW):
+                problems.append(f"受注明細 {key} {number}: the engine would still move stock")
+    malls = {m.name for m in MALLS}
+    due = plan_pushes(tables[STOCK.title], tables[MALL_LISTINGS.title], tables[STOCK_PUSHES.title], malls)
+    if due:
+        problems.append(f"_在庫送信: {len(due)} pushes still due, e.g. {due[0]}")
+    engine.dispose()
+    return problems[:50]
+
+
+def verify_totals(path: Path) -> list[str]:
+    """The ledger's per-SKU totals against 在庫, summed inside SQLite (JSON1) so it works at any
+    size in little memory; plus 移動ID uniqueness. The cheap half of ``verify``."""
+    from sync.ledger import EFFECTS
+
+    db = sqlite3.connect(path)
+    try:
+        tabs = {t: (i, json.loads(h)) for i, t, h in db.execute("SELECT id, title, header FROM ichigen_tabs")}
+
+        def col(title: str, header: str) -> str:
+            return f"'$[{tabs[title][1].index(header)}]'"
+
+        ledger_tab = tabs[STOCK_MOVEMENTS.title][0]
+        sku, kind, qty, mid = (col(STOCK_MOVEMENTS.title, h) for h in ("SKU", "区分", "数量", "移動ID"))
+        on_hand: Counter[str] = Counter()
+        allocated: Counter[str] = Counter()
+        query = (
+            f"SELECT json_extract(cells, {sku}), json_extract(cells, {kind}), sum(json_extract(cells, {qty})) "
+            "FROM ichigen_rows WHERE tab_id = ? GROUP BY 1, 2"
+        )
+        for code, what, total in db.execute(query, (ledger_tab,)):
+            hand, alloc = EFFECTS[what]
+            on_hand[code] += hand * total
+            allocated[code] += alloc * total
+        problems = []
+        rows, distinct = db.execute(
+            f"SELECT count(*), count(DISTINCT json_extract(cells, {mid})) FROM ichigen_rows WHERE tab_id = ?",
+            (ledger_tab,),
+        ).fetchone()
+        if rows != distinct:
+            problems.append(f"在庫移動: {rows - distinct} duplicate 移動ID")
+        columns = [col(STOCK.title, h) for h in ("SKU", "実在庫", "引当数")]
+        query = f"SELECT {', '.join(f'json_extract(cells, {c})' for c in columns)} FROM ichigen_rows WHERE tab_id = ?"
+        for code, hand, alloc in db.execute(query, (tabs[STOCK.title][0],)):
+            if (hand, alloc) != (on_hand[code], allocated[code]):
+                problems.append(
+                    f"在庫 {code}: sheet {(hand, alloc)}, ledger {(on_hand[code], allocated[code])}"
+                )
+        return problems[:50]
+    finally:
+        db.close()
+
+
+# -- in-memory malls
+
+
+class BenchConnector:
+    """A mall answering instantly from memory: the cycle's own cost is what gets measured."""
+
+    def __init__(self, mall: Mall, orders: Sequence[Order] = ()) -> None:
+        self.mall_info = mall
+        self.channel, self.mall, self.display_name = mall.channel, mall.name, f"{mall.name}（bench）"
+        self.orders = list(orders)
+        self.pushed: list[StockLevel] = []
+        self.shipments: list[Shipment] = []
+
+    def fetch_orders(self, since: str | None, *, until: datetime) -> Iterator[OrderPage]:
+        yield OrderPage(list(self.orders), until.isoformat())
+
+    def push_stock(self, levels: Sequence[StockLevel]) -> list[PushResult]:
+        self.pushed.extend(levels)
+        return [
+            PushResult(mall=v.mall, sku=v.sku, quantity=v.quantity, ok=True, confirmed=True) for v in levels
+        ]
+
+    def confirm_shipment(self, shipment: Shipment) -> None:
+        self.shipments.append(shipment)
+
+
+def new_orders(
+    count: int, skus: int, at: datetime, seed: int = 7
+) -> tuple[dict[str, list[Order]], int, set[int]]:
+    """``count`` new orders spread over the malls (numbers no history uses), how many lines
+    they have and which SKUs (indexes) they sell."""
+    rng = random.Random(seed)
+    by_mall: dict[str, list[Order]] = {m.name: [] for m in MALLS}
+    lines = 0
+    sold: set[int] = set()  # SKU indexes: each one's 販売可能数 drops by what was sold
+    for n in range(count):
+        mall = MALLS[n % len(MALLS)]
+        picked = rng.sample(range(skus), 1 if rng.random() < 0.75 else 2)
+        order_lines = tuple(
+            OrderLine(
+                line_number=i,
+                mall_item_code=mall.item_code(s),
+                mall_sku=f"SKU-{s:05d}",
+                name=f"綿シャツ SKU-{s:05d}",
+                quantity=1,
+                unit_price=1980,
+            )
+            for i, s in enumerate(picked, start=1)
+        )
+        lines += len(order_lines)
+        sold.update(picked)
+        who = Address(
+            name="新規 太郎", postcode="150-0001", address="東京都渋谷区神宮前1-1-1", phone="090-1234-5678"
+        )
+        by_mall[mall.name].append(
+            Order(
+                mall=mall.name,
+                order_number=f"{mall.prefix}N{n:08d}",
+                ordered_at=at - timedelta(seconds=30 + n),
+                updated_at=at - timedelta(seconds=30 + n),
+                status="新規",
+                payment_method="クレジットカード",
+                buyer=who,
+                delivery=who,
+                total=1980 * len(order_lines) + 550,
+                shipping_fee=550,
+                lines=order_lines,
+            )
+        )
+    return by_mall, lines, sold
+
+
+# -- measuring one cycle in this process
+
+
+def tab_counts(path: Path) -> dict[str, tuple[int, int]]:
+    """{title: (data rows, header width)} straight from the adapter's tables."""
+    engine = create_sql_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        counts = dict(
+            conn.execute(select(rows_table.c.tab_id, func.count()).group_by(rows_table.c.tab_id)).all()
+        )
+        tabs = conn.execute(select(tabs_table.c.id, tabs_table.c.title, tabs_table.c.header)).all()
+    engine.dispose()
+    return {t.title: (counts.get(t.id, 0), len(t.header)) for t in tabs}
+
+
+def cpu_seconds() -> float:
+    """This process's CPU time: on a machine shared with other work, wall time alone wobbles."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(path: Path, cycle: str, offset_seconds: int, skus: int) -> dict[str, Any]:
+    """One cycle of today's engine on ``path``; facts for the parent to check, and what was wrong."""
+    from sync.engine import SyncEngine
+
+    if not path.is_file():  # SqlWorkbook would quietly create an empty workbook there
+        raise SystemExit(f"scale bench: no workbook at {path}")
+    before = tab_counts(path)
+    base = NOW + timedelta(seconds=offset_seconds)
+    origin = time.monotonic()
+
+    def clock() -> datetime:  # the shop's NOW moving on in real time, not the machine's date
+        return base + timedelta(seconds=time.monotonic() - origin)
+
+    incoming, new_lines, sold = new_orders(100, skus, base) if cycle == "new100" else ({}, 0, set())
+    connectors = [BenchConnector(m, incoming.get(m.name, ())) for m in MALLS]
+    engine = SyncEngine(SqlWorkbook(f"sqlite:///{path}"), connectors, SyncSettings(), clock=clock)
+    cpu_before = cpu_seconds()
+    started = time.perf_counter()
+    report = engine.run_once()
+    seconds = time.perf_counter() - started
+    cpu = cpu_seconds() - cpu_before
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    after = tab_counts(path)
+    grew = {t: after[t][0] - before.get(t, (0, 0))[0] for t in after}
+    problems = [
+        f"{r.mall} {r.job}: {r.result} {r.error}" for r in report.runs if r.result != "成功" or r.failed
+    ]
+    imports = [r for r in report.runs if r.job == "受注取込"]
+    if len(imports) != len(MALLS):
+        problems.append(f"{len(imports)} order imports reported, {len(MALLS)} malls asked")
+    failed_pushes = [p for p in report.pushes if not p.ok]
+    if failed_pushes:
+        problems.append(f"{len(failed_pushes)} pushes failed, e.g. {failed_pushes[0]}")
+    if report.shipments or any(c.shipments for c in connectors):
+        problems.append(f"{report.shipments} shipments confirmed: the history should have none pending")
+    if cycle == "new100":
+        # The history leaves every SKU a few units above its safety stock, so each SKU sold
+        # changes its 販売可能数 and is pushed to every mall exactly once.
+        want = {"created": 100, "受注": 100, "受注明細": new_lines, "movements": new_lines}
+        want["pushes"] = len(sold) * len(MALLS)
+        got = {"created": report.created, "受注": grew[ORDERS.title], "受注明細": grew[ORDER_LINES.title]}
+        got["movements"], got["pushes"] = report.movements, len(report.pushes)
+        problems += [f"{k}: expected {v}, got {got[k]}" for k, v in want.items() if got[k] != v]
+    else:
+        # The warm-up too: an upgrade of the workbook may rewrite how it is stored, but a
+        # consistent history leaves nothing to import, move or push. If it does, the build or
+        # the engine is wrong and no figure from this workbook means anything.
+        got = {
+            "created": report.created,
+            "movements": report.movements,
+            "pushes": len(report.pushes),
+            "受注": grew[ORDERS.title],
+            "受注明細": grew[ORDER_LINES.title],
+        }
+        problems += [f"{cycle} cycle {k}: expected 0, got {v}" for k, v in got.items() if v]
+    return {
+        "cycle": cycle,
+        "seconds": round(seconds, 3),
+        "cpu_seconds": round(cpu, 3),
+        "peak_mb": round(peak_mb),
+        "created": report.created,
+        "movements": report.movements,
+        "pushes": len(report.pushes),
+        "notes": report.notes[:5],
+        "problems": problems,
+    }
+
+
+# -- the growth table
+
+
+def cells_used(counts: dict[str, tuple[int, int]]) -> int:
+    """What the workbook would take on Google Sheets: (rows + header) x header width per tab."""
+    return sum((rows + 1) * width for rows, width in counts.values())
+
+
+def child(args: list[str], memory_gb: float = 0) -> dict[str, Any]:
+    """Run this script in a fresh process; its last stdout line is JSON. Any failure is fatal.
+    ``memory_gb`` caps the child's address space: on a shared machine a measurement that would
+    need more fails with MemoryError instead of pushing everyone into swap or the OOM killer."""
+
+    def limit() -> None:
+        if memory_gb:
+            cap = int(memory_gb * 2**30)
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+    done = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, cwd=ROOT, preexec_fn=limit
+    )
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout[-2000:] + done.stderr[-4000:])
+        raise SystemExit(f"scale bench: `{' '.join(args)}` failed (exit {done.returncode})")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_sizes(
+    sizes: list[int], workdir: Path, per_day: int, skus: int, rebuild: bool, memory_gb: float
+) -> None:
+    workdir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for size in sizes:
+        pristine = workdir / f"wb-{size}.sqlite3"
+        built: dict[str, Any] = {"seconds": None}
+        if rebuild or not pristine.exists():
+            built = child(
+                [
+                    "build",
+                    str(pristine),
+                    "--orders",
+                    str(size),
+                    "--per-day",
+                    str(per_day),
+                    "--skus",
+                    str(skus),
+                ]
+            )
+        work = workdir / f"wb-{size}.work.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{work}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(pristine, work)  # measurements change the workbook; the build is kept for reuse
+
+        def cycle(kind: str, offset: int, _work: Path = work, _size: int = size) -> dict[str, Any]:
+            args = ["measure", str(_work), "--cycle", kind, "--offset", str(offset), "--skus", str(skus)]
+            out = child(args, memory_gb)
+            if out["problems"]:
+                sys.stderr.write("\n".join(out["problems"]) + "\n")
+                raise SystemExit(
+                    f"scale bench: the {kind} cycle at {_size:,} orders did not do exactly its work: no figures"
+                )
+            return out
+
+        warm = cycle("warmup", 60)
+        steady = [cycle("steady", 120 + 60 * i) for i in range(3)]
+        new = cycle("new100", 600)
+        counts = tab_counts(work)
+        row = {
+            "orders": size,
+            "build_seconds": built["seconds"],
+            "warmup_seconds": warm["seconds"],
+            "steady_seconds": statistics.median(s["seconds"] for s in steady),
+            "steady_cpu_seconds": statistics.median(s["cpu_seconds"] for s in steady),
+            "new100_seconds": new["seconds"],
+            "new100_cpu_seconds": new["cpu_seconds"],
+            "peak_rss_mb": max(m["peak_mb"] for m in [warm, *steady, new]),
+            "steady_peak_rss_mb": max(s["peak_mb"] for s in steady),
+            "cells": cells_used(counts),
+            "db_mb": round(work.stat().st_size / 2**20, 1),
+        }
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{work}{suffix}").unlink(missing_ok=True)
+        results.append(row)
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+    # Wall time is the figure staff feel; CPU time (this process only) is steadier on a shared
+    # machine. Growth is against the smallest size, so a linear cycle shows the size ratio.
+    print(
+        "\norders | warm-up | steady (median of 3) | steady CPU | growth | +100 orders (CPU) "
+        "| peak RSS | Sheets cells | DB"
+    )
+    print("---|---|---|---|---|---|---|---|---")
+    first = results[0]
+    for r in results:
+        over = " (over Sheets' 10M)" if r["cells"] > 10_000_000 else ""
+        growth = r["steady_cpu_seconds"] / first["steady_cpu_seconds"] if first["steady_cpu_seconds"] else 0
+        print(
+            f"{r['orders']:,} | {r['warmup_seconds']:.2f} s | {r['steady_seconds']:.2f} s "
+            f"| {r['steady_cpu_seconds']:.2f} s | x{growth:.1f} "
+            f"| {r['new100_seconds']:.2f} s ({r['new100_cpu_seconds']:.2f} s) "
+            f"| {r['peak_rss_mb']:,} MB | {r['cells']:,}{over} | {r['db_mb']} MB"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="write one workbook")
+    b.add_argument("path", type=Path)
+    b.add_argument("--orders", type=int, required=True)
+    b.add_argument("--per-day", type=int, default=1000)
+    b.add_argument("--skus", type=int, default=5000)
+    b.add_argument("--verify", action="store_true", help="then parse it all and check the ledger (small N)")
+    r = sub.add_parser("run", help="the growth table")
+    r.add_argument("--sizes", default="10000,50000,200000,500000,1100000")
+    r.add_argument("--workdir", type=Path, default=Path("/tmp/ichigen-scale"))
+    r.add_argument("--per-day", type=int, default=1000)
+    r.add_argument("--skus", type=int, default=5000)
+    r.add_argument("--rebuild", action="store_true", help="build again even if the workdir has the file")
+    r.add_argument("--memory-gb", type=float, default=12, help="address-space cap per measurement (0: none)")
+    m = sub.add_parser("measure", help=argparse.SUPPRESS)  # one cycle, in a process of its own
+    m.add_argument("path", type=Path)
+    m.add_argument("--cycle", choices=("warmup", "steady", "new100"), required=True)
+    m.add_argument("--offset", type=int, default=60)
+    m.add_argument("--skus", type=int, default=5000)
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        stats = build(args.path, args.orders, args.per_day, args.skus)
+        if args.verify:
+            problems = verify_totals(args.path)
+            if args.orders <= FULL_PARSE_LIMIT:
+                problems += verify(args.path)
+            else:
+                print(
+                    f"over {FULL_PARSE_LIMIT:,} orders: ledger totals checked in SQL, no full parse",
+                    file=sys.stderr,
+                )
+            if problems:
+                sys.stderr.write("\n".join(problems) + "\n")
+                raise SystemExit(
+                    f"scale bench: {args.path} is not consistent ({len(problems)} problems shown)"
+                )
+        print(json.dumps(stats.__dict__, ensure_ascii=False))
+    elif args.command == "measure":
+        print(json.dumps(measure(args.path, args.cycle, args.offset, args.skus), ensure_ascii=False))
+    else:
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+        run_sizes(sizes, args.workdir, args.per_day, args.skus, args.rebuild, args.memory_gb)
+
+
+if __name__ == "__main__":
+    main()
