@@ -591,6 +591,7 @@ def verify(path: Path) -> list[str]:
     that disagrees with 在庫, a line the engine would still move stock for, a push still due.
     Holds every tab parsed in memory: meant for small workbooks (tests, up to ~50k orders)."""
     from sheets_schema.book import header_problems, read_tables, row_errors
+    from sheets_schema.parsing import RowsOnDemand
     from sync.ledger import LineTarget, build_ledger, line_movements
     from sync.orders import OrderBook
     from sync.push import plan_pushes
@@ -614,8 +615,16 @@ def verify(path: Path) -> list[str]:
         record = records.get(row.sku)
         if record is None or (record.on_hand, record.safety_stock) != (row.on_hand, row.safety_stock):
             problems.append(f"_在庫記録 {row.sku} does not match 在庫")
-    book = OrderBook(tables[ORDERS.title], tables[ORDER_LINES.title])
-    for key, view in book.views.items():
+    book = OrderBook(
+        RowsOnDemand(ORDERS, tables[ORDERS.title].grid),
+        RowsOnDemand(ORDER_LINES, tables[ORDER_LINES.title].grid),
+    )
+    for order_key in book.orders.rows_by_key:
+        key = (order_key[0], order_key[1])
+        view = book.view(key)
+        if view is None:
+            problems.append(f"受注 {key}: has an input error")
+            continue
         for number, line in view.lines.items():
             target = LineTarget(
                 (*key, number), line.sku, line.quantity, view.order.status, view.order.allocates_stock

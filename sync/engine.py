@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any
 
 from settings import SyncSettings
-from sheets_schema.book import read_tables
+from sheets_schema.book import ensure_tabs, read_tables
 from sheets_schema.cells import JST
 from sheets_schema.changes import WriteJob, apply_to_grids
 from sheets_schema.errors import StaleWorkbookError
@@ -261,6 +261,8 @@ class SyncEngine:
 
     def _acquire_lease(self) -> Table[Any]:
         now = self.clock()
+        # A workbook made by an older Ichigen lacks the tabs the cycle keeps its totals in.
+        ensure_tabs(self.workbook, (LEDGER_BALANCES, ORDER_SETTLEMENTS))
         system = self._read_system()
         if system.find_row((state.LEASE_KEY,)) is None:
             job = WriteJob()
