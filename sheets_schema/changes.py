@@ -62,6 +62,7 @@ class WriteJob:
     # Cells that must still hold what the job read (e.g. the sync lease). The SQL adapter checks
     # them inside the transaction; the Sheets API offers no conditional write.
     expectations: list[CellUpdate] = field(default_factory=list)
+    _guarded: set[tuple[str, int, int]] = field(default_factory=set, repr=False)
 
     def __bool__(self) -> bool:
         return bool(self.updates) or any(a.rows for a in self.appends.values())
@@ -97,6 +98,17 @@ class WriteJob:
             if header not in table.spec.headers:
                 raise KeyError(f"{header} is not a column of {table.title}")
             self.updates.append(CellUpdate(table.title, row, table.column(header), to_cell(value)))
+        self._guard(table, row, [*table.spec.key, *(h for h in values if h in table.spec.staff_columns)])
+
+    def _guard(self, table: Table[Any], row: int, headers: Iterable[str]) -> None:
+        """Cells that must still read as the job read them when it is written: the row's key (a
+        row inserted or a sort since the read puts another row here) and the staff-owned cells
+        it overwrites (a person typed there since). The backend refuses the job otherwise."""
+        for header in headers:
+            column = table.column(header)
+            if (table.title, row, column) not in self._guarded:
+                self._guarded.add((table.title, row, column))
+                self.expectations.append(CellUpdate(table.title, row, column, table.grid.cell(row, column)))
 
     def append(self, table: Table[Any], rows: Iterable[Mapping[str, Any] | BaseModel]) -> None:
         """Add rows after the last one; staff-added columns get blank cells."""

@@ -37,7 +37,7 @@ def test_reading_every_tab_costs_one_request_plus_metadata_fetched_once(google: 
     assert batch.query["valueRenderOption"] == ["UNFORMATTED_VALUE"]
 
 
-def test_writing_any_number_of_cells_costs_one_request(google: GoogleHarness) -> None:
+def test_writing_any_number_of_cells_costs_one_check_and_one_write(google: GoogleHarness) -> None:
     tables = read_tables(google.workbook)
     job = WriteJob()
     for record in tables[STOCK.title].records:
@@ -48,8 +48,10 @@ def test_writing_any_number_of_cells_costs_one_request(google: GoogleHarness) ->
     assert job.cell_count() == 1201
     google.server.reset_counts()
     google.workbook.write(job)
-    assert google.server.count() == 1
-    (request,) = google.server.requests
+    # One batchGet proves the rows still hold what the job read, one batchUpdate writes.
+    assert google.server.count() == 2
+    check, request = google.server.requests
+    assert check.kind == "values.batchGet"
     assert request.kind == "values.batchUpdate" and request.body["valueInputOption"] == "RAW"
     assert read_tables(google.fresh_workbook())[STOCK.title].records[0].value.safety_stock == 3
 
@@ -66,11 +68,13 @@ def test_a_job_with_updates_and_appends_in_several_tabs_is_one_check_and_one_wri
     google.workbook.write(job)
     assert [r.kind for r in google.server.requests] == ["values.batchGet", "values.batchUpdate"]
     check, write = google.server.requests
-    # The check reads exactly the rows the appends will take, over the header's width.
+    # The check reads exactly the rows the appends will take, over the header's width, and
+    # the key of the row the job updates (SKU, column A of row 2).
     last = rowcol_to_a1(301, len(ORDERS.headers))
     assert check.query["ranges"] == [
         f"'受注'!A2:{last}",
         f"'在庫'!A402:{rowcol_to_a1(402, len(STOCK.headers))}",
+        "'在庫'!A2:A2",
     ]
     assert write.body["valueInputOption"] == "RAW"
     tables = read_tables(google.fresh_workbook())

@@ -287,6 +287,8 @@ def test_hold_needs_a_reason_which_is_appended_to_the_note(tables: dict[str, Any
     notes = [u.value for u in change.job.updates if orders.grid.header[u.column] == "備考"]
     assert notes == ["至急: 配達日の連絡をください\n【保留】番地を 確認中 (2026-11-30 14:05)"]
     assert {orders.grid.header[e.column] for e in change.job.expectations if e.row == row} == {
+        "モール",
+        "注文番号",
         "ステータス",
         "備考",
     }

@@ -136,3 +136,46 @@ def test_an_older_workbook_is_upgraded_in_place_on_its_first_cycle(shop: Shop, t
     engine.workbook = recorded
     engine.run_once(fetch=False)
     assert recorded.rows_read("在庫移動") == 0
+
+
+class StaffTypesDuringTheWrite:
+    """The real workbook; just before the first job that sets 在庫's 実在庫 lands, a person
+    types a new count into that very row (as staff on Google Sheets do at any moment)."""
+
+    def __init__(self, inner: Workbook, shop: Shop) -> None:
+        self.inner, self.shop, self.typed = inner, shop, None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def write(self, job: WriteJob) -> None:
+        if self.typed is None:
+            stock = self.shop.tables()["在庫"]
+            on_hand = stock.column("実在庫")
+            rows = [u.row for u in job.updates if u.tab == "在庫" and u.column == on_hand]
+            if rows:
+                record = next(r for r in stock if r.row == rows[0])
+                self.typed = (record.value.sku, record.value.on_hand + 5)
+                self.shop.staff_edit("在庫", (record.value.sku,), {"実在庫": self.typed[1]})
+        self.inner.write(job)
+
+
+def test_a_count_typed_while_a_cycle_writes_is_kept_and_settled_by_the_next_cycle(shop: Shop) -> None:
+    from sheets_schema.errors import StaleWorkbookError
+
+    sku = shop.tables()["在庫"].models()[0].sku
+    shop.staff_edit("在庫", (sku,), {"実在庫": 3})  # the cycle will write this row back
+    person = StaffTypesDuringTheWrite(shop.workbook, shop)
+    engine = shop.engine()
+    engine.workbook = person
+    with pytest.raises(StaleWorkbookError):
+        engine.run_once(fetch=False)
+    assert person.typed is not None and person.typed[0] == sku
+    assert {s.sku: s.on_hand for s in shop.tables()["在庫"].models()}[sku] == person.typed[1]
+
+    engine.run_once(fetch=False)  # the same runner, next cycle: its lease is still its own
+    tables = shop.tables()
+    assert {s.sku: s.on_hand for s in tables["在庫"].models()}[sku] == person.typed[1]
+    adjustments = [m for m in tables["在庫移動"].models() if m.sku == sku and m.kind == "手動調整"]
+    assert adjustments[-1].note.endswith(f"→ {person.typed[1]} に変更（シートで手入力）")
+    assert ledger_problems(tables) == []

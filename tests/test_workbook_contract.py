@@ -275,3 +275,58 @@ def read_tables_tail(workbook, *, start: int):
 
     grid = workbook.read([ORDERS.title], start_rows={ORDERS.title: start})[ORDERS.title]
     return parse_grid(ORDERS, grid)
+
+
+def _orders_on_sheet(harness, numbers: list[str]) -> None:
+    tables = read_tables(harness.workbook)
+    job = WriteJob()
+    job.append(tables[ORDERS.title], [order(n) for n in numbers])
+    harness.workbook.write(job)
+
+
+def _stored_numbers(harness) -> list[str]:
+    column = ORDERS.headers.index("注文番号")
+    return [row[column] for row in harness.stored(ORDERS.title)[1:]]
+
+
+def test_a_row_a_person_inserts_between_the_read_and_the_write_stops_the_job(harness) -> None:
+    _orders_on_sheet(harness, ["1001", "1002"])
+    tables = read_tables(harness.fresh_workbook())
+    job = WriteJob()
+    job.set(tables[ORDERS.title], 2, {"要確認": "住所を確認"})  # meant for 1001, on row 2
+
+    # Staff insert an order at the top: 1001 moves to row 3, their row is now row 2.
+    grid = [
+        list(ORDERS.headers),
+        *[[*r] for r in read_tables(harness.fresh_workbook())[ORDERS.title].grid.rows],
+    ]
+    staff_row = [""] * len(ORDERS.headers)
+    for header, value in order("T-0999", 購入者名="電話注文").items():
+        staff_row[ORDERS.headers.index(header)] = (
+            str(value) if header != "注文日時" else "2026-11-30 14:05:00"
+        )
+    harness.staff_put(ORDERS.title, [grid[0], staff_row, *grid[1:]])
+
+    with pytest.raises(StaleWorkbookError, match="「受注」シート 2行目が読み込み後に変わった"):
+        harness.workbook.write(job)
+    review = ORDERS.headers.index("要確認")
+    assert _stored_numbers(harness) == ["T-0999", "1001", "1002"]
+    assert all(len(row) <= review or row[review] == "" for row in harness.stored(ORDERS.title)[1:])
+
+
+def test_a_cell_a_person_typed_between_the_read_and_the_write_is_never_overwritten(harness) -> None:
+    stock_rows(harness, [["TSH-WH-M", 20, 0, 2, 18], ["SOX-1", 5, 0, 0, 5]])
+    tables = read_tables(harness.fresh_workbook())
+    stale = WriteJob()
+    stale.set(tables[STOCK.title], 2, {"実在庫": 19, "販売可能数": 17})  # built on 実在庫 20
+    elsewhere = WriteJob()
+    elsewhere.set(tables[STOCK.title], 3, {"引当数": 1, "販売可能数": 4})
+
+    stock_rows(harness, [["TSH-WH-M", 25, 0, 2, 18], ["SOX-1", 5, 0, 0, 5]])  # counted: 25
+    with pytest.raises(StaleWorkbookError, match="「在庫」シート 2行目"):
+        harness.workbook.write(stale)
+    harness.workbook.write(elsewhere)  # a row nobody touched since the read still goes through
+
+    rows = {r.value.sku: r.value for r in read_tables(harness.fresh_workbook())[STOCK.title]}
+    assert (rows["TSH-WH-M"].on_hand, rows["TSH-WH-M"].available) == (25, 18)
+    assert (rows["SOX-1"].allocated, rows["SOX-1"].available) == (1, 4)

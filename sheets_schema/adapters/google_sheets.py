@@ -248,7 +248,7 @@ class GoogleSheetsWorkbook:
         if not job:
             return
         self._refresh_if_narrow(job)
-        self._check_append_targets(job)
+        self._check_before_write(job)
         self._grow_grids(job)
         updates = list(job.updates)
         for title, append in job.appends.items():
@@ -272,16 +272,18 @@ class GoogleSheetsWorkbook:
         if any(needed > widths.get(title, 0) for title, needed in columns_needed.items()):
             self._meta = None
 
-    def _check_append_targets(self, job: WriteJob) -> None:
-        """Refuse a job whose appended rows would land on rows that are no longer empty.
+    def _check_before_write(self, job: WriteJob) -> None:
+        """Refuse a job built on a read that no longer holds, in one values:batchGet.
 
-        Appends are written by position (for atomicity), so a job built on a stale read would
-        silently overwrite whatever another job or a person added since. One values:batchGet
-        over every target block narrows that window to the time between two requests; the
-        Sheets API has no conditional write that would close it.
+        Appends are written by position (for atomicity), so their rows must still be empty;
+        the cells the job expects (each updated row's key, the staff cells it overwrites, the
+        lease) must still read as they did: a person who inserted a row, sorted a tab or typed
+        in a cell since the read must not have their work overwritten. The Sheets API has no
+        conditional write, so this narrows the window to the time between two requests.
         """
         sheets = {s["properties"]["title"]: s["properties"] for s in self._metadata().get("sheets", [])}
-        targets: list[tuple[str, int, str]] = []
+        ranges: list[str] = []
+        appends: list[tuple[str, int]] = []
         for title, append in job.appends.items():
             if not append.rows:
                 continue
@@ -292,22 +294,39 @@ class GoogleSheetsWorkbook:
             if last_row < append.start_row or width < 1:
                 continue
             span = f"{rowcol_to_a1(append.start_row, 1)}:{rowcol_to_a1(last_row, width)}"
-            targets.append((title, append.start_row, absolute_range_name(title, span)))
-        if not targets:
+            appends.append((title, append.start_row))
+            ranges.append(absolute_range_name(title, span))
+        # Expected cells: one range per (tab, column), from the first to the last row expected.
+        spans: dict[tuple[str, int], list[int]] = defaultdict(list)
+        for expected in job.expectations:
+            spans[(expected.tab, expected.column)].append(expected.row)
+        columns = sorted(spans)
+        for tab, column in columns:
+            rows = spans[(tab, column)]
+            span = f"{rowcol_to_a1(min(rows), column + 1)}:{rowcol_to_a1(max(rows), column + 1)}"
+            ranges.append(absolute_range_name(tab, span))
+        if not ranges:
             return
-        reply = self._call(
-            self._client.http_client.values_batch_get,
-            self._key,
-            [rng for _, _, rng in targets],
-            params=_READ_PARAMS,
-        )
-        for (title, start_row, _), found in zip(targets, reply.get("valueRanges", []), strict=True):
-            for offset, row in enumerate(found.get("values", [])):
+        reply = self._call(self._client.http_client.values_batch_get, self._key, ranges, params=_READ_PARAMS)
+        found = [r.get("values", []) for r in reply.get("valueRanges", [])]
+        for (title, start_row), rows in zip(appends, found, strict=False):
+            for offset, row in enumerate(rows):
                 if any(cell_text(v).strip() for v in row):
                     raise StaleWorkbookError(
                         f"「{title}」シート {start_row + offset}行目に読み込み後に別の行が書き込まれたため、"
                         "書き込みをやめました。もう一度実行してください"
                     )
+        now = {}
+        for (tab, column), rows in zip(columns, found[len(appends) :], strict=True):
+            first = min(spans[(tab, column)])
+            for offset, row in enumerate(rows):
+                now[(tab, first + offset, column)] = cell_text(row[0]) if row else ""
+        for expected in job.expectations:
+            if now.get((expected.tab, expected.row, expected.column), "") != cell_text(expected.value):
+                raise StaleWorkbookError(
+                    f"「{expected.tab}」シート {expected.row}行目が読み込み後に変わったため（行の挿入・並べ替え・入力）、"
+                    "書き込みをやめました。もう一度実行してください"
+                )
 
     def _grow_grids(self, job: WriteJob) -> None:
         """Make room for the job in one spreadsheets:batchUpdate, only when it needs any."""

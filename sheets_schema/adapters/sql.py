@@ -184,16 +184,23 @@ class SqlWorkbook:
             ) from exc
 
     def _check_expectations(self, conn: Connection, job: WriteJob, ids: dict[str, int]) -> None:
-        for expected in job.expectations:
-            cells = conn.scalar(
-                select(rows_table.c.cells).where(
-                    rows_table.c.tab_id == ids[expected.tab], rows_table.c.row_number == expected.row
+        """Inside the transaction: every expected cell still reads as the job read it."""
+        keys = list({(ids[e.tab], e.row) for e in job.expectations})
+        current: dict[tuple[int, int], list[Any]] = {}
+        for chunk in _chunks(keys):
+            found = conn.execute(
+                select(rows_table.c.tab_id, rows_table.c.row_number, rows_table.c.cells).where(
+                    tuple_(rows_table.c.tab_id, rows_table.c.row_number).in_(list(chunk))
                 )
             )
-            found = cell_text(cells[expected.column]) if cells and expected.column < len(cells) else ""
-            if found != cell_text(expected.value):
+            current.update({(t, r): c for t, r, c in found})
+        for expected in job.expectations:
+            cells = current.get((ids[expected.tab], expected.row))
+            found_text = cell_text(cells[expected.column]) if cells and expected.column < len(cells) else ""
+            if found_text != cell_text(expected.value):
                 raise StaleWorkbookError(
-                    f"「{expected.tab}」シート {expected.row}行目が読み込み後に変わったため、書き込みをやめました"
+                    f"「{expected.tab}」シート {expected.row}行目が読み込み後に変わったため（行の挿入・並べ替え・入力）、"
+                    "書き込みをやめました。もう一度実行してください"
                 )
 
     def _checked_tab_ids(self, conn: Connection, job: WriteJob) -> dict[str, int]:
