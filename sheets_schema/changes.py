@@ -122,6 +122,14 @@ class WriteJob:
                 raise KeyError(f"{sorted(unknown)} are not columns of {table.title}")
             target.rows.append([to_cell(cells.get(h, "")) for h in header])
 
+    def put(self, table: Table[Any], key: tuple[str, ...], cells: Mapping[str, Any]) -> None:
+        """Ichigen's own record for a key: the row that has it is set, or a row is appended."""
+        row = table.find_row(key)
+        if row is None:
+            self.append(table, [cells])
+        else:
+            self.set(table, row, cells, allow_invalid=True)
+
     def expect(self, table: Table[Any], row: int, values: Mapping[str, Any]) -> None:
         self._check(table)
         for header, value in values.items():

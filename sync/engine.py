@@ -142,6 +142,13 @@ def _table(spec: TabSpec, grid: Grid | None, *, parse: bool = True) -> Table[Any
     return parse_grid(spec, grid) if parse else unparsed_table(spec, grid)
 
 
+def _on_demand(spec: TabSpec, grid: Grid | None) -> RowsOnDemand:
+    rows = RowsOnDemand(spec, grid or Grid(spec.title, []))
+    if grid is None:
+        rows.table = missing_table(spec)  # says the tab is missing, and refuses writes
+    return rows
+
+
 class SyncEngine:
     def __init__(
         self,
@@ -373,13 +380,9 @@ class SyncEngine:
         tables = {s.title: _table(s, grids.get(s.title)) for s in PARSED_TABS}
         tables[STOCK_MOVEMENTS.title] = _table(STOCK_MOVEMENTS, grids.get(STOCK_MOVEMENTS.title))
         tables[SYNC_LOG.title] = _table(SYNC_LOG, grids.get(SYNC_LOG.title), parse=False)
-        on_demand = [RowsOnDemand(s, grids[s.title]) if s.title in grids else None for s in ON_DEMAND_TABS]
-        for spec, rows in zip(ON_DEMAND_TABS, on_demand, strict=True):
-            tables[spec.title] = rows.table if rows is not None else missing_table(spec)
-        orders, lines, settlements = (
-            rows if rows is not None else RowsOnDemand(s, Grid(s.title, []))
-            for s, rows in zip(ON_DEMAND_TABS, on_demand, strict=True)
-        )
+        orders, lines, settlements = (_on_demand(s, grids.get(s.title)) for s in ON_DEMAND_TABS)
+        for rows in (orders, lines, settlements):
+            tables[rows.table.title] = rows.table
         read = CycleRead(grids, tables, orders, lines, settlements, marks)
         now_stored = state.values(read.system)
         if any(_mark(now_stored, key) != marks[title] for title, key in TAIL_TABS.items()):
@@ -744,11 +747,7 @@ class SyncEngine:
         job = WriteJob()
         self._check_lease(system, job)
         record_results(job, tables[STOCK_PUSHES.title], sent, now)
-        log_table = (
-            unparsed_table(SYNC_LOG, read.grids[SYNC_LOG.title])
-            if SYNC_LOG.title in read.grids
-            else tables[SYNC_LOG.title]
-        )
+        log_table = tables[SYNC_LOG.title]  # its grid already holds this cycle's earlier rows
         job.append(log_table, logs)
         if logs:
             self._move_mark(job, system, LOG_MARK, log_table.next_row + len(logs), committed.stored, now)

@@ -85,7 +85,6 @@ def record_results(
 ) -> None:
     """One row per listing. A failed push keeps the quantity the mall last accepted."""
     accepted = {(r.value.mall, r.value.mall_item_code, r.value.mall_sku): r.value.quantity for r in pushes}
-    new_rows = []
     for planned, result in sent:
         key = (planned.mall, planned.mall_item_code, planned.mall_sku)
         state = "失敗" if not result.ok else ("確認済" if result.confirmed else "未確認")
@@ -100,9 +99,4 @@ def record_results(
             "送信日時": at,
             "エラー": result.error,
         }
-        row = pushes.find_row(key)
-        if row is None:
-            new_rows.append(cells)
-        else:
-            job.set(pushes, row, cells, allow_invalid=True)
-    job.append(pushes, new_rows)
+        job.put(pushes, key, cells)

@@ -155,7 +155,6 @@ class SettledLedger:
 
     def write(self, job: WriteJob, at: datetime) -> None:
         """The totals and line state this job changed, next to the movements it appends."""
-        new_balances = []
         for sku in sorted(self._dirty_skus):
             cells = {
                 "SKU": sku,
@@ -163,17 +162,8 @@ class SettledLedger:
                 "引当数": self.ledger.allocated[sku],
                 "更新日時": at,
             }
-            row = self.balances.find_row((sku,))
-            if row is None:
-                new_balances.append(cells)
-            else:
-                job.set(self.balances, row, cells, allow_invalid=True)
-        job.append(self.balances, new_balances)
-        table = self.settlements.table
-        new_settlements = []
-        for key in sorted(self._dirty_orders):
-            if key in self.blocked:
-                continue
+            job.put(self.balances, (sku,), cells)
+        for key in sorted(self._dirty_orders - self.blocked):
             lines = {n: self.ledger.lines[(key[0], key[1], n)] for n in self._loaded.get(key, ())}
             cells = {
                 "モール": key[0],
@@ -182,9 +172,4 @@ class SettledLedger:
                 "明細在庫": encode_lines(lines),
                 "更新日時": at,
             }
-            row = table.find_row(key)
-            if row is None:
-                new_settlements.append(cells)
-            else:
-                job.set(table, row, cells, allow_invalid=True)
-        job.append(table, new_settlements)
+            job.put(self.settlements.table, key, cells)
