@@ -22,7 +22,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sheets_schema.adapters.google_sheets import GoogleSheetsWorkbook  # noqa: E402
-from sheets_schema.adapters.retry import RetryPolicy  # noqa: E402
 from sheets_schema.adapters.sql import SqlWorkbook  # noqa: E402
 from sheets_schema.book import ensure_tabs, read_tables, seed_demo_if_new  # noqa: E402
 from sheets_schema.cells import JST  # noqa: E402
@@ -30,6 +29,7 @@ from sheets_schema.changes import WriteJob  # noqa: E402
 from sheets_schema.tabs import ORDERS, TABS  # noqa: E402
 from sheets_schema.workbook import Workbook  # noqa: E402
 from tests.fakes.sheets_api import FakeSheetsServer, make_service_account_info  # noqa: E402
+from vocabulary.retry import RetryPolicy  # noqa: E402
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=JST)
 STATUSES = ("新規", "入金待ち", "発送待ち", "保留", "出荷済", "キャンセル")

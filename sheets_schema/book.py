@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from settings import Settings
-from sheets_schema.adapters.retry import RetryPolicy
 from sheets_schema.changes import WriteJob
 from sheets_schema.parsing import RowError, Table, missing_table, parse_grid
 from sheets_schema.tabs import ORDERS, PRODUCTS, STOCK, STOCK_RECORDS, SYSTEM_STATE, TABS, TabSpec
 from sheets_schema.workbook import NewTab, Workbook
+from vocabulary.retry import RetryPolicy
 
 Tables = Mapping[str, Table[Any]]
 DEMO_MARKER = "デモデータ作成日時"
@@ -101,7 +101,7 @@ def ensure_tabs(workbook: Workbook, specs: Iterable[TabSpec] = TABS) -> list[str
 
 def seed_demo_if_new(workbook: Workbook, now: datetime) -> bool:
     """Fill a workbook that has no data at all with the demo shop; never touches existing data."""
-    from sheets_schema.demo_shop import demo_shop
+    from vocabulary.demo_shop import demo_shop
 
     ensure_tabs(workbook)
     # A shop has products or orders: two raw grids, not a parse of everything (runs every start).

@@ -8,15 +8,15 @@ Japanese message, which ``parsing.py`` turns into a row error naming tab, row an
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date, datetime, time
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, PlainSerializer
 from pydantic_core import PydanticCustomError
 
-JST = ZoneInfo("Asia/Tokyo")
+from vocabulary.jst import JST
+from vocabulary.text import normalise_text
+
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 # What a cell may hold when written: text, or an integer that Sheets keeps as a number.
@@ -25,15 +25,6 @@ CellOut = str | int
 
 def _error(message: str) -> PydanticCustomError:
     return PydanticCustomError("ichigen", message)
-
-
-def normalise_text(value: Any) -> str:
-    """Cell text as staff meant it: full-width digits and spaces folded, ends trimmed."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return unicodedata.normalize("NFKC", str(value)).strip()
 
 
 def _identifier(value: Any) -> str:

@@ -19,18 +19,15 @@ from sheets_schema.cells import (
     Yen,
     blank_to_none,
 )
-
-OrderStatus = Literal["新規", "入金待ち", "発送待ち", "保留", "出荷済", "キャンセル"]
-ORDER_STATUSES: tuple[str, ...] = OrderStatus.__args__
-# Orders in these statuses hold stock (引当) until they ship or are cancelled.
-OPEN_ORDER_STATUSES: tuple[str, ...] = ("新規", "入金待ち", "発送待ち", "保留")
-
-MovementKind = Literal["入庫", "引当", "引当解除", "出荷", "手動調整", "棚卸"]
-MOVEMENT_KINDS: tuple[str, ...] = MovementKind.__args__
-
-SyncResult = Literal["成功", "一部失敗", "失敗"]
-# Ichigen's carriers; each connector maps them to its mall's own codes.
-Carrier = Literal["ヤマト運輸", "佐川急便", "日本郵便", "西濃運輸", "福山通運", "その他"]
+from vocabulary.statuses import (  # noqa: F401  (the workbook's contract re-exports them)
+    MOVEMENT_KINDS,
+    OPEN_ORDER_STATUSES,
+    ORDER_STATUSES,
+    Carrier,
+    MovementKind,
+    OrderStatus,
+    SyncResult,
+)
 
 
 class Row(BaseModel):

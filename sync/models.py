@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 # One list of carriers for the workbook and the malls; each connector maps them to its codes.
-from sheets_schema.models import Carrier, OrderStatus
+from vocabulary.statuses import Carrier, OrderStatus
 
 CARRIERS: tuple[str, ...] = Carrier.__args__
 

@@ -17,12 +17,12 @@ import streamlit as st
 from sqlalchemy import delete, insert, select, update
 
 from sheets_schema.adapters.google_sheets import GoogleSheetsWorkbook
-from sheets_schema.adapters.retry import RetryPolicy
 from sheets_schema.adapters.sql import SqlWorkbook, create_sql_engine, rows_table, tabs_table
 from sheets_schema.book import ensure_tabs
 from sheets_schema.grid import cell_text
 from sheets_schema.workbook import Workbook
 from tests.fakes.sheets_api import FakeSheetsServer, make_service_account_info
+from vocabulary.retry import RetryPolicy
 
 
 @pytest.fixture

@@ -16,11 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sheets_schema import demo_shop as shop
 from sync.connectors import DEMO_CHANNELS, ChannelConfigError, channel_settings, connector_module
 from sync.connectors.demo import Arrivals, Connector, Settings, order_index, order_number
 from sync.errors import MallPayloadError, MallRejected
 from sync.models import Order, Shipment, StockLevel
+from vocabulary import demo_shop as shop
 
 JST = shop.JST
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=JST)

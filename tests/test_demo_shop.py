@@ -1,4 +1,4 @@
-"""Consistency checks for the deterministic demo shop (sheets_schema/demo_shop.py)."""
+"""Consistency checks for the deterministic demo shop (vocabulary/demo_shop.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sheets_schema.demo_shop import DEMO_MALLS, demo_shop
+from vocabulary.demo_shop import DEMO_MALLS, demo_shop
 
 JST = ZoneInfo("Asia/Tokyo")
 NOW = datetime(2026, 11, 20, 15, 30, 12, tzinfo=JST)

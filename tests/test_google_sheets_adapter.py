@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from gspread.utils import rowcol_to_a1
 
-from sheets_schema.adapters.retry import RetryPolicy
 from sheets_schema.book import ensure_tabs, read_tables
 from sheets_schema.changes import TabAppend, WriteJob
 from sheets_schema.errors import StaleWorkbookError, WorkbookUnavailable
 from sheets_schema.tabs import ORDERS, STOCK, TABS
 from tests.conftest import GoogleHarness
 from tests.fakes.sheets_api import FakeSheetsServer
+from vocabulary.retry import RetryPolicy
 
 
 @pytest.fixture

@@ -23,11 +23,11 @@ from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 from gspread.utils import absolute_range_name, rowcol_to_a1
 
-from sheets_schema.adapters.retry import RetryPolicy
 from sheets_schema.changes import CellUpdate, WriteJob
 from sheets_schema.errors import StaleWorkbookError, WorkbookUnavailable
 from sheets_schema.grid import FIRST_DATA_ROW, Grid, cell_text
 from sheets_schema.workbook import NewTab, WorkbookInfo
+from vocabulary.retry import RetryPolicy
 
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
 GOOGLE_SHEETS_BASE_URL = "https://sheets.googleapis.com"

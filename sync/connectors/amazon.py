@@ -38,14 +38,14 @@ from urllib.parse import quote
 import requests
 from pydantic import Field, SecretStr
 
-from sheets_schema.adapters.retry import RetryPolicy
-from sheets_schema.cells import JST
-from sheets_schema.models import OrderStatus
 from sync.connectors.base import ChannelSettings, OrderPage
 from sync.connectors.http import MallHttp, TokenBucket, json_body
 from sync.connectors.values import decimal_yen
 from sync.errors import MallAuthError, MallPayloadError, MallRejected, SyncError
 from sync.models import Address, Carrier, Order, OrderLine, PushResult, Shipment, StockLevel
+from vocabulary.jst import JST
+from vocabulary.retry import RetryPolicy
+from vocabulary.statuses import OrderStatus
 
 JAPAN_MARKETPLACE_ID = "A1VC38T7YXB528"
 # A first run (no cursor yet) looks this far back from `until`.

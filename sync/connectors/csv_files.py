@@ -51,11 +51,12 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
-from sheets_schema.cells import JST, normalise_text
-from sheets_schema.models import OrderStatus
 from sync.connectors.base import ChannelSettings, OrderPage
 from sync.errors import MallRejected, MallUnavailable
 from sync.models import Address, Order, OrderLine, PushResult, Shipment, StockLevel
+from vocabulary.jst import JST
+from vocabulary.statuses import OrderStatus
+from vocabulary.text import normalise_text
 
 # --------------------------------------------------------------------------- layouts (data)
 

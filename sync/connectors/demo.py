@@ -1,7 +1,7 @@
 """A simulated mall, so the embedded default shows a living shop without any mall account.
 
 Each ``[malls.<channel>]`` with ``type = "demo"`` is one mall (楽天デモ, Amazonデモ, …) that sells
-the demo shop's catalogue (``sheets_schema.demo_shop``) under that mall's own item codes.
+the demo shop's catalogue (``vocabulary.demo_shop``) under that mall's own item codes.
 
 Everything about order k is a pure function of (seed, k) and, for its lines, the stock pushed to
 the mall before the order arrived:
@@ -43,10 +43,10 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from sheets_schema import demo_shop as shop
 from sync.connectors.base import ChannelSettings, OrderPage
 from sync.errors import MallPayloadError, MallRejected
 from sync.models import Address, Order, OrderLine, PushResult, Shipment, StockLevel
+from vocabulary import demo_shop as shop
 
 JST = shop.JST
 PAGE_SIZE = 50

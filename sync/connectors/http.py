@@ -14,8 +14,8 @@ from typing import Any
 
 import requests
 
-from sheets_schema.adapters.retry import RETRY_STATUSES, RetryPolicy
 from sync.errors import MallAuthError, MallPayloadError, MallRateLimited, MallRejected, MallUnavailable
+from vocabulary.retry import RETRY_STATUSES, RetryPolicy
 
 
 @dataclass

@@ -44,13 +44,13 @@ from typing import Any, Literal
 import requests
 from pydantic import Field, SecretStr
 
-from sheets_schema.adapters.retry import RetryPolicy
-from sheets_schema.cells import JST
-from sheets_schema.models import OrderStatus
 from sync.connectors.base import ChannelSettings, OrderPage
 from sync.connectors.http import MallHttp, TokenBucket, json_body
 from sync.errors import MallAuthError, MallPayloadError, MallRejected, SyncError
 from sync.models import Address, Carrier, Order, OrderLine, PushResult, Shipment, StockLevel
+from vocabulary.jst import JST
+from vocabulary.retry import RetryPolicy
+from vocabulary.statuses import OrderStatus
 
 ORDER_API = "/es/2.0/order"
 BULK_UPSERT = "/es/2.0/inventories/bulk-upsert"

@@ -33,9 +33,6 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from pydantic import Field, SecretStr
 
-from sheets_schema.adapters.retry import RetryPolicy
-from sheets_schema.cells import JST
-from sheets_schema.models import OrderStatus
 from sync.connectors.base import ChannelSettings, OrderPage
 from sync.connectors.http import MallHttp, TokenBucket, json_body
 from sync.connectors.values import decimal_yen
@@ -46,6 +43,9 @@ from sync.errors import (
     SyncError,
 )
 from sync.models import Address, Carrier, Order, OrderLine, PushResult, Shipment, StockLevel
+from vocabulary.jst import JST
+from vocabulary.retry import RetryPolicy
+from vocabulary.statuses import OrderStatus
 
 # A first run (no cursor yet) looks this far back from `until`.
 FIRST_RUN_LOOKBACK = timedelta(days=30)

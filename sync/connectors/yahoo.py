@@ -50,13 +50,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pydantic import Field, SecretStr
 
-from sheets_schema.adapters.retry import RetryPolicy
-from sheets_schema.cells import JST
-from sheets_schema.models import OrderStatus
 from sync.connectors.base import ChannelSettings, OrderPage
 from sync.connectors.http import MallHttp, TokenBucket
 from sync.errors import MallAuthError, MallPayloadError, MallRejected, SyncError
 from sync.models import Address, Carrier, Order, OrderLine, PushResult, Shipment, StockLevel
+from vocabulary.jst import JST
+from vocabulary.retry import RetryPolicy
+from vocabulary.statuses import OrderStatus
 
 DEFAULT_BASE_URL = "https://circus.shopping.yahooapis.jp/ShoppingWebService/V1"
 DEFAULT_TOKEN_URL = "https://auth.login.yahoo.co.jp/yconnect/v2/token"
