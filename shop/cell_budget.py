@@ -45,7 +45,11 @@ class CellBudget:
 
     def pace_text(self) -> str | None:
         days = self.days_left
-        return None if days is None else f"このペースだと約{days:,}日で上限に達します"
+        if days is None:
+            return None
+        if days > 365:  # a count of thousands of days tells staff nothing more than this
+            return "このペースなら1年以上は上限に達しません"
+        return f"このペースだと約{days:,}日で上限に達します"
 
 
 def cells_per_order(tables: Mapping[str, Table[Any]]) -> float | None:

@@ -28,9 +28,12 @@ def test_staff_are_warned_from_70_percent(used: int, warn: bool) -> None:
 
 
 def test_days_left_is_the_remaining_cells_at_the_daily_pace() -> None:
-    budget = CellBudget(4_000_000, cells_per_day=2_000.0)
-    assert budget.days_left == 3_000
-    assert budget.pace_text() == "このペースだと約3,000日で上限に達します"
+    budget = CellBudget(4_000_000, cells_per_day=20_000.0)
+    assert budget.days_left == 300
+    assert budget.pace_text() == "このペースだと約300日で上限に達します"
+    slow = CellBudget(4_000_000, cells_per_day=2_000.0)
+    assert slow.days_left == 3_000
+    assert slow.pace_text() == "このペースなら1年以上は上限に達しません"  # not "約3,000日"
     assert CellBudget(CELL_LIMIT + 5, cells_per_day=10.0).days_left == 0
     assert CellBudget(100, cells_per_day=0.0).days_left is None  # no recent orders: no pace
 
