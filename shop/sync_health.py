@@ -366,11 +366,17 @@ def channel_health(
             if len(latest_errors) == LATEST_ERRORS:
                 break
         cursor = values.get(state.cursor_key(channel.channel), "")
+        last_pull = last.get((channel.channel, PULL))
+        quiet = _quiet_pull(channel, values.get(state.heartbeat_key(channel.channel), ""))
+        if quiet is not None and (last_pull is None or quiet.at > last_pull.at):
+            last_pull = quiet  # the latest import found nothing new, so it logged no row
         pull_success = last_success.get((channel.channel, PULL))
+        if quiet is not None and (pull_success is None or quiet.at > pull_success):
+            pull_success = quiet.at
         healths.append(
             ChannelHealth(
                 channel=channel,
-                last_pull=last.get((channel.channel, PULL)),
+                last_pull=last_pull,
                 last_pull_success=pull_success,
                 last_push=last.get((channel.channel, PUSH)),
                 last_push_success=last_success.get((channel.channel, PUSH)),
@@ -392,6 +398,15 @@ def channel_health(
             )
         )
     return healths
+
+
+def _quiet_pull(channel: Channel, heartbeat: str) -> LoggedRun | None:
+    """The channel's last successful import as a run, from its heartbeat in _システム."""
+    try:
+        at = datetime.fromisoformat(heartbeat).astimezone(JST)
+    except ValueError:
+        return None
+    return LoggedRun(PULL, channel.channel, channel.mall, at, at, 0, 0, 0, 0, 0, "成功", "")
 
 
 def health_from_tables(

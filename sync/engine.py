@@ -450,7 +450,9 @@ class SyncEngine:
         settled.write(job, now)
         finished = self.clock()
         log_rows = [
-            self._log_row(r.model_copy(update={"finished_at": finished})) for r in runs if r is not None
+            self._log_row(r.model_copy(update={"finished_at": finished}))
+            for r in runs
+            if r is not None and not _quiet(r)
         ]
         log_table = tables[SYNC_LOG.title]
         job.append(log_table, log_rows)
@@ -549,6 +551,11 @@ class SyncEngine:
             result = "一部失敗"
         else:
             result = "成功"
+            if not (counts.created or counts.updated):
+                # A pull that found nothing writes no 同期ログ row (a row a minute per mall would
+                # fill the sheet); the 同期 page reads its time from this one cell instead.
+                at = now.replace(microsecond=0).isoformat()
+                state.put(job, system, state.heartbeat_key(connector.channel), at, now)
         return run(
             fetched=counts.fetched,
             created=counts.created,
@@ -756,6 +763,11 @@ class SyncEngine:
         read.after(job)
         committed.stored = state.values(read.system)
         report.pushes.extend(result for _, result in sent)
+
+
+def _quiet(run: SyncRun) -> bool:
+    """An import that changed nothing (at most orders it already had): no 同期ログ row."""
+    return run.result == "成功" and not (run.created or run.updated or run.failed)
 
 
 def _matched(levels: list[StockLevel], results: list[PushResult], name: str) -> list[PushResult]:

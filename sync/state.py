@@ -23,6 +23,11 @@ def cursor_key(channel: str) -> str:
     return f"カーソル:{channel}"
 
 
+def heartbeat_key(channel: str) -> str:
+    """When the channel's last import succeeded (one that found nothing is not logged)."""
+    return f"最終取込:{channel}"
+
+
 def recheck_key(channel: str) -> str:
     """When the channel's open orders were last re-read (malls that cannot search by update)."""
     return f"再確認:{channel}"

@@ -397,3 +397,14 @@ def test_only_管理_sees_sync_now(sql_url: str, email: str, allowed: bool) -> N
     if locked:
         assert "今すぐ同期には「管理」以上の権限が必要です（あなたは「閲覧」）" in locked[0]
         assert "管理者が同期すると" in "\n".join(i.value for i in at.info)
+
+
+def test_a_quiet_import_shows_from_its_heartbeat_and_clears_an_older_failure() -> None:
+    failed = run("rakuten", "受注取込", 40, result="失敗", error="楽天が応答しません")
+    quiet = (NOW - timedelta(minutes=1)).isoformat()
+    shown = one(RAKUTEN, [failed], system={"最終取込:rakuten": quiet})
+    assert shown.last_pull_success == NOW - timedelta(minutes=1)
+    assert shown.last_pull is not None and shown.last_pull.fetched == 0
+    assert shown.status == ("正常", "green") and shown.stale is None and shown.current_errors == []
+    # Without the heartbeat the same log says the import is failing and stale.
+    assert one(RAKUTEN, [failed]).status[0] in ("エラー", "要対応")

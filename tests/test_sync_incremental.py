@@ -179,3 +179,14 @@ def test_a_count_typed_while_a_cycle_writes_is_kept_and_settled_by_the_next_cycl
     adjustments = [m for m in tables["在庫移動"].models() if m.sku == sku and m.kind == "手動調整"]
     assert adjustments[-1].note.endswith(f"→ {person.typed[1]} に変更（シートで手入力）")
     assert ledger_problems(tables) == []
+
+
+def test_a_cycle_that_finds_nothing_writes_no_log_row_only_each_malls_heartbeat(shop: Shop) -> None:
+    shop.engine().run_once()  # whatever the malls still had
+    log_rows = len(shop.tables()["同期ログ"].grid.rows)
+    report = shop.engine().run_once()  # same moment: nothing new at any mall
+    assert len(report.runs) == 4 and all(r.created == r.updated == 0 for r in report.runs)
+    assert len(shop.tables()["同期ログ"].grid.rows) == log_rows
+    beats = {k: v for k, v in _system(shop).items() if k.startswith("最終取込:")}
+    assert set(beats) == {f"最終取込:{m.channel}" for m in shop.malls}
+    assert set(beats.values()) == {shop.clock().replace(microsecond=0).isoformat()}
