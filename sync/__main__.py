@@ -8,6 +8,7 @@ python -m sync push --dry-run       show the planned stock pushes; send nothing
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -74,6 +75,8 @@ def watch(engine: SyncEngine, interval: float) -> int:
                 print(f"同期できませんでした: {exc}", file=sys.stderr)
             time.sleep(max(0.0, interval - (time.monotonic() - started)))
     except KeyboardInterrupt:
+        with contextlib.suppress(LeaseHeld, WorkbookError):
+            engine.release_lease()  # another runner (the app's 今すぐ同期) may start at once
         print("\n同期を止めました")
         return 0
 
@@ -118,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "once":
             return run_once(engine, args.wait)
         if args.command == "watch":
+            engine.keep_lease = True  # one runner, cycle after cycle: no write to re-take it
             return watch(engine, args.interval or settings.sync.interval_seconds)
         if args.dry_run:
             return dry_run(engine)

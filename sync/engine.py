@@ -61,6 +61,8 @@ ON_DEMAND_TABS = (ORDERS, ORDER_LINES, ORDER_SETTLEMENTS)
 TAIL_TABS = {STOCK_MOVEMENTS.title: LEDGER_MARK, SYNC_LOG.title: LOG_MARK}
 CYCLE_TABS = (*PARSED_TABS, *ON_DEMAND_TABS, STOCK_MOVEMENTS, SYNC_LOG)
 PUSH_TABS = (STOCK, MALL_LISTINGS, STOCK_PUSHES)
+# How stale the 同期 page's "last successful import" may get before a quiet cycle writes it.
+HEARTBEAT_EVERY = timedelta(minutes=5)
 
 
 def now_jst() -> datetime:
@@ -127,6 +129,7 @@ class Committed:
     read: CycleRead
     stock: StockOutcome
     stored: dict[str, str]  # _システム values after the job
+    finished: bool = False  # the job ended the cycle (nothing to push or tell; lease left)
 
 
 def _mark(stored: dict[str, str], key: str) -> int:
@@ -160,6 +163,7 @@ class SyncEngine:
         progress: Callable[[Progress], None] = lambda p: None,
         holder: str | None = None,
         max_orders_per_job: int = 5000,
+        keep_lease: bool = False,
     ) -> None:
         self.workbook = workbook
         self.connectors = list(connectors)
@@ -168,6 +172,9 @@ class SyncEngine:
         self.progress = progress
         self.holder = holder or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.max_orders_per_job = max_orders_per_job
+        # A runner that syncs again and again (``sync watch``) keeps its lease between cycles,
+        # so a quiet cycle needs no write to take it; ``release_lease`` gives it up.
+        self.keep_lease = keep_lease
 
     # -- the cycle
 
@@ -182,25 +189,40 @@ class SyncEngine:
         run_id = f"{started:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
         system = self._acquire_lease()
         stored = state.values(system)
+        due = self._rechecks_due(stored) if fetch else []
         while True:
             fetches = self._fetch_all(stored) if fetch else []
-            committed = self._commit_import(fetches, run_id, started, report, stored)
+            last = not any(f.more for f in fetches)
+            committed = self._commit_import(
+                fetches, run_id, started, report, stored, may_finish=last and not due, push=push
+            )
             stored = committed.stored  # a second round starts from the cursors just written
-            if not any(f.more for f in fetches):
+            if last:
                 break
-        due = self._rechecks_due(stored) if fetch else []
-        if push:
-            self._confirm_shipments(committed.read, report)
-            # Stock for the new orders goes out first: a slow recheck never delays it.
-            self._push(run_id, report, committed, release=not due)
-        if due:
-            committed = self._recheck(due, committed, run_id, started, report)
+        if not committed.finished:
             if push:
-                self._push(run_id, report, committed, release=True)
-        if not push:
-            self._release_lease(committed.read)
+                self._confirm_shipments(committed.read, report)
+                # Stock for the new orders goes out first: a slow recheck never delays it.
+                self._push(run_id, report, committed, release=not due)
+            if due:
+                committed = self._recheck(due, committed, run_id, started, report)
+                if push:
+                    self._push(run_id, report, committed, release=True)
+            if not push:
+                self._release_lease(committed.read)
         self.progress(Progress("完了", f"同期が終わりました（新規 {report.created} 件）"))
         return report
+
+    def release_lease(self) -> None:
+        """Give up a kept lease (``sync watch`` stopping), so another runner may start at once."""
+        system = self._read_system()
+        current = state.Lease.decode(state.values(system).get(state.LEASE_KEY, ""))
+        if current is None or current.holder != self.holder:
+            return
+        job = WriteJob()
+        self._check_lease(system, job)
+        state.put(job, system, state.LEASE_KEY, "", self.clock())
+        self.workbook.write(job)
 
     # -- rechecking older orders (malls that cannot search by update time)
 
@@ -282,6 +304,8 @@ class SyncEngine:
             raise LeaseHeld(
                 f"別の同期（{current.holder}）が実行中です。{current.expires_at:%H:%M:%S} を過ぎても続く場合は、その同期が止まっています"
             )
+        if not self._lease_needs_renewal(current, now):
+            return system  # kept from this runner's last cycle, with time to spare
         job = WriteJob()
         row = system.find_row((state.LEASE_KEY,))
         assert row is not None
@@ -298,6 +322,21 @@ class SyncEngine:
 
     def _lease(self, now: datetime) -> state.Lease:
         return state.Lease(self.holder, now + timedelta(seconds=self.settings.lease_seconds))
+
+    def _lease_needs_renewal(self, current: state.Lease | None, now: datetime) -> bool:
+        if current is None or current.holder != self.holder:
+            return True
+        return current.expires_at - now < timedelta(seconds=self.settings.lease_seconds / 2)
+
+    def _leave_lease(self, job: WriteJob, system: Table[Any], now: datetime, *, release: bool) -> None:
+        """The lease as a job leaves it: given up at the end of a cycle (unless this runner
+        keeps it between cycles), otherwise renewed once half of it has run out."""
+        current = state.Lease.decode(state.values(system).get(state.LEASE_KEY, ""))
+        if release and not self.keep_lease:
+            if current is not None:
+                state.put(job, system, state.LEASE_KEY, "", now)
+        elif self._lease_needs_renewal(current, now):
+            state.put(job, system, state.LEASE_KEY, self._lease(now).encode(), now)
 
     def _check_lease(self, system: Table[Any], job: WriteJob) -> None:
         """Every job first proves the lease is still ours: a runner that lost it writes nothing.
@@ -322,7 +361,7 @@ class SyncEngine:
             return
         job = WriteJob()
         self._check_lease(system, job)
-        state.put(job, system, state.LEASE_KEY, "", self.clock())
+        self._leave_lease(job, system, self.clock(), release=True)
         self.workbook.write(job)
         read.after(job)
 
@@ -398,7 +437,12 @@ class SyncEngine:
         started: datetime,
         report: CycleReport,
         stored: dict[str, str],
+        *,
+        may_finish: bool = False,
+        push: bool = True,
     ) -> Committed:
+        """One import job. With ``may_finish``, a job after which nothing is left to do (no
+        stock to push, no shipment to tell) also gives up the lease: the cycle ends here."""
         self.progress(Progress("書込", "ワークブックに書き込んでいます…"))
         now = self.clock()
         read = self._read_cycle(stored)
@@ -458,14 +502,29 @@ class SyncEngine:
         job.append(log_table, log_rows)
         self._move_mark(job, system, LEDGER_MARK, ledger_table.next_row + len(movements), stored, now)
         self._move_mark(job, system, LOG_MARK, log_table.next_row + len(log_rows), stored, now)
-        state.put(job, system, state.LEASE_KEY, self._lease(now).encode(), now)
-        self.workbook.write(job)
+        finished = may_finish and (not push or self._nothing_follows(read, book, stock))
+        self._leave_lease(job, system, now, release=finished)
+        self.workbook.write(job)  # nothing at all when nothing changed (a quiet cycle)
         read.after(job)
 
         report.movements += len(movements)
         report.runs.extend(r for r in runs if r is not None)
         report.notes.extend(stock.skipped)
-        return Committed(read, stock, state.values(read.system))
+        return Committed(read, stock, state.values(read.system), finished)
+
+    def _nothing_follows(self, read: CycleRead, book: OrderBook, stock: StockOutcome) -> bool:
+        """No stock to push and no shipment to tell once this job is written."""
+        if book.written:  # an order this job changes may have become ready to tell its mall
+            return False
+        candidates = _shipment_candidates(read.grids.get(ORDERS.title))
+        if shipments.pending(candidates, self._confirming_malls()) or shipments.interrupted(candidates):
+            return False
+        return not plan_pushes(
+            stock.available,
+            read.tables[MALL_LISTINGS.title],
+            read.tables[STOCK_PUSHES.title],
+            self._pushing_malls(),
+        )
 
     def _move_mark(
         self, job: WriteJob, system: Table[Any], key: str, row: int, stored: dict[str, str], now: datetime
@@ -552,10 +611,7 @@ class SyncEngine:
         else:
             result = "成功"
             if not (counts.created or counts.updated):
-                # A pull that found nothing writes no 同期ログ row (a row a minute per mall would
-                # fill the sheet); the 同期 page reads its time from this one cell instead.
-                at = now.replace(microsecond=0).isoformat()
-                state.put(job, system, state.heartbeat_key(connector.channel), at, now)
+                self._heartbeat(job, system, connector.channel, now)
         return run(
             fetched=counts.fetched,
             created=counts.created,
@@ -565,6 +621,18 @@ class SyncEngine:
             result=result,
             error=error,
         )
+
+    def _heartbeat(self, job: WriteJob, system: Table[Any], channel: str, now: datetime) -> None:
+        """A pull that found nothing writes no 同期ログ row (a row a minute per mall would fill
+        the sheet); the 同期 page reads its time from one _システム cell instead, refreshed
+        every few minutes so that a quiet cycle writes nothing at all."""
+        key = state.heartbeat_key(channel)
+        try:
+            fresh = now - datetime.fromisoformat(state.values(system).get(key, "")) < HEARTBEAT_EVERY
+        except ValueError:
+            fresh = False
+        if not fresh:
+            state.put(job, system, key, now.replace(microsecond=0).isoformat(), now)
 
     def _recheck_run(
         self,
@@ -691,6 +759,9 @@ class SyncEngine:
 
     # -- pushing
 
+    def _confirming_malls(self) -> set[str]:
+        return {c.mall for c in self.connectors if getattr(c, "confirms_shipments", True)}
+
     def _pushing_malls(self) -> set[str]:
         return {c.mall for c in self.connectors if getattr(c, "pushes_stock", True)}
 
@@ -758,7 +829,7 @@ class SyncEngine:
         job.append(log_table, logs)
         if logs:
             self._move_mark(job, system, LOG_MARK, log_table.next_row + len(logs), committed.stored, now)
-        state.put(job, system, state.LEASE_KEY, "" if release else self._lease(now).encode(), now)
+        self._leave_lease(job, system, now, release=release)
         self.workbook.write(job)
         read.after(job)
         committed.stored = state.values(read.system)

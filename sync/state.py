@@ -55,7 +55,7 @@ def put(job: WriteJob, state: Table[Any], key: str, value: str, now: datetime) -
                     existing[value_column] = value
                     return
         job.append(state, [cells])
-    else:
+    elif state.grid.cell(row, state.column("値")) != value:  # an unchanged value costs no write
         job.set(state, row, {"値": value, "更新日時": now}, allow_invalid=True)
 
 
