@@ -135,6 +135,13 @@ def _message(spec: TabSpec, error: Any, header: str) -> str:
     return "値が正しくありません"
 
 
+# Rows already parsed, by tab and cell text: a process that reads the workbook again and again
+# (sync watch, the app) parses only rows that changed. Models are frozen, so sharing is safe;
+# errors are not kept (they name the row they were found on).
+_PARSED: dict[str, dict[tuple[str, ...], BaseModel]] = {}
+_PARSED_PER_TAB = 250_000
+
+
 class _RowParser:
     """One tab's rows into models, one at a time: shared by whole-tab and on-demand parsing."""
 
@@ -148,9 +155,14 @@ class _RowParser:
 
     def parse(self, row: int, cells: list[str]) -> BaseModel | list[RowError]:
         # Grids are padded to the header's width, so every column position exists.
-        values = {h: v for h, i in self.columns if (v := cells[i]) and not v.isspace()}
+        seen = _PARSED.setdefault(self.spec.title, {})
+        text = tuple([cells[i] for _, i in self.columns])
+        model = seen.get(text)
+        if model is not None:
+            return model
+        values = {h: v for (h, _), v in zip(self.columns, text, strict=True) if v and not v.isspace()}
         try:
-            return self.spec.model.model_validate(values)
+            model = self.spec.model.model_validate(values)
         except ValidationError as exc:
             errors = []
             for error in exc.errors():
@@ -165,6 +177,10 @@ class _RowParser:
                     )
                 )
             return errors
+        if len(seen) >= _PARSED_PER_TAB:
+            seen.clear()
+        seen[text] = model
+        return model
 
 
 def _duplicate(spec: TabSpec, row: int, first: int, key: tuple[str, ...]) -> RowError:
