@@ -62,14 +62,29 @@ class WriteJob:
     # Cells that must still hold what the job read (e.g. the sync lease). The SQL adapter checks
     # them inside the transaction; the Sheets API offers no conditional write.
     expectations: list[CellUpdate] = field(default_factory=list)
+    # Rows removed after the job's updates and appends (row numbers as read): what archiving
+    # moves out. Later rows move up, as when a person deletes rows in Sheets.
+    deletes: dict[str, list[int]] = field(default_factory=dict)
     _guarded: set[tuple[str, int, int]] = field(default_factory=set, repr=False)
 
     def __bool__(self) -> bool:
-        return bool(self.updates) or any(a.rows for a in self.appends.values())
+        return bool(self.updates) or any(a.rows for a in self.appends.values()) or any(self.deletes.values())
 
     @property
     def tabs(self) -> set[str]:
-        return {u.tab for u in self.updates} | {t for t, a in self.appends.items() if a.rows}
+        touched = {u.tab for u in self.updates} | {t for t, a in self.appends.items() if a.rows}
+        return touched | {t for t, rows in self.deletes.items() if rows}
+
+    def delete(self, table: Table[Any], rows: Iterable[int]) -> None:
+        """Remove rows; each must still hold the key it was read with, or nothing is written."""
+        self._check(table)
+        wanted = self.deletes.setdefault(table.title, [])
+        for row in rows:
+            if not table.grid.first_row <= row < table.grid.end_row:
+                raise ValueError(f"row {row} is outside {table.title}")
+            wanted.append(row)
+            self._guard(table, row, table.spec.key)
+        wanted.sort()
 
     def _check(self, table: Table[Any]) -> None:
         if not table.writable:
@@ -157,3 +172,8 @@ def apply_to_grids(job: WriteJob, grids: Mapping[str, Grid]) -> None:
         while grid.end_row < append.start_row:
             grid.rows.append([""] * len(grid.header))
         grid.rows.extend([cell_text(c) for c in row] for row in append.rows)
+    for title, rows in job.deletes.items():
+        grid = grids.get(title)
+        if grid is not None:
+            for row in sorted(set(rows), reverse=True):
+                del grid.rows[row - grid.first_row]

@@ -330,3 +330,32 @@ def test_a_cell_a_person_typed_between_the_read_and_the_write_is_never_overwritt
     rows = {r.value.sku: r.value for r in read_tables(harness.fresh_workbook())[STOCK.title]}
     assert (rows["TSH-WH-M"].on_hand, rows["TSH-WH-M"].available) == (25, 18)
     assert (rows["SOX-1"].allocated, rows["SOX-1"].available) == (1, 4)
+
+
+def test_deleted_rows_go_and_the_rows_below_move_up(harness) -> None:
+    _orders_on_sheet(harness, [f"D{n}" for n in range(8)])  # rows 2..9
+    tables = read_tables(harness.fresh_workbook())
+    job = WriteJob()
+    job.delete(tables[ORDERS.title], [2, 3, 4, 7])  # D0, D1, D2 and D5
+    job.set(tables[ORDERS.title], 8, {"備考": "残る"})  # D6, addressed as read
+    harness.workbook.write(job)
+
+    after = read_tables(harness.fresh_workbook())[ORDERS.title]
+    assert [(r.row, r.value.order_number) for r in after] == [(2, "D3"), (3, "D4"), (4, "D6"), (5, "D7")]
+    assert after.models()[2].note == "残る"
+    job = WriteJob()
+    job.append(after, [order("D8")])  # the next append lands right after the rows left
+    harness.workbook.write(job)
+    assert _stored_numbers(harness) == ["D3", "D4", "D6", "D7", "D8"]
+
+
+def test_a_delete_built_on_a_stale_read_removes_nothing(harness) -> None:
+    _orders_on_sheet(harness, ["S1", "S2"])
+    tables = read_tables(harness.fresh_workbook())
+    job = WriteJob()
+    job.delete(tables[ORDERS.title], [2])  # meant for S1
+    grid = [list(ORDERS.headers), *[list(r) for r in tables[ORDERS.title].grid.rows]]
+    harness.staff_put(ORDERS.title, [grid[0], grid[2], grid[1]])  # a person sorted the tab
+    with pytest.raises(StaleWorkbookError):
+        harness.workbook.write(job)
+    assert sorted(_stored_numbers(harness)) == ["S1", "S2"]

@@ -254,8 +254,37 @@ class GoogleSheetsWorkbook:
         for title, append in job.appends.items():
             for offset, row in enumerate(append.rows):
                 updates.extend(CellUpdate(title, append.start_row + offset, c, v) for c, v in enumerate(row))
-        body = {"valueInputOption": "RAW", "data": _value_ranges(updates)}
-        self._call(self._client.http_client.values_batch_update, self._key, body=body)
+        if updates:
+            body = {"valueInputOption": "RAW", "data": _value_ranges(updates)}
+            self._call(self._client.http_client.values_batch_update, self._key, body=body)
+        self._delete_rows(job)
+
+    def _delete_rows(self, job: WriteJob) -> None:
+        """Rows the job removes, bottom first so each position is still the one read, in one
+        spreadsheets:batchUpdate (a second request: Sheets deletes rows on that endpoint only)."""
+        sheets = {s["properties"]["title"]: s["properties"] for s in self._metadata().get("sheets", [])}
+        requests_ = []
+        for title, rows in job.deletes.items():
+            props = sheets[title]
+            # Consecutive rows go as one range (an archive pass removes thousands at the top).
+            runs: list[list[int]] = []
+            for row in sorted(set(rows)):
+                if runs and runs[-1][1] == row - 1:
+                    runs[-1][1] = row
+                else:
+                    runs.append([row, row])
+            for first, last in reversed(runs):
+                span = {
+                    "sheetId": props["sheetId"],
+                    "dimension": "ROWS",
+                    "startIndex": first - 1,
+                    "endIndex": last,
+                }
+                requests_.append({"deleteDimension": {"range": span}})
+            grid = props.setdefault("gridProperties", {})
+            grid["rowCount"] = grid.get("rowCount", 0) - len(set(rows))
+        if requests_:
+            self._call(self._client.http_client.batch_update, self._key, {"requests": requests_})
 
     def _refresh_if_narrow(self, job: WriteJob) -> None:
         """Re-fetch metadata when the job seems wider than a cached grid.

@@ -178,6 +178,7 @@ class SqlWorkbook:
                 self._check_expectations(conn, job, ids)
                 self._apply_updates(conn, job, ids)
                 self._apply_appends(conn, job, ids)
+                self._apply_deletes(conn, job, ids)
         except SQLAlchemyError as exc:
             raise WorkbookUnavailable(
                 f"ワークブック（データベース）に書き込めませんでした: {exc.__class__.__name__}"
@@ -290,6 +291,36 @@ class SqlWorkbook:
             )
             tabs = conn.execute(select(tabs_table.c.id, tabs_table.c.header)).all()
         return sum((counts.get(t.id, 0) + 1) * len(t.header) for t in tabs)
+
+    def _apply_deletes(self, conn: Connection, job: WriteJob, ids: dict[str, int]) -> None:
+        """Remove rows and move the later ones up, as Sheets does: positions stay gap-free."""
+        for title, rows in job.deletes.items():
+            if not rows:
+                continue
+            tab_id = ids[title]
+            gone = sorted(set(rows))
+            for chunk in _chunks(gone):
+                conn.execute(
+                    delete(rows_table).where(
+                        rows_table.c.tab_id == tab_id, rows_table.c.row_number.in_(list(chunk))
+                    )
+                )
+            # Each remaining row moves up by the deleted rows above it. Negative numbers first,
+            # so no two rows ever share a key mid-update (PostgreSQL checks each row).
+            bounds = [*gone, None]
+            for i, low in enumerate(gone):
+                high = bounds[i + 1]
+                where = [rows_table.c.tab_id == tab_id, rows_table.c.row_number > low]
+                if high is not None:
+                    where.append(rows_table.c.row_number < high)
+                conn.execute(
+                    update(rows_table).where(*where).values(row_number=-(rows_table.c.row_number - (i + 1)))
+                )
+            conn.execute(
+                update(rows_table)
+                .where(rows_table.c.tab_id == tab_id, rows_table.c.row_number < 0)
+                .values(row_number=-rows_table.c.row_number)
+            )
 
     def add_tabs(self, tabs: Sequence[NewTab]) -> None:
         if not tabs:
