@@ -53,6 +53,11 @@ class WorkbookSettings(Section):
     backend: Literal["auto", "sql", "google"] = "auto"
     sql_url: str = "sqlite:///data/ichigen.sqlite3"
     seed_demo: bool = True
+    # History moved out of the workbook goes to this database (any SQLAlchemy URL); a SQLite
+    # file beside the embedded workbook by default.
+    archive_url: str = "sqlite:///data/ichigen-archive.sqlite3"
+    # 同期ログ rows (and, later, closed orders) older than this many days are archived.
+    archive_after_days: int = Field(30, ge=1)
 
 
 class GoogleSettings(Section):
@@ -153,11 +158,18 @@ class Settings(BaseModel):
 
     def sql_url(self) -> str:
         """The SQL URL with a relative SQLite path taken from the project folder."""
-        url = self.workbook.sql_url
-        prefix = "sqlite:///"
-        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
-            return prefix + str(PROJECT_ROOT / url[len(prefix) :])
-        return url
+        return _from_project(self.workbook.sql_url)
+
+    def archive_url(self) -> str:
+        return _from_project(self.workbook.archive_url)
+
+
+def _from_project(url: str) -> str:
+    """A relative SQLite path is taken from the project folder, whatever the current folder."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        return prefix + str(PROJECT_ROOT / url[len(prefix) :])
+    return url
 
 
 def _environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:

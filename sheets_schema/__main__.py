@@ -4,6 +4,7 @@ python -m sheets_schema export out.xlsx       every tab to an .xlsx file
 python -m sheets_schema import in.xlsx        validate and show what would change
 python -m sheets_schema import in.xlsx --apply
 python -m sheets_schema check                 print every row error; exit 1 if any
+python -m sheets_schema archive [--dry-run]   move old 同期ログ rows to the archive database
 python -m sheets_schema check --fix           first trim Google Sheets grids to the cells in use
 """
 
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from settings import DEFAULT_SECRETS_PATH, SettingsError, load_settings_file
+from settings import DEFAULT_SECRETS_PATH, Settings, SettingsError, load_settings_file
 from sheets_schema.book import header_problems, open_prepared_workbook, read_tables, row_errors
 from sheets_schema.cells import JST
 from sheets_schema.errors import WorkbookError
@@ -103,6 +104,29 @@ def import_file(workbook: Workbook, path: Path, *, apply: bool) -> int:
     return 0
 
 
+def archive(settings: Settings, workbook: Workbook, *, dry_run: bool) -> int:
+    # The pass takes the sync lease, which lives with the sync engine: this entry point is
+    # where the two layers meet (as app.py does), the library modules stay one-way.
+    from sheets_schema.archive import Archive
+    from sync.archive import archive_history
+    from sync.engine import SyncEngine
+    from sync.errors import LeaseHeld
+
+    engine = SyncEngine(workbook, [], settings.sync)
+    try:
+        result = archive_history(
+            engine,
+            Archive(settings.archive_url()),
+            after_days=settings.workbook.archive_after_days,
+            dry_run=dry_run,
+        )
+    except LeaseHeld as exc:
+        print(f"移しませんでした: {exc}", file=sys.stderr)
+        return 3
+    print(result.summary())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m sheets_schema", description="Ichigen ワークブックのバックアップと検査"
@@ -119,10 +143,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     checker.add_argument(
         "--fix", action="store_true", help="先に Google スプレッドシートの空白の行と列を削ってセル数を減らす"
     )
+    archiver = commands.add_parser("archive", help="古い同期ログを履歴データベースへ移す")
+    archiver.add_argument("--dry-run", action="store_true", help="移す行数を表示するだけで移さない")
     args = parser.parse_args(argv)
 
     try:
-        workbook = open_prepared_workbook(load_settings_file(args.secrets, os.environ), datetime.now(JST))
+        settings = load_settings_file(args.secrets, os.environ)
+        workbook = open_prepared_workbook(settings, datetime.now(JST))
+        if args.command == "archive":
+            return archive(settings, workbook, dry_run=args.dry_run)
         if args.command == "export":
             return export(workbook, args.path)
         if args.command == "import":

@@ -17,9 +17,11 @@ from datetime import datetime
 from pathlib import Path
 
 from settings import DEFAULT_SECRETS_PATH, Settings, SettingsError, load_settings_file
+from sheets_schema.archive import Archive
 from sheets_schema.book import open_prepared_workbook
 from sheets_schema.cells import JST
 from sheets_schema.errors import WorkbookError
+from sync.archive import archive_history
 from sync.connectors import ChannelConfigError, build_connectors
 from sync.engine import CycleReport, Progress, SyncEngine
 from sync.errors import LeaseHeld
@@ -50,6 +52,16 @@ def print_report(report: CycleReport) -> None:
         print(f"お知らせ: {note}")
 
 
+def _archiver(engine: SyncEngine, settings: Settings) -> Callable[[], str]:
+    def archive() -> str:
+        result = archive_history(
+            engine, Archive(settings.archive_url()), after_days=settings.workbook.archive_after_days
+        )
+        return result.summary()
+
+    return archive
+
+
 def run_once(engine: SyncEngine, wait_seconds: float) -> int:
     deadline = time.monotonic() + wait_seconds
     while True:
@@ -63,14 +75,23 @@ def run_once(engine: SyncEngine, wait_seconds: float) -> int:
             time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
 
 
-def watch(engine: SyncEngine, interval: float) -> int:
+ARCHIVE_EVERY_SECONDS = 24 * 60 * 60
+
+
+def watch(engine: SyncEngine, interval: float, archive: Callable[[], str] | None = None) -> int:
     print(f"{interval:g} 秒ごとに同期します（終了は Ctrl+C）")
+    archived_at: float | None = None
     try:
         while True:
             started = time.monotonic()
             print(f"--- {datetime.now(JST):%Y-%m-%d %H:%M:%S}")
             try:
                 print_report(engine.run_once())
+                if archive is not None and (
+                    archived_at is None or started - archived_at >= ARCHIVE_EVERY_SECONDS
+                ):
+                    print(archive())  # once a day: old history out of the workbook
+                    archived_at = started
             except (LeaseHeld, WorkbookError) as exc:  # reported, then tried again next time
                 print(f"同期できませんでした: {exc}", file=sys.stderr)
             time.sleep(max(0.0, interval - (time.monotonic() - started)))
@@ -122,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_once(engine, args.wait)
         if args.command == "watch":
             engine.keep_lease = True  # one runner, cycle after cycle: no write to re-take it
-            return watch(engine, args.interval or settings.sync.interval_seconds)
+            return watch(engine, args.interval or settings.sync.interval_seconds, _archiver(engine, settings))
         if args.dry_run:
             return dry_run(engine)
         return run_once(engine, 0.0)

@@ -187,7 +187,7 @@ class SyncEngine:
         report = CycleReport()
         started = self.clock()
         run_id = f"{started:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
-        system = self._acquire_lease()
+        system = self.acquire_lease()
         stored = state.values(system)
         due = self._rechecks_due(stored) if fetch else []
         while True:
@@ -220,7 +220,7 @@ class SyncEngine:
         if current is None or current.holder != self.holder:
             return
         job = WriteJob()
-        self._check_lease(system, job)
+        self.check_lease(system, job)
         state.put(job, system, state.LEASE_KEY, "", self.clock())
         self.workbook.write(job)
 
@@ -288,7 +288,7 @@ class SyncEngine:
 
     # -- lease
 
-    def _acquire_lease(self) -> Table[Any]:
+    def acquire_lease(self) -> Table[Any]:
         now = self.clock()
         # A workbook made by an older Ichigen lacks the tabs the cycle keeps its totals in.
         ensure_tabs(self.workbook, (LEDGER_BALANCES, ORDER_SETTLEMENTS))
@@ -338,7 +338,7 @@ class SyncEngine:
         elif self._lease_needs_renewal(current, now):
             state.put(job, system, state.LEASE_KEY, self._lease(now).encode(), now)
 
-    def _check_lease(self, system: Table[Any], job: WriteJob) -> None:
+    def check_lease(self, system: Table[Any], job: WriteJob) -> None:
         """Every job first proves the lease is still ours: a runner that lost it writes nothing.
 
         The job also carries the lease cell as a precondition, which the SQL adapter checks in
@@ -360,7 +360,7 @@ class SyncEngine:
         if state.Lease.decode(state.values(system).get(state.LEASE_KEY, "")) is None:
             return
         job = WriteJob()
-        self._check_lease(system, job)
+        self.check_lease(system, job)
         self._leave_lease(job, system, self.clock(), release=True)
         self.workbook.write(job)
         read.after(job)
@@ -449,7 +449,7 @@ class SyncEngine:
         tables = read.tables
         system = read.system
         job = WriteJob()
-        self._check_lease(system, job)
+        self.check_lease(system, job)
         book = OrderBook(read.orders, read.lines)
         resolver = SkuResolver(
             tables[MALL_LISTINGS.title].models(), (p.sku for p in tables[PRODUCTS.title].models())
@@ -725,7 +725,7 @@ class SyncEngine:
             return
         now = self.clock()
         job = WriteJob()
-        self._check_lease(read.system, job)
+        self.check_lease(read.system, job)
         for item in stuck:
             shipments.mark_unknown(job, orders, item)
         shipments.mark_sending(job, orders, todo, now)
@@ -753,7 +753,7 @@ class SyncEngine:
                 continue
             shipments.mark_done(done, orders, item, self.clock())
             report.shipments += 1
-        self._check_lease(read.system, done)
+        self.check_lease(read.system, done)
         self.workbook.write(done)
         read.after(done)
 
@@ -769,7 +769,7 @@ class SyncEngine:
         read = committed.read
         tables = read.tables
         system = read.system
-        self._check_lease(system, WriteJob())
+        self.check_lease(system, WriteJob())
         plan = plan_pushes(
             committed.stock.available,
             tables[MALL_LISTINGS.title],
@@ -823,7 +823,7 @@ class SyncEngine:
         now = self.clock()
         # 在庫送信 and 同期ログ as this cycle's jobs left them: only the lease holder writes them.
         job = WriteJob()
-        self._check_lease(system, job)
+        self.check_lease(system, job)
         record_results(job, tables[STOCK_PUSHES.title], sent, now)
         log_table = tables[SYNC_LOG.title]  # its grid already holds this cycle's earlier rows
         job.append(log_table, logs)

@@ -127,3 +127,45 @@ def test_runs_as_a_module_from_the_shell(secrets: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "問題はありません" in done.stdout
+
+
+def test_archive_moves_old_sync_log_rows_and_dry_run_only_counts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import datetime, timedelta
+
+    from sheets_schema.cells import JST
+    from sheets_schema.changes import WriteJob
+
+    path = tmp_path / "secrets.toml"
+    path.write_text(
+        f'[workbook]\nsql_url = "sqlite:///{tmp_path / "wb.sqlite3"}"\n'
+        f'archive_url = "sqlite:///{tmp_path / "archive.sqlite3"}"\narchive_after_days = 30\n',
+        encoding="utf-8",
+    )
+    assert main(["--secrets", str(path), "check"]) == 0  # the demo workbook is made
+    wb = open_workbook(load_settings_file(path, {}))
+    old = datetime.now(JST) - timedelta(days=40)
+    job = WriteJob()
+    rows = [
+        {
+            "実行ID": f"old-{n}",
+            "開始日時": old,
+            "モール": "楽天",
+            "処理": "受注取込（rakuten）",
+            "結果": "成功",
+        }
+        for n in range(3)
+    ]
+    log = read_tables(wb)["同期ログ"]
+    job.append(log, rows)
+    wb.write(job)
+    before = len(read_tables(wb)["同期ログ"].records)
+    capsys.readouterr()
+
+    assert main(["--secrets", str(path), "archive", "--dry-run"]) == 0
+    assert "同期ログ 3 行を履歴データベースへ移します" in capsys.readouterr().out
+    assert len(read_tables(wb)["同期ログ"].records) == before
+    assert main(["--secrets", str(path), "archive"]) == 0
+    assert "同期ログ 3 行を履歴データベースへ移しました" in capsys.readouterr().out
+    assert len(read_tables(wb)["同期ログ"].records) == before - 3

@@ -52,7 +52,7 @@ def test_a_second_runner_gets_a_clear_message_and_exit_code(secrets: Path) -> No
     engine = SyncEngine(
         open_prepared_workbook(settings, datetime.now(JST)), [], settings.sync, holder="other-host-1-abc"
     )
-    engine._acquire_lease()  # a runner elsewhere holds the workbook
+    engine.acquire_lease()  # a runner elsewhere holds the workbook
     done = subprocess.run(
         [sys.executable, "-m", "sync", "--secrets", str(secrets), "--quiet", "once"],
         cwd=PROJECT_ROOT,

@@ -158,14 +158,14 @@ def test_an_unknown_sku_is_imported_flagged_and_reallocated_once_mapped(harness,
 
 def test_a_second_runner_is_refused_while_the_lease_is_held(shop: Shop) -> None:
     first = shop.engine(holder="runner-A")
-    first._acquire_lease()  # runner A is mid-cycle
+    first.acquire_lease()  # runner A is mid-cycle
     with pytest.raises(LeaseHeld, match="runner-A"):
         shop.engine(holder="runner-B").run_once()
     shop.clock.advance(seconds=shop.sync.lease_seconds + 1)  # A died; its lease runs out
     second = shop.engine(holder="runner-B")
-    second._acquire_lease()
+    second.acquire_lease()
     with pytest.raises(LeaseHeld, match="runner-B"):  # A wakes up: it must not write
-        first._check_lease(first._read_system(), WriteJob())
+        first.check_lease(first._read_system(), WriteJob())
     with pytest.raises(LeaseHeld, match="runner-B"):
         first.run_once()
     assert second.run_once().created > 0
