@@ -175,6 +175,11 @@ class SyncEngine:
         # A runner that syncs again and again (``sync watch``) keeps its lease between cycles,
         # so a quiet cycle needs no write to take it; ``release_lease`` gives it up.
         self.keep_lease = keep_lease
+        # Such a runner records push results in its next job instead of a job of their own
+        # (one write less per cycle against Google's quota); lost in a crash, they only mean
+        # the same quantity is sent again, which malls take as it is (absolute quantities).
+        self._unrecorded: list[tuple[PlannedPush, PushResult]] = []
+        self._unlogged: list[dict[str, Any]] = []
 
     # -- the cycle
 
@@ -214,15 +219,31 @@ class SyncEngine:
         return report
 
     def release_lease(self) -> None:
-        """Give up a kept lease (``sync watch`` stopping), so another runner may start at once."""
+        """Give up a kept lease (``sync watch`` stopping), so another runner may start at once;
+        push results not yet recorded are written with it."""
         system = self._read_system()
         current = state.Lease.decode(state.values(system).get(state.LEASE_KEY, ""))
         if current is None or current.holder != self.holder:
             return
+        now = self.clock()
         job = WriteJob()
+        if self._unrecorded or self._unlogged:
+            stored = state.values(system)
+            read = self._read_cycle(stored)
+            system = read.system
+            self._record_pushes(job, read.tables[STOCK_PUSHES.title], now)
+            log_table = read.tables[SYNC_LOG.title]
+            job.append(log_table, self._unlogged)
+            self._move_mark(job, system, LOG_MARK, log_table.next_row + len(self._unlogged), stored, now)
         self.check_lease(system, job)
-        state.put(job, system, state.LEASE_KEY, "", self.clock())
+        state.put(job, system, state.LEASE_KEY, "", now)
         self.workbook.write(job)
+        self._unrecorded, self._unlogged = [], []
+
+    def _record_pushes(self, job: WriteJob, pushes: Table[Any], now: datetime) -> None:
+        """Push results this runner has not written yet; the latest per listing."""
+        latest = {(p.mall, p.mall_item_code, p.mall_sku): (p, r) for p, r in self._unrecorded}
+        record_results(job, pushes, latest.values(), now)
 
     # -- rechecking older orders (malls that cannot search by update time)
 
@@ -498,6 +519,8 @@ class SyncEngine:
             for r in runs
             if r is not None and not _quiet(r)
         ]
+        log_rows = [*self._unlogged, *log_rows]  # a kept-lease runner's last pushes first
+        self._record_pushes(job, tables[STOCK_PUSHES.title], now)
         log_table = tables[SYNC_LOG.title]
         job.append(log_table, log_rows)
         self._move_mark(job, system, LEDGER_MARK, ledger_table.next_row + len(movements), stored, now)
@@ -506,6 +529,7 @@ class SyncEngine:
         self._leave_lease(job, system, now, release=finished)
         self.workbook.write(job)  # nothing at all when nothing changed (a quiet cycle)
         read.after(job)
+        self._unrecorded, self._unlogged = [], []
 
         report.movements += len(movements)
         report.runs.extend(r for r in runs if r is not None)
@@ -820,6 +844,11 @@ class SyncEngine:
                     )
                 )
             )
+        report.pushes.extend(result for _, result in sent)
+        if self.keep_lease:
+            self._unrecorded.extend(sent)
+            self._unlogged.extend(logs)
+            return
         now = self.clock()
         # 在庫送信 and 同期ログ as this cycle's jobs left them: only the lease holder writes them.
         job = WriteJob()
@@ -833,7 +862,6 @@ class SyncEngine:
         self.workbook.write(job)
         read.after(job)
         committed.stored = state.values(read.system)
-        report.pushes.extend(result for _, result in sent)
 
 
 def _quiet(run: SyncRun) -> bool:
