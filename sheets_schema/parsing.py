@@ -135,10 +135,10 @@ def _message(spec: TabSpec, error: Any, header: str) -> str:
     return "値が正しくありません"
 
 
-# Rows already parsed, by tab and cell text: a process that reads the workbook again and again
+# Rows already parsed, by tab, header and cell text: a process that reads the workbook again and again
 # (sync watch, the app) parses only rows that changed. Models are frozen, so sharing is safe;
 # errors are not kept (they name the row they were found on).
-_PARSED: dict[str, dict[tuple[str, ...], BaseModel]] = {}
+_PARSED: dict[tuple[str, tuple[str, ...]], dict[tuple[str, ...], BaseModel]] = {}
 _PARSED_PER_TAB = 250_000
 
 
@@ -149,18 +149,20 @@ class _RowParser:
         self.spec = spec
         self.columns = [(h, grid.header.index(h)) for h in spec.headers]
         self.key_positions = [grid.header.index(h) for h in spec.key]
+        # Cell text means a model only under one header: staff may reorder columns.
+        self._seen = _PARSED.setdefault((spec.title, tuple(grid.header)), {})
 
     def key(self, cells: list[str]) -> tuple[str, ...]:
         return tuple([cells[i].strip() for i in self.key_positions])
 
     def parse(self, row: int, cells: list[str]) -> BaseModel | list[RowError]:
         # Grids are padded to the header's width, so every column position exists.
-        seen = _PARSED.setdefault(self.spec.title, {})
-        text = tuple([cells[i] for _, i in self.columns])
+        seen = self._seen
+        text = tuple(cells)
         model = seen.get(text)
         if model is not None:
             return model
-        values = {h: v for (h, _), v in zip(self.columns, text, strict=True) if v and not v.isspace()}
+        values = {h: v for h, i in self.columns if (v := cells[i]) and not v.isspace()}
         try:
             model = self.spec.model.model_validate(values)
         except ValidationError as exc:

@@ -21,6 +21,7 @@ from sync import state
 from sync.archive import archive_history
 from sync.engine import SyncEngine
 from sync.settlement import LOG_MARK
+from tests.test_sync_crash import CrashingWorkbook, Killed
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=JST)
 AGES_IN_DAYS = [90, 60, 45, 31, 29, 10, 1]  # oldest first, as the log grows
@@ -83,28 +84,6 @@ def test_old_log_rows_move_to_typed_tables_and_the_mark_follows(harness, tmp_pat
     assert archive_history(_engine(harness.fresh_workbook()), archive, after_days=30).log_rows == 0
 
 
-class Killed(Exception):
-    pass
-
-
-class KilledAt:
-    """The real workbook, killed just before or just after its n-th write."""
-
-    def __init__(self, inner: Any, n: int, after: bool) -> None:
-        self.inner, self.n, self.after, self.writes = inner, n, after, 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def write(self, job: WriteJob) -> None:
-        self.writes += 1
-        if self.writes == self.n and not self.after:
-            raise Killed
-        self.inner.write(job)
-        if self.writes == self.n and self.after:
-            raise Killed
-
-
 class ArchiveKilled(Archive):
     """The real archive database, killed right after the copy committed."""
 
@@ -119,7 +98,7 @@ def test_a_pass_killed_at_any_write_then_run_again_keeps_every_row_exactly_once(
 ) -> None:
     _history(harness.workbook)
     url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
-    engine = _engine(KilledAt(harness.fresh_workbook(), n, after))
+    engine = _engine(CrashingWorkbook(harness.fresh_workbook(), crash_at=n, after=after))
     with contextlib.suppress(Killed):
         archive_history(engine, Archive(url), after_days=30)
     rerun = SyncEngine(

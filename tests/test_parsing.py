@@ -144,3 +144,17 @@ def test_every_tab_spec_names_real_columns_and_has_help() -> None:
 def test_times_as_staff_or_sheets_write_them_all_mean_the_same_jst_moment(typed: str) -> None:
     table = parse_grid(STOCK, stock_grid(["A-1", "1", "", "", "", typed]))
     assert table.records[0].value.updated_at == datetime(2026, 1, 5, 9, 5, tzinfo=JST)
+
+
+def test_the_same_cells_under_reordered_columns_parse_by_their_new_header() -> None:
+    from sheets_schema.grid import Grid
+    from sheets_schema.parsing import parse_grid
+    from sheets_schema.tabs import STOCK
+
+    header = list(STOCK.headers)
+    swapped = [header[0], header[2], header[1], *header[3:]]  # 実在庫 and 引当数 change places
+    row = ["SKU-1", "7", "3", "0", "4", ""]
+    first = parse_grid(STOCK, Grid(STOCK.title, header, [list(row)])).models()[0]
+    second = parse_grid(STOCK, Grid(STOCK.title, swapped, [list(row)])).models()[0]
+    assert (first.on_hand, first.allocated) == (7, 3)
+    assert (second.on_hand, second.allocated) == (3, 7)
