@@ -2,7 +2,9 @@
 
 - ``read`` returns the named tabs as grids of text in one backend request (whole, or from a
   given row on).
-- ``write`` applies one job: all cell updates in one request, appends after the last row.
+- ``write`` applies one job whole or not at all: cell updates, appends after the last row read,
+  then row deletions; it refuses a job whose read no longer holds (an append target no longer
+  empty, an updated row's key or overwritten staff cell changed, an expected cell changed).
 - ``add_tabs`` creates tabs with their header row (hidden tabs are for Ichigen's own state).
 - ``cells_used`` counts cells as Google Sheets does against its 10-million-cell limit.
 Values are written as given (RAW): text that looks like a formula stays text.

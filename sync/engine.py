@@ -5,6 +5,12 @@ Crash safety rests on two rules: every workbook change of an import is one write
 transaction on SQL, one atomic values:batchUpdate on Sheets), and everything a job writes is
 derived by comparing the mall's data with what the workbook already holds. So a crash at any
 point leaves either the whole job or none of it, and the rerun derives the same job again.
+
+A cycle costs what changed: each job reads the workbook once, the ledger and the log only from
+their marks (sync/settlement.py keeps the ledger's totals in the same job), and 受注/受注明細
+are parsed only for the orders the job touches. Later steps reuse that read with the job
+applied. Malls that cannot search by update time are re-read every ``recheck_minutes``, after
+stock for new orders has gone out.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """The workbook on Google Sheets through gspread 6 and google-auth.
 
 Request budget per job: one ``values:batchGet`` for every tab the job reads, one more that
-checks the rows its appends will take are still empty, one ``values:batchUpdate`` for every
-cell it changes and appends, and spreadsheet metadata fetched once and cached. Everything is written RAW and read unformatted,
-so ``=IMPORTXML(...)`` from a mall stays text and ``00123`` is never turned into 123.
+checks the read still holds (append targets empty, updated rows' keys and overwritten staff
+cells unchanged), one ``values:batchUpdate`` for every cell it changes and appends, one
+``spreadsheets:batchUpdate`` only for rows it deletes, and spreadsheet metadata fetched once
+and cached. Everything is written RAW and read unformatted, so ``=IMPORTXML(...)`` from a mall
+stays text and ``00123`` is never turned into 123.
 """
 
 from __future__ import annotations
