@@ -360,6 +360,39 @@ def test_spreadsheet_batch_update_is_atomic(
     assert "X" not in server.sheet_titles(book)
 
 
+def test_update_cells_takes_values_as_typed_and_lands_with_row_deletions_or_not_at_all(
+    client: gspread.Client, server: FakeSheetsServer, book: str
+) -> None:
+    """updateCells and deleteDimension in one batchUpdate (how the adapter archives rows):
+    positions are those before the deletion; a failing request discards the cell writes."""
+    spreadsheet = client.open_by_key(book)
+
+    def cells(row_index: int, values: list[dict]) -> dict:
+        start = {"sheetId": 0, "rowIndex": row_index, "columnIndex": 0}
+        return {"updateCells": {"rows": [{"values": values}], "fields": "userEnteredValue", "start": start}}
+
+    typed = [{"userEnteredValue": {"stringValue": "=1+1"}}, {"userEnteredValue": {"numberValue": 7}}, {}]
+    delete_row_2 = {
+        "deleteDimension": {"range": {"sheetId": 0, "dimension": "ROWS", "startIndex": 1, "endIndex": 2}}
+    }
+    bad_delete = {
+        "deleteDimension": {"range": {"sheetId": 0, "dimension": "ROWS", "startIndex": 5, "endIndex": 1}}
+    }
+    before = spreadsheet.worksheet(ORDERS).get_all_values()
+
+    with pytest.raises(APIError, match="Invalid dimension range"):
+        spreadsheet.batch_update({"requests": [cells(2, typed), bad_delete]})
+    assert spreadsheet.worksheet(ORDERS).get_all_values() == before
+
+    spreadsheet.batch_update({"requests": [cells(2, typed), delete_row_2]})
+
+    # Row 3 was written, then moved up to row 2 by the deletion.
+    assert server.cell(book, ORDERS, 2, 1) == Cell("=1+1", False)
+    assert server.cell(book, ORDERS, 2, 2) == Cell(7, False)
+    assert server.cell(book, ORDERS, 2, 3) == Cell(None, False)  # the {} cleared it
+    assert len(spreadsheet.worksheet(ORDERS).get_all_values()) == len(before) - 1
+
+
 def test_update_sheet_properties_and_delete_sheet(
     client: gspread.Client, server: FakeSheetsServer, book: str
 ) -> None:

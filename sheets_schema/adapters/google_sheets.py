@@ -241,7 +241,8 @@ class GoogleSheetsWorkbook:
         return grids
 
     def write(self, job: WriteJob) -> None:
-        """One values:batchUpdate for the whole job, appends included, so a job lands whole.
+        """One values:batchUpdate for the whole job, appends included, so a job lands whole
+        (a job that deletes rows: one spreadsheets:batchUpdate, see ``_write_with_deletes``).
 
         Sheets applies a values:batchUpdate atomically, which values:append cannot promise
         across tabs; appended rows are therefore written at the row after the last one the
@@ -256,16 +257,19 @@ class GoogleSheetsWorkbook:
         for title, append in job.appends.items():
             for offset, row in enumerate(append.rows):
                 updates.extend(CellUpdate(title, append.start_row + offset, c, v) for c, v in enumerate(row))
-        if updates:
+        if any(job.deletes.values()):
+            self._write_with_deletes(job, updates)
+        elif updates:
             body = {"valueInputOption": "RAW", "data": _value_ranges(updates)}
             self._call(self._client.http_client.values_batch_update, self._key, body=body)
-        self._delete_rows(job)
 
-    def _delete_rows(self, job: WriteJob) -> None:
-        """Rows the job removes, bottom first so each position is still the one read, in one
-        spreadsheets:batchUpdate (a second request: Sheets deletes rows on that endpoint only)."""
+    def _write_with_deletes(self, job: WriteJob, updates: Sequence[CellUpdate]) -> None:
+        """A job that removes rows goes as ONE spreadsheets:batchUpdate (Sheets deletes rows on
+        that endpoint only): its cells as updateCells at the positions read, then the row
+        deletions bottom first. The endpoint applies a batch all or nothing, so an archive
+        pass never leaves a moved mark without its deletion, or the reverse."""
         sheets = {s["properties"]["title"]: s["properties"] for s in self._metadata().get("sheets", [])}
-        requests_ = []
+        requests_ = [_update_cells(sheets[u[0]]["sheetId"], u[1], u[2], u[3]) for u in _cell_runs(updates)]
         for title, rows in job.deletes.items():
             props = sheets[title]
             # Consecutive rows go as one range (an archive pass removes thousands at the top).
@@ -283,10 +287,10 @@ class GoogleSheetsWorkbook:
                     "endIndex": last,
                 }
                 requests_.append({"deleteDimension": {"range": span}})
-            grid = props.setdefault("gridProperties", {})
+        self._call(self._client.http_client.batch_update, self._key, {"requests": requests_})
+        for title, rows in job.deletes.items():
+            grid = sheets[title].setdefault("gridProperties", {})
             grid["rowCount"] = grid.get("rowCount", 0) - len(set(rows))
-        if requests_:
-            self._call(self._client.http_client.batch_update, self._key, {"requests": requests_})
 
     def _refresh_if_narrow(self, job: WriteJob) -> None:
         """Re-fetch metadata when the job seems wider than a cached grid.
@@ -492,23 +496,44 @@ def _append_width(job: WriteJob, title: str) -> int:
     return max([len(job.headers.get(title, [])), *(len(r) for r in rows)])
 
 
-def _value_ranges(updates: Sequence[CellUpdate]) -> list[dict[str, Any]]:
-    """Cell updates as few ranges as possible: adjacent cells of a row become one range."""
+def _cell_runs(updates: Sequence[CellUpdate]) -> list[tuple[str, int, int, list[Any]]]:
+    """(tab, row, first column, values) per run of adjacent cells in a row; the last update
+    of a cell wins."""
     by_row: dict[tuple[str, int], dict[int, Any]] = defaultdict(dict)
     for u in updates:
-        by_row[(u.tab, u.row)][u.column] = u.value  # the last update of a cell wins
-    data = []
+        by_row[(u.tab, u.row)][u.column] = u.value
+    runs = []
     for (tab, row), cells in by_row.items():
         columns = sorted(cells)
         # Consecutive columns share the same (column - position) difference.
         for _, group in groupby(enumerate(columns), key=lambda pair: pair[1] - pair[0]):
             run = [column for _, column in group]
-            span = f"{rowcol_to_a1(row, run[0] + 1)}:{rowcol_to_a1(row, run[-1] + 1)}"
-            data.append(
-                {
-                    "range": absolute_range_name(tab, span),
-                    "majorDimension": "ROWS",
-                    "values": [[cells[c] for c in run]],
-                }
-            )
+            runs.append((tab, row, run[0], [cells[c] for c in run]))
+    return runs
+
+
+def _value_ranges(updates: Sequence[CellUpdate]) -> list[dict[str, Any]]:
+    """Cell updates as few ranges as possible: adjacent cells of a row become one range."""
+    data = []
+    for tab, row, first, values in _cell_runs(updates):
+        span = f"{rowcol_to_a1(row, first + 1)}:{rowcol_to_a1(row, first + len(values))}"
+        data.append({"range": absolute_range_name(tab, span), "majorDimension": "ROWS", "values": [values]})
     return data
+
+
+def _update_cells(sheet_id: int, row: int, first: int, values: Sequence[Any]) -> dict[str, Any]:
+    """Cells as an updateCells request, taken as typed like valueInputOption=RAW: text stays
+    text (a leading = or ' is not interpreted), numbers stay numbers, blank clears."""
+    cells = [{"userEnteredValue": _extended(v)} if _extended(v) else {} for v in values]
+    start = {"sheetId": sheet_id, "rowIndex": row - 1, "columnIndex": first}
+    return {"updateCells": {"rows": [{"values": cells}], "fields": "userEnteredValue", "start": start}}
+
+
+def _extended(value: Any) -> dict[str, Any] | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, (int, float)):
+        return {"numberValue": value}
+    return {"stringValue": str(value)}

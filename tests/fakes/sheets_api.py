@@ -1488,7 +1488,55 @@ def _append_dimension(book: _Spreadsheet, request: dict, where: str) -> dict:
     return {}
 
 
+def _extended_value(value: Any, where: str) -> Cell | None:
+    """ExtendedValue -> stored cell: exactly one of its kinds, taken as is (no parsing)."""
+    if value is None:
+        return None  # a CellData without userEnteredValue clears it under the field mask
+    if not isinstance(value, dict) or len(value) != 1:
+        raise _bad_request(f"{where}: exactly one ExtendedValue kind must be set")
+    ((kind, raw),) = value.items()
+    if kind == "stringValue" and isinstance(raw, str):
+        return Cell(raw, False) if raw else None
+    if kind == "numberValue" and isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return Cell(_unformatted(raw), False)
+    if kind == "boolValue" and isinstance(raw, bool):
+        return Cell(raw, False)
+    if kind == "formulaValue" and isinstance(raw, str):
+        return Cell(raw, True)
+    raise _bad_request(f"{where}: Invalid value at 'userEnteredValue.{kind}'")
+
+
+def _update_cells(book: _Spreadsheet, request: dict, where: str) -> dict:
+    """UpdateCellsRequest with ``start`` and fields ``userEnteredValue`` (what the adapter
+    sends). Cells outside the grid are an error, as on the real API."""
+    paths = _field_paths(request.get("fields"), where)
+    if paths not in (["userEnteredValue"], ["*"]):
+        raise _bad_request(f"{where}: the fake supports fields=userEnteredValue only")
+    if "range" in request or "start" not in request:
+        raise _bad_request(f"{where}: the fake supports UpdateCellsRequest.start only")
+    start = request["start"] or {}
+    sheet = _sheet_by_id(book, start.get("sheetId"), where)
+    row0, col0 = int(start.get("rowIndex", 0)), int(start.get("columnIndex", 0))
+    for r, row_data in enumerate(request.get("rows") or []):
+        for c, cell_data in enumerate((row_data or {}).get("values") or []):
+            row, col = row0 + r, col0 + c
+            if row >= sheet.row_count or col >= sheet.col_count:
+                raise _bad_request(
+                    f"{where}: Range ({_a1(sheet, row, row + 1, col, col + 1)}) exceeds grid limits. "
+                    f"Max rows: {sheet.row_count}, max columns: {sheet.col_count}"
+                )
+            cell = _extended_value(
+                (cell_data or {}).get("userEnteredValue"), f"{where}.rows[{r}].values[{c}]"
+            )
+            if cell is None:
+                sheet.cells.pop((row, col), None)
+            else:
+                sheet.cells[(row, col)] = cell
+    return {}
+
+
 _SHEET_REQUESTS: dict[str, Callable[[_Spreadsheet, dict, str], dict]] = {
+    "updateCells": _update_cells,
     "addSheet": _add_sheet,
     "deleteSheet": _delete_sheet,
     "updateSheetProperties": _update_sheet_properties,
