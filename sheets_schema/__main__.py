@@ -4,7 +4,7 @@ python -m sheets_schema export out.xlsx       every tab to an .xlsx file
 python -m sheets_schema import in.xlsx        validate and show what would change
 python -m sheets_schema import in.xlsx --apply
 python -m sheets_schema check                 print every row error; exit 1 if any
-python -m sheets_schema archive [--dry-run]   move old 同期ログ rows to the archive database
+python -m sheets_schema archive [--dry-run]   move closed orders, old ledger and log rows to the archive database
 python -m sheets_schema check --fix           first trim Google Sheets grids to the cells in use
 """
 
@@ -112,11 +112,12 @@ def archive(settings: Settings, workbook: Workbook, *, dry_run: bool) -> int:
     from sync.engine import SyncEngine
     from sync.errors import LeaseHeld
 
-    engine = SyncEngine(workbook, [], settings.sync)
+    store = Archive(settings.archive_url())
+    engine = SyncEngine(workbook, [], settings.sync, archive=store)
     try:
         result = archive_history(
             engine,
-            Archive(settings.archive_url()),
+            store,
             after_days=settings.workbook.archive_after_days,
             dry_run=dry_run,
         )
@@ -143,7 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     checker.add_argument(
         "--fix", action="store_true", help="先に Google スプレッドシートの空白の行と列を削ってセル数を減らす"
     )
-    archiver = commands.add_parser("archive", help="古い同期ログを履歴データベースへ移す")
+    archiver = commands.add_parser(
+        "archive", help="締まった古い受注・在庫移動・同期ログを履歴データベースへ移す"
+    )
     archiver.add_argument("--dry-run", action="store_true", help="移す行数を表示するだけで移さない")
     args = parser.parse_args(argv)
 

@@ -115,6 +115,20 @@ class WriteJob:
             self.updates.append(CellUpdate(table.title, row, table.column(header), to_cell(value)))
         self._guard(table, row, [*table.spec.key, *(h for h in values if h in table.spec.staff_columns)])
 
+    def rewrite(self, table: Table[Any], row: int, values: Mapping[str, Any]) -> None:
+        """Replace a whole row, append-only tabs included: how an archive pass folds the old
+        movements of a SKU into one opening balance. Every cell must still read as read."""
+        self._check(table)
+        if not table.grid.first_row <= row < table.grid.end_row:
+            raise ValueError(f"row {row} is outside {table.title}")
+        unknown = set(values) - set(table.spec.headers)
+        if unknown:
+            raise KeyError(f"{sorted(unknown)} are not columns of {table.title}")
+        for column, header in enumerate(table.grid.header):
+            if header in table.spec.headers:
+                self.updates.append(CellUpdate(table.title, row, column, to_cell(values.get(header, ""))))
+        self._guard(table, row, [h for h in table.spec.headers if h in table.grid.header])
+
     def _guard(self, table: Table[Any], row: int, headers: Iterable[str]) -> None:
         """Cells that must still read as the job read them when it is written: the row's key (a
         row inserted or a sort since the read puts another row here) and the staff-owned cells

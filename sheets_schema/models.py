@@ -49,7 +49,9 @@ class Product(Row):
 
 class Stock(Row):
     sku: Identifier = Field(alias="SKU")
-    on_hand: Quantity = Field(alias="実在庫", ge=0)
+    # Below zero when more was shipped than counted: the ledger's figure, shown as it is (a
+    # count is due); 販売可能数 is 0 then. Forms reject a negative count typed by people.
+    on_hand: Quantity = Field(alias="実在庫")
     allocated: Quantity = Field(0, alias="引当数", ge=0)
     safety_stock: Quantity = Field(0, alias="安全在庫", ge=0)
     available: Quantity = Field(0, alias="販売可能数", ge=0)
@@ -112,7 +114,7 @@ class StockMovement(Row):
     at: JstDateTime = Field(alias="日時")
     sku: Identifier = Field(alias="SKU")
     kind: MovementKind = Field(alias="区分")
-    # Units, always positive except 手動調整 and 棚卸, whose sign says the direction.
+    # Units, always positive except 手動調整, 棚卸 and 繰越, whose sign says the direction.
     quantity: Quantity = Field(alias="数量")
     mall: Text = Field("", alias="モール")
     order_number: OptionalIdentifier = Field(None, alias="注文番号")

@@ -27,6 +27,7 @@ from annotated_types import Ge
 from sheets_schema.changes import WriteJob, model_cells
 from sheets_schema.grid import FIRST_DATA_ROW, Grid
 from sheets_schema.importing import CellChange, ImportPlan, plan_import
+from sheets_schema.models import Stock
 from sheets_schema.parsing import RowError, Table, parse_grid
 from sheets_schema.tabs import PRODUCTS, STOCK, TabSpec
 from sheets_schema.xlsx import read_xlsx, write_xlsx
@@ -386,7 +387,13 @@ def _validate(spec: TabSpec, cells: Mapping[str, str], row: int) -> tuple[Any, l
     """Parse one full row with the tab's model; errors carry the real sheet row."""
     parsed = parse_grid(spec, Grid(spec.title, list(spec.headers), [[cells[h] for h in spec.headers]]))
     errors = [RowError(e.tab, row, e.column, e.value, e.message) for e in parsed.errors]
-    return (parsed.records[0].value if parsed.records else None), errors
+    model = parsed.records[0].value if parsed.records else None
+    if isinstance(model, Stock) and model.on_hand < 0:
+        # The ledger may take 実在庫 below zero (more shipped than was counted) and the sheet
+        # shows it; a count people type is never negative.
+        errors.append(RowError(spec.title, row, "実在庫", cells["実在庫"], "0以上の数を入力してください"))
+        model = None
+    return model, errors
 
 
 def _text(value: Any) -> str:

@@ -29,7 +29,13 @@ from sync.errors import LeaseHeld
 
 def build_engine(settings: Settings, progress: Callable[[Progress], None]) -> SyncEngine:
     workbook = open_prepared_workbook(settings, datetime.now(JST))
-    return SyncEngine(workbook, build_connectors(settings), settings.sync, progress=progress)
+    return SyncEngine(
+        workbook,
+        build_connectors(settings),
+        settings.sync,
+        progress=progress,
+        archive=Archive(settings.archive_url()),
+    )
 
 
 def print_report(report: CycleReport) -> None:
@@ -55,7 +61,9 @@ def print_report(report: CycleReport) -> None:
 def _archiver(engine: SyncEngine, settings: Settings) -> Callable[[], str]:
     def archive() -> str:
         result = archive_history(
-            engine, Archive(settings.archive_url()), after_days=settings.workbook.archive_after_days
+            engine,
+            engine.archive or Archive(settings.archive_url()),
+            after_days=settings.workbook.archive_after_days,
         )
         return result.summary()
 

@@ -25,6 +25,7 @@ from functools import partial
 from typing import Any
 
 from settings import SyncSettings
+from sheets_schema.archive import Archive
 from sheets_schema.book import ensure_tabs, read_tables
 from sheets_schema.cells import JST
 from sheets_schema.changes import WriteJob, apply_to_grids
@@ -50,13 +51,13 @@ from sheets_schema.tabs import (
 from sheets_schema.workbook import Workbook
 from sync import shipments, state
 from sync.connectors.base import Connector, rechecks
-from sync.errors import LeaseHeld, SyncError
+from sync.errors import ArchiveUnavailable, LeaseHeld, SyncError
 from sync.ledger import LineTarget, line_movements, movement_row
 from sync.models import Order, PushResult, StockLevel, SyncRun
 from sync.orders import ImportCounts, OrderBook, OrderView
 from sync.push import PlannedPush, plan_pushes, record_results
 from sync.resolve import SkuResolver
-from sync.settlement import LEDGER_MARK, LOG_MARK, SettledLedger, signature
+from sync.settlement import ARCHIVE_MARK, LEDGER_MARK, LOG_MARK, SettledLedger, signature
 from sync.stock import StockOutcome, staff_movements, write_stock
 
 # Small tabs a cycle parses whole (they grow with the catalogue, not with history).
@@ -170,8 +171,12 @@ class SyncEngine:
         holder: str | None = None,
         max_orders_per_job: int = 5000,
         keep_lease: bool = False,
+        archive: Archive | None = None,
     ) -> None:
         self.workbook = workbook
+        # Where closed orders go after ``archive_after_days``; asked only about orders a mall
+        # reports that are not in 受注, once an archive pass has moved orders.
+        self.archive = archive
         self.connectors = list(connectors)
         self.settings = settings
         self.clock = clock
@@ -494,8 +499,9 @@ class SyncEngine:
         for movement in movements:
             settled.add(movement)
 
+        archived = self._archived_orders(fetches, read.orders, stored)
         runs = [
-            self._import_channel(job, book, resolver, fetch, system, run_id, started, now)
+            self._import_channel(job, book, resolver, fetch, system, run_id, started, now, archived)
             for fetch in fetches
         ]
         self._resolve_unknown_skus(job, book, resolver)
@@ -541,6 +547,24 @@ class SyncEngine:
         report.runs.extend(r for r in runs if r is not None)
         report.notes.extend(stock.skipped)
         return Committed(read, stock, state.values(read.system), finished)
+
+    def _archived_orders(
+        self, fetches: list[ChannelFetch], orders: RowsOnDemand, stored: dict[str, str]
+    ) -> set[tuple[str, str]]:
+        """Fetched orders not in 受注 that an archive pass moved out (one indexed query, only
+        for orders not found in 受注, only once a pass has moved orders)."""
+        if ARCHIVE_MARK not in stored:
+            return set()
+        unknown = {(o.mall, o.order_number) for f in fetches for o in f.orders} - set(orders.rows_by_key)
+        if not unknown:
+            return set()
+        if self.archive is None:
+            raise ArchiveUnavailable(
+                "受注の一部は履歴データベースに移されていますが、履歴データベースが設定されていないため、"
+                "新しい注文かどうか確かめられません（[workbook] archive_url を確認してください）"
+            )
+        found = self.archive.has(ORDERS, sorted(unknown))
+        return {(mall, number) for mall, number in found}
 
     def _nothing_follows(self, read: CycleRead, book: OrderBook, stock: StockOutcome) -> bool:
         """No stock to push and no shipment to tell once this job is written."""
@@ -591,6 +615,7 @@ class SyncEngine:
         run_id: str,
         started: datetime,
         now: datetime,
+        archived: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
     ) -> SyncRun | None:
         connector = fetch.connector
         counts = ImportCounts()
@@ -611,9 +636,13 @@ class SyncEngine:
         for upto, cursor in fetch.pages:
             failed_before = counts.failed
             for order in fetch.orders[position:upto]:
-                if newest[(order.mall, order.order_number)] is not order:
+                if newest[(order.mall, order.order_number)] is not order or (
+                    (order.mall, order.order_number) in archived
+                ):
+                    # A newer version of it is in this batch, or it was closed long ago and
+                    # moved to the archive: imported again, it would allocate its stock twice.
                     counts.fetched += 1
-                    counts.duplicates_skipped += 1  # a newer version of it is in this batch
+                    counts.duplicates_skipped += 1
                     continue
                 book.upsert(job, order, resolver, counts)
             position = upto

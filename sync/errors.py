@@ -27,3 +27,7 @@ class MallRejected(SyncError):
 
 class LeaseHeld(SyncError):
     """Another sync runner holds the workbook lease."""
+
+
+class ArchiveUnavailable(SyncError):
+    """Orders were archived, but no archive database is configured to look them up in."""

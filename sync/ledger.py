@@ -16,12 +16,14 @@ from typing import Any
 
 from sheets_schema.models import OPEN_ORDER_STATUSES, StockMovement
 
-# (on-hand effect, allocation effect) of one unit of each kind; 手動調整/棚卸 carry their sign.
+# (on-hand effect, allocation effect) of one unit of each kind; 手動調整/棚卸 carry their sign,
+# and so does 繰越: the sum of a SKU's movements moved to the archive (one row per SKU).
 EFFECTS: dict[str, tuple[int, int]] = {
     "入庫": (1, 0),
     "出荷": (-1, 0),
     "手動調整": (1, 0),
     "棚卸": (1, 0),
+    "繰越": (1, 0),
     "引当": (0, 1),
     "引当解除": (0, -1),
 }

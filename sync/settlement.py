@@ -30,6 +30,9 @@ OrderKey = tuple[str, str]  # (モール, 注文番号)
 
 LEDGER_MARK = "末尾:在庫移動"
 LOG_MARK = "末尾:同期ログ"
+# When an archive pass last moved orders out of 受注: from then on an order a mall reports that
+# is not in 受注 may be in the archive, and is looked up there before it is imported as new.
+ARCHIVE_MARK = "履歴:受注"
 
 
 def signature(status: str, allocates: str) -> str:

@@ -11,6 +11,7 @@ import requests
 
 from settings import SyncSettings
 from sheets_schema.adapters.sql import SqlWorkbook
+from sheets_schema.archive import Archive
 from sheets_schema.book import ensure_tabs, read_tables
 from sheets_schema.changes import WriteJob
 from sheets_schema.workbook import Workbook
@@ -36,8 +37,10 @@ class ShopifyShop:
     connector: ShopifyConnector
     sleeps: list[float]
     sync: SyncSettings
+    archive: Archive
 
     def engine(self, connectors: list[Any] | None = None, **options: Any) -> SyncEngine:
+        options.setdefault("archive", self.archive)
         return SyncEngine(
             self.workbook, connectors or [self.connector], self.sync, clock=self.clock, **options
         )
@@ -82,7 +85,10 @@ def open_shopify_shop(fake: FakeShopify, folder: Path, workbook: Workbook | None
     sleeps: list[float] = []
     connector = _connector(fake, sleeps)
     clock.advance(minutes=1)
-    return ShopifyShop(workbook, fake, clock, variants, connector, sleeps, SyncSettings(lease_seconds=60))
+    archive = Archive(f"sqlite:///{folder / 'archive.sqlite3'}")
+    return ShopifyShop(
+        workbook, fake, clock, variants, connector, sleeps, SyncSettings(lease_seconds=60), archive
+    )
 
 
 def _connector(fake: FakeShopify, sleeps: list[float], **overrides: Any) -> ShopifyConnector:

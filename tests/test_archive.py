@@ -1,9 +1,11 @@
-"""Archiving old 同期ログ rows: copied to typed tables, checked there, then deleted from the
-workbook in one job that moves the log's mark; safe to kill at any point and run again."""
+"""Archiving: old 同期ログ rows, closed orders with their lines and ledger state, and old ledger
+rows folded into one 繰越 per SKU; copied to typed tables, checked there, then deleted from the
+workbook in one job that moves the marks; safe to kill at any point and run again."""
 
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,11 +18,17 @@ from sheets_schema.archive import Archive
 from sheets_schema.book import read_tables
 from sheets_schema.cells import JST
 from sheets_schema.changes import WriteJob
-from sheets_schema.tabs import SYNC_LOG
+from sheets_schema.tabs import ORDER_LINES, ORDER_SETTLEMENTS, ORDERS, STOCK_MOVEMENTS, SYNC_LOG
 from sync import state
 from sync.archive import archive_history
 from sync.engine import SyncEngine
+from sync.errors import ArchiveUnavailable
+from sync.ledger import EFFECTS
 from sync.settlement import LOG_MARK
+from sync.state import cursor_key
+from tests.fakes.shopify_api import FakeShopify
+from tests.shop_fixtures import ledger_problems
+from tests.shopify_shop import ShopifyShop, open_shopify_shop
 from tests.test_sync_crash import CrashingWorkbook, Killed
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=JST)
@@ -65,7 +73,10 @@ def test_old_log_rows_move_to_typed_tables_and_the_mark_follows(harness, tmp_pat
     assert len(_kept(harness.fresh_workbook())) == 7 and archive.count(SYNC_LOG) == 0
 
     done = archive_history(_engine(harness.fresh_workbook()), archive, after_days=30)
-    assert done.summary() == "同期ログ 4 行を履歴データベースへ移しました（ワークブックに残る同期ログ 3 行）"
+    assert done.summary().splitlines() == [
+        "同期ログ 4 行を履歴データベースへ移しました（ワークブックに残る受注 0 件・同期ログ 3 行）",
+        "受注と在庫移動は、一度同期を実行してから移します（台帳の集計がまだありません）",
+    ]
     assert _kept(harness.fresh_workbook()) == ["run-4", "run-5", "run-6"]
     rows = sorted(archive.rows(SYNC_LOG), key=lambda r: r["取得件数"])
     assert [(r["実行ID"], r["取得件数"], r["開始日時"]) for r in rows] == [
@@ -128,3 +139,146 @@ def _assert_exactly_once(harness: Any, archive: Archive) -> None:
     assert kept == ["run-4", "run-5", "run-6"]
     system = {r.key: r.value for r in read_tables(harness.fresh_workbook())["_システム"].models()}
     assert int(system[LOG_MARK]) == 2 + len(kept)  # the next cycle appends right after them
+
+
+# -- closed orders and the ledger
+
+
+def _shop_with_history(harness: Any, fake: FakeShopify, folder: Path) -> ShopifyShop:
+    """Orders shipped, cancelled and still open, a stock count typed by staff, then 40 days."""
+    shop = open_shopify_shop(fake, folder, workbook=harness.workbook)
+    shipped = shop.order(("TSH-WH-M", 2), ("00123", 1))
+    cancelled = shop.order(("TSH-WH-M", 1))
+    shop.order(("00123", 2))  # stays open: it and its ledger rows stay in the workbook
+    shop.engine().run_once()
+    shop.staff_edit("受注", ("Shopify", str(shipped["id"])), {"ステータス": "出荷済"})
+    fake.cancel_order(cancelled["id"], at=shop.clock())
+    shop.clock.advance(minutes=1)
+    shop.engine().run_once()
+    shop.staff_edit("在庫", ("TSH-NV-M",), {"実在庫": 20})
+    shop.engine().run_once()
+    shop.clock.advance(days=40)
+    shop.order(("TSH-WH-M", 1))  # recent
+    shop.engine().run_once()
+    return shop
+
+
+def _stock_state(shop: ShopifyShop) -> tuple[Any, ...]:
+    tables = shop.tables()
+    stock = sorted((s.sku, s.on_hand, s.allocated, s.available) for s in tables["在庫"].models())
+    balances = sorted((b.sku, b.on_hand, b.allocated) for b in tables["_台帳集計"].models())
+    at_mall = sorted(
+        (sku, shop.fake.inventory_level(v.inventory_item_id)) for sku, v in shop.variants.items()
+    )
+    return stock, balances, at_mall
+
+
+def test_closed_orders_and_their_ledger_rows_move_and_every_total_stays(harness, tmp_path: Path) -> None:
+    with FakeShopify() as fake:
+        shop = _shop_with_history(harness, fake, tmp_path)
+        before = _stock_state(shop)
+        ledger_before = shop.tables()["在庫移動"].models()
+
+        planned = archive_history(shop.engine(), shop.archive, after_days=30, dry_run=True)
+        assert (planned.orders, planned.lines) == (2, 3)
+        assert shop.archive.count(ORDERS) == 0
+
+        done = archive_history(shop.engine(), shop.archive, after_days=30)
+
+        tables = shop.tables()
+        hot = {o.order_number for o in tables["受注"].models()}
+        archived = {r["注文番号"] for r in shop.archive.rows(ORDERS)}
+        assert (done.orders, done.lines, len(hot), len(archived)) == (2, 3, 2, 2)
+        assert not hot & archived
+        assert {r["注文番号"] for r in shop.archive.rows(ORDER_LINES)} == archived
+        assert {r["注文番号"] for r in shop.archive.rows(ORDER_SETTLEMENTS)} == archived
+        assert {(s.mall, s.order_number) for s in tables["_受注在庫"].models()} == {
+            ("Shopify", n) for n in hot
+        }
+        # Old movements of archived orders and the old stock count left; one 繰越 per SKU holds
+        # their sum, the open order's old 引当 stays with it.
+        ledger = tables["在庫移動"].models()
+        moved = {r["移動ID"] for r in shop.archive.rows(STOCK_MOVEMENTS)}
+        assert moved == {
+            m.movement_id
+            for m in ledger_before
+            if m.order_number in archived or (not m.order_number and m.at < shop.clock() - timedelta(days=30))
+        }
+        openings = {m.sku: m.quantity for m in ledger if m.kind == "繰越"}
+        expected = Counter()
+        for m in ledger_before:
+            if m.movement_id in moved:
+                expected[m.sku] += EFFECTS[m.kind][0] * m.quantity
+        assert openings == dict(expected)
+        assert len([m for m in ledger if m.kind == "繰越"]) == len(openings)
+        assert ledger_problems(tables) == []
+        assert _stock_state(shop) == before
+
+        # The mall sends every order again (a cursor reset): archived orders are not new.
+        _resend_everything(shop)
+        report = shop.engine().run_once()
+        assert (report.created, report.movements) == (0, 0)
+        assert sum(r.duplicates_skipped for r in report.runs) >= 2  # the two archived orders
+        assert _stock_state(shop) == before
+        assert {o.order_number for o in shop.tables()["受注"].models()} == hot
+
+        # Another pass later folds into the same 繰越 rows.
+        for number in hot:
+            shop.staff_edit("受注", ("Shopify", number), {"ステータス": "出荷済"})
+        shop.engine().run_once()
+        after_shipping = _stock_state(shop)
+        shop.clock.advance(days=31)
+        again = archive_history(shop.engine(), shop.archive, after_days=30)
+        tables = shop.tables()
+        assert again.orders == 2 and tables["受注"].models() == []
+        kinds = Counter(m.kind for m in tables["在庫移動"].models())
+        assert set(kinds) == {"繰越"} and kinds["繰越"] == len({m.sku for m in ledger_before})
+        assert ledger_problems(tables) == []
+        assert _stock_state(shop) == after_shipping
+
+
+@pytest.mark.parametrize(("n", "after"), [(1, False), (1, True), (2, False)])
+def test_an_order_pass_killed_then_run_again_moves_each_row_once(
+    harness, tmp_path: Path, n: int, after: bool
+) -> None:
+    with FakeShopify() as fake:
+        shop = _shop_with_history(harness, fake, tmp_path)
+        before = _stock_state(shop)
+        orders_before = {o.order_number for o in shop.tables()["受注"].models()}
+        movements_before = {m.movement_id for m in shop.tables()["在庫移動"].models()}
+        engine = shop.engine()
+        engine.workbook = CrashingWorkbook(shop.workbook, crash_at=n, after=after)
+        with contextlib.suppress(Killed):
+            archive_history(engine, shop.archive, after_days=30)
+        shop.clock.advance(seconds=shop.sync.lease_seconds + 1)
+        archive_history(shop.engine(), shop.archive, after_days=30)
+        shop.engine().run_once()
+
+        tables = shop.tables()
+        hot = [o.order_number for o in tables["受注"].models()]
+        archived = [r["注文番号"] for r in shop.archive.rows(ORDERS)]
+        assert sorted(hot + archived) == sorted(orders_before) and len(archived) == 2
+        kept = {m.movement_id for m in tables["在庫移動"].models() if m.kind != "繰越"}
+        moved = [r["移動ID"] for r in shop.archive.rows(STOCK_MOVEMENTS)]
+        assert sorted([*kept, *moved]) == sorted(movements_before)
+        assert ledger_problems(tables) == []
+        assert _stock_state(shop) == before
+
+
+def test_a_cycle_refuses_to_guess_when_orders_were_archived_but_no_archive_is_configured(
+    harness, tmp_path: Path
+) -> None:
+    with FakeShopify() as fake:
+        shop = _shop_with_history(harness, fake, tmp_path)
+        archive_history(shop.engine(), shop.archive, after_days=30)
+        _resend_everything(shop)
+        before = _stock_state(shop)
+        with pytest.raises(ArchiveUnavailable, match="履歴データベース"):
+            shop.engine(archive=None).run_once()
+        assert _stock_state(shop) == before
+
+
+def _resend_everything(shop: ShopifyShop) -> None:
+    """The cursor set back before the first order: the mall sends every order again."""
+    old = (shop.clock() - timedelta(days=90)).isoformat()
+    shop.staff_edit("_システム", (cursor_key("shopify"),), {"値": old})

@@ -1,5 +1,6 @@
-"""Property: any interleaving of orders, cancellations, shipments, staff edits, syncs and crashes
-ends, after one clean sync, with 実在庫, 引当数 and 販売可能数 equal to a simple reference model."""
+"""Property: any interleaving of orders, cancellations, shipments, staff edits, syncs, crashes,
+archive passes (killed or not) and a mall re-sending every order ends, after one clean sync,
+with 実在庫, 引当数 and 販売可能数 equal to a simple reference model that never archives."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ import contextlib
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from sheets_schema.tabs import ORDERS
+from sync.archive import archive_history
+from sync.state import cursor_key
 from tests.fakes.shopify_api import FakeShopify
+from tests.shop_fixtures import ledger_problems
 from tests.shopify_shop import CATALOGUE, ShopifyShop, open_shopify_shop
 from tests.test_sync_crash import CrashingWorkbook, Killed
 
@@ -30,6 +36,9 @@ operation = st.one_of(
     st.tuples(st.just("safety"), st.sampled_from(SKUS), st.integers(0, 5)),
     st.tuples(st.just("sync")),
     st.tuples(st.just("crash"), st.integers(1, 4), st.booleans()),
+    st.tuples(st.just("later")),  # two days pass
+    st.tuples(st.just("archive"), st.integers(0, 2), st.booleans()),  # 0: not killed
+    st.tuples(st.just("replay")),  # the mall sends every order again, archived ones too
 )
 
 
@@ -93,12 +102,62 @@ def apply(shop: ShopifyShop, ref: Reference, op: tuple) -> None:
         with contextlib.suppress(Killed):
             engine.run_once()
         shop.clock.advance(seconds=shop.sync.lease_seconds + 1)  # the dead runner's lease runs out
+    elif kind == "later":
+        shop.clock.advance(days=2)
+    elif kind == "archive":
+        # Synced, then two days on (synced meanwhile as a watch runner would): what was closed
+        # before is due.
+        shop.engine().run_once()
+        shop.clock.advance(days=2)
+        shop.engine().run_once()
+        engine = shop.engine()
+        if op[1]:
+            engine.workbook = CrashingWorkbook(shop.workbook, crash_at=op[1], after=op[2])
+        with contextlib.suppress(Killed):
+            moved = archive_history(engine, shop.archive, after_days=1)
+            event(f"archived orders: {min(moved.orders, 2)}")
+        shop.clock.advance(seconds=shop.sync.lease_seconds + 1)
+    elif kind == "replay" and shop.tables()["_システム"].find_row((cursor_key("shopify"),)):
+        back = (shop.clock() - timedelta(days=90)).isoformat()  # before the first order
+        shop.staff_edit("_システム", (cursor_key("shopify"),), {"値": back})
     shop.clock.advance(minutes=1)
+
+
+# Operations weighted so that orders close and archive passes run often (0: not killed).
+_order = st.tuples(
+    st.just("order"), st.lists(st.tuples(st.sampled_from(SKUS), st.integers(1, 3)), min_size=1, max_size=2)
+)
+_archive = st.tuples(st.just("archive"), st.sampled_from([0, 0, 1, 2]), st.booleans())
+archiving = st.one_of(
+    _order,
+    _order,
+    st.tuples(st.just("sync")),
+    st.tuples(st.just("ship"), st.integers(0, 30)),
+    st.tuples(st.just("ship"), st.integers(0, 30)),
+    st.tuples(st.just("cancel"), st.integers(0, 30)),
+    _archive,
+    _archive,
+    st.tuples(st.just("replay")),
+    st.tuples(st.just("crash"), st.integers(1, 4), st.booleans()),
+    st.tuples(st.just("edit"), st.sampled_from(SKUS), st.integers(0, 40)),
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(operation, min_size=1, max_size=25))
 def test_any_interleaving_ends_at_the_reference_stock(operations: list[tuple]) -> None:
+    _run_against_reference(operations)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(archiving, min_size=10, max_size=35))
+def test_archiving_at_any_point_ends_at_the_stock_of_a_shop_that_never_archives(
+    operations: list[tuple],
+) -> None:
+    _run_against_reference(operations)
+
+
+def _run_against_reference(operations: list[tuple]) -> None:
     with FakeShopify() as fake, tempfile.TemporaryDirectory() as folder:
         shop = open_shopify_shop(fake, Path(folder))
         ref = Reference()
@@ -107,6 +166,12 @@ def test_any_interleaving_ends_at_the_reference_stock(operations: list[tuple]) -
             # shop handles by hand; the reference models the usual order of events only.
             apply(shop, ref, op)
         shop.engine().run_once()
+        # A killed pass run again (as `sync watch` does when it starts): every order once.
+        archive_history(shop.engine(), shop.archive, after_days=1)
+        tables = shop.tables()
+        assert ledger_problems(tables) == [], operations
+        archived = {r["注文番号"] for r in shop.archive.rows(ORDERS)}
+        assert not archived & {o.order_number for o in tables["受注"].models()}, operations
         allocated = ref.allocated()
         for stock in shop.tables()["在庫"].models():
             expected_available = max(0, ref.on_hand[stock.sku] - allocated[stock.sku] - ref.safety[stock.sku])

@@ -14,6 +14,7 @@ from datetime import datetime
 import streamlit as st
 
 from settings import Settings
+from sheets_schema.archive import Archive
 from sheets_schema.cells import JST
 from sync.connectors import build_connectors, channel_sections
 from sync.engine import SyncEngine
@@ -59,7 +60,12 @@ def wants_auto_sync(settings: Settings) -> bool:
 def start(
     workbook_id: str, _settings: Settings, _workbook: object, _on_cycle: Callable[[], None]
 ) -> AutoSync:
-    engine = SyncEngine(_workbook, build_connectors(_settings), _settings.sync)  # type: ignore[arg-type]
+    engine = SyncEngine(
+        _workbook,  # type: ignore[arg-type]
+        build_connectors(_settings),
+        _settings.sync,
+        archive=Archive(_settings.archive_url()),
+    )
     auto = AutoSync(engine, _settings.sync.interval_seconds, _on_cycle)
     threading.Thread(target=auto.run_forever, name="ichigen-demo-sync", daemon=True).start()
     return auto

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from settings import Settings
+from sheets_schema.archive import Archive
 from sheets_schema.book import LazyTables, Tables, demo_seeded_at, open_prepared_workbook
 from sheets_schema.cells import JST
 from sheets_schema.changes import WriteJob
@@ -152,4 +153,10 @@ def write(job: WriteJob) -> None:
 def sync_engine(progress: Callable[[Progress], None] = lambda p: None) -> SyncEngine:
     """The same engine `python -m sync` runs, for 今すぐ同期 and for settling staff changes."""
     current = settings()
-    return SyncEngine(workbook(), build_connectors(current), current.sync, progress=progress)
+    return SyncEngine(
+        workbook(),
+        build_connectors(current),
+        current.sync,
+        progress=progress,
+        archive=Archive(current.archive_url()),
+    )
