@@ -321,9 +321,27 @@ def load_archived(archive: Archive, since: date, until: date, known: Iterable[st
     known = set(known)
     unnamed = sorted(set(lines["SKU"]) - known)
     names = pd.Series(archive.line_names(unnamed) if unnamed else {}, dtype="str")
+    malls, span = archive_reach(archive)
+    return Archived(orders, lines, span, malls, names, since, until)
+
+
+def archive_reach(archive: Archive) -> tuple[tuple[str, ...], tuple[date, date] | None]:
+    """The archive's malls and its first and last order day (index lookups, no order read)."""
     span = archive.order_span()
     days = None if span is None else (date.fromisoformat(span[0][:10]), date.fromisoformat(span[1][:10]))
-    return Archived(orders, lines, days, tuple(archive.malls()), names, since, until)
+    return tuple(archive.malls()), days
+
+
+def reach(
+    base: Base, archived: tuple[tuple[str, ...], tuple[date, date] | None] | None
+) -> tuple[tuple[str, ...], date | None, date | None]:
+    """Malls (in mall order) and the first and last order day of the workbook and the archive:
+    what the filters offer before any archived order is aggregated."""
+    if archived is None:
+        return base.malls, base.first_day, base.last_day
+    malls, span = archived
+    days = [d for d in (base.first_day, base.last_day, *(span or ())) if d is not None]
+    return mall_order([*base.malls, *malls]), min(days, default=None), max(days, default=None)
 
 
 def combine(base: Base, archived: Archived | None) -> Base:

@@ -4,19 +4,25 @@ and backs up every row."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+import streamlit as st
 from pandas.testing import assert_frame_equal
+from streamlit.testing.v1 import AppTest
 
+from settings import PROJECT_ROOT
 from sheets_schema.archive import Archive
+from sheets_schema.cells import JST
+from sheets_schema.models import Order, OrderLine
 from sheets_schema.tabs import ORDER_LINES, ORDERS
 from shop import analytics
-from tests.test_analytics import LINES_IN, ORDERS_IN, make_tables
+from tests.test_analytics import LINES_IN, ORDERS_IN, make_tables, workbook_sales
 
 # Closed orders of every kind move: shipped, cancelled, an FBA order, one whose UTC time is the
 # previous JST day, and one sharing its day with an order that stays.
@@ -110,3 +116,67 @@ def test_an_empty_archive_and_an_empty_workbook_give_empty_figures(tmp_path: Pat
     assert chosen.empty and combined.first_day is None and combined.malls == ()
     assert analytics.kpis(chosen.orders) == analytics.Kpis(0, 0, 0, 0, 0.0)
     assert analytics.monthly_summary(chosen.orders)["月"].tolist() == []
+
+
+# --- the pages ----------------------------------------------------------------------------------
+
+
+def _archived_order(number: str, days_ago: int, total: int, **fields: Any) -> tuple[Order, list[OrderLine]]:
+    at = datetime.now(JST).replace(microsecond=0) - timedelta(days=days_ago)
+    order = Order(
+        mall="楽天デモ",
+        order_number=number,
+        ordered_at=at,
+        status="出荷済",
+        total=total,
+        buyer_name="履歴 花子",
+        recipient_name="履歴 花子",
+        postcode="150-0001",
+        address="東京都渋谷区神宮前9-9-9",
+        phone="03-1234-5678",
+        **fields,
+    )
+    line = OrderLine(
+        mall="楽天デモ",
+        order_number=number,
+        line_number=1,
+        sku="ARCHIVED-SKU",
+        name="履歴の商品",
+        quantity=2,
+        unit_price=total // 2,
+    )
+    return order, [line]
+
+
+def _app(sql_url: str, archive_url: str, role: str | None = None) -> AppTest:
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
+    at.secrets["workbook"] = {"sql_url": sql_url, "archive_url": archive_url}
+    at.secrets["sync"] = {"auto_sync_demo": False}
+    at.run()
+    return at
+
+
+def test_the_analytics_page_adds_archived_sales_to_the_workbooks(sql_url: str, tmp_path: Path) -> None:
+    archive_url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    order, lines = _archived_order("ARCH-0001", 3, 123_456)
+    archive = Archive(archive_url)
+    archive.copy(ORDERS, [order])
+    archive.copy(ORDER_LINES, lines)
+    at = _app(sql_url, archive_url)
+    at.switch_page("pages/analytics.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    expected = workbook_sales(sql_url) + 123_456
+    assert {m.label: m.value for m in at.metric}["売上"] == f"¥{expected:,}"
+    top = json.loads(at.get("plotly_chart")[1].proto.spec)
+    assert "ARCHIVED-SKU" in list(top["data"][0]["y"])
+
+
+def test_an_archive_never_written_is_read_as_empty_and_not_created(sql_url: str, tmp_path: Path) -> None:
+    missing = tmp_path / "never" / "archive.sqlite3"
+    at = _app(sql_url, f"sqlite:///{missing}")
+    at.switch_page("pages/analytics.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert {m.label: m.value for m in at.metric}["売上"] == f"¥{workbook_sales(sql_url):,}"
+    assert not missing.exists() and not missing.parent.exists()
