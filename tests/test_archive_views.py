@@ -22,6 +22,7 @@ from sheets_schema.cells import JST
 from sheets_schema.models import Order, OrderLine
 from sheets_schema.tabs import ORDER_LINES, ORDERS
 from shop import analytics
+from shop import orders_board as ob
 from tests.test_analytics import LINES_IN, ORDERS_IN, make_tables, workbook_sales
 
 # Closed orders of every kind move: shipped, cancelled, an FBA order, one whose UTC time is the
@@ -123,18 +124,17 @@ def test_an_empty_archive_and_an_empty_workbook_give_empty_figures(tmp_path: Pat
 
 def _archived_order(number: str, days_ago: int, total: int, **fields: Any) -> tuple[Order, list[OrderLine]]:
     at = datetime.now(JST).replace(microsecond=0) - timedelta(days=days_ago)
+    person = {"buyer_name": "履歴 花子", "recipient_name": "履歴 花子"}
     order = Order(
         mall="楽天デモ",
         order_number=number,
         ordered_at=at,
         status="出荷済",
         total=total,
-        buyer_name="履歴 花子",
-        recipient_name="履歴 花子",
         postcode="150-0001",
         address="東京都渋谷区神宮前9-9-9",
         phone="03-1234-5678",
-        **fields,
+        **{**person, **fields},
     )
     line = OrderLine(
         mall="楽天デモ",
@@ -180,3 +180,107 @@ def test_an_archive_never_written_is_read_as_empty_and_not_created(sql_url: str,
     assert not at.exception, [e.message for e in at.exception]
     assert {m.label: m.value for m in at.metric}["売上"] == f"¥{workbook_sales(sql_url):,}"
     assert not missing.exists() and not missing.parent.exists()
+
+
+# --- 受注ボード search ------------------------------------------------------------------------------
+
+
+def _archive_with(tmp_path: Path, *orders: tuple[Order, list[OrderLine]]) -> Archive:
+    archive = Archive(f"sqlite:///{tmp_path / 'search-archive.sqlite3'}")
+    archive.copy(ORDERS, [o for o, _ in orders])
+    archive.copy(ORDER_LINES, [ln for _, lines in orders for ln in lines])
+    return archive
+
+
+def test_a_search_finds_an_archived_order_by_number_name_or_sku_and_only_matching_ones(
+    tmp_path: Path,
+) -> None:
+    archive = _archive_with(
+        tmp_path,
+        _archived_order("ARCH-0001", 700, 5000),
+        _archived_order("ARCH-0002", 400, 3000, buyer_name="佐藤 一郎"),
+    )
+    numbers = lambda text, **kw: sorted(  # noqa: E731
+        ob.filter_orders(ob.search_archive(archive, text, {}).frame, text=text, **kw)["注文番号"]
+    )
+    assert numbers("ARCH-0001") == ["ARCH-0001"]  # two years old, found by its number
+    assert numbers("arch-000") == ["ARCH-0001", "ARCH-0002"]  # ASCII case ignored, as in the workbook
+    assert numbers("履歴花子") == ["ARCH-0001"]  # the name without its space
+    assert numbers("archived-sku") == ["ARCH-0001", "ARCH-0002"]  # a line's SKU
+    assert numbers("ARCH 佐藤") == ["ARCH-0002"]  # every word must match
+    assert numbers("NOPE") == []
+    assert numbers("花子", masked=True) == []  # 閲覧 cannot search the hidden given name
+    assert numbers("履歴", masked=True) == ["ARCH-0001"]
+    board = ob.search_archive(archive, "ARCH", {}, limit=1)
+    assert list(board.frame["注文番号"]) == ["ARCH-0002"]  # newest first, at most the limit
+    assert board.archived and board.lines[("楽天デモ", "ARCH-0002")][0].sku == "ARCHIVED-SKU"
+
+
+def test_archived_orders_are_masked_exactly_like_workbook_orders(tmp_path: Path) -> None:
+    archive = _archive_with(tmp_path, _archived_order("ARCH-0001", 700, 5000))
+    board = ob.search_archive(archive, "ARCH-0001", {"ARCHIVED-SKU": "商品シートの名前"})
+    key = ("楽天デモ", "ARCH-0001")
+    listed = ob.list_view(ob.with_archived(board.frame.iloc[:0], board.frame), masked=True)
+    assert list(listed["購入者名"]) == ["履歴 ＊＊"] and list(listed[ob.ARCHIVED]) == [ob.ARCHIVED]
+    viewer = ob.order_detail(
+        board, key, history=ob.archived_history(archive, key), mask_names=True, reveal=True
+    )
+    assert viewer is not None
+    assert (viewer.buyer_name, viewer.recipient_name) == ("履歴 ＊＊", "履歴 ＊＊")
+    assert (viewer.postcode, viewer.address, viewer.phone) == ("150-****", "東京都 ＊＊＊", "031-****-5678")
+    staff = ob.order_detail(board, key, reveal=False)
+    assert staff is not None and staff.buyer_name == "履歴 花子" and staff.address == "東京都 ＊＊＊"
+    shown = ob.order_detail(board, key, reveal=True)
+    assert shown is not None and shown.address == "東京都渋谷区神宮前9-9-9"
+    assert list(shown.lines["SKU"]) == ["ARCHIVED-SKU"] and shown.items_total == 5000
+
+
+def _open_orders(sql_url: str, archive_url: str, viewer: bool = False) -> AppTest:
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
+    at.secrets["workbook"] = {"sql_url": sql_url, "archive_url": archive_url}
+    at.secrets["sync"] = {"auto_sync_demo": False}
+    if viewer:
+        at.secrets["auth"] = {
+            "redirect_uri": "http://localhost:8501/oauth2callback",
+            "cookie_secret": "test-secret",
+            "client_id": "ichigen",
+            "client_secret": "test",
+            "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+        }
+        at.secrets["access"] = {"viewer@example.com": "閲覧"}
+        at.user = {"email": "viewer@example.com", "is_logged_in": True}
+    at.run()
+    at.switch_page("pages/orders.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _order_list(at: AppTest) -> Any:
+    return next(d for d in at.dataframe if (d.key or "").startswith("orders_table_"))
+
+
+@pytest.mark.parametrize("viewer", [False, True])
+def test_the_board_finds_an_archived_order_shows_it_read_only_and_masks_it_for_a_viewer(
+    sql_url: str, tmp_path: Path, viewer: bool
+) -> None:
+    archive_url = str(_archive_with(tmp_path, _archived_order("ARCH-0001", 700, 5000)).engine.url)
+    at = _open_orders(sql_url, archive_url, viewer)
+    assert any("履歴データベースにあり" in c.value for c in at.caption)
+    at.text_input(key="orders_search").set_value("ARCH-0001").run()
+    assert not at.exception, [e.message for e in at.exception]
+    listed = _order_list(at).value
+    assert list(listed["注文番号"]) == ["ARCH-0001"] and list(listed[ob.ARCHIVED]) == [ob.ARCHIVED]
+    assert list(listed["購入者名"]) == (["履歴 ＊＊"] if viewer else ["履歴 花子"])
+    at.session_state[_order_list(at).key] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("ARCH-0001" in h.value and ob.ARCHIVED in h.value for h in at.subheader)
+    assert not [b for b in at.button if b.key == "bulk_apply"]  # read-only for every role
+    assert any("ステータスは変えられません" in c.value for c in at.caption)
+    details = " ".join(m.value for m in at.markdown)
+    assert "神宮前9" not in details and "1234-5678" not in details  # masked until revealed
+    assert ("花子" in details) is not viewer
+    lines = next(d for d in at.dataframe if "小計" in d.value.columns).value
+    assert list(lines["SKU"]) == ["ARCHIVED-SKU"]

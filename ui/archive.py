@@ -13,7 +13,7 @@ from datetime import date
 import streamlit as st
 
 from sheets_schema.archive import Archive
-from shop import analytics
+from shop import analytics, orders_board
 from shop.archive_access import open_archive
 from ui import context
 
@@ -76,3 +76,28 @@ def analytics_reach() -> tuple[tuple[str, ...], date | None, date | None]:
     if found is None or current is None:
         return analytics.reach(base, None)
     return analytics.reach(base, _reach(context.settings().archive_url(), current, found))
+
+
+@st.cache_resource(max_entries=32, show_spinner="履歴データベースを検索しています…")
+def _search(
+    url: str, stamp: tuple[int, ...], read_at: str, text: str, _archive: Archive, _products: dict[str, str]
+) -> orders_board.Board:
+    return orders_board.search_archive(_archive, text, _products)
+
+
+def search_orders(text: str, products: dict[str, str]) -> orders_board.Board | None:
+    """Archived orders a 受注ボード search finds (None without an archive or a search text),
+    cached per archive stamp and text: typing the same search again costs nothing."""
+    found, current = archive(), stamp()
+    if found is None or current is None or not text.split():
+        return None
+    read_at = context.snapshot().read_at.isoformat()
+    return _search(
+        context.settings().archive_url(), current, read_at, " ".join(text.split()), found, products
+    )
+
+
+def order_history(key: orders_board.OrderKey) -> orders_board.History:
+    """An archived order's ledger movements and sync runs (one order: not cached)."""
+    found = archive()
+    return orders_board.archived_history(found, key) if found is not None else orders_board.History({}, {})
