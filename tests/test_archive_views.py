@@ -13,14 +13,17 @@ from typing import Any
 import pandas as pd
 import pytest
 import streamlit as st
+from openpyxl import load_workbook
 from pandas.testing import assert_frame_equal
 from streamlit.testing.v1 import AppTest
 
 from settings import PROJECT_ROOT
+from sheets_schema.__main__ import main
 from sheets_schema.archive import Archive
 from sheets_schema.cells import JST
 from sheets_schema.models import Order, OrderLine
 from sheets_schema.tabs import ORDER_LINES, ORDERS
+from sheets_schema.xlsx import ArchivedRows, write_xlsx
 from shop import analytics
 from shop import orders_board as ob
 from tests.test_analytics import LINES_IN, ORDERS_IN, make_tables, workbook_sales
@@ -284,3 +287,46 @@ def test_the_board_finds_an_archived_order_shows_it_read_only_and_masks_it_for_a
     assert ("花子" in details) is not viewer
     lines = next(d for d in at.dataframe if "小計" in d.value.columns).value
     assert list(lines["SKU"]) == ["ARCHIVED-SKU"]
+
+
+# --- export -------------------------------------------------------------------------------------
+
+
+def test_export_writes_archived_rows_on_their_own_sheets_which_an_import_leaves_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive = _archive_with(
+        tmp_path, _archived_order("ARCH-0001", 700, 5000), _archived_order("=ARCH-0002", 400, 3000)
+    )
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(
+        f'[workbook]\nsql_url = "sqlite:///{tmp_path / "wb.sqlite3"}"\narchive_url = "{archive.engine.url}"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "backup.xlsx"
+    assert main(["--secrets", str(secrets), "export", str(out)]) == 0
+    assert "履歴データベースの 4 行" in capsys.readouterr().out
+    book = load_workbook(out, read_only=True)
+    assert "受注（履歴）" in book.sheetnames and "受注明細（履歴）" in book.sheetnames
+    assert "在庫移動（履歴）" not in book.sheetnames  # nothing archived there
+    rows = [list(r) for r in book["受注（履歴）"].iter_rows(values_only=True)]
+    assert tuple(rows[0]) == ORDERS.headers
+    # Read-only openpyxl drops a row's trailing blank cells, hence strict=False.
+    by_number = {r[1]: dict(zip(ORDERS.headers, r, strict=False)) for r in rows[1:]}
+    assert set(by_number) == {"ARCH-0001", "=ARCH-0002"}  # a leading "=" stays text
+    assert by_number["ARCH-0001"]["合計金額"] == 5000 and by_number["ARCH-0001"]["購入者名"] == "履歴 花子"
+    book.close()
+    assert main(["--secrets", str(secrets), "import", str(out)]) == 0
+    assert "「受注（履歴）」シートは Ichigen のシートではないため取り込みません" in capsys.readouterr().out
+
+
+def test_a_history_longer_than_a_sheet_continues_on_the_next(tmp_path: Path) -> None:
+    archive = _archive_with(tmp_path, *(_archived_order(f"ARCH-{n:04}", 40 + n, 1000) for n in range(5)))
+    out = tmp_path / "split.xlsx"
+    written = write_xlsx(out, [], archived=[ArchivedRows(ORDERS, archive.iter_rows(ORDERS))], max_rows=3)
+    assert written == 5
+    book = load_workbook(out, read_only=True)
+    assert book.sheetnames == ["受注（履歴）", "受注（履歴2）", "受注（履歴3）"]
+    numbers = [r[1] for name in book.sheetnames for r in list(book[name].iter_rows(values_only=True))[1:]]
+    assert sorted(numbers) == [f"ARCH-{n:04}" for n in range(5)]  # every row once, a header on each sheet
+    book.close()
