@@ -211,8 +211,9 @@ class Archive:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(statement)]
 
-    def line_names(self, skus: Sequence[str]) -> dict[str, str]:
-        """商品名 of each SKU on its most recently ordered archived line (SKU index)."""
+    def line_names(self, skus: Sequence[str], since: str, until: str) -> dict[str, str]:
+        """商品名 of each SKU on its most recently ordered archived line among the orders of
+        ``since..until`` (as order_facts: the time index, not every line a SKU ever had)."""
         orders, lines = self.tables[ORDERS.title], self.tables[ORDER_LINES.title]
         latest: dict[str, tuple[str, str]] = {}
         with self.engine.connect() as conn:
@@ -220,7 +221,9 @@ class Archive:
                 statement = (
                     select(lines.c["SKU"], lines.c["商品名"], func.max(orders.c["注文日時"]))
                     .select_from(lines.join(orders, _same_order(lines, orders)))
-                    .where(lines.c["SKU"].in_(list(skus[start : start + _CHUNK])))
+                    .where(
+                        _between(orders, since, until), lines.c["SKU"].in_(list(skus[start : start + _CHUNK]))
+                    )
                     .group_by(lines.c["SKU"], lines.c["商品名"])
                 )
                 for sku, name, at in conn.execute(statement):

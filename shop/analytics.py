@@ -320,7 +320,7 @@ def load_archived(archive: Archive, since: date, until: date, known: Iterable[st
     lines = archived_line_facts(archive.line_facts(*bounds))
     known = set(known)
     unnamed = sorted(set(lines["SKU"]) - known)
-    names = pd.Series(archive.line_names(unnamed) if unnamed else {}, dtype="str")
+    names = pd.Series(archive.line_names(unnamed, *bounds) if unnamed else {}, dtype="str")
     malls, span = archive_reach(archive)
     return Archived(orders, lines, span, malls, names, since, until)
 
