@@ -21,7 +21,7 @@ from sheets_schema.models import ORDER_STATUSES
 from sheets_schema.tabs import MALL_LISTINGS, ORDERS, PRODUCTS
 from shop import orders_board as ob
 from sync.errors import LeaseHeld, SyncError
-from ui import auth, context
+from ui import archive, auth, context
 
 LIST_LIMIT = 1_000  # rows sent to the browser; filters find the rest
 # Up to this many orders, an order's detail loads the ledger (在庫移動) and 同期ログ at once;
@@ -185,18 +185,38 @@ with list_tab:
         "検索", placeholder="注文番号・購入者名・SKU で検索", key="orders_search", icon=":material/search:"
     )
 
-    filtered = ob.filter_orders(
-        board.frame, statuses=statuses, malls=malls, start=start, end=end, text=text, masked=masked
-    )
-    view = ob.list_view(filtered, masked=masked, limit=LIST_LIMIT)
+    filters = {
+        "statuses": statuses,
+        "malls": malls,
+        "start": start,
+        "end": end,
+        "text": text,
+        "masked": masked,
+    }
+    filtered = ob.filter_orders(board.frame, **filters)
+    # A search also looks in the archive (closed orders moved out of the workbook): the same
+    # filters and masking, read-only, marked 履歴.
+    found = archive.search_orders(text, board.products)
+    from_archive = ob.filter_orders(found.frame, **filters) if found is not None else filtered.iloc[:0]
+    listed = ob.with_archived(filtered, from_archive)
+    view = ob.list_view(listed, masked=masked, limit=LIST_LIMIT)
     keys = ob.keys_of(view)
-    if len(filtered) > LIST_LIMIT:
+    archived = ob.archived_keys(listed.head(LIST_LIMIT))
+    if len(listed) > LIST_LIMIT:
         st.caption(
-            f"条件に合う注文 {len(filtered):,} 件のうち、新しい順に {LIST_LIMIT:,} 件を表示しています。"
+            f"条件に合う注文 {len(listed):,} 件のうち、新しい順に {LIST_LIMIT:,} 件を表示しています。"
             "期間や検索で絞り込んでください。"
         )
     else:
         st.caption(f"{len(filtered):,} 件（全 {len(board.frame):,} 件）。行の左端をクリックすると選べます。")
+    if len(from_archive):
+        more = "（新しい順に最大 " + f"{ob.ARCHIVE_SEARCH_LIMIT:,} 件）" if found is not None else ""
+        st.caption(
+            f"ほかに履歴データベースの注文 {len(from_archive):,} 件{more}が見つかりました（「{ob.ARCHIVED}」の印。"
+            "表示のみで、ステータスは変えられません）。"
+        )
+    elif archive.archive() is not None and not text.strip():
+        st.caption("出荷・キャンセルから日がたった注文は履歴データベースにあり、検索すると見つかります。")
 
     selected: list[ob.OrderKey] = []
     if view.empty:
@@ -223,6 +243,9 @@ with list_tab:
                 "要確認": st.column_config.TextColumn(
                     "要確認", width=118, help="要確認タブに載っている理由の種類です。詳しくは注文の詳細で"
                 ),
+                ob.ARCHIVED: st.column_config.TextColumn(
+                    ob.ARCHIVED, width=44, help="履歴データベースへ移した注文です（表示のみ）"
+                ),
             },
         )
         selected = [keys[i] for i in event.selection.rows if i < len(keys)]
@@ -236,7 +259,13 @@ with list_tab:
                 f" ほか{len(selected) - 4}件" if len(selected) > 4 else ""
             )
             st.markdown(f"**選択中の注文 {len(selected)} 件**: {_md(numbers)}")
-            if auth.require(role, "編集", "ステータスの変更"):
+            changeable = [k for k in selected if k not in archived]
+            if len(changeable) < len(selected):
+                st.caption(
+                    f"「{ob.ARCHIVED}」の注文 {len(selected) - len(changeable)} 件は履歴データベースの記録のため、"
+                    "ステータスは変えられません。"
+                )
+            if changeable and auth.require(role, "編集", "ステータスの変更"):
                 new_col, reason_col, button_col = st.columns([2, 3, 2], vertical_alignment="bottom")
                 new_status = new_col.selectbox(
                     "新しいステータス",
@@ -261,7 +290,7 @@ with list_tab:
                     if new_status == "保留" and not reason.strip():
                         st.warning("保留にする理由を入力してください（備考に記録されます）。")
                     else:
-                        _change_status(selected, str(new_status), reason)
+                        _change_status(changeable, str(new_status), reason)
                         st.rerun()
 
         target = selected[0]
@@ -283,12 +312,19 @@ with list_tab:
         if can_edit:
             reveal = toggle_col.toggle("個人情報を表示", key="orders_reveal")
         history: ob.History | None = None
-        if with_ledger:
+        source = board
+        if target in archived and found is not None:
+            # One archived order: its rows, movements and sync runs come from the archive.
+            source, history = found, archive.order_history(target)
+        elif with_ledger:
             with st.spinner("在庫移動と同期ログを読み込んでいます…"):
                 history = context.derived("orders_history", ob.build_history)
-        detail = ob.order_detail(board, target, history=history, reveal=reveal, mask_names=masked)
+        detail = ob.order_detail(source, target, history=history, reveal=reveal, mask_names=masked)
         if detail is not None:
-            detail_head.subheader(f"注文 {detail.order_number}（{detail.mall}）")
+            mark = f"・{ob.ARCHIVED}" if source.archived else ""
+            detail_head.subheader(f"注文 {detail.order_number}（{detail.mall}{mark}）")
+            if source.archived:
+                st.info("履歴データベースへ移した注文です（表示のみ）。", icon=":material/inventory_2:")
             if detail.blocked:
                 st.error(
                     "この注文の受注明細に入力エラーがあります。シートを直すまで同期でも在庫でも扱われません。",

@@ -1,6 +1,6 @@
 """Backups and checks from the command line, with the same settings as the app.
 
-python -m sheets_schema export out.xlsx       every tab to an .xlsx file
+python -m sheets_schema export out.xlsx       every tab (and the archive, on 受注（履歴）… sheets) to .xlsx
 python -m sheets_schema import in.xlsx        validate and show what would change
 python -m sheets_schema import in.xlsx --apply
 python -m sheets_schema check                 print every row error; exit 1 if any
@@ -18,22 +18,39 @@ from datetime import datetime
 from pathlib import Path
 
 from settings import DEFAULT_SECRETS_PATH, Settings, SettingsError, load_settings_file
+from sheets_schema.archive import TABLE_NAMES, Archive, archive_exists
 from sheets_schema.book import header_problems, open_prepared_workbook, read_tables, row_errors
 from sheets_schema.cells import JST
 from sheets_schema.errors import WorkbookError
 from sheets_schema.importing import plan_import
+from sheets_schema.tabs import TABS
 from sheets_schema.workbook import Workbook
-from sheets_schema.xlsx import read_xlsx, write_xlsx
+from sheets_schema.xlsx import ARCHIVED_SUFFIX, ArchivedRows, read_xlsx, write_xlsx
 
 _PREVIEW_LIMIT = 200
 
 
-def export(workbook: Workbook, path: Path) -> int:
+def export(workbook: Workbook, path: Path, archive_url: str | None = None) -> int:
+    """Every tab, then what the archive database holds on sheets named 受注（履歴） etc.:
+    separate sheets, because importing the file must not bring an archived order back into
+    the workbook (an order lives in one place), while a restore still finds every row."""
     titles = workbook.tab_titles()
     grids = workbook.read(titles)
-    write_xlsx(path, [grids[t] for t in titles if t in grids], workbook.hidden_titles())
+    hidden = workbook.hidden_titles()
+    archived: list[ArchivedRows] = []
+    if archive_url is not None and archive_exists(archive_url):  # never archived: no file to make
+        archive = Archive(archive_url)
+        archived = [
+            ArchivedRows(spec, archive.iter_rows(spec), hidden=spec.hidden)
+            for spec in TABS
+            if spec.title in TABLE_NAMES and archive.count(spec)
+        ]
+    history = write_xlsx(path, [grids[t] for t in titles if t in grids], hidden, archived)
     rows = sum(len(g.rows) for g in grids.values())
-    print(f"{len(grids)} シート・{rows} 行を {path} に書き出しました")
+    extra = (
+        f"（ほかに履歴データベースの {history:,} 行を「（{ARCHIVED_SUFFIX}）」のシートに）" if history else ""
+    )
+    print(f"{len(grids)} シート・{rows} 行{extra}を {path} に書き出しました")
     return 0
 
 
@@ -156,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "archive":
             return archive(settings, workbook, dry_run=args.dry_run)
         if args.command == "export":
-            return export(workbook, args.path)
+            return export(workbook, args.path, settings.archive_url())
         if args.command == "import":
             return import_file(workbook, args.path, apply=args.apply)
         if args.fix:

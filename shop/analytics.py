@@ -16,6 +16,13 @@ Definitions (the page repeats them in its captions):
   any discount the mall folded into 合計金額). Lines without a SKU are left out.
 - Times are JST wall-clock times; a period ``start..end`` holds the orders whose JST date lies
   between the two dates, both included. Weeks start on Monday.
+
+Archived orders (moved out of the workbook once closed, ``sheets_schema.archive``) count exactly
+as if they were still in the workbook. They are never loaded one by one: the archive answers
+with GROUP BY aggregates (``load_archived``), the workbook's orders are aggregated the same way
+(``order_facts``, ``line_facts``) and ``combine`` stacks both. Every analysis below therefore
+takes *fact* frames, where a row stands for ``件数`` orders (1 for a workbook order) and sums are
+sums; a frame of single orders is just the finest case.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from sheets_schema.archive import Archive
 from sheets_schema.cells import JST
 from sheets_schema.models import Order, OrderLine, Product, Stock
 from sheets_schema.tabs import ORDER_LINES, ORDERS, PRODUCTS, STOCK
@@ -63,6 +71,13 @@ SUMMARY_YEN_COLUMNS: tuple[str, ...] = ("売上", "客単価", "送料")
 
 _ORDER_COLUMNS = ("モール", "注文番号", "注文日時", "ステータス", "合計金額", "送料", "在庫引当")
 _LINE_COLUMNS = ("モール", "注文番号", "SKU", "商品名", "数量", "単価")
+# What the facts are grouped by: enough for every analysis (periods, weekday × hour, malls,
+# cancellations; SKUs, own-warehouse stock), nothing finer.
+ORDER_FACT_KEYS = ("日", "時", "モール", "キャンセル")
+ORDER_FACT_SUMS = ("件数", "合計金額", "送料", "売上", "計上送料")
+LINE_FACT_KEYS = ("日", "モール", "SKU", "キャンセル", "在庫引当")
+LINE_FACT_SUMS = ("数量", "商品売上")
+NOT_ON_PRODUCTS = "（商品シートにありません）"
 
 
 # --- base frames ----------------------------------------------------------------------------
@@ -73,11 +88,14 @@ class Base:
     """Every order and line of the workbook as flat frames, built once per read.
 
     ``orders``: モール, 注文番号, 注文日時 (JST wall time, naive), ステータス, 合計金額, 送料,
-    在庫引当, キャンセル, 売上 (合計金額, 0 when cancelled), 計上送料 (likewise), 日, 週 (its Monday), 月 (its 1st),
-    曜日 (0 = 月), 時. ``lines``: the lines of those orders with モール, 注文番号, SKU (None when
-    unknown), 商品名, 数量, 単価, 商品売上 (数量 × 単価), and the order's 日, キャンセル, 在庫引当.
-    ``stock``: SKU, 商品名, 実在庫, 引当数, 販売可能数, 発注点, リードタイム日数.
-    ``names``: 商品名 by SKU (商品 tab first, else the name on the order lines).
+    在庫引当, キャンセル, 件数 (1), 売上 (合計金額, 0 when cancelled), 計上送料 (likewise), 日,
+    週 (its Monday), 月 (its 1st), 曜日 (0 = 月), 時. ``lines``: the lines of those orders with
+    モール, 注文番号, SKU (None when unknown), 商品名, 数量, 単価, 商品売上 (数量 × 単価), and the
+    order's 日, キャンセル, 在庫引当. ``stock``: SKU, 商品名, 実在庫, 引当数, 販売可能数, 発注点,
+    リードタイム日数. ``names``: 商品名 by SKU (商品 tab first, else the name on the order lines).
+
+    After ``combine`` the frames hold facts (``ORDER_FACT_KEYS`` / ``LINE_FACT_KEYS`` plus the
+    sums) of the workbook and of the archive, and ``span`` the first and last day of both.
     """
 
     orders: pd.DataFrame
@@ -85,13 +103,18 @@ class Base:
     stock: pd.DataFrame
     names: pd.Series
     malls: tuple[str, ...]
+    span: tuple[date, date] | None = None
 
     @property
     def first_day(self) -> date | None:
+        if self.span is not None:
+            return self.span[0]
         return None if self.orders.empty else self.orders["日"].min().date()
 
     @property
     def last_day(self) -> date | None:
+        if self.span is not None:
+            return self.span[1]
         return None if self.orders.empty else self.orders["日"].max().date()
 
 
@@ -114,14 +137,26 @@ def orders_frame(orders: Sequence[Order]) -> pd.DataFrame:
         columns=list(_ORDER_COLUMNS),
     )
     frame["キャンセル"] = frame["ステータス"].eq(CANCELLED)
-    frame["売上"] = frame["合計金額"].where(~frame["キャンセル"], 0)
-    frame["計上送料"] = frame["送料"].where(~frame["キャンセル"], 0)
+    frame["件数"] = np.ones(len(frame), dtype="int64")
+    _booked(frame)
     at = frame["注文日時"]
     frame["日"] = at.dt.normalize()
-    frame["週"] = frame["日"] - pd.to_timedelta(at.dt.day_of_week, unit="D")
-    frame["月"] = frame["日"] - pd.to_timedelta(at.dt.day - 1, unit="D")
-    frame["曜日"] = at.dt.day_of_week.astype("int64")
     frame["時"] = at.dt.hour.astype("int64")
+    return _calendar(frame)
+
+
+def _booked(frame: pd.DataFrame) -> None:
+    """売上 and 計上送料: what a row adds to sales, nothing when cancelled."""
+    frame["売上"] = frame["合計金額"].where(~frame["キャンセル"], 0)
+    frame["計上送料"] = frame["送料"].where(~frame["キャンセル"], 0)
+
+
+def _calendar(frame: pd.DataFrame) -> pd.DataFrame:
+    """週 (its Monday), 月 (its 1st) and 曜日 (0 = 月) from 日."""
+    day = frame["日"]
+    frame["週"] = day - pd.to_timedelta(day.dt.day_of_week, unit="D")
+    frame["月"] = day - pd.to_timedelta(day.dt.day - 1, unit="D")
+    frame["曜日"] = day.dt.day_of_week.astype("int64")
     return frame
 
 
@@ -194,8 +229,141 @@ def build_base(tables: Mapping[str, Any]) -> Base:
             "リードタイム日数": pd.Series([lead.get(s.sku) for s in stocks], dtype="Int64"),
         }
     )
-    stock.insert(1, "商品名", stock["SKU"].map(names).fillna("（商品シートにありません）"))
+    stock.insert(1, "商品名", stock["SKU"].map(names).fillna(NOT_ON_PRODUCTS))
     return Base(orders, lines, stock, names, mall_order(orders["モール"].unique()))
+
+
+# --- facts: the workbook and the archive aggregated alike -----------------------------------
+
+
+def order_facts(orders: pd.DataFrame) -> pd.DataFrame:
+    """Orders (or facts) summed per ``ORDER_FACT_KEYS``: what the archive's GROUP BY returns."""
+    grouped = orders.groupby(list(ORDER_FACT_KEYS), sort=False, observed=True)[list(ORDER_FACT_SUMS)].sum()
+    return _calendar(grouped.reset_index().astype({k: "int64" for k in ORDER_FACT_SUMS}))
+
+
+def line_facts(lines: pd.DataFrame) -> pd.DataFrame:
+    """Lines with a SKU summed per ``LINE_FACT_KEYS``. Lines without a SKU are dropped: every
+    analysis of lines (SKU sales, ABC, stock cover) leaves them out anyway."""
+    known = lines[lines["SKU"].notna()]
+    grouped = known.groupby(list(LINE_FACT_KEYS), sort=False, observed=True)[list(LINE_FACT_SUMS)].sum()
+    return grouped.reset_index().astype({k: "int64" for k in LINE_FACT_SUMS})
+
+
+@dataclass(frozen=True)
+class Archived:
+    """What 分析 needs from the archive: facts of the orders placed in ``since..until`` (the
+    days a page looks at), the first and last archived day, the malls, and 商品名 of SKUs that
+    only archived lines name."""
+
+    orders: pd.DataFrame
+    lines: pd.DataFrame
+    span: tuple[date, date] | None
+    malls: tuple[str, ...]
+    names: pd.Series
+    since: date
+    until: date
+
+
+def _days(texts: pd.Series) -> pd.Series:
+    return pd.Series(pd.to_datetime(texts, format="%Y-%m-%d"), dtype="datetime64[us]", index=texts.index)
+
+
+def archived_order_facts(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """``Archive.order_facts`` rows as an order fact frame."""
+    frame = pd.DataFrame(list(rows), columns=["日", "時", "モール", "キャンセル", "件数", "合計金額", "送料"])
+    frame = frame.astype(
+        {
+            "時": "int64",
+            "モール": "str",
+            "キャンセル": "bool",
+            "件数": "int64",
+            "合計金額": "int64",
+            "送料": "int64",
+        }
+    )
+    frame["日"] = _days(frame["日"])
+    _booked(frame)
+    return _calendar(frame[[*ORDER_FACT_KEYS, *ORDER_FACT_SUMS]])
+
+
+def archived_line_facts(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """``Archive.line_facts`` rows as a line fact frame."""
+    frame = pd.DataFrame(list(rows), columns=[*LINE_FACT_KEYS, *LINE_FACT_SUMS])
+    frame = frame.astype(
+        {
+            "モール": "str",
+            "SKU": "object",
+            "キャンセル": "bool",
+            "在庫引当": "bool",
+            "数量": "int64",
+            "商品売上": "int64",
+        }
+    )
+    frame["日"] = _days(frame["日"])
+    return frame
+
+
+def covered_days(start: date, end: date, today: date, cover_days: int = 90) -> tuple[date, date]:
+    """The days a 分析 view reads: the period, the one before it (KPI comparison) and the
+    longest stock cover window up to today."""
+    before, _ = previous_period(min(start, end), max(start, end))
+    return min(before, today - timedelta(days=cover_days - 1)), max(start, end, today)
+
+
+def load_archived(archive: Archive, since: date, until: date, known: Iterable[str] = ()) -> Archived:
+    """The archive's share of 分析 for the orders of ``since..until``: a few GROUP BY queries on
+    the time index, never an archived order one by one. ``known``: SKUs already named (商品
+    tab, workbook lines), so only the others are looked up."""
+    bounds = (since.isoformat(), (until + timedelta(days=1)).isoformat())
+    orders = archived_order_facts(archive.order_facts(*bounds))
+    lines = archived_line_facts(archive.line_facts(*bounds))
+    known = set(known)
+    unnamed = sorted(set(lines["SKU"]) - known)
+    names = pd.Series(archive.line_names(unnamed, *bounds) if unnamed else {}, dtype="str")
+    malls, span = archive_reach(archive)
+    return Archived(orders, lines, span, malls, names, since, until)
+
+
+def archive_reach(archive: Archive) -> tuple[tuple[str, ...], tuple[date, date] | None]:
+    """The archive's malls and its first and last order day (index lookups, no order read)."""
+    span = archive.order_span()
+    days = None if span is None else (date.fromisoformat(span[0][:10]), date.fromisoformat(span[1][:10]))
+    return tuple(archive.malls()), days
+
+
+def reach(
+    base: Base, archived: tuple[tuple[str, ...], tuple[date, date] | None] | None
+) -> tuple[tuple[str, ...], date | None, date | None]:
+    """Malls (in mall order) and the first and last order day of the workbook and the archive:
+    what the filters offer before any archived order is aggregated."""
+    if archived is None:
+        return base.malls, base.first_day, base.last_day
+    malls, span = archived
+    days = [d for d in (base.first_day, base.last_day, *(span or ())) if d is not None]
+    return mall_order([*base.malls, *malls]), min(days, default=None), max(days, default=None)
+
+
+def combine(base: Base, archived: Archived | None) -> Base:
+    """The workbook's orders and the archive's as one Base of facts: every analysis gives the
+    same figures as if the archived orders were still in the workbook (for the days the
+    archive was read for: ``select`` only within ``archived.since..until``)."""
+    orders = order_facts(base.orders)
+    lines = line_facts(base.lines)
+    if archived is None:
+        return Base(orders, lines, base.stock, base.names, base.malls)
+    if not archived.orders.empty:
+        orders = pd.concat([orders, archived.orders], ignore_index=True)
+    if not archived.lines.empty:
+        lines = pd.concat([lines, archived.lines], ignore_index=True)
+    # The workbook's names first (商品 tab, then the newest lines); archived lines name the rest.
+    names = pd.concat([base.names, archived.names[~archived.names.index.isin(base.names.index)]])
+    stock = base.stock.assign(商品名=base.stock["SKU"].map(names).fillna(NOT_ON_PRODUCTS))
+    days = [d for d in (base.first_day, base.last_day) if d is not None]
+    if archived.span is not None:
+        days.extend(archived.span)
+    span = (min(days), max(days)) if days else None
+    return Base(orders, lines, stock, names, mall_order([*base.malls, *archived.malls]), span)
 
 
 # --- filters --------------------------------------------------------------------------------
@@ -270,15 +438,17 @@ class Kpis:
 
 
 def kpis(orders: pd.DataFrame) -> Kpis:
-    cancelled = int(orders["キャンセル"].sum())
-    live = len(orders) - cancelled
+    count = orders["件数"]
+    total = int(count.sum())
+    cancelled = int(count[orders["キャンセル"]].sum())
+    live = total - cancelled
     sales = int(orders["売上"].sum())
     return Kpis(
         sales=sales,
         orders=live,
         average=round_half_up(sales, live) if live else 0,
         cancelled=cancelled,
-        cancel_rate=cancel_rate(cancelled, len(orders)),
+        cancel_rate=cancel_rate(cancelled, total),
     )
 
 
@@ -331,8 +501,10 @@ def sku_sales(lines: pd.DataFrame, names: pd.Series | None = None) -> pd.DataFra
     """数量 and 商品売上 per SKU over non-cancelled lines, best sellers (by 商品売上) first."""
     live = lines[~lines["キャンセル"] & lines["SKU"].notna()]
     sums = live.groupby("SKU", sort=False)[["数量", "商品売上"]].sum()
-    if names is None or names.empty:
+    if (names is None or names.empty) and "商品名" in live:
         names = live.drop_duplicates("SKU", keep="last").set_index("SKU")["商品名"]
+    if names is None:
+        names = pd.Series(dtype="str")
     frame = sums.reset_index()
     frame.insert(1, "商品名", frame["SKU"].map(names).fillna(""))
     frame = frame.astype({"SKU": "str", "商品名": "str", "数量": "int64", "商品売上": "int64"})
@@ -398,7 +570,8 @@ def weekday_hour_counts(orders: pd.DataFrame) -> pd.DataFrame:
     """Non-cancelled orders per JST weekday (rows 月..日) and hour (columns 0..23)."""
     live = orders[~orders["キャンセル"]]
     cells = (live["曜日"] * 24 + live["時"]).to_numpy(dtype="int64")
-    counts = np.bincount(cells, minlength=7 * 24).reshape(7, 24)
+    weights = live["件数"].to_numpy(dtype="int64")
+    counts = np.bincount(cells, weights=weights, minlength=7 * 24).astype("int64").reshape(7, 24)
     return pd.DataFrame(
         counts,
         index=pd.Index(WEEKDAYS, name="曜日"),
@@ -448,11 +621,15 @@ def month_label(month_start: pd.Timestamp) -> str:
 def monthly_summary(orders: pd.DataFrame, start: date | None = None, end: date | None = None) -> pd.DataFrame:
     """One row per month (every month of ``start..end`` when given): 月, 売上, 件数, 客単価, 送料,
     キャンセル件数, キャンセル率（%）. 売上, 件数 and 送料 count non-cancelled orders only."""
-    grouped = orders.groupby("月").agg(
-        売上=("売上", "sum"),
-        全件数=("キャンセル", "size"),
-        キャンセル件数=("キャンセル", "sum"),
-        送料=("計上送料", "sum"),
+    grouped = (
+        orders.assign(_cancelled=orders["件数"].where(orders["キャンセル"], 0))
+        .groupby("月")
+        .agg(
+            売上=("売上", "sum"),
+            全件数=("件数", "sum"),
+            キャンセル件数=("_cancelled", "sum"),
+            送料=("計上送料", "sum"),
+        )
     )
     if start is not None and end is not None:
         grouped = grouped.reindex(period_starts("月", start, end), fill_value=0)

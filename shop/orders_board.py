@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from sheets_schema.archive import Archive, row_model
 from sheets_schema.cells import JST
 from sheets_schema.changes import WriteJob
 from sheets_schema.models import (
@@ -55,6 +56,9 @@ LIST_COLUMNS = (
 )
 
 PERIODS = ("すべて", "今日", "昨日", "過去7日", "過去30日", "期間を指定")
+# Archived orders a search returns at most: the archive holds years, a search shows a page.
+ARCHIVE_SEARCH_LIMIT = 200
+ARCHIVED = "履歴"
 
 # A joined review text (要確認) uses this separator, as the sync engine writes it.
 REVIEW_SEPARATOR = "／"
@@ -168,6 +172,8 @@ class Board:
     queue: list[QueueItem]
     unknown_items: list[UnknownItem]
     input_errors: list[RowError] = field(default_factory=list)
+    # True for orders found in the archive database: read-only, shown with their archived rows.
+    archived: bool = False
 
     @property
     def malls(self) -> list[str]:
@@ -394,7 +400,78 @@ def list_view(filtered: pd.DataFrame, *, masked: bool, limit: int | None = None)
         shown["購入者名"] = view["_masked_name"]
     if "_queue" in view:
         shown["要確認"] = view["_queue"]
+    if "_archived" in view and view["_archived"].any():
+        # Archived orders are marked in a column of their own, right after the status.
+        marks = view["_archived"].map({True: ARCHIVED, False: ""})
+        shown.insert(shown.columns.get_loc("ステータス") + 1, ARCHIVED, marks.to_numpy())
     return shown.reset_index(drop=True)
+
+
+def archived_keys(view: pd.DataFrame) -> set[OrderKey]:
+    """The orders of a filtered frame (not a list_view) that come from the archive (read-only)."""
+    if "_archived" not in view:
+        return set()
+    return set(keys_of(view[view["_archived"].astype(bool)]))
+
+
+def with_archived(hot: pd.DataFrame, archived: pd.DataFrame) -> pd.DataFrame:
+    """Search results from the workbook and from the archive in one list, newest first. An order
+    is in exactly one of the two, so nothing is shown twice."""
+    if archived.empty:
+        return hot
+    both = pd.concat([hot.assign(_archived=False), archived.assign(_archived=True)], ignore_index=True)
+    return both.sort_values("注文日時", ascending=False, kind="stable").reset_index(drop=True)
+
+
+# -- archived orders: found by a search, shown read-only
+
+
+def search_archive(
+    archive: Archive, text: str, products: Mapping[str, str], limit: int = ARCHIVE_SEARCH_LIMIT
+) -> Board:
+    """Archived orders a search finds, as a read-only board: the archive narrows them with SQL
+    (LIKE on 注文番号 and 購入者名, the SKU index; newest first, at most ``limit``), then
+    ``filter_orders`` applies exactly the rules it applies to the workbook's orders, masking
+    included. Their lines come along, so the list shows SKUs and a detail needs no other read."""
+    words = [unicodedata.normalize("NFKC", w) for w in text.split()]
+    orders: list[Order] = []
+    lines: dict[OrderKey, list[OrderLine]] = defaultdict(list)
+    if words:
+        orders = [row_model(ORDERS, row) for row in archive.search_orders(words, limit)]
+        keys = [(o.mall, o.order_number) for o in orders]
+        for row in archive.order_rows(ORDER_LINES, keys):
+            line: OrderLine = row_model(ORDER_LINES, row)
+            lines[(line.mall, line.order_number)].append(line)
+        for group in lines.values():
+            group.sort(key=attrgetter("line_number"))
+    frame = _frame(orders, lines)
+    frame["_queue"] = pd.Series("", index=frame.index, dtype="object")  # closed: nothing to review
+    return Board(
+        frame=frame,
+        orders={(o.mall, o.order_number): o for o in orders},
+        lines=dict(lines),
+        products=dict(products),
+        blocked=set(),
+        queue=[],
+        unknown_items=[],
+        archived=True,
+    )
+
+
+def archived_history(archive: Archive, key: OrderKey) -> History:
+    """An archived order's ledger movements and the sync runs around them, from the archive
+    (both moved there with the order, or before it)."""
+    movements: list[StockMovement] = sorted(
+        (row_model(STOCK_MOVEMENTS, row) for row in archive.order_rows(STOCK_MOVEMENTS, [key])),
+        key=attrgetter("at"),
+    )
+    runs: list[SyncLog] = []
+    if movements:
+        since = (movements[0].at - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
+        until = movements[-1].at.strftime("%Y-%m-%d %H:%M:%S")
+        runs = [row_model(SYNC_LOG, row) for row in archive.sync_runs(key[0], since, until)]
+        runs = [r for r in runs if r.job.startswith("受注取込")]
+    return History({key: movements} if movements else {}, {key[0]: runs} if runs else {})
 
 
 def keys_of(view: pd.DataFrame) -> list[OrderKey]:
@@ -927,6 +1004,8 @@ def map_unknown_sku(
 
 
 __all__ = [
+    "ARCHIVED",
+    "ARCHIVE_SEARCH_LIMIT",
     "LIST_COLUMNS",
     "PERIODS",
     "Board",
@@ -936,6 +1015,8 @@ __all__ = [
     "SkuMapping",
     "StatusChange",
     "UnknownItem",
+    "archived_history",
+    "archived_keys",
     "build_board",
     "build_history",
     "change_status",
@@ -947,7 +1028,9 @@ __all__ = [
     "order_history",
     "period_range",
     "queue_frame",
+    "search_archive",
     "status_counts",
     "suggest_skus",
+    "with_archived",
     "yen",
 ]
