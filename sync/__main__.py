@@ -76,6 +76,11 @@ def run_once(engine: SyncEngine, wait_seconds: float) -> int:
 
 
 ARCHIVE_EVERY_SECONDS = 24 * 60 * 60
+# A watch cycle commits and pushes what the malls answered within this many seconds; a mall
+# still waiting (e.g. for its rate limit) is committed by a later cycle.
+WATCH_FETCH_PATIENCE_SECONDS = 20.0
+# Open orders re-read per mall and cycle (Yahoo! at 1 call/s: about 10 s a cycle).
+WATCH_RECHECK_CHUNK = 10
 
 
 def watch(engine: SyncEngine, interval: float, archive: Callable[[], str] | None = None) -> int:
@@ -143,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_once(engine, args.wait)
         if args.command == "watch":
             engine.keep_lease = True  # one runner, cycle after cycle: no write to re-take it
+            engine.fetch_patience = WATCH_FETCH_PATIENCE_SECONDS
+            engine.recheck_chunk = WATCH_RECHECK_CHUNK
             return watch(engine, args.interval or settings.sync.interval_seconds, _archiver(engine, settings))
         if args.dry_run:
             return dry_run(engine)
