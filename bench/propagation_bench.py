@@ -117,7 +117,9 @@ class Malls:
     def quantities(self, mall: str) -> dict[str, int | None]:
         if mall == "楽天":
             inv = self.rakuten.inventory
-            return {s.sku: inv.get((s.rakuten.manage_number.lower(), s.rakuten.variant_id)) for s in self.skus}
+            return {
+                s.sku: inv.get((s.rakuten.manage_number.lower(), s.rakuten.variant_id)) for s in self.skus
+            }
         if mall == "Amazon":
             return {s.sku: self.amazon.listing_quantity(s.sku) for s in self.skus}
         if mall == "Yahoo!":

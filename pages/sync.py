@@ -14,7 +14,7 @@ import streamlit as st
 
 from sheets_schema.cells import JST
 from sheets_schema.errors import WorkbookError
-from sheets_schema.tabs import STOCK_PUSHES, SYNC_LOG, SYSTEM_STATE
+from sheets_schema.tabs import STOCK_PUSHES, SYSTEM_STATE
 from shop import sync_health as health
 from sync.connectors import ChannelConfigError
 from sync.engine import Progress
@@ -186,7 +186,10 @@ elif _AUTO_LAST in st.session_state:
     del st.session_state[_AUTO_LAST]  # turning it on again syncs at once
 
 snapshot = context.snapshot()
-runs = context.derived("sync_page_runs", lambda tables: health.logged_runs(tables[SYNC_LOG.title]))
+# 同期ログ from its tail only (its end is kept in _システム), once per snapshot.
+runs = context.derived(
+    "sync_page_runs", lambda tables: health.recent_runs(context.workbook(), tables[SYSTEM_STATE.title])
+)
 now = datetime.now(JST)
 healths = health.channel_health(
     channels,

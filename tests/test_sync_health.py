@@ -21,6 +21,7 @@ from sync.connectors import build_connectors
 from sync.engine import CycleReport, SyncEngine
 from sync.models import PushResult, SyncRun
 from sync.push import PlannedPush
+from sync.settlement import LOG_MARK
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
@@ -408,3 +409,45 @@ def test_a_quiet_import_shows_from_its_heartbeat_and_clears_an_older_failure() -
     assert shown.status == ("正常", "green") and shown.stale is None and shown.current_errors == []
     # Without the heartbeat the same log says the import is failing and stale.
     assert one(RAKUTEN, [failed]).status[0] in ("エラー", "要対応")
+
+
+def test_the_page_reads_only_the_tail_of_a_long_log(sql_url: str) -> None:
+    sync_page(sql_url)  # creates the demo workbook
+    workbook = workbook_for(sql_url)
+    tables = read_tables(workbook)
+    log = tables["同期ログ"]
+    first = datetime.now(JST).replace(microsecond=0) - timedelta(hours=10)
+    rows = [
+        {
+            "実行ID": f"run-{i}",
+            "開始日時": first + timedelta(minutes=i),
+            "終了日時": first + timedelta(minutes=i),
+            "モール": "楽天",
+            "処理": "受注取込（rakuten_demo）",
+            "新規": i,
+            "結果": "成功",
+        }
+        for i in range(500)
+    ]
+    job = WriteJob()
+    job.append(log, rows)
+    end = log.next_row + len(rows)
+    state.put(job, tables["_システム"], LOG_MARK, str(end), first)  # as the sync keeps it
+    workbook.write(job)
+
+    asked: list[Any] = []
+
+    class Counting:
+        def read(self, titles: Any, *, start_rows: Any = None) -> Any:
+            grids = workbook.read(titles, start_rows=start_rows)
+            asked.append((list(titles), dict(start_rows or {}), {t: len(g.rows) for t, g in grids.items()}))
+            return grids
+
+    runs = health.recent_runs(Counting(), read_tables(workbook)["_システム"])  # type: ignore[arg-type]
+    assert asked == [(["同期ログ"], {"同期ログ": end - 200}, {"同期ログ": 200})]
+    assert [r.created for r in runs] == list(range(300, 500))
+
+    st.cache_resource.clear()
+    at = sync_page(sql_url)
+    shown = at.dataframe[-1].value
+    assert len(shown) == 50 and list(shown["新規"][:2]) == [499, 498]
