@@ -83,6 +83,24 @@ WATCH_FETCH_PATIENCE_SECONDS = 20.0
 WATCH_RECHECK_CHUNK = 10
 
 
+# Between cycles, watch looks this often for a 今すぐ同期 request (one small read of _システム).
+REQUEST_POLL_SECONDS = 3.0
+
+
+def wait_for_next_cycle(engine: SyncEngine, deadline: float) -> None:
+    """Sleep until ``deadline`` (time.monotonic), or until staff ask for a sync."""
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(REQUEST_POLL_SECONDS, left))
+        if deadline - time.monotonic() <= 0:
+            return
+        try:
+            if engine.sync_requested():
+                print("「今すぐ同期」の依頼を受けました")
+                return
+        except WorkbookError:
+            pass  # the cycle will report it
+
+
 def watch(engine: SyncEngine, interval: float, archive: Callable[[], str] | None = None) -> int:
     print(f"{interval:g} 秒ごとに同期します（終了は Ctrl+C）")
     archived_at: float | None = None
@@ -99,7 +117,7 @@ def watch(engine: SyncEngine, interval: float, archive: Callable[[], str] | None
                     archived_at = started
             except (LeaseHeld, WorkbookError) as exc:  # reported, then tried again next time
                 print(f"同期できませんでした: {exc}", file=sys.stderr)
-            time.sleep(max(0.0, interval - (time.monotonic() - started)))
+            wait_for_next_cycle(engine, started + interval)
     except KeyboardInterrupt:
         with contextlib.suppress(LeaseHeld, WorkbookError):
             engine.release_lease()  # another runner (the app's 今すぐ同期) may start at once

@@ -635,6 +635,7 @@ class SyncEngine:
         job.append(log_table, log_rows)
         self._move_mark(job, system, LEDGER_MARK, ledger_table.next_row + len(movements), stored, now)
         self._move_mark(job, system, LOG_MARK, log_table.next_row + len(log_rows), stored, now)
+        self._answer_request(job, system, started, now)
         finished = may_finish and (not push or self._nothing_follows(read, book, stock))
         self._leave_lease(job, system, now, release=finished)
         self.workbook.write(job)  # nothing at all when nothing changed (a quiet cycle)
@@ -645,6 +646,18 @@ class SyncEngine:
         report.runs.extend(r for r in runs if r is not None)
         report.notes.extend(stock.skipped)
         return Committed(read, stock, state.values(read.system), finished)
+
+    def sync_requested(self) -> bool:
+        """Whether staff asked for a sync (今すぐ同期 while this runner held the lease): one
+        small read of _システム, for ``sync watch`` to check between cycles."""
+        return state.pending_request(state.values(self._read_system())) is not None
+
+    def _answer_request(self, job: WriteJob, system: Table[Any], started: datetime, now: datetime) -> None:
+        """A 今すぐ同期 request made before this cycle began is answered by its import job."""
+        request = state.pending_request(state.values(system))
+        at = state.requested_at(request) if request else None
+        if request and at is not None and at <= started:
+            state.put(job, system, state.DONE_KEY, f"{request}|{now.isoformat()}", now)
 
     def _nothing_follows(self, read: CycleRead, book: OrderBook, stock: StockOutcome) -> bool:
         """No stock to push and no shipment to tell once this job is written."""

@@ -365,9 +365,48 @@ def test_another_runner_holding_the_lease_gets_a_calm_message(sql_url: str) -> N
     at.button(key="sync_now").click().run()
     assert not at.exception and not at.error
     (status,) = at.status
-    assert status.label == "ほかの同期が実行中のため、今回は同期しませんでした" and status.state == "complete"
-    assert any("別の同期" in i.value and "もう一度" in i.value for i in at.info)
+    # The runner keeps its lease: the page leaves it a request instead of syncing itself.
+    assert status.label == "同期を依頼しました" and status.state == "complete"
+    message = "同期を依頼しました。実行中の自動同期（other-host）が数秒以内に処理します"
+    assert [i.value for i in at.info if "依頼" in i.value] == [message]
+    stored = state.values(read_tables(workbook)["_システム"])
+    assert state.pending_request(stored) == stored[state.REQUEST_KEY]
     assert not read_tables(workbook)["同期ログ"].models()
+
+    # The lease ends without an answer (the runner stopped): pressing again syncs here.
+    job = WriteJob()
+    system = read_tables(workbook)["_システム"]
+    job.set(system, system.find_row((state.LEASE_KEY,)), {"値": ""})
+    workbook.write(job)
+    at = sync_page(sql_url)
+    at.button(key="sync_now").click().run()
+    assert at.status[0].label.startswith("同期が終わりました")
+    assert read_tables(workbook)["同期ログ"].models()
+
+
+def test_sync_now_while_a_watch_runner_holds_the_lease_is_answered_by_that_runner(sql_url: str) -> None:
+    at = sync_page(sql_url)
+    settings = load_settings({"workbook": {"sql_url": sql_url}})
+    runner = SyncEngine(workbook_for(sql_url), build_connectors(settings), settings.sync, keep_lease=True)
+    runner.run_once()  # as `python -m sync watch` runs it: it keeps the lease
+    assert not runner.sync_requested()
+
+    at.button(key="sync_now").click().run()
+    assert not at.exception and at.status[0].label == "同期を依頼しました"
+    host = state.holder_host(runner.holder)
+    assert any(i.value.startswith(f"同期を依頼しました。実行中の自動同期（{host}）") for i in at.info)
+    assert runner.sync_requested()  # what watch checks between cycles
+    at.run()  # still waiting
+    assert any("数秒以内に処理します" in i.value for i in at.info) and not at.success
+
+    runner.run_once()  # its next cycle, woken by the request
+    assert not runner.sync_requested()
+    at.run()  # the page's check sees the answer and shows the cycle
+    assert not at.exception
+    (done,) = [m for m in at.success if "依頼" in m.value]
+    assert done.value.startswith(f"自動同期（{host}）が依頼どおり同期しました")
+    assert not [i for i in at.info if "数秒以内" in i.value]
+    runner.release_lease()
 
 
 def test_auto_sync_while_open_runs_a_cycle(sql_url: str) -> None:
