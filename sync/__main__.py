@@ -84,7 +84,7 @@ WATCH_RECHECK_CHUNK = 10
 
 
 # Between cycles, watch looks this often for a 今すぐ同期 request (one small read of _システム).
-REQUEST_POLL_SECONDS = 3.0
+REQUEST_POLL_SECONDS = 5.0
 
 
 def wait_for_next_cycle(engine: SyncEngine, deadline: float) -> None:
