@@ -7,21 +7,26 @@ stock the next sync would send (dry run); the latest 同期ログ rows.
 """
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 import streamlit as st
 
+from sheets_schema.book import read_tables
 from sheets_schema.cells import JST
+from sheets_schema.changes import WriteJob
 from sheets_schema.errors import WorkbookError
-from sheets_schema.tabs import STOCK_PUSHES, SYNC_LOG, SYSTEM_STATE
+from sheets_schema.tabs import STOCK_PUSHES, SYSTEM_STATE
 from shop import sync_health as health
+from sync import state
 from sync.connectors import ChannelConfigError
 from sync.engine import Progress
 from sync.errors import LeaseHeld, SyncError
 from ui import auth, autosync, context
 
 _AUTO_LAST = "sync_page_auto_last"
+_REQUEST = "sync_page_request"  # a 今すぐ同期 handed to the running `sync watch`
+_ANSWERED = "sync_page_request_answered"
 
 settings = context.settings()
 role = context.role()
@@ -54,6 +59,9 @@ def run_now() -> None:
         try:
             report = context.sync_engine(progress).run_once()
         except LeaseHeld as exc:
+            if ask_the_runner():
+                status.update(label="同期を依頼しました", state="complete")
+                return
             status.update(label="ほかの同期が実行中のため、今回は同期しませんでした", state="complete")
             st.info(
                 f"{str(exc).rstrip('。')}。少し待ってから、もう一度「今すぐ同期」を押してください。",
@@ -78,6 +86,75 @@ def run_now() -> None:
         if summary.errors:
             label += "。エラーがあります"
         status.update(label=label, state="error" if summary.errors else "complete", expanded=True)
+
+
+def _system_now() -> dict[str, str]:
+    """_システム as it is now (one small read, not the cached snapshot)."""
+    return state.values(read_tables(context.workbook(), [SYSTEM_STATE])[SYSTEM_STATE.title])
+
+
+def ask_the_runner() -> bool:
+    """The lease is held by another runner (normally `python -m sync watch`, which keeps it
+    between cycles): leave it a request in _システム, which it answers within seconds."""
+    system = read_tables(context.workbook(), [SYSTEM_STATE])[SYSTEM_STATE.title]
+    now = datetime.now(JST)
+    lease = state.Lease.decode(state.values(system).get(state.LEASE_KEY, ""))
+    if lease is None or lease.expires_at <= now:
+        return False  # it has just ended: pressing again runs the cycle here
+    who = getattr(st.user, "email", None) or "管理画面"
+    request = state.request_text(now, who)
+    job = WriteJob()
+    state.put(job, system, state.REQUEST_KEY, request, now)
+    context.write(job)
+    st.session_state[_REQUEST] = {"request": request, "host": state.holder_host(lease.holder)}
+    st.session_state.pop(_ANSWERED, None)
+    return True
+
+
+@st.fragment(run_every="2s")
+def request_status() -> None:
+    """Until the runner answers the request: what staff wait for; then the page shows it."""
+    pending = st.session_state.get(_REQUEST)
+    if pending is None:
+        return
+    answered = state.answered_at(_system_now(), pending["request"])
+    if answered is None:
+        asked = state.requested_at(pending["request"])
+        late = asked is not None and datetime.now(JST) - asked > timedelta(seconds=interval * 2 + 30)
+        if late:
+            st.warning(
+                f"同期を依頼しましたが、実行中の自動同期（{pending['host']}）がまだ処理していません。"
+                "自動同期が止まっていないか確認してください。",
+                icon=":material/hourglass_top:",
+            )
+        else:
+            st.info(
+                f"同期を依頼しました。実行中の自動同期（{pending['host']}）が数秒以内に処理します",
+                icon=":material/hourglass_top:",
+            )
+        return
+    st.session_state[_ANSWERED] = {**pending, "at": answered}
+    del st.session_state[_REQUEST]
+    context.after_write()
+    st.rerun(scope="app")  # the cards and the log show that cycle
+
+
+def request_answered(answered: dict, runs: list[health.LoggedRun]) -> None:
+    asked = state.requested_at(answered["request"])
+    created = sum(
+        r.created for r in runs if r.job == health.PULL and asked is not None and r.started_at >= asked
+    )
+    errors = [r for r in runs if not r.succeeded and asked is not None and r.started_at >= asked]
+    message = (
+        f"自動同期（{answered['host']}）が依頼どおり同期しました（{answered['at']:%H:%M:%S}、"
+        f"新規の注文 {created} 件）。"
+    )
+    if errors:
+        st.warning(
+            message + "エラーがあります。下の各モールの状況を確認してください。", icon=":material/warning:"
+        )
+    else:
+        st.success(message, icon=":material/check_circle:")
 
 
 @st.fragment(run_every=f"{interval}s")
@@ -178,6 +255,8 @@ if channels:
                 )
         if clicked:
             run_now()
+        request_status()
+        answer = st.container()  # filled below, once the log after the answered request is read
     else:
         auth.require(role, "管理", "今すぐ同期")
 if auto_on:
@@ -186,7 +265,10 @@ elif _AUTO_LAST in st.session_state:
     del st.session_state[_AUTO_LAST]  # turning it on again syncs at once
 
 snapshot = context.snapshot()
-runs = context.derived("sync_page_runs", lambda tables: health.logged_runs(tables[SYNC_LOG.title]))
+# 同期ログ from its tail only (its end is kept in _システム), once per snapshot.
+runs = context.derived(
+    "sync_page_runs", lambda tables: health.recent_runs(context.workbook(), tables[SYSTEM_STATE.title])
+)
 now = datetime.now(JST)
 healths = health.channel_health(
     channels,
@@ -196,6 +278,10 @@ healths = health.channel_health(
     now,
     settings.sync.stale_after_minutes,
 )
+
+if is_admin and channels and _ANSWERED in st.session_state:
+    with answer:
+        request_answered(st.session_state[_ANSWERED], runs)
 
 with banners:
     for item in healths:

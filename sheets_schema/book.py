@@ -10,7 +10,7 @@ from typing import Any
 from settings import Settings
 from sheets_schema.changes import WriteJob
 from sheets_schema.parsing import RowError, Table, missing_table, parse_grid
-from sheets_schema.tabs import ORDERS, PRODUCTS, STOCK, STOCK_RECORDS, SYSTEM_STATE, TABS, TabSpec
+from sheets_schema.tabs import ORDERS, PRODUCTS, STOCK, STOCK_RECORDS, SYNC_LOG, SYSTEM_STATE, TABS, TabSpec
 from sheets_schema.workbook import NewTab, Workbook
 from vocabulary.retry import RetryPolicy
 
@@ -53,18 +53,25 @@ def read_tables(workbook: Workbook, specs: Iterable[TabSpec] = TABS) -> Tables:
     return {s.title: parse_grid(s, grids[s.title]) if s.title in grids else missing_table(s) for s in specs}
 
 
+# Append-only history a snapshot does not read up front: it grows without end.
+NOT_PREFETCHED = frozenset({SYNC_LOG.title})
+
+
 class LazyTables(Mapping[str, Table[Any]]):
     """Tabs parsed on first use, for read-only views: a page that never looks at the ledger
     never pays for it. ``prefetch`` reads every tab up front in one request (Google Sheets'
-    request budget); otherwise each tab is read when first used (SQL, where reads are cheap).
-    Thread-safe, as one snapshot is shared by every session of the app."""
+    request budget), except the append-only 同期ログ, which the 同期 page reads from its tail
+    (shop/sync_health.py) and other views read in a request of their own when they need it;
+    otherwise each tab is read when first used (SQL, where reads are cheap). Thread-safe, as
+    one snapshot is shared by every session of the app."""
 
     def __init__(
         self, workbook: Workbook, specs: Iterable[TabSpec] = TABS, *, prefetch: bool = False
     ) -> None:
         self._workbook = workbook
         self._specs = {s.title: s for s in specs}
-        self._grids = workbook.read(list(self._specs)) if prefetch else None
+        wanted = [title for title in self._specs if title not in NOT_PREFETCHED]
+        self._grids = workbook.read(wanted) if prefetch else None
         self._parsed: dict[str, Table[Any]] = {}
         self._lock = threading.Lock()
 
@@ -72,7 +79,8 @@ class LazyTables(Mapping[str, Table[Any]]):
         with self._lock:
             if title not in self._parsed:
                 spec = self._specs[title]
-                grid = (self._grids if self._grids is not None else self._workbook.read([title])).get(title)
+                read = self._grids if self._grids is not None and title not in NOT_PREFETCHED else None
+                grid = (read if read is not None else self._workbook.read([title])).get(title)
                 self._parsed[title] = parse_grid(spec, grid) if grid is not None else missing_table(spec)
             return self._parsed[title]
 

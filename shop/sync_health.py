@@ -15,15 +15,20 @@ from typing import Any, Literal
 
 from settings import Settings
 from sheets_schema.cells import JST
+from sheets_schema.grid import FIRST_DATA_ROW
 from sheets_schema.models import StockPush, SyncLog
-from sheets_schema.parsing import Table
+from sheets_schema.parsing import Table, missing_table, parse_grid
 from sheets_schema.tabs import STOCK_PUSHES, SYNC_LOG, SYSTEM_STATE
+from sheets_schema.workbook import Workbook
 from sync import state
 from sync.connectors import ChannelConfigError, channel_sections, channel_settings
 from sync.engine import CycleReport
 from sync.push import PlannedPush
+from sync.settlement import LOG_MARK
 
 PULL = "受注取込"
+# The 同期 page reads this many rows from the end of 同期ログ (about a day of a busy shop).
+LOG_TAIL_ROWS = 200
 PUSH = "在庫送信"
 CREDENTIAL_WARNING_DAYS = 14
 LATEST_ERRORS = 3
@@ -123,6 +128,21 @@ def logged_runs(log: Table[Any]) -> list[LoggedRun]:
             )
         )
     return runs
+
+
+def recent_runs(
+    workbook: Workbook, system: Table[Any] | Mapping[str, str], rows: int = LOG_TAIL_ROWS
+) -> list[LoggedRun]:
+    """The runs in the last ``rows`` rows of 同期ログ, read from the tail only: the sync keeps
+    where the log ends in _システム (``末尾:同期ログ``), so one small read gets them however long
+    the log has grown. Without that mark (no sync has run yet) the tab is read whole."""
+    stored = system if isinstance(system, Mapping) else state.values(system)
+    try:
+        start = max(FIRST_DATA_ROW, int(stored.get(LOG_MARK, "")) - rows)
+    except ValueError:
+        start = FIRST_DATA_ROW
+    grid = workbook.read([SYNC_LOG.title], start_rows={SYNC_LOG.title: start}).get(SYNC_LOG.title)
+    return logged_runs(parse_grid(SYNC_LOG, grid) if grid is not None else missing_table(SYNC_LOG))
 
 
 # -- words for times

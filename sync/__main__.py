@@ -84,6 +84,29 @@ def run_once(engine: SyncEngine, wait_seconds: float) -> int:
 
 
 ARCHIVE_EVERY_SECONDS = 24 * 60 * 60
+# A watch cycle commits and pushes what the malls answered within this many seconds; a mall
+# still waiting (e.g. for its rate limit) is committed by a later cycle.
+WATCH_FETCH_PATIENCE_SECONDS = 20.0
+# Open orders re-read per mall and cycle (Yahoo! at 1 call/s: about 10 s a cycle).
+WATCH_RECHECK_CHUNK = 10
+
+
+# Between cycles, watch looks this often for a 今すぐ同期 request (one small read of _システム).
+REQUEST_POLL_SECONDS = 5.0
+
+
+def wait_for_next_cycle(engine: SyncEngine, deadline: float) -> None:
+    """Sleep until ``deadline`` (time.monotonic), or until staff ask for a sync."""
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(REQUEST_POLL_SECONDS, left))
+        if deadline - time.monotonic() <= 0:
+            return
+        try:
+            if engine.sync_requested():
+                print("「今すぐ同期」の依頼を受けました")
+                return
+        except WorkbookError:
+            pass  # the cycle will report it
 
 
 def watch(engine: SyncEngine, interval: float, archive: Callable[[], str] | None = None) -> int:
@@ -102,7 +125,7 @@ def watch(engine: SyncEngine, interval: float, archive: Callable[[], str] | None
                     archived_at = started
             except (LeaseHeld, WorkbookError) as exc:  # reported, then tried again next time
                 print(f"同期できませんでした: {exc}", file=sys.stderr)
-            time.sleep(max(0.0, interval - (time.monotonic() - started)))
+            wait_for_next_cycle(engine, started + interval)
     except KeyboardInterrupt:
         with contextlib.suppress(LeaseHeld, WorkbookError):
             engine.release_lease()  # another runner (the app's 今すぐ同期) may start at once
@@ -151,6 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_once(engine, args.wait)
         if args.command == "watch":
             engine.keep_lease = True  # one runner, cycle after cycle: no write to re-take it
+            engine.fetch_patience = WATCH_FETCH_PATIENCE_SECONDS
+            engine.recheck_chunk = WATCH_RECHECK_CHUNK
             return watch(engine, args.interval or settings.sync.interval_seconds, _archiver(engine, settings))
         if args.dry_run:
             return dry_run(engine)

@@ -11,14 +11,24 @@ their marks (sync/settlement.py keeps the ledger's totals in the same job), and 
 are parsed only for the orders the job touches. Later steps reuse that read with the job
 applied. Malls that cannot search by update time are re-read every ``recheck_minutes``, after
 stock for new orders has gone out.
+
+Malls are asked at the same time, one thread each (the workbook is only touched by the calling
+thread). A runner that keeps its lease (``sync watch``) waits at most ``fetch_patience``
+seconds for them: a mall still answering (a rate limit's wait, a slow server) is left to finish
+and committed by the next cycle, so it never holds up the others' import and push. Such a
+runner also re-reads open orders a ``recheck_chunk`` at a time, within its malls' fetches, so
+a long recheck at 1 call/s is spread over cycles instead of delaying one.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import socket
+import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -92,6 +102,7 @@ class ChannelFetch:
     waiting: str = ""
     more: bool = False  # stopped at the per-job cap: fetch again before pushing
     recheck: bool = False  # open orders re-read: moves no cursor, backs nothing off
+    partial: bool = False  # a recheck that leaves open orders for the next cycle
     problems: list[str] = field(default_factory=list)  # single orders the mall could not show
 
 
@@ -172,6 +183,8 @@ class SyncEngine:
         max_orders_per_job: int = 5000,
         keep_lease: bool = False,
         archive: Archive | None = None,
+        fetch_patience: float | None = None,
+        recheck_chunk: int | None = None,
     ) -> None:
         self.workbook = workbook
         # Where closed orders go after ``archive_after_days``; asked only about orders a mall
@@ -191,6 +204,17 @@ class SyncEngine:
         # the same quantity is sent again, which malls take as it is (absolute quantities).
         self._unrecorded: list[tuple[PlannedPush, PushResult]] = []
         self._unlogged: list[dict[str, Any]] = []
+        # Seconds a cycle waits for the malls' answers before committing those that came; the
+        # others keep running and are committed by a later cycle. None: wait for every mall
+        # (a single cycle, which leaves nothing behind).
+        self.fetch_patience = fetch_patience
+        # Open orders re-read per mall and cycle, inside the mall's fetch; the rest wait for the
+        # next cycles. None: every open order at once, in a job of its own after the push.
+        self.recheck_chunk = recheck_chunk
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: dict[str, Future[list[ChannelFetch]]] = {}
+        self._recheck_queue: dict[str, list[str]] = {}  # channel -> open orders not re-read yet
+        self._events: queue.SimpleQueue[Progress] = queue.SimpleQueue()
 
     # -- the cycle
 
@@ -205,7 +229,8 @@ class SyncEngine:
         run_id = f"{started:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
         system = self.acquire_lease()
         stored = state.values(system)
-        due = self._rechecks_due(stored) if fetch else []
+        chunked = self.recheck_chunk is not None
+        due = self._rechecks_due(stored) if fetch and not chunked else []
         while True:
             fetches = self._fetch_all(stored) if fetch else []
             last = not any(f.more for f in fetches)
@@ -215,6 +240,8 @@ class SyncEngine:
             stored = committed.stored  # a second round starts from the cursors just written
             if last:
                 break
+        if fetch and chunked:
+            self._queue_rechecks(committed)
         if not committed.finished:
             if push:
                 self._confirm_shipments(committed.read, report)
@@ -289,25 +316,55 @@ class SyncEngine:
             numbers = open_orders.get(connector.mall, [])
             fetch = ChannelFetch(connector, recheck=True)
             if numbers and committed.stored.get(state.recheck_key(connector.channel)):
-                name = connector.display_name or connector.mall
-                self.progress(
-                    Progress(
-                        "取込",
-                        f"{name}の未完了の注文 {len(numbers)} 件を再確認しています…",
-                        connector.channel,
-                    )
-                )
-                try:
-                    for page in connector.recheck_orders(numbers, until=self.clock()):  # type: ignore[attr-defined]
-                        fetch.orders.extend(page.orders)
-                        fetch.pages.append((len(fetch.orders), None))
-                        fetch.problems.extend(getattr(page, "errors", ()))
-                except SyncError as exc:
-                    fetch.error = str(exc)
-                except Exception as exc:  # a connector bug must not stop the others
-                    fetch.error = f"{name}の注文の再確認に失敗しました（{exc.__class__.__name__}）"
+                self._recheck_orders(connector, numbers, fetch, self.progress)
             fetches.append(fetch)
         return self._commit_import(fetches, run_id, started, report, committed.stored)
+
+    def _recheck_orders(
+        self, connector: Connector, numbers: list[str], fetch: ChannelFetch, say: Callable[[Progress], None]
+    ) -> None:
+        name = connector.display_name or connector.mall
+        say(Progress("取込", f"{name}の未完了の注文 {len(numbers)} 件を再確認しています…", connector.channel))
+        try:
+            for page in connector.recheck_orders(numbers, until=self.clock()):  # type: ignore[attr-defined]
+                fetch.orders.extend(page.orders)
+                fetch.pages.append((len(fetch.orders), None))
+                fetch.problems.extend(getattr(page, "errors", ()))
+        except SyncError as exc:
+            fetch.error = str(exc)
+        except Exception as exc:  # a connector bug must not stop the others
+            fetch.error = f"{name}の注文の再確認に失敗しました（{exc.__class__.__name__}）"
+
+    def _queue_rechecks(self, committed: Committed) -> None:
+        """A runner that rechecks in chunks: the malls now due get their open orders (from the
+        受注 tab this cycle already read) queued for their next fetches."""
+        open_orders: dict[str, list[str]] | None = None
+        for connector in self._rechecks_due(committed.stored):
+            channel = connector.channel
+            if channel in self._recheck_queue or channel in self._pending:
+                continue
+            if open_orders is None:
+                open_orders = _open_orders(committed.read.grids.get(ORDERS.title))
+            # Never rechecked: the first fetch looked back far enough; the recheck only starts
+            # the clock (an empty pass).
+            first = not committed.stored.get(state.recheck_key(channel))
+            self._recheck_queue[channel] = [] if first else list(open_orders.get(connector.mall, []))
+
+    def _recheck_some(self, connector: Connector, say: Callable[[Progress], None]) -> ChannelFetch | None:
+        """The next chunk of this mall's queued open orders (in its fetch thread)."""
+        numbers = self._recheck_queue.get(connector.channel)
+        if numbers is None:
+            return None
+        fetch = ChannelFetch(connector, recheck=True)
+        chunk = numbers[: self.recheck_chunk or len(numbers)]
+        if chunk:
+            self._recheck_orders(connector, chunk, fetch, say)
+        if not fetch.error:  # a failed chunk is tried again next cycle
+            del numbers[: len(chunk)]
+        fetch.partial = bool(numbers)
+        if not numbers:
+            del self._recheck_queue[connector.channel]
+        return fetch
 
     def plan_push(self) -> list[PlannedPush]:
         tables = read_tables(self.workbook, PUSH_TABS)
@@ -400,7 +457,52 @@ class SyncEngine:
     # -- fetching (network only: the workbook is read after, so staff edits are not raced)
 
     def _fetch_all(self, stored: dict[str, str]) -> list[ChannelFetch]:
-        return [self._fetch(connector, stored) for connector in self.connectors]
+        """Every mall at once, one thread each; their progress is reported from this thread.
+        With ``fetch_patience``, malls that have not answered by then are left running and
+        come back in a later cycle's fetches (no new fetch of theirs starts meanwhile)."""
+        pool = self._pool or ThreadPoolExecutor(
+            max_workers=max(1, len(self.connectors)), thread_name_prefix="ichigen-fetch"
+        )
+        self._pool = pool
+        for connector in self.connectors:
+            if connector.channel not in self._pending:
+                self._pending[connector.channel] = pool.submit(self._fetch_channel, connector, stored)
+        patience = self.fetch_patience
+        deadline = None if patience is None else time.monotonic() + patience
+        waiting = set(self._pending.values())
+        while waiting:
+            left = 0.1 if deadline is None else min(0.1, deadline - time.monotonic())
+            if left <= 0:
+                break
+            _, waiting = wait(waiting, timeout=left, return_when=FIRST_COMPLETED)
+            self._report_progress()
+        self._report_progress()
+        fetches = []
+        for connector in self.connectors:  # in the configured order, whenever they answered
+            future = self._pending.get(connector.channel)
+            if future is not None and future.done():
+                del self._pending[connector.channel]
+                fetches.extend(future.result())
+        if not self._pending and patience is None:
+            pool.shutdown(wait=False)  # a single cycle leaves no thread behind
+            self._pool = None
+        return fetches
+
+    def _report_progress(self) -> None:
+        while True:
+            try:
+                event = self._events.get_nowait()
+            except queue.Empty:
+                return
+            self.progress(event)
+
+    def _fetch_channel(self, connector: Connector, stored: dict[str, str]) -> list[ChannelFetch]:
+        """One mall's new orders, then the next chunk of its queued rechecks (a fetch thread)."""
+        fetch = self._fetch(connector, stored, self._events.put)
+        if fetch.waiting:
+            return [fetch]
+        recheck = self._recheck_some(connector, self._events.put)
+        return [fetch] if recheck is None else [fetch, recheck]
 
     def _since(self, cursor: str | None) -> str | None:
         if not cursor:
@@ -413,7 +515,9 @@ class SyncEngine:
         # and the duplicates this brings are skipped by key.
         return (moment - timedelta(minutes=self.settings.overlap_minutes)).isoformat()
 
-    def _fetch(self, connector: Connector, stored: dict[str, str]) -> ChannelFetch:
+    def _fetch(
+        self, connector: Connector, stored: dict[str, str], say: Callable[[Progress], None]
+    ) -> ChannelFetch:
         fetch = ChannelFetch(connector)
         backoff = state.Backoff.decode(stored.get(state.backoff_key(connector.channel), ""))
         now = self.clock()
@@ -421,7 +525,7 @@ class SyncEngine:
             fetch.waiting = state.describe_backoff(backoff)
             return fetch
         name = connector.display_name or connector.mall
-        self.progress(Progress("取込", f"{name}から注文を取得しています…", connector.channel))
+        say(Progress("取込", f"{name}から注文を取得しています…", connector.channel))
         try:
             for page in connector.fetch_orders(
                 self._since(stored.get(state.cursor_key(connector.channel))), until=now
@@ -430,7 +534,7 @@ class SyncEngine:
                 fetch.pages.append((len(fetch.orders), page.cursor))
                 for error in getattr(page, "errors", ()):
                     fetch.error = fetch.error or str(error)
-                self.progress(Progress("取込", f"{name}: {len(fetch.orders)} 件取得", connector.channel))
+                say(Progress("取込", f"{name}: {len(fetch.orders)} 件取得", connector.channel))
                 if len(fetch.orders) >= self.max_orders_per_job:
                     fetch.more = True
                     break
@@ -537,6 +641,7 @@ class SyncEngine:
         job.append(log_table, log_rows)
         self._move_mark(job, system, LEDGER_MARK, ledger_table.next_row + len(movements), stored, now)
         self._move_mark(job, system, LOG_MARK, log_table.next_row + len(log_rows), stored, now)
+        self._answer_request(job, system, started, now)
         finished = may_finish and (not push or self._nothing_follows(read, book, stock))
         self._leave_lease(job, system, now, release=finished)
         self.workbook.write(job)  # nothing at all when nothing changed (a quiet cycle)
@@ -565,6 +670,18 @@ class SyncEngine:
             )
         found = self.archive.has(ORDERS, sorted(unknown))
         return {(mall, number) for mall, number in found}
+
+    def sync_requested(self) -> bool:
+        """Whether staff asked for a sync (今すぐ同期 while this runner held the lease): one
+        small read of _システム, for ``sync watch`` to check between cycles."""
+        return state.pending_request(state.values(self._read_system())) is not None
+
+    def _answer_request(self, job: WriteJob, system: Table[Any], started: datetime, now: datetime) -> None:
+        """A 今すぐ同期 request made before this cycle began is answered by its import job."""
+        request = state.pending_request(state.values(system))
+        at = state.requested_at(request) if request else None
+        if request and at is not None and at <= started:
+            state.put(job, system, state.DONE_KEY, f"{request}|{now.isoformat()}", now)
 
     def _nothing_follows(self, read: CycleRead, book: OrderBook, stock: StockOutcome) -> bool:
         """No stock to push and no shipment to tell once this job is written."""
@@ -703,8 +820,8 @@ class SyncEngine:
         now: datetime,
     ) -> SyncRun | None:
         """A recheck is logged only when it found something or failed; when it failed it is
-        tried again next cycle, otherwise after recheck_minutes."""
-        if not fetch.error:
+        tried again next cycle, otherwise after recheck_minutes (once the last chunk is in)."""
+        if not fetch.error and not fetch.partial:
             state.put(job, system, state.recheck_key(fetch.connector.channel), now.isoformat(), now)
         problems = [*counts.errors, *fetch.problems]
         if not (fetch.error or problems or counts.created or counts.updated):

@@ -17,6 +17,11 @@ from sheets_schema.changes import WriteJob
 from sheets_schema.parsing import Table
 
 LEASE_KEY = "同期リース"
+# 今すぐ同期 pressed while a `sync watch` runner holds the lease: the page writes REQUEST_KEY
+# ("<when>|<who>"), the runner wakes, syncs, and writes what it did to DONE_KEY
+# ("<the request>|<when its job was written>"). Two keys, one writer each: nothing is raced.
+REQUEST_KEY = "同期依頼"
+DONE_KEY = "同期依頼済"
 
 
 def cursor_key(channel: str) -> str:
@@ -57,6 +62,43 @@ def put(job: WriteJob, state: Table[Any], key: str, value: str, now: datetime) -
         job.append(state, [cells])
     elif state.grid.cell(row, state.column("値")) != value:  # an unchanged value costs no write
         job.set(state, row, {"値": value, "更新日時": now}, allow_invalid=True)
+
+
+def request_text(now: datetime, who: str) -> str:
+    return f"{now.isoformat()}|{who}"
+
+
+def requested_at(request: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(request.partition("|")[0]).astimezone(JST)
+    except ValueError:
+        return None
+
+
+def pending_request(stored: dict[str, str]) -> str | None:
+    """The request no runner has answered yet, if any."""
+    request = stored.get(REQUEST_KEY, "")
+    if not request or requested_at(request) is None:
+        return None
+    done = stored.get(DONE_KEY, "").rpartition("|")[0]
+    return None if done == request else request
+
+
+def answered_at(stored: dict[str, str], request: str) -> datetime | None:
+    """When a runner answered exactly this request (its import job was written), if it has."""
+    done, _, at = stored.get(DONE_KEY, "").rpartition("|")
+    if done != request:
+        return None
+    try:
+        return datetime.fromisoformat(at).astimezone(JST)
+    except ValueError:
+        return None
+
+
+def holder_host(holder: str) -> str:
+    """The machine in a lease holder's name ("<host>-<pid>-<random>")."""
+    parts = holder.rsplit("-", 2)
+    return parts[0] if len(parts) == 3 and parts[1].isdigit() else holder
 
 
 @dataclass(frozen=True)

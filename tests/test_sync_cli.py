@@ -62,3 +62,36 @@ def test_a_second_runner_gets_a_clear_message_and_exit_code(secrets: Path) -> No
     )
     assert done.returncode == 3
     assert "別の同期（other-host-1-abc）が実行中です" in done.stderr
+
+
+def test_watch_wakes_early_for_a_sync_request_and_its_next_cycle_answers_it(
+    secrets: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from sheets_schema.changes import WriteJob
+    from sync import __main__ as cli
+    from sync import state
+    from sync.connectors import build_connectors
+
+    settings = load_settings_file(secrets, {})
+    workbook = open_prepared_workbook(settings, datetime.now(JST))
+    runner = SyncEngine(workbook, build_connectors(settings), settings.sync, keep_lease=True)
+    runner.run_once()
+    monkeypatch.setattr(cli, "REQUEST_POLL_SECONDS", 0.05)
+    cli.wait_for_next_cycle(runner, time.monotonic() + 0.2)  # nothing asked: sleeps it out
+
+    job = WriteJob()
+    now = datetime.now(JST)
+    state.put(
+        job, read_tables(workbook)["_システム"], state.REQUEST_KEY, state.request_text(now, "店長"), now
+    )
+    workbook.write(job)  # 今すぐ同期 on the 同期 page
+    deadline = time.monotonic() + 600
+    cli.wait_for_next_cycle(runner, deadline)
+    assert time.monotonic() < deadline  # woken by the request, not by the interval
+    runner.run_once()
+    stored = state.values(read_tables(workbook)["_システム"])
+    assert state.answered_at(stored, stored[state.REQUEST_KEY]) is not None
+    assert not runner.sync_requested()
+    runner.release_lease()

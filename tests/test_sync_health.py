@@ -21,6 +21,7 @@ from sync.connectors import build_connectors
 from sync.engine import CycleReport, SyncEngine
 from sync.models import PushResult, SyncRun
 from sync.push import PlannedPush
+from sync.settlement import LOG_MARK
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
@@ -364,9 +365,48 @@ def test_another_runner_holding_the_lease_gets_a_calm_message(sql_url: str) -> N
     at.button(key="sync_now").click().run()
     assert not at.exception and not at.error
     (status,) = at.status
-    assert status.label == "ほかの同期が実行中のため、今回は同期しませんでした" and status.state == "complete"
-    assert any("別の同期" in i.value and "もう一度" in i.value for i in at.info)
+    # The runner keeps its lease: the page leaves it a request instead of syncing itself.
+    assert status.label == "同期を依頼しました" and status.state == "complete"
+    message = "同期を依頼しました。実行中の自動同期（other-host）が数秒以内に処理します"
+    assert [i.value for i in at.info if "依頼" in i.value] == [message]
+    stored = state.values(read_tables(workbook)["_システム"])
+    assert state.pending_request(stored) == stored[state.REQUEST_KEY]
     assert not read_tables(workbook)["同期ログ"].models()
+
+    # The lease ends without an answer (the runner stopped): pressing again syncs here.
+    job = WriteJob()
+    system = read_tables(workbook)["_システム"]
+    job.set(system, system.find_row((state.LEASE_KEY,)), {"値": ""})
+    workbook.write(job)
+    at = sync_page(sql_url)
+    at.button(key="sync_now").click().run()
+    assert at.status[0].label.startswith("同期が終わりました")
+    assert read_tables(workbook)["同期ログ"].models()
+
+
+def test_sync_now_while_a_watch_runner_holds_the_lease_is_answered_by_that_runner(sql_url: str) -> None:
+    at = sync_page(sql_url)
+    settings = load_settings({"workbook": {"sql_url": sql_url}})
+    runner = SyncEngine(workbook_for(sql_url), build_connectors(settings), settings.sync, keep_lease=True)
+    runner.run_once()  # as `python -m sync watch` runs it: it keeps the lease
+    assert not runner.sync_requested()
+
+    at.button(key="sync_now").click().run()
+    assert not at.exception and at.status[0].label == "同期を依頼しました"
+    host = state.holder_host(runner.holder)
+    assert any(i.value.startswith(f"同期を依頼しました。実行中の自動同期（{host}）") for i in at.info)
+    assert runner.sync_requested()  # what watch checks between cycles
+    at.run()  # still waiting
+    assert any("数秒以内に処理します" in i.value for i in at.info) and not at.success
+
+    runner.run_once()  # its next cycle, woken by the request
+    assert not runner.sync_requested()
+    at.run()  # the page's check sees the answer and shows the cycle
+    assert not at.exception
+    (done,) = [m for m in at.success if "依頼" in m.value]
+    assert done.value.startswith(f"自動同期（{host}）が依頼どおり同期しました")
+    assert not [i for i in at.info if "数秒以内" in i.value]
+    runner.release_lease()
 
 
 def test_auto_sync_while_open_runs_a_cycle(sql_url: str) -> None:
@@ -408,3 +448,45 @@ def test_a_quiet_import_shows_from_its_heartbeat_and_clears_an_older_failure() -
     assert shown.status == ("正常", "green") and shown.stale is None and shown.current_errors == []
     # Without the heartbeat the same log says the import is failing and stale.
     assert one(RAKUTEN, [failed]).status[0] in ("エラー", "要対応")
+
+
+def test_the_page_reads_only_the_tail_of_a_long_log(sql_url: str) -> None:
+    sync_page(sql_url)  # creates the demo workbook
+    workbook = workbook_for(sql_url)
+    tables = read_tables(workbook)
+    log = tables["同期ログ"]
+    first = datetime.now(JST).replace(microsecond=0) - timedelta(hours=10)
+    rows = [
+        {
+            "実行ID": f"run-{i}",
+            "開始日時": first + timedelta(minutes=i),
+            "終了日時": first + timedelta(minutes=i),
+            "モール": "楽天",
+            "処理": "受注取込（rakuten_demo）",
+            "新規": i,
+            "結果": "成功",
+        }
+        for i in range(500)
+    ]
+    job = WriteJob()
+    job.append(log, rows)
+    end = log.next_row + len(rows)
+    state.put(job, tables["_システム"], LOG_MARK, str(end), first)  # as the sync keeps it
+    workbook.write(job)
+
+    asked: list[Any] = []
+
+    class Counting:
+        def read(self, titles: Any, *, start_rows: Any = None) -> Any:
+            grids = workbook.read(titles, start_rows=start_rows)
+            asked.append((list(titles), dict(start_rows or {}), {t: len(g.rows) for t, g in grids.items()}))
+            return grids
+
+    runs = health.recent_runs(Counting(), read_tables(workbook)["_システム"])  # type: ignore[arg-type]
+    assert asked == [(["同期ログ"], {"同期ログ": end - 200}, {"同期ログ": 200})]
+    assert [r.created for r in runs] == list(range(300, 500))
+
+    st.cache_resource.clear()
+    at = sync_page(sql_url)
+    shown = at.dataframe[-1].value
+    assert len(shown) == 50 and list(shown["新規"][:2]) == [499, 498]

@@ -7,6 +7,7 @@ HTTP; the clock and sleep are injected so rate limits are tested without waiting
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,7 +21,9 @@ from vocabulary.retry import RETRY_STATUSES, RetryPolicy
 
 @dataclass
 class TokenBucket:
-    """At most ``burst`` calls at once, refilled at ``rate`` calls per second."""
+    """At most ``burst`` calls at once, refilled at ``rate`` calls per second. Thread-safe: the
+    engine fetches malls in threads, and a push may run while a slow fetch still waits, so two
+    callers of one connector take turns (the second waits out the first one's sleep)."""
 
     rate: float
     burst: float
@@ -28,26 +31,30 @@ class TokenBucket:
     sleep: Callable[[float], None] = time.sleep
     _tokens: float = field(init=False)
     _at: float = field(init=False)
+    _lock: threading.Lock = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._tokens = self.burst
         self._at = self.clock()
+        self._lock = threading.Lock()
 
     def take(self) -> None:
-        now = self.clock()
-        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
-        self._at = now
-        if self._tokens < 1:
-            wait = (1 - self._tokens) / self.rate
-            self.sleep(wait)
-            self._tokens = 1.0
-            self._at = self.clock()
-        self._tokens -= 1
+        with self._lock:
+            now = self.clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+            self._at = now
+            if self._tokens < 1:
+                wait = (1 - self._tokens) / self.rate
+                self.sleep(wait)
+                self._tokens = 1.0
+                self._at = self.clock()
+            self._tokens -= 1
 
     def drain(self) -> None:
         """The mall said we are over its limit: start again from an empty bucket."""
-        self._tokens = 0.0
-        self._at = self.clock()
+        with self._lock:
+            self._tokens = 0.0
+            self._at = self.clock()
 
 
 @dataclass
