@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -342,6 +342,31 @@ def reach(
     malls, span = archived
     days = [d for d in (base.first_day, base.last_day, *(span or ())) if d is not None]
     return mall_order([*base.malls, *malls]), min(days, default=None), max(days, default=None)
+
+
+def archive_candidates(base: Base, today: date, after_days: int) -> list[tuple[str, str]]:
+    """Workbook orders that could also be in the archive: closed and ordered before the archive
+    cutoff. After a finished pass these are the few it kept (a 要確認 left, say); after one
+    that was interrupted between its copy and its delete, the orders it copied too."""
+    orders = base.orders
+    if orders.empty:
+        return []
+    cutoff = pd.Timestamp(today - timedelta(days=after_days))
+    closed = orders[orders["ステータス"].isin(("出荷済", "キャンセル")) & (orders["注文日時"] < cutoff)]
+    return list(zip(closed["モール"].astype(str), closed["注文番号"].astype(str), strict=True))
+
+
+def without_orders(base: Base, keys: Iterable[tuple[str, str]]) -> Base:
+    """The workbook's frames without these orders (counted from the archive instead)."""
+    keys = set(keys)
+    if not keys:
+        return base
+
+    def keep(frame: pd.DataFrame) -> pd.Series:
+        pairs = zip(frame["モール"].astype(str), frame["注文番号"].astype(str), strict=True)
+        return pd.Series([pair not in keys for pair in pairs], index=frame.index, dtype=bool)
+
+    return replace(base, orders=base.orders[keep(base.orders)], lines=base.lines[keep(base.lines)])
 
 
 def combine(base: Base, archived: Archived | None) -> Base:

@@ -416,9 +416,13 @@ def archived_keys(view: pd.DataFrame) -> set[OrderKey]:
 
 def with_archived(hot: pd.DataFrame, archived: pd.DataFrame) -> pd.DataFrame:
     """Search results from the workbook and from the archive in one list, newest first. An order
-    is in exactly one of the two, so nothing is shown twice."""
+    is in one of the two, except while an interrupted archive pass waits to be run again: it
+    is then listed once, from the workbook."""
     if archived.empty:
         return hot
+    in_workbook = pd.MultiIndex.from_frame(hot[["モール", "注文番号"]]) if len(hot) else None
+    if in_workbook is not None:
+        archived = archived[~pd.MultiIndex.from_frame(archived[["モール", "注文番号"]]).isin(in_workbook)]
     both = pd.concat([hot.assign(_archived=False), archived.assign(_archived=True)], ignore_index=True)
     return both.sort_values("注文日時", ascending=False, kind="stable").reset_index(drop=True)
 

@@ -330,3 +330,31 @@ def test_a_history_longer_than_a_sheet_continues_on_the_next(tmp_path: Path) -> 
     numbers = [r[1] for name in book.sheetnames for r in list(book[name].iter_rows(values_only=True))[1:]]
     assert sorted(numbers) == [f"ARCH-{n:04}" for n in range(5)]  # every row once, a header on each sheet
     book.close()
+
+
+def test_an_order_copied_by_an_interrupted_pass_but_still_in_the_workbook_counts_once(tmp_path: Path) -> None:
+    """A pass killed between its copy and its delete leaves orders in both places until it runs
+    again: 分析 and the search show each of them once."""
+    whole_tables = make_tables()
+    whole = analytics.build_base(whole_tables)
+    archive = Archive(f"sqlite:///{tmp_path / 'archive.sqlite3'}")
+    archive.copy(ORDERS, [o for o in whole_tables[ORDERS.title].models() if o.order_number in MOVED])
+    archive.copy(
+        ORDER_LINES, [ln for ln in whole_tables[ORDER_LINES.title].models() if ln.order_number in MOVED]
+    )
+    start, end = date(2026, 1, 1), date(2026, 2, 28)
+    since, until = analytics.covered_days(start, end, TODAY)
+
+    candidates = analytics.archive_candidates(whole, until, after_days=0)
+    in_both = archive.has(ORDERS, candidates)
+    assert {number for _, number in in_both} == MOVED
+    combined = analytics.combine(
+        analytics.without_orders(whole, in_both),
+        analytics.load_archived(archive, since, until, whole.names.index),
+    )
+    _assert_same(_figures(whole, None, start, end), _figures(combined, None, start, end))
+
+    board = ob.build_board(whole_tables)
+    found = ob.search_archive(archive, "R1", board.products)
+    listed = ob.with_archived(ob.filter_orders(board.frame, text="R1"), found.frame)
+    assert list(listed["注文番号"]) == ["R1"] and not listed["_archived"].any()

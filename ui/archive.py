@@ -13,6 +13,7 @@ from datetime import date
 import streamlit as st
 
 from sheets_schema.archive import Archive
+from sheets_schema.tabs import ORDERS
 from shop import analytics, orders_board
 from shop.archive_access import open_archive
 from ui import context
@@ -50,6 +51,12 @@ def _combined(
     archived = None
     if found is not None and stamp is not None:
         archived = _archived(url, stamp, since, until, frozenset(_base.names.index), found)
+        # An order in both places (an archive pass interrupted between its copy and its
+        # delete, until it runs again) counts once: from the archive, like its neighbours.
+        after_days = context.settings().workbook.archive_after_days
+        candidates = analytics.archive_candidates(_base, until, after_days)
+        if candidates:
+            _base = analytics.without_orders(_base, found.has(ORDERS, candidates))
     return analytics.combine(_base, archived)
 
 
