@@ -249,3 +249,48 @@ def _order(number: str) -> dict[str, object]:
         "ステータス": "新規",
         "合計金額": 100,
     }
+
+
+def _sheets(google: GoogleHarness) -> list[dict]:
+    """The spreadsheet's metadata as the API returns it (protected ranges included)."""
+    return google.workbook._client.http_client.fetch_sheet_metadata(google.key)["sheets"]
+
+
+def _protections(google: GoogleHarness) -> dict[str, list[dict]]:
+    return {s["properties"]["title"]: s.get("protectedRanges", []) for s in _sheets(google)}
+
+
+def test_what_ichigen_writes_is_protected_with_a_warning_once(google: GoogleHarness) -> None:
+    added = google.workbook.protect_machine_cells(TABS)
+
+    found = _protections(google)
+    stock_ids = {
+        s["properties"]["title"]: s["properties"]["sheetId"]
+        for s in google.workbook._client.http_client.fetch_sheet_metadata(google.key)["sheets"]
+    }
+    assert all(p["warningOnly"] for ranges in found.values() for p in ranges)
+    columns = {(p["range"]["startColumnIndex"], p["range"]["endColumnIndex"]) for p in found[STOCK.title]}
+    assert columns == {(STOCK.headers.index(h), STOCK.headers.index(h) + 1) for h in STOCK.system_columns}
+    assert found["商品"] == []  # staff own every column of 商品
+    for whole in ("在庫移動", "同期ログ", "_システム"):
+        assert [p["range"] for p in found[whole]] == [{"sheetId": stock_ids[whole]}]
+    assert added == sum(len(r) for r in found.values())
+    assert google.workbook.protect_machine_cells(TABS) == 0  # already there: nothing added
+
+    # Staff insert a column before 引当数: the protection stays on 引当数, and none is added.
+    sheet_id = stock_ids[STOCK.title]
+    at = STOCK.headers.index("引当数")
+    span = {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": at, "endIndex": at + 1}
+    google.workbook._client.http_client.batch_update(
+        google.key, {"requests": [{"insertDimension": {"range": span}}]}
+    )
+    assert google.workbook.protect_machine_cells(TABS) == 0
+    moved = {p["description"]: p["range"]["startColumnIndex"] for p in _protections(google)[STOCK.title]}
+    assert moved["Ichigen: 「在庫」の「引当数」列は Ichigen が書き込みます"] == at + 1
+
+    # Ichigen's own writes go through a warning-only protection.
+    tables = read_tables(google.fresh_workbook())
+    job = WriteJob()
+    job.set(tables[STOCK.title], 2, {"引当数": 3})
+    google.fresh_workbook().write(job)
+    assert read_tables(google.fresh_workbook())[STOCK.title].models()[0].allocated == 3

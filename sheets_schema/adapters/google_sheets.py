@@ -28,6 +28,7 @@ from gspread.utils import absolute_range_name, rowcol_to_a1
 from sheets_schema.changes import CellUpdate, WriteJob
 from sheets_schema.errors import StaleWorkbookError, WorkbookUnavailable
 from sheets_schema.grid import FIRST_DATA_ROW, Grid, cell_text
+from sheets_schema.tabs import TabSpec
 from sheets_schema.workbook import NewTab, WorkbookInfo
 from vocabulary.retry import RetryPolicy
 
@@ -434,6 +435,52 @@ class GoogleSheetsWorkbook:
             self._call(self._client.http_client.batch_update, self._key, {"requests": requests_})
         self._meta = None
         return trims
+
+    def protect_machine_cells(self, specs: Sequence[TabSpec]) -> int:
+        """Warning-only protected ranges over what Ichigen writes: each Ichigen column of a tab
+        staff type into (在庫's 引当数, 受注's mall data…), and the whole of the tabs only
+        Ichigen writes (ledger, logs, hidden state). Sheets then asks "are you sure?" before a
+        person types there; Ichigen's own writes (API) are not affected. One column per range,
+        so a column staff insert beside one is not swept in; ranges already there (found by
+        their description) are left alone. Returns how many were added (one batchUpdate)."""
+        self._meta = None  # current protections and sheet ids
+        sheets = {s["properties"]["title"]: s for s in self._metadata().get("sheets", [])}
+        present = [spec for spec in specs if spec.title in sheets]
+        partial = [spec for spec in present if spec.staff_columns and not spec.hidden]
+        headers: dict[str, list[str]] = {}
+        if partial:
+            reply = self._call(
+                self._client.http_client.values_batch_get,
+                self._key,
+                [absolute_range_name(spec.title, "1:1") for spec in partial],
+                params={"majorDimension": "ROWS", "valueRenderOption": "FORMATTED_VALUE"},
+            )
+            for spec, found in zip(partial, reply.get("valueRanges", []), strict=True):
+                headers[spec.title] = [str(v).strip() for v in (found.get("values") or [[]])[0]]
+        existing = {
+            str(p.get("description", "")) for s in sheets.values() for p in s.get("protectedRanges", [])
+        }
+        requests_: list[dict[str, Any]] = []
+
+        def protect(grid: dict[str, Any], description: str) -> None:
+            if description not in existing:
+                existing.add(description)
+                body = {"range": grid, "description": description, "warningOnly": True}
+                requests_.append({"addProtectedRange": {"protectedRange": body}})
+
+        for spec in present:
+            sheet_id = sheets[spec.title]["properties"]["sheetId"]
+            if spec.title not in headers:
+                protect({"sheetId": sheet_id}, f"Ichigen: 「{spec.title}」シートは Ichigen が書き込みます")
+                continue
+            for column, header in enumerate(headers[spec.title]):
+                if header in spec.system_columns:
+                    grid = {"sheetId": sheet_id, "startColumnIndex": column, "endColumnIndex": column + 1}
+                    protect(grid, f"Ichigen: 「{spec.title}」の「{header}」列は Ichigen が書き込みます")
+        if requests_:
+            self._call(self._client.http_client.batch_update, self._key, {"requests": requests_})
+        self._meta = None
+        return len(requests_)
 
     def add_tabs(self, tabs: Sequence[NewTab]) -> None:
         if not tabs:

@@ -206,13 +206,20 @@ def _bad_request(message: str) -> _ApiError:
 class _Sheet:
     """One tab: SheetProperties JSON plus sparse cells keyed by 0-based (row, col)."""
 
-    def __init__(self, props: dict, cells: dict[tuple[int, int], Cell] | None = None) -> None:
+    def __init__(
+        self,
+        props: dict,
+        cells: dict[tuple[int, int], Cell] | None = None,
+        protected: list[dict] | None = None,
+    ) -> None:
         self.props = props
         self.cells: dict[tuple[int, int], Cell] = cells if cells is not None else {}
+        # ProtectedRange JSON as the API returns it under sheets[].protectedRanges.
+        self.protected: list[dict] = protected if protected is not None else []
 
     def clone(self) -> _Sheet:
         # Cells are immutable, so a shallow dict copy is a full snapshot.
-        return _Sheet(copy.deepcopy(self.props), dict(self.cells))
+        return _Sheet(copy.deepcopy(self.props), dict(self.cells), copy.deepcopy(self.protected))
 
     @property
     def sheet_id(self) -> int:
@@ -291,7 +298,13 @@ class _Spreadsheet:
         return {
             "spreadsheetId": self.spreadsheet_id,
             "properties": copy.deepcopy(self.props),
-            "sheets": [{"properties": s.public_props()} for s in self.sheets],
+            "sheets": [
+                {
+                    "properties": s.public_props(),
+                    **({"protectedRanges": copy.deepcopy(s.protected)} if s.protected else {}),
+                }
+                for s in self.sheets
+            ],
             "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{self.spreadsheet_id}/edit",
         }
 
@@ -1435,7 +1448,25 @@ def _dimension_range(book: _Spreadsheet, spec: dict, where: str) -> tuple[_Sheet
 
 
 def _shift(sheet: _Sheet, rows: bool, at: int, delta: int) -> None:
-    """Move cells at or after index `at` by `delta` along one axis (delta < 0 deletes)."""
+    """Move cells at or after index `at` by `delta` along one axis (delta < 0 deletes);
+    protected ranges stay on their cells, as in Sheets."""
+    start_key, end_key = ("startRowIndex", "endRowIndex") if rows else ("startColumnIndex", "endColumnIndex")
+    kept = []
+    for protected in sheet.protected:
+        grid = protected["range"]
+        if start_key in grid and end_key in grid:
+            start, end = grid[start_key], grid[end_key]
+            if delta < 0:  # the deleted span [at, at - delta) comes out of the range
+                gone = max(0, min(end, at - delta) - max(start, at))
+                start = start if start < at else max(at, start + delta)
+                end = end - gone if end <= at - delta else end + delta
+                if end <= start:
+                    continue
+            else:
+                start, end = (start + delta if start >= at else start), (end + delta if end > at else end)
+            grid[start_key], grid[end_key] = start, end
+        kept.append(protected)
+    sheet.protected = kept
     axis = 0 if rows else 1
     moved: dict[tuple[int, int], Cell] = {}
     for key, cell in sheet.cells.items():
@@ -1535,7 +1566,27 @@ def _update_cells(book: _Spreadsheet, request: dict, where: str) -> dict:
     return {}
 
 
+def _add_protected_range(book: _Spreadsheet, request: dict, where: str) -> dict:
+    """AddProtectedRangeRequest: the range (a whole sheet when only sheetId is given) with its
+    description and warningOnly; the reply carries the new protectedRangeId. Warning-only
+    ranges do not stop API writes (nor does the fake enforce any protection)."""
+    protected = copy.deepcopy(request.get("protectedRange") or {})
+    grid = protected.get("range")
+    if not isinstance(grid, dict):
+        raise _bad_request(f"{where}: protectedRange.range is required")
+    sheet = _sheet_by_id(book, grid.get("sheetId", 0), where)
+    grid["sheetId"] = sheet.sheet_id
+    if protected.get("warningOnly") and protected.get("editors"):
+        raise _bad_request(f"{where}: warningOnly protections cannot have editors")
+    protected["protectedRangeId"] = secrets.randbelow(2**31 - 1) + 1
+    protected.setdefault("warningOnly", False)
+    protected.setdefault("requestingUserCanEdit", True)
+    sheet.protected.append(protected)
+    return {"addProtectedRange": {"protectedRange": copy.deepcopy(protected)}}
+
+
 _SHEET_REQUESTS: dict[str, Callable[[_Spreadsheet, dict, str], dict]] = {
+    "addProtectedRange": _add_protected_range,
     "updateCells": _update_cells,
     "addSheet": _add_sheet,
     "deleteSheet": _delete_sheet,
