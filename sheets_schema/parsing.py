@@ -8,7 +8,8 @@ from typing import Any, Generic, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from sheets_schema.grid import Grid
+from sheets_schema.fastrows import FastRows
+from sheets_schema.grid import Grid, no_gc
 from sheets_schema.tabs import TabSpec
 
 M = TypeVar("M", bound=BaseModel)
@@ -140,6 +141,8 @@ def _message(spec: TabSpec, error: Any, header: str) -> str:
 # errors are not kept (they name the row they were found on).
 _PARSED: dict[tuple[str, tuple[str, ...]], dict[tuple[str, ...], BaseModel]] = {}
 _PARSED_PER_TAB = 250_000
+# Per tab and header: the fast path for rows in Ichigen's own form (None: the model has none).
+_FAST: dict[tuple[str, tuple[str, ...]], FastRows | None] = {}
 
 
 class _RowParser:
@@ -151,6 +154,10 @@ class _RowParser:
         self.key_positions = [grid.header.index(h) for h in spec.key]
         # Cell text means a model only under one header: staff may reorder columns.
         self._seen = _PARSED.setdefault((spec.title, tuple(grid.header)), {})
+        where = (spec.title, tuple(grid.header))
+        if where not in _FAST:
+            _FAST[where] = FastRows.compile(spec.model, grid.header)
+        self._fast = _FAST[where]
 
     def key(self, cells: list[str]) -> tuple[str, ...]:
         return tuple([cells[i].strip() for i in self.key_positions])
@@ -162,6 +169,13 @@ class _RowParser:
         model = seen.get(text)
         if model is not None:
             return model
+        if self._fast is not None:
+            model = self._fast.build(cells)
+            if model is not None:
+                if len(seen) >= _PARSED_PER_TAB:
+                    seen.clear()
+                seen[text] = model
+                return model
         values = {h: v for h, i in self.columns if (v := cells[i]) and not v.isspace()}
         try:
             model = self.spec.model.model_validate(values)
@@ -196,6 +210,11 @@ def _duplicate(spec: TabSpec, row: int, first: int, key: tuple[str, ...]) -> Row
 
 
 def parse_grid(spec: TabSpec, grid: Grid) -> Table[Any]:
+    with no_gc():
+        return _parse_grid(spec, grid)
+
+
+def _parse_grid(spec: TabSpec, grid: Grid) -> Table[Any]:
     table: Table[Any] = Table(spec=spec, grid=grid, header_problems=header_problems(spec, grid.header))
     if table.header_problems:
         return table  # columns cannot be trusted: no row is read, no row is written
@@ -235,15 +254,29 @@ class RowsOnDemand:
     def rows_by_key(self) -> dict[tuple[str, ...], list[int]]:
         """Every non-blank row per key, in sheet order (more than one is a duplicate)."""
         if self._rows is None:
-            self._rows = {}
-            if self._parser is not None:
-                first = self.table.grid.first_row
-                for index, cells in enumerate(self.table.grid.rows):
+            with no_gc():
+                self._index()
+        return self._rows  # type: ignore[return-value]
+
+    def _index(self) -> None:
+        rows: dict[tuple[str, ...], list[int]] = {}
+        if self._parser is not None:
+            first = self.table.grid.first_row
+            positions = self._parser.key_positions
+            single = len(positions) == 1
+            for index, cells in enumerate(self.table.grid.rows):
+                if single:
+                    found: tuple[str, ...] = (cells[positions[0]].strip(),)
+                else:
+                    found = tuple([cells[i].strip() for i in positions])
+                if found in rows:
                     if "".join(cells).strip():
-                        self._rows.setdefault(self._parser.key(cells), []).append(index + first)
-                # The table's own find_row answers from the same index (first row of a key).
-                self.table._row_by_key = {key: rows[0] for key, rows in self._rows.items()}
-        return self._rows
+                        rows[found].append(index + first)
+                elif "".join(cells).strip():  # blank lines between rows are fine
+                    rows[found] = [index + first]
+            # The table's own find_row answers from the same index (first row of a key).
+            self.table._row_by_key = {key: found_rows[0] for key, found_rows in rows.items()}
+        self._rows = rows
 
     def parse(self, row: int) -> BaseModel | list[RowError]:
         """The row's model, or its errors (a duplicate key counts as one)."""

@@ -575,11 +575,15 @@ class SyncEngine:
         status, allocates = table.column("ステータス"), table.column("在庫引当")
         first = table.grid.first_row
         rows = table.grid.rows
+        settled_for = settled.settled_signatures()
+        changed = []
         for key, found in book.orders.rows_by_key.items():
             cells = rows[found[0] - first]
-            order_key = (key[0], key[1])
-            if settled.settled_for(order_key) != signature(cells[status], cells[allocates]):
-                book.view(order_key)
+            # signature(), inlined: this runs for every hot order on every cycle
+            if settled_for.get(key) != f"{cells[status].strip()}|{cells[allocates].strip()}":
+                changed.append(key)
+        for key in changed:
+            book.view((key[0], key[1]))
 
     def _import_channel(
         self,

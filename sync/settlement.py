@@ -93,6 +93,13 @@ class SettledLedger:
 
     # -- reading
 
+    def settled_signatures(self) -> dict[OrderKey, str]:
+        """``settled_for`` of every order the workbook has settled, as one dict (a quiet cycle
+        compares each 受注 row with it)."""
+        self.settled_for(("", ""))
+        assert self._raw_settled is not None
+        return {**self._raw_settled, **self._settled_for}
+
     def settled_for(self, key: OrderKey) -> str | None:
         """The 受注 signature an order was last settled for (None: never settled)."""
         if key in self._settled_for:
@@ -103,8 +110,10 @@ class SettledLedger:
             if table.writable and not self.upgrading:
                 column = table.column("反映状態")
                 first = table.grid.first_row
+                grid_rows = table.grid.rows
+                raw = self._raw_settled
                 for key_, rows in self.settlements.rows_by_key.items():
-                    self._raw_settled[(key_[0], key_[1])] = table.grid.rows[rows[0] - first][column].strip()
+                    raw[key_[0], key_[1]] = grid_rows[rows[0] - first][column].strip()
         return self._raw_settled.get(key)
 
     def load(self, key: OrderKey) -> bool:

@@ -68,3 +68,20 @@ def test_info_shows_the_file_path(sql: SqlHarness, tmp_path: Path) -> None:
     info = sql.workbook.info
     assert (info.backend, info.title) == ("sql", "workbook.sqlite3")
     assert info.location == str((tmp_path / "data" / "workbook.sqlite3").resolve())
+
+
+def test_rows_decode_in_bulk_exactly_as_cell_by_cell() -> None:
+    import json
+
+    from sheets_schema.adapters.sql import _decode_rows
+    from sheets_schema.grid import cell_text
+
+    rows = [
+        ["SKU-1", 5, -3, 0, 1.0, 2.5, 1e20, True, False, None, "", "1,980", "[x]"],
+        [],
+        ["{not json}", "a[b", [1, 2], {"k": 1}],
+        [12345678901234567890, -0.0, 3.0e-5, "ＳＫＵ", "改行\n"],
+    ]
+    stored = [json.dumps(r, ensure_ascii=False) for r in rows]
+    assert _decode_rows(stored) == [[cell_text(c) for c in r] for r in rows]
+    assert _decode_rows(rows) == [[cell_text(c) for c in r] for r in rows]  # drivers that decode

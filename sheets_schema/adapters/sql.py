@@ -24,6 +24,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     and_,
     bindparam,
     create_engine,
@@ -34,6 +35,7 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
+    type_coerce,
     update,
 )
 from sqlalchemy.engine import make_url
@@ -41,7 +43,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from sheets_schema.changes import WriteJob
 from sheets_schema.errors import StaleWorkbookError, WorkbookUnavailable
-from sheets_schema.grid import FIRST_DATA_ROW, Grid, cell_text
+from sheets_schema.grid import FIRST_DATA_ROW, Grid, cell_text, no_gc
 from sheets_schema.workbook import NewTab, WorkbookInfo
 
 metadata = MetaData()
@@ -100,6 +102,44 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _number_text(text: str) -> str:
+    return cell_text(float(text))
+
+
+def _decode_rows(stored: list[Any]) -> list[list[str]]:
+    """Rows of cell text from the stored JSON arrays, exactly as ``cell_text`` of each decoded
+    cell. The rows are decoded in one go, numbers straight to their text; true/false/null are
+    rare and fixed after. A row holding a nested array or object (never written by Ichigen)
+    is decoded again alone, the plain way."""
+
+    def plain(cells: Any) -> list[str]:
+        cells = json.loads(cells) if isinstance(cells, str) else cells
+        return [cell_text(c) for c in cells] if isinstance(cells, list) else []
+
+    texts = [i for i, c in enumerate(stored) if isinstance(c, str) and c.startswith("[")]
+    rows: list[list[str]] = [[] for _ in stored]
+    with no_gc():  # only lists of strings are made here: no cycles for the collector to find
+        decoded = json.loads(
+            "[" + ",".join(stored[i] for i in texts) + "]", parse_int=str, parse_float=_number_text
+        )
+        for i, row in zip(texts, decoded, strict=True):
+            text = stored[i]
+            if ("{" in text or text.count("[") > 1) and not all(
+                type(c) is str or c is None or type(c) is bool for c in row
+            ):
+                rows[i] = plain(text)
+            elif None in row or True in row or False in row:
+                rows[i] = [cell_text(c) for c in row]
+            else:
+                rows[i] = row
+    if len(texts) != len(stored):
+        done = set(texts)
+        for i, cells in enumerate(stored):
+            if i not in done:
+                rows[i] = plain(cells)
+    return rows
+
+
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
@@ -147,21 +187,32 @@ class SqlWorkbook:
                         if start > FIRST_DATA_ROW
                         else rows_table.c.tab_id == tab_id
                     )
-                result = conn.execute(
-                    select(rows_table.c.tab_id, rows_table.c.row_number, rows_table.c.cells)
-                    .where(or_(*wanted))
-                    .order_by(rows_table.c.tab_id, rows_table.c.row_number)
-                )
-                for tab_id, number, cells in result:
-                    grid = grids[tab_id]
-                    width = len(grid.header)
-                    # Row numbers have no gaps today, but a gap must not shift later rows.
-                    while grid.end_row < number:
-                        grid.rows.append([""] * width)
-                    row = [cell_text(c) for c in cells]
-                    if len(row) < width:
-                        row.extend([""] * (width - len(row)))
-                    grid.rows.append(row)
+                # The cells' JSON text as stored (not decoded row by row by the JSON type):
+                # a tab of 35k rows is decoded in one json.loads, numbers straight to text.
+                with no_gc():
+                    result = conn.execute(
+                        select(
+                            rows_table.c.tab_id,
+                            rows_table.c.row_number,
+                            type_coerce(rows_table.c.cells, Text),
+                        )
+                        .where(or_(*wanted))
+                        .order_by(rows_table.c.tab_id, rows_table.c.row_number)
+                    ).all()
+                    decoded = _decode_rows([r[2] for r in result])
+                    grid, width, rows, end = None, 0, [], 0
+                    for (tab_id, number, _), row in zip(result, decoded, strict=True):
+                        if grid is None or grid is not grids[tab_id]:
+                            grid = grids[tab_id]
+                            width, rows, end = len(grid.header), grid.rows, grid.end_row
+                        # Row numbers have no gaps today, but a gap must not shift later rows.
+                        while end < number:
+                            rows.append([""] * width)
+                            end += 1
+                        if len(row) < width:
+                            row.extend([""] * (width - len(row)))
+                        rows.append(row)
+                        end += 1
         except SQLAlchemyError as exc:
             raise WorkbookUnavailable(
                 f"ワークブック（データベース）を読めませんでした: {exc.__class__.__name__}"
