@@ -112,7 +112,7 @@ class StockMovement(Row):
     at: JstDateTime = Field(alias="日時")
     sku: Identifier = Field(alias="SKU")
     kind: MovementKind = Field(alias="区分")
-    # Units, always positive except 手動調整 and 棚卸, whose sign says the direction.
+    # Units, always positive except 手動調整, 棚卸 and 繰越, whose sign says the direction.
     quantity: Quantity = Field(alias="数量")
     mall: Text = Field("", alias="モール")
     order_number: OptionalIdentifier = Field(None, alias="注文番号")

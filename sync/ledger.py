@@ -16,7 +16,7 @@ from typing import Any
 
 from sheets_schema.models import OPEN_ORDER_STATUSES, StockMovement
 
-# (on-hand effect, allocation effect) of one unit of each kind; 手動調整/棚卸 carry their sign.
+# (on-hand effect, allocation effect) of one unit of each kind; 手動調整/棚卸/繰越 carry their sign.
 EFFECTS: dict[str, tuple[int, int]] = {
     "入庫": (1, 0),
     "出荷": (-1, 0),
@@ -24,6 +24,8 @@ EFFECTS: dict[str, tuple[int, int]] = {
     "棚卸": (1, 0),
     "引当": (0, 1),
     "引当解除": (0, -1),
+    # The sum of the on-hand effects of a SKU's archived movements (their allocations net to 0).
+    "繰越": (1, 0),
 }
 
 LineKey = tuple[str, str, int]  # (モール, 注文番号, 明細番号)
