@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, Generic, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
@@ -90,8 +91,11 @@ class Table(Generic[M]):
             index: dict[tuple[str, ...], int] = {}
             if self.writable:
                 first = self.grid.first_row
-                for i in range(len(self.grid.rows)):
-                    index.setdefault(self.key_of(i + first), i + first)
+                positions = [self.column(h) for h in self.spec.key]
+                for i, cells in enumerate(self.grid.rows):
+                    found = tuple([cells[p].strip() if p < len(cells) else "" for p in positions])
+                    if found not in index:
+                        index[found] = i + first
             self._row_by_key = index
         return self._row_by_key.get(tuple(str(k).strip() for k in key))
 
@@ -262,17 +266,19 @@ class RowsOnDemand:
         rows: dict[tuple[str, ...], list[int]] = {}
         if self._parser is not None:
             first = self.table.grid.first_row
-            positions = self._parser.key_positions
-            single = len(positions) == 1
+            raw_key = itemgetter(*self._parser.key_positions)
+            single = len(self._parser.key_positions) == 1
+            strip = str.strip
             for index, cells in enumerate(self.table.grid.rows):
-                if single:
-                    found: tuple[str, ...] = (cells[positions[0]].strip(),)
-                else:
-                    found = tuple([cells[i].strip() for i in positions])
+                found: tuple[str, ...] = (
+                    (raw_key(cells).strip(),) if single else tuple(map(strip, raw_key(cells)))
+                )
+                # Blank lines between rows are fine; a row with a key is not blank.
+                if not any(found) and not "".join(cells).strip():
+                    continue
                 if found in rows:
-                    if "".join(cells).strip():
-                        rows[found].append(index + first)
-                elif "".join(cells).strip():  # blank lines between rows are fine
+                    rows[found].append(index + first)
+                else:
                     rows[found] = [index + first]
             # The table's own find_row answers from the same index (first row of a key).
             self.table._row_by_key = {key: found_rows[0] for key, found_rows in rows.items()}

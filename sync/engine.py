@@ -965,8 +965,12 @@ def _shipment_candidates(grid: Grid | None) -> Table[Any]:
         return table
     status, notice = table.column("ステータス"), table.column("出荷連絡")
     carrier, tracking = table.column("配送会社"), table.column("追跡番号")
+    sending = shipments.SENDING
     for index, cells in enumerate(grid.rows):
-        told = cells[notice].strip()
+        told = cells[notice]
+        if told and not told[0].isspace() and not told.startswith(sending):
+            continue  # told already (済 …) or failed: the majority, from one cell
+        told = told.strip()
         ready = cells[status].strip() == "出荷済" and cells[carrier].strip() and cells[tracking].strip()
         if (ready and not told) or told.startswith(shipments.SENDING):
             parsed = rows.parse(grid.row_number(index))
