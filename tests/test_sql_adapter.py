@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
+from sheets_schema.adapters.sql import SqlWorkbook
 from sheets_schema.book import ensure_tabs, read_tables
 from sheets_schema.changes import CellUpdate, TabAppend, WriteJob
 from sheets_schema.errors import StaleWorkbookError, WorkbookUnavailable
@@ -85,3 +87,17 @@ def test_rows_decode_in_bulk_exactly_as_cell_by_cell() -> None:
     stored = [json.dumps(r, ensure_ascii=False) for r in rows]
     assert _decode_rows(stored) == [[cell_text(c) for c in r] for r in rows]
     assert _decode_rows(rows) == [[cell_text(c) for c in r] for r in rows]  # drivers that decode
+
+
+@pytest.mark.parametrize("odd", [None, [1, 2], {"k": 1}, "a[b", "{x}"])
+def test_a_tab_reads_back_cell_by_cell_whatever_its_cells_hold(tmp_path: Path, odd: Any) -> None:
+    from sheets_schema.grid import cell_text
+    from sheets_schema.workbook import NewTab
+
+    workbook = SqlWorkbook(f"sqlite:///{tmp_path / 'wb.sqlite3'}")
+    rows = [["A", 5, -3, 1.0, 2.5, True, False, None, ""], ["B", odd, "x", "", "", "", "", "", ""], [], ["C"]]
+    workbook.add_tabs([NewTab("t", tuple("abcdefghi"), False, tuple(tuple(r) for r in rows))])
+    grid = workbook.read(["t"])["t"]
+    assert grid.rows == [[cell_text(c) for c in r] + [""] * (9 - len(r)) for r in rows]
+    tail = workbook.read(["t"], start_rows={"t": 4})["t"]
+    assert (tail.first_row, tail.rows) == (4, grid.rows[2:])

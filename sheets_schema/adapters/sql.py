@@ -7,6 +7,7 @@ as on Google Sheets. Only portable SQL is used, so a PostgreSQL URL works as wel
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
@@ -140,6 +141,52 @@ def _decode_rows(stored: list[Any]) -> list[list[str]]:
     return rows
 
 
+_FLAT_TYPES = frozenset({str, type(None), bool})
+
+
+def _sqlite_tab_rows(conn: Connection, tab_id: int, start: int) -> list[tuple[int, list[str]]]:
+    """A tab's rows from ``start`` on, on SQLite: SQLite joins the cells' JSON texts into one
+    array (and the row numbers into one list, in the same pass, so they pair up whatever order
+    it takes them in), and Python decodes it with one json.loads: no Python object per row
+    until the rows themselves. About a third cheaper than fetching row by row."""
+    numbers, text = conn.exec_driver_sql(
+        "SELECT group_concat(row_number, ','), '[' || coalesce(group_concat(cells, ','), '') || ']' "
+        "FROM (SELECT row_number, cells FROM ichigen_rows WHERE tab_id = ? AND row_number >= ? "
+        "ORDER BY row_number)",
+        (tab_id, start),
+    ).one()
+    if not numbers:
+        return []
+    rows = json.loads(text, parse_int=str, parse_float=_number_text)
+    order = [int(n) for n in numbers.split(",")]
+    if len(order) != len(rows):  # cannot happen (cells is NOT NULL): read it the plain way
+        raise ValueError("row numbers and rows do not pair up")
+    for i, row in enumerate(rows):
+        if not isinstance(row, list):
+            rows[i] = []
+        elif None in row or True in row or False in row:
+            if not set(map(type, row)) <= _FLAT_TYPES:
+                return _plain_tab_rows(conn, tab_id, start)  # a nested value: never written by Ichigen
+            rows[i] = [cell_text(c) for c in row]
+    if "{" in text or text.count("[") != len(rows) + 1:  # some string holds a bracket, or a cell a list
+        for row in rows:
+            if not set(map(type, row)) <= _FLAT_TYPES:
+                return _plain_tab_rows(conn, tab_id, start)
+    pairs = list(zip(order, rows, strict=True))
+    if any(a >= b for a, b in itertools.pairwise(order)):
+        pairs.sort(key=lambda pair: pair[0])
+    return pairs
+
+
+def _plain_tab_rows(conn: Connection, tab_id: int, start: int) -> list[tuple[int, list[str]]]:
+    result = conn.execute(
+        select(rows_table.c.row_number, rows_table.c.cells)
+        .where(rows_table.c.tab_id == tab_id, rows_table.c.row_number >= start)
+        .order_by(rows_table.c.row_number)
+    )
+    return [(n, [cell_text(c) for c in cells] if isinstance(cells, list) else []) for n, cells in result]
+
+
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
@@ -187,21 +234,29 @@ class SqlWorkbook:
                         if start > FIRST_DATA_ROW
                         else rows_table.c.tab_id == tab_id
                     )
-                # The cells' JSON text as stored (not decoded row by row by the JSON type):
-                # a tab of 35k rows is decoded in one json.loads, numbers straight to text.
                 with no_gc():
-                    result = conn.execute(
-                        select(
-                            rows_table.c.tab_id,
-                            rows_table.c.row_number,
-                            type_coerce(rows_table.c.cells, Text),
-                        )
-                        .where(or_(*wanted))
-                        .order_by(rows_table.c.tab_id, rows_table.c.row_number)
-                    ).all()
-                    decoded = _decode_rows([r[2] for r in result])
+                    if conn.dialect.name == "sqlite":
+                        found = [
+                            (tab_id, number, row)
+                            for tab_id, grid in grids.items()
+                            for number, row in _sqlite_tab_rows(conn, tab_id, grid.first_row)
+                        ]
+                    else:
+                        # The cells' JSON text as stored (not decoded row by row by the JSON
+                        # type): decoded in one json.loads, numbers straight to text.
+                        result = conn.execute(
+                            select(
+                                rows_table.c.tab_id,
+                                rows_table.c.row_number,
+                                type_coerce(rows_table.c.cells, Text),
+                            )
+                            .where(or_(*wanted))
+                            .order_by(rows_table.c.tab_id, rows_table.c.row_number)
+                        ).all()
+                        decoded = _decode_rows([r[2] for r in result])
+                        found = [(t, n, row) for (t, n, _), row in zip(result, decoded, strict=True)]
                     grid, width, rows, end = None, 0, [], 0
-                    for (tab_id, number, _), row in zip(result, decoded, strict=True):
+                    for tab_id, number, row in found:
                         if grid is None or grid is not grids[tab_id]:
                             grid = grids[tab_id]
                             width, rows, end = len(grid.header), grid.rows, grid.end_row
