@@ -54,7 +54,7 @@ from sync.errors import LeaseHeld, SyncError
 from sync.ledger import LineTarget, line_movements, movement_row
 from sync.models import Order, PushResult, StockLevel, SyncRun
 from sync.orders import ImportCounts, OrderBook, OrderView
-from sync.push import PlannedPush, plan_pushes, record_results
+from sync.push import PlannedPush, mark_unconfirmed, plan_pushes, record_results
 from sync.resolve import SkuResolver
 from sync.settlement import LEDGER_MARK, LOG_MARK, SettledLedger, signature
 from sync.stock import StockOutcome, staff_movements, write_stock
@@ -536,6 +536,16 @@ class SyncEngine:
         ]
         log_rows = [*self._unlogged, *log_rows]  # a kept-lease runner's last pushes first
         self._record_pushes(job, tables[STOCK_PUSHES.title], now)
+        if push:
+            latest = {(p.mall, p.mall_item_code, p.mall_sku): (p, r) for p, r in self._unrecorded}
+            mark_unconfirmed(
+                job,
+                stock.available,
+                tables[MALL_LISTINGS.title],
+                tables[STOCK_PUSHES.title],
+                self._pushing_malls(),
+                latest.values(),
+            )
         log_table = tables[SYNC_LOG.title]
         job.append(log_table, log_rows)
         self._move_mark(job, system, LEDGER_MARK, ledger_table.next_row + len(movements), stored, now)
