@@ -35,7 +35,6 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    tuple_,
     type_coerce,
     update,
 )
@@ -187,6 +186,25 @@ def _plain_tab_rows(conn: Connection, tab_id: int, start: int) -> list[tuple[int
     return [(n, [cell_text(c) for c in cells] if isinstance(cells, list) else []) for n, cells in result]
 
 
+def _rows_at(conn: Connection, keys: set[tuple[int, int]]) -> dict[tuple[int, int], Any]:
+    """Stored cells of these (tab id, row number) rows. Asked per tab with a plain IN list on
+    the row number: the primary key's index answers it (SQLite does not use the index for an
+    IN list of (tab, row) pairs, and scanned every row of every tab)."""
+    by_tab: dict[int, list[int]] = defaultdict(list)
+    for tab_id, row in keys:
+        by_tab[tab_id].append(row)
+    current: dict[tuple[int, int], Any] = {}
+    for tab_id, rows in by_tab.items():
+        for chunk in _chunks(sorted(rows)):
+            found = conn.execute(
+                select(rows_table.c.row_number, rows_table.c.cells).where(
+                    rows_table.c.tab_id == tab_id, rows_table.c.row_number.in_(list(chunk))
+                )
+            )
+            current.update({(tab_id, r): c for r, c in found})
+    return current
+
+
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
@@ -292,15 +310,7 @@ class SqlWorkbook:
 
     def _check_expectations(self, conn: Connection, job: WriteJob, ids: dict[str, int]) -> None:
         """Inside the transaction: every expected cell still reads as the job read it."""
-        keys = list({(ids[e.tab], e.row) for e in job.expectations})
-        current: dict[tuple[int, int], list[Any]] = {}
-        for chunk in _chunks(keys):
-            found = conn.execute(
-                select(rows_table.c.tab_id, rows_table.c.row_number, rows_table.c.cells).where(
-                    tuple_(rows_table.c.tab_id, rows_table.c.row_number).in_(list(chunk))
-                )
-            )
-            current.update({(t, r): c for t, r, c in found})
+        current = _rows_at(conn, {(ids[e.tab], e.row) for e in job.expectations})
         for expected in job.expectations:
             cells = current.get((ids[expected.tab], expected.row))
             found_text = cell_text(cells[expected.column]) if cells and expected.column < len(cells) else ""
@@ -335,14 +345,7 @@ class SqlWorkbook:
         if not by_row:
             return
         keys = list(by_row)
-        current: dict[tuple[int, int], list[Any]] = {}
-        for chunk in _chunks(keys):
-            found = conn.execute(
-                select(rows_table.c.tab_id, rows_table.c.row_number, rows_table.c.cells).where(
-                    tuple_(rows_table.c.tab_id, rows_table.c.row_number).in_(list(chunk))
-                )
-            )
-            current.update({(t, r): list(c) for t, r, c in found})
+        current = {key: list(cells) for key, cells in _rows_at(conn, set(keys)).items()}
         missing = [k for k in keys if k not in current]
         if missing:
             raise StaleWorkbookError("更新する行が見つかりません。再読み込みしてからやり直してください")
