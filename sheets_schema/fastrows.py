@@ -96,6 +96,7 @@ def _literal(choices: tuple[Any, ...]) -> Decoder:
             return text
         raise _DECLINE
 
+    decode.allowed = allowed  # type: ignore[attr-defined]
     return decode
 
 
@@ -168,6 +169,10 @@ def _constrained(decoder: Decoder, constraints: list[Any]) -> Decoder | None:
                 raise _DECLINE  # out of range: pydantic words the error
         return value
 
+    # ge=0 alone: what a plain run of digits always satisfies (the generated code's shortcut)
+    decode.nonnegative = (
+        len(constraints) == 1 and isinstance(constraints[0], annotated_types.Ge) and constraints[0].ge == 0
+    )  # type: ignore[attr-defined]
     return decode
 
 
@@ -219,11 +224,11 @@ class FastRows:
             if required:
                 required_names.append(name)
                 body.append("    if not t or t.isspace(): return None")
-                body += [f"    {line}" for line in _decode_lines(i, base, decoder)]
+                body += [f"    {line}" for line in _decode_lines(i, base, decoder, names)]
             else:
                 body.append(f"    if not t or t.isspace(): x{i} = _default{i}")
                 body.append("    else:")
-                body += [f"        {line}" for line in _decode_lines(i, base, decoder)]
+                body += [f"        {line}" for line in _decode_lines(i, base, decoder, names)]
                 body.append(f"        given.add({name!r})")
         fields = ", ".join(f"{name!r}: x{i}" for i, name in enumerate(model.model_fields))
         source = "\n".join(
@@ -246,10 +251,21 @@ class FastRows:
         return cls(model, names["build"])
 
 
-def _decode_lines(i: int, base: Decoder, decoder: Decoder) -> list[str]:
+def _decode_lines(i: int, base: Decoder, decoder: Decoder, names: dict[str, Any]) -> list[str]:
     """Inline code for the common cases; the decoder function for the rest."""
     if decoder is base and base is _stripped:
         return ["if t != t.strip(): return None", f"x{i} = t"]
     if decoder is base and base is _integer:
         return [f"x{i} = int(t) if t.isdigit() and t.isascii() else _d{i}(t)"]
+    if base is _integer and getattr(decoder, "nonnegative", False):
+        # ge=0, the usual constraint: plain digits are in range; anything else is checked
+        return [f"x{i} = int(t) if t.isdigit() and t.isascii() else _d{i}(t)"]
+    if decoder is base and base is _datetime:
+        names["_datetimes"] = _DATETIMES
+        return [f"x{i} = _datetimes.get(t) or _d{i}(t)"]
+    if decoder is base and getattr(base, "allowed", None) is not None:
+        names[f"_allowed{i}"] = base.allowed  # type: ignore[attr-defined]
+        return [f"if t not in _allowed{i}: return None", f"x{i} = t"]
+    if decoder is base and base is _on_off:
+        return [f"x{i} = True if t == 'ON' else (False if t == 'OFF' else _d{i}(t))"]
     return [f"x{i} = _d{i}(t)"]

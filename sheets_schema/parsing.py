@@ -224,20 +224,28 @@ def _parse_grid(spec: TabSpec, grid: Grid) -> Table[Any]:
         return table  # columns cannot be trusted: no row is read, no row is written
     parser = _RowParser(spec, grid)
     first_row_of_key: dict[tuple[str, ...], int] = {}
+    # The loop of _RowParser.parse and .key, inlined: it runs for every row of every small tab
+    # on every cycle. A row seen before (same cells, same header) is its model at once.
+    seen, first, records = parser._seen, grid.first_row, table.records
+    raw_key = itemgetter(*parser.key_positions)
+    single = len(parser.key_positions) == 1
+    strip = str.strip
     for index, cells in enumerate(grid.rows):
-        row = index + grid.first_row
-        if not "".join(cells).strip():
-            continue  # blank lines between rows are fine
-        parsed = parser.parse(row, cells)
-        if isinstance(parsed, list):
-            table.errors.extend(parsed)
-            continue
-        key = parser.key(cells)
+        row = index + first
+        parsed = seen.get(tuple(cells))
+        if parsed is None:
+            if not "".join(cells).strip():
+                continue  # blank lines between rows are fine
+            parsed = parser.parse(row, cells)
+            if isinstance(parsed, list):
+                table.errors.extend(parsed)
+                continue
+        key = (raw_key(cells).strip(),) if single else tuple(map(strip, raw_key(cells)))
         if key in first_row_of_key:
             table.errors.append(_duplicate(spec, row, first_row_of_key[key], key))
             continue
         first_row_of_key[key] = row
-        table.records.append(Record(row, parsed))
+        records.append(Record(row, parsed))
     return table
 
 
