@@ -728,6 +728,10 @@ class SyncEngine:
         sku, quantity = table.column("SKU"), table.column("数量")
         code, mall_sku = table.column("モール商品コード"), table.column("モールSKU")
         waiting = set()
+        if not any(
+            not cells[sku].strip() and cells[quantity].strip() not in ("", "0") for cells in table.grid.rows
+        ):
+            return  # every line has its SKU (or holds nothing): the usual cycle, from two raw cells
         for key, rows in book.lines.rows_by_key.items():
             cells = table.grid.rows[rows[0] - first]
             if cells[sku].strip() or cells[quantity].strip() in ("", "0"):
