@@ -592,17 +592,22 @@ class SyncEngine:
         if not table.writable:
             return
         status, allocates = table.column("ステータス"), table.column("在庫引当")
-        first = table.grid.first_row
-        rows = table.grid.rows
+        mall, number = table.column("モール"), table.column("注文番号")
         settled_for = settled.settled_signatures()
+        # The first non-blank row of each key (as book.orders.rows_by_key has it), in one pass
+        # over four raw cells: a quiet cycle builds no index of 受注.
+        seen: set[tuple[str, str]] = set()
         changed = []
-        for key, found in book.orders.rows_by_key.items():
-            cells = rows[found[0] - first]
+        for cells in table.grid.rows:
+            key = (cells[mall].strip(), cells[number].strip())
+            if key in seen or (not (key[0] or key[1]) and not "".join(cells).strip()):
+                continue
+            seen.add(key)
             # signature(), inlined: this runs for every hot order on every cycle
             if settled_for.get(key) != f"{cells[status].strip()}|{cells[allocates].strip()}":
                 changed.append(key)
         for key in changed:
-            book.view((key[0], key[1]))
+            book.view(key)
 
     def _import_channel(
         self,

@@ -108,12 +108,16 @@ class SettledLedger:
             table = self.settlements.table
             self._raw_settled = {}
             if table.writable and not self.upgrading:
+                # The first non-blank row of each key, as settlements.rows_by_key has it, in one
+                # pass over two raw cells (no index of the whole tab: a quiet cycle needs none).
                 column = table.column("反映状態")
-                first = table.grid.first_row
-                grid_rows = table.grid.rows
+                mall, number = table.column("モール"), table.column("注文番号")
                 raw = self._raw_settled
-                for key_, rows in self.settlements.rows_by_key.items():
-                    raw[key_[0], key_[1]] = grid_rows[rows[0] - first][column].strip()
+                for cells in table.grid.rows:
+                    key_ = (cells[mall].strip(), cells[number].strip())
+                    if key_ in raw or (not (key_[0] or key_[1]) and not "".join(cells).strip()):
+                        continue
+                    raw[key_] = cells[column].strip()
         return self._raw_settled.get(key)
 
     def load(self, key: OrderKey) -> bool:
