@@ -164,7 +164,9 @@ def main() -> int:
         return 1
     hot = (
         sqlite3.connect(workbook)
-        .execute("SELECT count(*) FROM rows r JOIN tabs t ON t.id = r.tab_id WHERE t.title = '受注'")
+        .execute(
+            "SELECT count(*) FROM ichigen_rows r JOIN ichigen_tabs t ON t.id = r.tab_id WHERE t.title = '受注'"
+        )
         .fetchone()[0]
     )
     archived = sqlite3.connect(archive_of(workbook)).execute("SELECT count(*) FROM orders").fetchone()[0]

@@ -1,18 +1,34 @@
 """Scale benchmark: how a sync cycle grows with the shop's history.
 
-    python bench/scale_bench.py build PATH --orders N [--per-day 1000] [--skus 5000] [--verify]
+    python bench/scale_bench.py build PATH --orders N [--per-day 1000] [--skus 5000]
+                                      [--archive-after-days 30] [--verify]
     python bench/scale_bench.py run [--sizes 10000,50000] [--workdir DIR] [--rebuild] [--memory-gb 12]
 
-``build`` writes a SQLite workbook as Ichigen would hold it after N orders of trading at
-``--per-day`` orders a day, ending at a fixed NOW: 商品/在庫/_在庫記録/モール商品 for the SKUs,
-受注 and 受注明細 with statuses that fit each order's age, the 在庫移動 ledger the engine itself
-would have written (same movement IDs, same notes, at the minute cycle after each change),
-_在庫送信 equal to today's 販売可能数, _システム cursors at NOW and a capped 同期ログ. So a steady
-cycle on it has nothing to do: no movement, no push. Rows go straight into the SQL adapter's
-tables with Core bulk inserts, streamed in time order with bounded memory (only orders not yet
-shipped or cancelled are held): 1.1M orders take about 3 minutes and 150 MB.
-``--verify`` then sums the ledger per SKU in SQL against 在庫 (any size) and, up to 50k orders,
-parses every tab as the engine does and checks no line would move stock and nothing is due.
+``build`` writes a SQLite workbook plus archive exactly as Ichigen would hold them after N
+orders of trading at ``--per-day`` orders a day, ending at a fixed NOW, and prints one JSON line
+(orders total/hot/archived, the archive's path, ...). The workbook: 商品/在庫/_在庫記録/モール商品
+for the SKUs, 受注 and 受注明細 with statuses that fit each order's age, the 在庫移動 ledger the
+engine itself would have written (same movement IDs, same notes, at the minute cycle after each
+change), _在庫送信 equal to today's 販売可能数, _台帳集計 and _受注在庫 as the cycles left them,
+_システム cursors at NOW, the ledger and log marks where those tabs end, and a capped 同期ログ.
+So a steady cycle on it has nothing to do: no movement, no push.
+
+The archive (``<stem>-archive.sqlite3`` beside the workbook, ``sheets_schema.archive.Archive``'s
+tables, rows as the archive pass copies them) holds what that pass moves: every order shipped or
+cancelled whose closure (the latest of 注文日時, 受注.更新日時 and its _受注在庫 row's 更新日時) is
+more than ``--archive-after-days`` before NOW, with its 受注明細 rows, its _受注在庫 row and all
+its 在庫移動 rows; other 在庫移動 rows (入庫, ...) and 同期ログ rows older than that cutoff. The
+workbook's ledger keeps, per SKU with archived movements, one 繰越 movement (移動ID 繰越:{SKU},
+at the cutoff, the on-hand sum of those movements) at the row of its earliest archived one: the
+top of the ledger. _台帳集計 is unchanged by archiving (the fold of the hot ledger with its 繰越
+rows is the fold of the whole history).
+
+Rows go straight into the adapter's and the archive's tables with bulk inserts, streamed in
+time order with bounded memory (only orders not yet shipped or cancelled are held); an order's
+fate is drawn when it is placed, so its rows go to the workbook or the archive at once.
+``--verify`` then sums the ledger per SKU in SQL against 在庫 (any size), checks each 繰越 row
+against the archive, _台帳集計 against 在庫 and the marks, and, up to 50k orders, parses every
+tab as the engine does and checks no line would move stock and nothing is due.
 
 Simplifications, on purpose: stock arrives (入庫) the moment a SKU runs low, so 実在庫 never
 drops below 引当数; every order allocates stock (no FBA); 同期ログ keeps one cycle's four rows
@@ -23,8 +39,8 @@ peak RSS is that measurement's own: a warm-up cycle (the engine may upgrade the 
 first run), three steady cycles (no new orders; median), and a cycle importing 100 new orders
 from 4 in-memory malls. Wall and CPU seconds are both printed: CPU is steadier on a shared
 machine. A cycle that did not do exactly its work stops the bench with exit code 1 and no
-figure. Today's engine parses the whole workbook every cycle: 500k and 1.1M orders need
-8-16 GB, so each measurement runs under an address-space limit (``--memory-gb``).
+figure. Times are of ``run_once`` alone (the process's imports and the workbook's opening are
+not in them). Each measurement runs under an address-space limit (``--memory-gb``).
 """
 
 from __future__ import annotations
@@ -55,11 +71,14 @@ from sqlalchemy import Connection, func, insert, select  # noqa: E402
 
 from settings import SyncSettings  # noqa: E402
 from sheets_schema.adapters.sql import SqlWorkbook, create_sql_engine, rows_table, tabs_table  # noqa: E402
+from sheets_schema.archive import TABLE_NAMES, Archive  # noqa: E402
 from sheets_schema.book import ensure_tabs  # noqa: E402
 from sheets_schema.cells import JST  # noqa: E402
 from sheets_schema.tabs import (  # noqa: E402
+    LEDGER_BALANCES,
     MALL_LISTINGS,
     ORDER_LINES,
+    ORDER_SETTLEMENTS,
     ORDERS,
     PRODUCTS,
     STOCK,
@@ -70,7 +89,9 @@ from sheets_schema.tabs import (  # noqa: E402
     SYSTEM_STATE,
 )
 from sync.connectors.base import OrderPage  # noqa: E402
+from sync.ledger import EFFECTS, LineLedger  # noqa: E402
 from sync.models import Address, Order, OrderLine, PushResult, Shipment, StockLevel  # noqa: E402
+from sync.settlement import LEDGER_MARK, LOG_MARK, encode_lines, signature  # noqa: E402
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=JST)
 NOW_TS = int(NOW.timestamp())
@@ -196,12 +217,74 @@ FIELDS: dict[str, tuple[str, ...]] = {
         (STOCK_RECORDS, "SKU 実在庫 安全在庫 更新日時"),
         (STOCK_PUSHES, "モール SKU モール商品コード モールSKU 送信数量 状態 送信日時 エラー"),
         (SYSTEM_STATE, "キー 値 更新日時"),
+        (LEDGER_BALANCES, "SKU 実在庫 引当数 更新日時"),
+        (ORDER_SETTLEMENTS, "モール 注文番号 反映状態 明細在庫 更新日時"),
     )
 }
 
 
 def tab_writer(conn: Connection, spec: Any) -> TabWriter:
     return TabWriter(conn, spec.title, FIELDS[spec.title])
+
+
+def archive_path(path: Path) -> Path:
+    """Where the archive of the workbook at ``path`` lives: beside it, as Ichigen keeps it."""
+    return path.with_name(f"{path.stem}-archive.sqlite3")
+
+
+class ArchiveWriter:
+    """Rows into the archive database's typed tables (``sheets_schema.archive.Archive``), as
+    the archive pass copies them (``_row``: integer columns as int or None, the rest as the
+    workbook's text), with plain executemany on the DB-API connection: millions of rows."""
+
+    def __init__(self, path: Path, chunk: int = 50_000) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        archive = Archive(f"sqlite:///{path}")  # the tables, keys and indexes exactly as the app makes them
+        archive.engine.dispose()
+        self.path, self.chunk = path, chunk
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA synchronous=OFF")  # a benchmark file: a power cut means building again
+        self.db.execute("BEGIN")
+        self.counts: Counter[str] = Counter()
+        self.buffers: dict[str, list[tuple[Any, ...]]] = {}
+        self.statements: dict[str, str] = {}
+        self.integer: dict[str, list[bool]] = {}
+
+    def add(self, spec: Any, cells: list[Any]) -> None:
+        """``cells`` in the tab's header order (the builder's FIELDS order)."""
+        title = spec.title
+        buffer = self.buffers.get(title)
+        if buffer is None:
+            columns = ", ".join(f'"{h}"' for h in spec.headers)
+            marks = ", ".join("?" for _ in spec.headers)
+            self.statements[title] = f"INSERT INTO {TABLE_NAMES[title]} ({columns}) VALUES ({marks})"
+            self.integer[title] = [h in spec.integer_columns for h in spec.headers]
+            buffer = self.buffers[title] = []
+        buffer.append(
+            tuple(
+                (v if type(v) is int else (None if v == "" else int(v)))
+                if whole
+                else (v if type(v) is str else str(v))
+                for v, whole in zip(cells, self.integer[title], strict=True)
+            )
+        )
+        self.counts[title] += 1
+        if len(buffer) >= self.chunk:
+            self.flush(title)
+
+    def flush(self, title: str) -> None:
+        rows = self.buffers.get(title)
+        if rows:
+            self.db.executemany(self.statements[title], rows)
+            rows.clear()
+
+    def close(self) -> None:
+        for title in list(self.buffers):
+            self.flush(title)
+        self.db.execute("COMMIT")
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.db.close()
 
 
 # -- the shop
@@ -233,6 +316,7 @@ class Event:
     mall: str = field(compare=False)
     number: str = field(compare=False)
     lines: list[tuple[int, Sku, int]] = field(compare=False)
+    archived: bool = field(compare=False)  # the order's rows went to the archive
 
 
 @dataclass
@@ -241,18 +325,38 @@ class BuildStats:
     orders_hot: int = 0
     orders_archived: int = 0
     lines: int = 0
-    movements: int = 0
+    lines_archived: int = 0
+    movements: int = 0  # every movement of the history, archived or not
+    movements_archived: int = 0
+    carried: int = 0  # 繰越 rows (one per SKU with archived movements), in the workbook
     log_rows: int = 0
+    log_rows_archived: int = 0
+    archive: str = ""
     seconds: float = 0.0
 
 
 class ShopBuilder:
-    def __init__(self, conn: Connection, orders: int, per_day: int, skus: int, seed: int = 20261130) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        orders: int,
+        per_day: int,
+        skus: int,
+        archive: ArchiveWriter,
+        archive_after_days: int = 30,
+        seed: int = 20261130,
+    ) -> None:
         self.conn = conn
         self.orders, self.per_day = orders, per_day
         self.rng = random.Random(seed)
         self.days = max(1, -(-orders // per_day))
         self.start_ts = NOW_TS - self.days * DAY
+        self.archive = archive
+        # Closed orders whose closure is older than this, their lines, ledger rows and
+        # _受注在庫 rows, other movements and 同期ログ rows older than this: in the archive.
+        self.cutoff_ts = NOW_TS - archive_after_days * DAY
+        self.carry: Counter[str] = Counter()  # SKU -> on-hand effect of its archived movements
+        self.carried: Counter[str] = Counter()  # SKU -> how many movements were archived
         self.stats = BuildStats()
         self.seq = 0
         self.events: list[Event] = []
@@ -275,6 +379,13 @@ class ShopBuilder:
         self.w_orders = tab_writer(conn, ORDERS)
         self.w_lines = tab_writer(conn, ORDER_LINES)
         self.w_log = tab_writer(conn, SYNC_LOG)
+        self.w_settlements = tab_writer(conn, ORDER_SETTLEMENTS)
+        # Every SKU's first movement (its opening 入庫, at the start) is archived as soon as
+        # anything is: the 繰越 rows then take the top of the ledger, one per SKU, in the
+        # catalogue's order, and are written last, when their sums are known.
+        self.first_carry_row = self.w_movements.next_row
+        if self.start_ts < self.cutoff_ts:
+            self.w_movements.next_row += len(self.skus)
         self.mall_seq: Counter[str] = Counter()
         self.hour_counts: Counter[str] = Counter()
         self.hour = self.start_ts // 3600
@@ -285,20 +396,19 @@ class ShopBuilder:
             for i in range(count)
         ]
 
-    # -- phases: catalogue, history, today's state. An archive step would route old orders
-    # (see ``order_tab``) and run between history and state.
+    # -- phases: catalogue, history (old rows routed to the archive as they are made), the
+    # 繰越 rows, today's state.
 
     def build(self) -> BuildStats:
         started = time.perf_counter()
         self.write_catalogue()
         self.write_history()
+        self.write_carried()
         self.write_state()
+        self.archive.close()
+        self.stats.archive = str(self.archive.path)
         self.stats.seconds = round(time.perf_counter() - started, 1)
         return self.stats
-
-    def order_tab(self, ordered_ts: int) -> TabWriter:
-        """Where an order of this age lives. Archiving does not exist yet: every order is hot."""
-        return self.w_orders
 
     def write_catalogue(self) -> None:
         products = tab_writer(self.conn, PRODUCTS)
@@ -327,16 +437,43 @@ class ShopBuilder:
             sku.on_hand = sku.lot + sku.reorder_point
             sku.changed_at = next_cycle(self.start_ts)
             self.movement(
-                f"入庫:初期:{sku.code}", self.start_ts, sku, "入庫", sku.on_hand, "", "", "", "初期在庫"
+                f"入庫:初期:{sku.code}",
+                self.start_ts,
+                sku,
+                "入庫",
+                sku.on_hand,
+                "",
+                "",
+                "",
+                "初期在庫",
+                archived=self.start_ts < self.cutoff_ts,
             )
         products.flush()
         listings.flush()
 
     def movement(
-        self, mid: str, at: int, sku: Sku, kind: str, qty: int, mall: str, number: str, line: Any, note: str
+        self,
+        mid: str,
+        at: int,
+        sku: Sku,
+        kind: str,
+        qty: int,
+        mall: str,
+        number: str,
+        line: Any,
+        note: str,
+        *,
+        archived: bool,
     ) -> None:
-        self.w_movements.add([mid, stamp(at), sku.code, kind, qty, mall, number, line, note])
+        cells = [mid, stamp(at), sku.code, kind, qty, mall, number, line, note]
         self.stats.movements += 1
+        if archived:
+            self.archive.add(STOCK_MOVEMENTS, cells)
+            self.carry[sku.code] += EFFECTS[kind][0] * qty
+            self.carried[sku.code] += 1
+            self.stats.movements_archived += 1
+        else:
+            self.w_movements.add(cells)
 
     def pick_skus(self, n: int) -> list[Sku]:
         chosen: list[Sku] = []
@@ -361,8 +498,39 @@ class ShopBuilder:
             made += count
         self.settle(NOW_TS)
         self.log_hour(NOW_TS // 3600)
-        for writer in (self.w_orders, self.w_lines, self.w_movements, self.w_log):
+        for writer in (self.w_orders, self.w_lines, self.w_movements, self.w_log, self.w_settlements):
             writer.flush()
+
+    def write_carried(self) -> None:
+        """One 繰越 movement per SKU whose movements went to the archive: their on-hand sum
+        (their allocations net to zero: archived orders are closed), at the cutoff, in the rows
+        kept for them at the top of the ledger."""
+        if not self.carried:
+            return
+        cutoff = datetime.fromtimestamp(self.cutoff_ts, JST)
+        end = self.w_movements.next_row
+        self.w_movements.next_row = self.first_carry_row
+        for sku in self.skus:
+            n = self.carried[sku.code]
+            if not n:  # cannot happen (every SKU's opening 入庫 is archived): say so, not guess
+                raise SystemExit(f"scale bench: {sku.code} has no archived movement for its 繰越 row")
+            note = f"{cutoff:%Y-%m-%d}以前の在庫移動 {n:,} 件の合計（履歴データベースに移動済み）"
+            self.w_movements.add(
+                [
+                    f"繰越:{sku.code}",
+                    stamp(self.cutoff_ts),
+                    sku.code,
+                    "繰越",
+                    self.carry[sku.code],
+                    "",
+                    "",
+                    "",
+                    note,
+                ]
+            )
+            self.stats.carried += 1
+        self.w_movements.flush()
+        self.w_movements.next_row = end
 
     def settle(self, until: int) -> None:
         """Apply every status change whose cycle has come by ``until``, oldest first."""
@@ -371,11 +539,15 @@ class ShopBuilder:
             for line_no, sku, qty in e.lines:
                 note = "出荷により引当解除" if e.kind == "出荷" else "キャンセル"
                 mid = movement_id("引当解除", e.mall, e.number, line_no)
-                self.movement(mid, e.at, sku, "引当解除", qty, e.mall, e.number, line_no, note)
+                self.movement(
+                    mid, e.at, sku, "引当解除", qty, e.mall, e.number, line_no, note, archived=e.archived
+                )
                 sku.allocated -= qty
                 if e.kind == "出荷":
                     mid = movement_id("出荷", e.mall, e.number, line_no)
-                    self.movement(mid, e.at, sku, "出荷", qty, e.mall, e.number, line_no, "出荷済")
+                    self.movement(
+                        mid, e.at, sku, "出荷", qty, e.mall, e.number, line_no, "出荷済", archived=e.archived
+                    )
                     sku.on_hand -= qty
                 sku.changed_at = e.at
 
@@ -391,7 +563,9 @@ class ShopBuilder:
                 )
                 for mall in MALLS:
                     n = self.hour_counts[mall.name]
-                    self.w_log.add(
+                    archived = at < self.cutoff_ts
+                    (self.archive.add if archived else lambda _spec, cells: self.w_log.add(cells))(
+                        SYNC_LOG,
                         [
                             run_id,
                             stamp(at),
@@ -405,9 +579,10 @@ class ShopBuilder:
                             0,
                             "成功",
                             "",
-                        ]
+                        ],
                     )
                     self.stats.log_rows += 1
+                    self.stats.log_rows_archived += archived
             self.hour_counts.clear()
             self.hour += 1
 
@@ -448,12 +623,17 @@ class ShopBuilder:
         self.hour_counts[mall.name] += 1
         n_lines = 1 if (r := rng.random()) < 0.75 else (2 if r < 0.93 else 3)
         status, status_at, payment = self.fate(ts)
+        closed = status in ("出荷済", "キャンセル")
+        # Closure: the latest of 注文日時, 受注.更新日時 and its _受注在庫 row's 更新日時.
+        archived = closed and max(ts, status_at) < self.cutoff_ts
+        line_rows = self.archive.add if archived else lambda _spec, cells: self.w_lines.add(cells)
         total = 0
         held = []
         for line_no, sku in enumerate(self.pick_skus(n_lines), start=1):
             qty = 1 if (q := rng.random()) < 0.8 else (2 if q < 0.95 else 3)
             total += sku.price * qty
-            self.w_lines.add(
+            line_rows(
+                ORDER_LINES,
                 [
                     mall.name,
                     number,
@@ -464,9 +644,10 @@ class ShopBuilder:
                     sku.price,
                     mall.item_code(sku.index),
                     sku.code,
-                ]
+                ],
             )
             self.stats.lines += 1
+            self.stats.lines_archived += archived
             self.movement(
                 movement_id("引当", mall.name, number, line_no),
                 imported,
@@ -477,6 +658,7 @@ class ShopBuilder:
                 number,
                 line_no,
                 "",
+                archived=archived,
             )
             sku.allocated += qty
             sku.changed_at = imported
@@ -492,6 +674,7 @@ class ShopBuilder:
                     "",
                     "",
                     "入荷",
+                    archived=imported < self.cutoff_ts,
                 )
                 self.seq += 1
                 sku.on_hand += sku.lot
@@ -499,7 +682,7 @@ class ShopBuilder:
         if status in ("出荷済", "キャンセル"):
             self.seq += 1
             kind = "出荷" if status == "出荷済" else "キャンセル"
-            heapq.heappush(self.events, Event(status_at, self.seq, kind, mall.name, number, held))
+            heapq.heappush(self.events, Event(status_at, self.seq, kind, mall.name, number, held, archived))
         shipping = 0 if total >= 5000 else 550
         who = f"{SURNAMES[rng.randrange(10)]} {GIVEN[rng.randrange(10)]}"
         postcode, address = PLACES[rng.randrange(len(PLACES))]
@@ -508,33 +691,54 @@ class ShopBuilder:
             carrier = CARRIERS[rng.randrange(3)]
             tracking = f"{rng.randrange(10**11, 10**12)}"
             notice = f"済 {stamp(status_at)}"  # told to the mall by that cycle: nothing pending
-        self.order_tab(ts).add(
-            [
-                mall.name,
-                number,
-                stamp(ts),
-                status,
-                payment,
-                who,
-                who,
-                postcode,
-                address,
-                "090-1234-5678",
-                f"{mall.channel}-{number}@example.jp",
-                total + shipping,
-                shipping,
-                "",
-                carrier,
-                tracking,
-                notice,
-                "",
-                status,
-                "ON",
-                stamp(max(ts, status_at)),
-            ]
-        )
+        order_cells = [
+            mall.name,
+            number,
+            stamp(ts),
+            status,
+            payment,
+            who,
+            who,
+            postcode,
+            address,
+            "090-1234-5678",
+            f"{mall.channel}-{number}@example.jp",
+            total + shipping,
+            shipping,
+            "",
+            carrier,
+            tracking,
+            notice,
+            "",
+            status,
+            "ON",
+            stamp(max(ts, status_at)),
+        ]
+        # _受注在庫: what the ledger holds for each line once the order reached its status,
+        # settled by the cycle that saw it (import, or the cycle after its last change).
+        lines = {}
+        for line_no, sku, qty in held:
+            line = LineLedger()
+            line.kinds["引当"] += 1
+            line.allocated[sku.code] += qty
+            if closed:
+                line.kinds["引当解除"] += 1
+                line.allocated[sku.code] -= qty
+            if status == "出荷済":
+                line.kinds["出荷"] += 1
+                line.shipped[sku.code] += qty
+            lines[line_no] = line
+        settled_at = status_at if closed else imported
+        settlement = [mall.name, number, signature(status, "ON"), encode_lines(lines), stamp(settled_at)]
         self.stats.orders_total += 1
-        self.stats.orders_hot += 1
+        if archived:
+            self.archive.add(ORDERS, order_cells)
+            self.archive.add(ORDER_SETTLEMENTS, settlement)
+            self.stats.orders_archived += 1
+        else:
+            self.w_orders.add(order_cells)
+            self.w_settlements.add(settlement)
+            self.stats.orders_hot += 1
 
     def write_state(self) -> None:
         """在庫, _在庫記録 and _在庫送信 as the last cycle left them; cursors at NOW."""
@@ -542,10 +746,12 @@ class ShopBuilder:
         records = tab_writer(self.conn, STOCK_RECORDS)
         pushes = tab_writer(self.conn, STOCK_PUSHES)
         system = tab_writer(self.conn, SYSTEM_STATE)
+        balances = tab_writer(self.conn, LEDGER_BALANCES)
         for sku in self.skus:
             at = stamp(sku.changed_at)
             stock.add([sku.code, sku.on_hand, sku.allocated, SAFETY_STOCK, sku.available, at])
             records.add([sku.code, sku.on_hand, SAFETY_STOCK, at])
+            balances.add([sku.code, sku.on_hand, sku.allocated, at])
             for mall in MALLS:
                 pushes.add(
                     [
@@ -561,12 +767,18 @@ class ShopBuilder:
                 )
         for mall in MALLS:
             system.add([f"カーソル:{mall.channel}", NOW.isoformat(), stamp(NOW_TS)])
-        for writer in (stock, records, pushes, system):
+        # The ledger and the log are folded up to where they end (_台帳集計, _受注在庫).
+        system.add([LEDGER_MARK, str(self.w_movements.next_row), stamp(NOW_TS)])
+        system.add([LOG_MARK, str(self.w_log.next_row), stamp(NOW_TS)])
+        for writer in (stock, records, pushes, system, balances):
             writer.flush()
 
 
-def build(path: Path, orders: int, per_day: int = 1000, skus: int = 5000) -> BuildStats:
-    """A fresh workbook at ``path`` (replaced if it exists) holding ``orders`` orders of history."""
+def build(
+    path: Path, orders: int, per_day: int = 1000, skus: int = 5000, archive_after_days: int = 30
+) -> BuildStats:
+    """A fresh workbook at ``path`` (replaced if it exists) holding ``orders`` orders of history,
+    and its archive beside it (``archive_path``) holding what the archive pass would have moved."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     url = f"sqlite:///{path}"
@@ -576,7 +788,8 @@ def build(path: Path, orders: int, per_day: int = 1000, skus: int = 5000) -> Bui
         # A benchmark file: a power cut mid-build just means building again. On the DB-API
         # connection, outside any transaction (SQLite refuses it inside one).
         conn.connection.driver_connection.execute("PRAGMA synchronous=OFF")
-        stats = ShopBuilder(conn, orders, per_day, skus).build()
+        archive = ArchiveWriter(archive_path(path))
+        stats = ShopBuilder(conn, orders, per_day, skus, archive, archive_after_days).build()
         conn.commit()
         conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # one file to copy
     engine.dispose()
@@ -682,6 +895,63 @@ def verify_totals(path: Path) -> list[str]:
         db.close()
 
 
+def verify_archive(path: Path) -> list[str]:
+    """The split between workbook and archive: each 繰越 row is the on-hand sum of its SKU's
+    archived movements, _台帳集計 agrees with 在庫, the _システム marks sit where their tabs end,
+    and no order is in both places."""
+    from sheets_schema.archive import TABLE_NAMES
+
+    problems: list[str] = []
+    db = sqlite3.connect(path)
+    try:
+        db.execute("ATTACH DATABASE ? AS archive", (str(archive_path(path)),))
+        tabs = {t: (i, json.loads(h)) for i, t, h in db.execute("SELECT id, title, header FROM ichigen_tabs")}
+
+        def cells(title: str, *headers: str) -> list[tuple[Any, ...]]:
+            tab_id, header = tabs[title]
+            columns = ", ".join(f"json_extract(cells, '$[{header.index(h)}]')" for h in headers)
+            return db.execute(f"SELECT {columns} FROM ichigen_rows WHERE tab_id = ?", (tab_id,)).fetchall()
+
+        archived: dict[str, tuple[int, int]] = {}
+        movements = TABLE_NAMES[STOCK_MOVEMENTS.title]
+        for code, kind, total, n in db.execute(
+            f'SELECT "SKU", "区分", sum("数量"), count(*) FROM archive.{movements} GROUP BY 1, 2'
+        ):
+            hand, count = archived.get(code, (0, 0))
+            archived[code] = (hand + EFFECTS[kind][0] * total, count + n)
+        carried = {
+            code: (qty, note)
+            for code, kind, qty, note in cells(STOCK_MOVEMENTS.title, "SKU", "区分", "数量", "備考")
+            if kind == "繰越"
+        }
+        for code in sorted(set(archived) | set(carried)):
+            hand, n = archived.get(code, (0, 0))
+            qty, note = carried.get(code, (None, ""))
+            if qty != hand or f" {n:,} 件" not in note:
+                problems.append(f"繰越 {code}: {qty} ({note}), archive holds {n} movements summing {hand}")
+        stock = {code: (hand, alloc) for code, hand, alloc in cells(STOCK.title, "SKU", "実在庫", "引当数")}
+        for code, hand, alloc in cells(LEDGER_BALANCES.title, "SKU", "実在庫", "引当数"):
+            if stock.get(code) != (hand, alloc):
+                problems.append(f"_台帳集計 {code}: {(hand, alloc)}, 在庫 {stock.get(code)}")
+        marks = dict(cells(SYSTEM_STATE.title, "キー", "値"))
+        for title, key in ((STOCK_MOVEMENTS.title, LEDGER_MARK), (SYNC_LOG.title, LOG_MARK)):
+            (end,) = db.execute(
+                "SELECT coalesce(max(row_number), 1) + 1 FROM ichigen_rows WHERE tab_id = ?",
+                (tabs[title][0],),
+            ).fetchone()
+            if marks.get(key) != str(end):
+                problems.append(f"_システム {key}: {marks.get(key)}, the tab ends before row {end}")
+        hot = set(cells(ORDERS.title, "モール", "注文番号"))
+        both = hot & set(db.execute(f'SELECT "モール", "注文番号" FROM archive.{TABLE_NAMES[ORDERS.title]}'))
+        if both:
+            problems.append(
+                f"受注: {len(both)} orders both in the workbook and the archive, e.g. {min(both)}"
+            )
+        return problems[:50]
+    finally:
+        db.close()
+
+
 # -- in-memory malls
 
 
@@ -767,6 +1037,18 @@ def tab_counts(path: Path) -> dict[str, tuple[int, int]]:
         tabs = conn.execute(select(tabs_table.c.id, tabs_table.c.title, tabs_table.c.header)).all()
     engine.dispose()
     return {t.title: (counts.get(t.id, 0), len(t.header)) for t in tabs}
+
+
+def archived_orders(path: Path) -> int:
+    """Orders in the archive beside the workbook at ``path`` (0 without one)."""
+    archive = archive_path(path)
+    if not archive.is_file():
+        return 0
+    db = sqlite3.connect(archive)
+    try:
+        return db.execute(f"SELECT count(*) FROM {TABLE_NAMES[ORDERS.title]}").fetchone()[0]
+    finally:
+        db.close()
 
 
 def cpu_seconds() -> float:
@@ -912,6 +1194,8 @@ def run_sizes(
         counts = tab_counts(work)
         row = {
             "orders": size,
+            "hot": tab_counts(pristine)[ORDERS.title][0],
+            "archived": archived_orders(pristine),
             "build_seconds": built["seconds"],
             "warmup_seconds": warm["seconds"],
             "steady_seconds": statistics.median(s["seconds"] for s in steady),
@@ -930,16 +1214,16 @@ def run_sizes(
     # Wall time is the figure staff feel; CPU time (this process only) is steadier on a shared
     # machine. Growth is against the smallest size, so a linear cycle shows the size ratio.
     print(
-        "\norders | warm-up | steady (median of 3) | steady CPU | growth | +100 orders (CPU) "
-        "| peak RSS | Sheets cells | DB"
+        "\norders | hot / archived | warm-up | steady (median of 3) | steady CPU | growth "
+        "| +100 orders (CPU) | peak RSS | Sheets cells | DB"
     )
-    print("---|---|---|---|---|---|---|---|---")
+    print("---|---|---|---|---|---|---|---|---|---")
     first = results[0]
     for r in results:
         over = " (over Sheets' 10M)" if r["cells"] > 10_000_000 else ""
         growth = r["steady_cpu_seconds"] / first["steady_cpu_seconds"] if first["steady_cpu_seconds"] else 0
         print(
-            f"{r['orders']:,} | {r['warmup_seconds']:.2f} s | {r['steady_seconds']:.2f} s "
+            f"{r['orders']:,} | {r['hot']:,} / {r['archived']:,} | {r['warmup_seconds']:.2f} s | {r['steady_seconds']:.2f} s "
             f"| {r['steady_cpu_seconds']:.2f} s | x{growth:.1f} "
             f"| {r['new100_seconds']:.2f} s ({r['new100_cpu_seconds']:.2f} s) "
             f"| {r['peak_rss_mb']:,} MB | {r['cells']:,}{over} | {r['db_mb']} MB"
@@ -956,9 +1240,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     b.add_argument("--orders", type=int, required=True)
     b.add_argument("--per-day", type=int, default=1000)
     b.add_argument("--skus", type=int, default=5000)
+    b.add_argument(
+        "--archive-after-days", type=int, default=30, help="closed orders older than this are archived"
+    )
     b.add_argument("--verify", action="store_true", help="then parse it all and check the ledger (small N)")
     r = sub.add_parser("run", help="the growth table")
-    r.add_argument("--sizes", default="10000,50000,200000,500000,1100000")
+    r.add_argument("--sizes", default="10000,50000,200000,1100000")
     r.add_argument("--workdir", type=Path, default=Path("/tmp/ichigen-scale"))
     r.add_argument("--per-day", type=int, default=1000)
     r.add_argument("--skus", type=int, default=5000)
@@ -971,9 +1258,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     m.add_argument("--skus", type=int, default=5000)
     args = parser.parse_args(argv)
     if args.command == "build":
-        stats = build(args.path, args.orders, args.per_day, args.skus)
+        stats = build(args.path, args.orders, args.per_day, args.skus, args.archive_after_days)
         if args.verify:
-            problems = verify_totals(args.path)
+            problems = verify_totals(args.path) + verify_archive(args.path)
             if args.orders <= FULL_PARSE_LIMIT:
                 problems += verify(args.path)
             else:

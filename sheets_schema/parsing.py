@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, Generic, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from sheets_schema.grid import Grid
+from sheets_schema.fastrows import FastRows
+from sheets_schema.grid import Grid, no_gc
 from sheets_schema.tabs import TabSpec
 
 M = TypeVar("M", bound=BaseModel)
@@ -89,8 +91,11 @@ class Table(Generic[M]):
             index: dict[tuple[str, ...], int] = {}
             if self.writable:
                 first = self.grid.first_row
-                for i in range(len(self.grid.rows)):
-                    index.setdefault(self.key_of(i + first), i + first)
+                positions = [self.column(h) for h in self.spec.key]
+                for i, cells in enumerate(self.grid.rows):
+                    found = tuple([cells[p].strip() if p < len(cells) else "" for p in positions])
+                    if found not in index:
+                        index[found] = i + first
             self._row_by_key = index
         return self._row_by_key.get(tuple(str(k).strip() for k in key))
 
@@ -140,6 +145,8 @@ def _message(spec: TabSpec, error: Any, header: str) -> str:
 # errors are not kept (they name the row they were found on).
 _PARSED: dict[tuple[str, tuple[str, ...]], dict[tuple[str, ...], BaseModel]] = {}
 _PARSED_PER_TAB = 250_000
+# Per tab and header: the fast path for rows in Ichigen's own form (None: the model has none).
+_FAST: dict[tuple[str, tuple[str, ...]], FastRows | None] = {}
 
 
 class _RowParser:
@@ -151,6 +158,10 @@ class _RowParser:
         self.key_positions = [grid.header.index(h) for h in spec.key]
         # Cell text means a model only under one header: staff may reorder columns.
         self._seen = _PARSED.setdefault((spec.title, tuple(grid.header)), {})
+        where = (spec.title, tuple(grid.header))
+        if where not in _FAST:
+            _FAST[where] = FastRows.compile(spec.model, grid.header)
+        self._fast = _FAST[where]
 
     def key(self, cells: list[str]) -> tuple[str, ...]:
         return tuple([cells[i].strip() for i in self.key_positions])
@@ -162,6 +173,13 @@ class _RowParser:
         model = seen.get(text)
         if model is not None:
             return model
+        if self._fast is not None:
+            model = self._fast.build(cells)
+            if model is not None:
+                if len(seen) >= _PARSED_PER_TAB:
+                    seen.clear()
+                seen[text] = model
+                return model
         values = {h: v for h, i in self.columns if (v := cells[i]) and not v.isspace()}
         try:
             model = self.spec.model.model_validate(values)
@@ -196,25 +214,38 @@ def _duplicate(spec: TabSpec, row: int, first: int, key: tuple[str, ...]) -> Row
 
 
 def parse_grid(spec: TabSpec, grid: Grid) -> Table[Any]:
+    with no_gc():
+        return _parse_grid(spec, grid)
+
+
+def _parse_grid(spec: TabSpec, grid: Grid) -> Table[Any]:
     table: Table[Any] = Table(spec=spec, grid=grid, header_problems=header_problems(spec, grid.header))
     if table.header_problems:
         return table  # columns cannot be trusted: no row is read, no row is written
     parser = _RowParser(spec, grid)
     first_row_of_key: dict[tuple[str, ...], int] = {}
+    # The loop of _RowParser.parse and .key, inlined: it runs for every row of every small tab
+    # on every cycle. A row seen before (same cells, same header) is its model at once.
+    seen, first, records = parser._seen, grid.first_row, table.records
+    raw_key = itemgetter(*parser.key_positions)
+    single = len(parser.key_positions) == 1
+    strip = str.strip
     for index, cells in enumerate(grid.rows):
-        row = index + grid.first_row
-        if not "".join(cells).strip():
-            continue  # blank lines between rows are fine
-        parsed = parser.parse(row, cells)
-        if isinstance(parsed, list):
-            table.errors.extend(parsed)
-            continue
-        key = parser.key(cells)
+        row = index + first
+        parsed = seen.get(tuple(cells))
+        if parsed is None:
+            if not "".join(cells).strip():
+                continue  # blank lines between rows are fine
+            parsed = parser.parse(row, cells)
+            if isinstance(parsed, list):
+                table.errors.extend(parsed)
+                continue
+        key = (raw_key(cells).strip(),) if single else tuple(map(strip, raw_key(cells)))
         if key in first_row_of_key:
             table.errors.append(_duplicate(spec, row, first_row_of_key[key], key))
             continue
         first_row_of_key[key] = row
-        table.records.append(Record(row, parsed))
+        records.append(Record(row, parsed))
     return table
 
 
@@ -235,15 +266,31 @@ class RowsOnDemand:
     def rows_by_key(self) -> dict[tuple[str, ...], list[int]]:
         """Every non-blank row per key, in sheet order (more than one is a duplicate)."""
         if self._rows is None:
-            self._rows = {}
-            if self._parser is not None:
-                first = self.table.grid.first_row
-                for index, cells in enumerate(self.table.grid.rows):
-                    if "".join(cells).strip():
-                        self._rows.setdefault(self._parser.key(cells), []).append(index + first)
-                # The table's own find_row answers from the same index (first row of a key).
-                self.table._row_by_key = {key: rows[0] for key, rows in self._rows.items()}
-        return self._rows
+            with no_gc():
+                self._index()
+        return self._rows  # type: ignore[return-value]
+
+    def _index(self) -> None:
+        rows: dict[tuple[str, ...], list[int]] = {}
+        if self._parser is not None:
+            first = self.table.grid.first_row
+            raw_key = itemgetter(*self._parser.key_positions)
+            single = len(self._parser.key_positions) == 1
+            strip = str.strip
+            for index, cells in enumerate(self.table.grid.rows):
+                found: tuple[str, ...] = (
+                    (raw_key(cells).strip(),) if single else tuple(map(strip, raw_key(cells)))
+                )
+                # Blank lines between rows are fine; a row with a key is not blank.
+                if not any(found) and not "".join(cells).strip():
+                    continue
+                if found in rows:
+                    rows[found].append(index + first)
+                else:
+                    rows[found] = [index + first]
+            # The table's own find_row answers from the same index (first row of a key).
+            self.table._row_by_key = {key: found_rows[0] for key, found_rows in rows.items()}
+        self._rows = rows
 
     def parse(self, row: int) -> BaseModel | list[RowError]:
         """The row's model, or its errors (a duplicate key counts as one)."""

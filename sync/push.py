@@ -34,11 +34,16 @@ class PlannedPush:
 
 
 def plan_pushes(
-    stock: Table[Any] | Mapping[str, int], listings: Table[Any], pushes: Table[Any], malls: Iterable[str]
+    stock: Table[Any] | Mapping[str, int],
+    listings: Table[Any],
+    pushes: Table[Any],
+    malls: Iterable[str],
+    recorded: Iterable[tuple[PlannedPush, PushResult]] = (),
 ) -> list[PlannedPush]:
     """Every mapped SKU (在庫連携 ON) whose 販売可能数 differs from what its mall last got,
     or whose last push failed or is not confirmed yet. ``stock`` is the 在庫 tab as read, or
-    販売可能数 per SKU as a job just wrote it."""
+    販売可能数 per SKU as a job just wrote it; ``recorded``: results the job being built writes
+    to _在庫送信, taken as already there."""
     malls = set(malls)
     if isinstance(stock, Table):
         free = {r.value.sku: r.value.available for r in stock if isinstance(r.value, Stock)}
@@ -47,6 +52,18 @@ def plan_pushes(
     last: dict[tuple[str, str, str], StockPush] = {
         (r.value.mall, r.value.mall_item_code, r.value.mall_sku): r.value for r in pushes
     }
+    for planned, result in recorded:
+        key = (planned.mall, planned.mall_item_code, planned.mall_sku)
+        before = last.get(key)
+        quantity, state = _recorded(result, before.quantity if before else None)
+        last[key] = StockPush(
+            モール=planned.mall,
+            SKU=planned.sku,
+            モール商品コード=planned.mall_item_code,
+            モールSKU=planned.mall_sku,
+            送信数量=quantity,
+            状態=state,
+        )
     plan = []
     for record in listings:
         listing: MallListing = record.value
@@ -87,8 +104,7 @@ def record_results(
     accepted = {(r.value.mall, r.value.mall_item_code, r.value.mall_sku): r.value.quantity for r in pushes}
     for planned, result in sent:
         key = (planned.mall, planned.mall_item_code, planned.mall_sku)
-        state = "失敗" if not result.ok else ("確認済" if result.confirmed else "未確認")
-        quantity = result.quantity if result.ok else accepted.get(key, result.quantity)
+        quantity, state = _recorded(result, accepted.get(key))
         cells = {
             "モール": planned.mall,
             "SKU": planned.sku,
@@ -100,3 +116,32 @@ def record_results(
             "エラー": result.error,
         }
         job.put(pushes, key, cells)
+
+
+def _recorded(result: PushResult, accepted: int | None) -> tuple[int, str]:
+    """(送信数量, 状態) a push result is recorded as: a failed push keeps what the mall last took."""
+    state = "失敗" if not result.ok else ("確認済" if result.confirmed else "未確認")
+    quantity = result.quantity if result.ok or accepted is None else accepted
+    return quantity, state
+
+
+def mark_unconfirmed(
+    job: WriteJob,
+    stock: Mapping[str, int],
+    listings: Table[Any],
+    pushes: Table[Any],
+    malls: Iterable[str],
+    recorded: Iterable[tuple[PlannedPush, PushResult]] = (),
+) -> None:
+    """Before a quantity change goes out, its listing's record stops saying 確認済: 状態 becomes
+    未確認 in the job written before the mall is called (送信数量 still what the mall last took).
+    A push that reaches the mall but not the workbook (a crash, a kept-lease runner's lost
+    results) is then sent again, even when 販売可能数 later comes back to the recorded number."""
+    if not pushes.writable:
+        return
+    for planned in plan_pushes(stock, listings, pushes, malls, recorded):
+        if planned.reason != "数量変更":
+            continue  # no record (初回送信), 失敗 or 未確認: sent again until one is recorded
+        row = pushes.find_row((planned.mall, planned.mall_item_code, planned.mall_sku))
+        if row is not None:
+            job.set(pushes, row, {"状態": "未確認"}, allow_invalid=True)

@@ -96,6 +96,13 @@ class SettledLedger:
 
     # -- reading
 
+    def settled_signatures(self) -> dict[OrderKey, str]:
+        """``settled_for`` of every order the workbook has settled, as one dict (a quiet cycle
+        compares each 受注 row with it)."""
+        self.settled_for(("", ""))
+        assert self._raw_settled is not None
+        return {**self._raw_settled, **self._settled_for}
+
     def settled_for(self, key: OrderKey) -> str | None:
         """The 受注 signature an order was last settled for (None: never settled)."""
         if key in self._settled_for:
@@ -104,10 +111,16 @@ class SettledLedger:
             table = self.settlements.table
             self._raw_settled = {}
             if table.writable and not self.upgrading:
+                # The first non-blank row of each key, as settlements.rows_by_key has it, in one
+                # pass over two raw cells (no index of the whole tab: a quiet cycle needs none).
                 column = table.column("反映状態")
-                first = table.grid.first_row
-                for key_, rows in self.settlements.rows_by_key.items():
-                    self._raw_settled[(key_[0], key_[1])] = table.grid.rows[rows[0] - first][column].strip()
+                mall, number = table.column("モール"), table.column("注文番号")
+                raw = self._raw_settled
+                for cells in table.grid.rows:
+                    key_ = (cells[mall].strip(), cells[number].strip())
+                    if key_ in raw or (not (key_[0] or key_[1]) and not "".join(cells).strip()):
+                        continue
+                    raw[key_] = cells[column].strip()
         return self._raw_settled.get(key)
 
     def load(self, key: OrderKey) -> bool:

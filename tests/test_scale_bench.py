@@ -6,14 +6,26 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bench.scale_bench import FIELDS, build, measure, movement_id, verify, verify_totals
-from sheets_schema.tabs import TAB_BY_TITLE
-from sync.ledger import _movement
+from bench.scale_bench import (
+    FIELDS,
+    NOW,
+    archive_path,
+    build,
+    measure,
+    movement_id,
+    verify,
+    verify_archive,
+    verify_totals,
+)
+from sheets_schema.archive import TABLE_NAMES, Archive, _row
+from sheets_schema.models import MOVEMENT_KINDS, StockMovement
+from sheets_schema.tabs import ORDER_LINES, ORDER_SETTLEMENTS, ORDERS, STOCK_MOVEMENTS, SYNC_LOG, TAB_BY_TITLE
+from sync.ledger import EFFECTS, _movement
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +83,101 @@ def test_verify_notices_a_stock_tab_the_ledger_disagrees_with(workbook: Path, tm
         )
     for problems in (verify(copy), verify_totals(copy)):
         assert any(p.startswith(f"在庫 {cells[0]}:") for p in problems)
+
+
+@pytest.fixture(scope="module")
+def archived(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """10 days of history with everything closed more than 4 days ago archived."""
+    path = tmp_path_factory.mktemp("scale-archived") / "wb.sqlite3"
+    stats = build(path, orders=2_000, per_day=200, archive_after_days=4)
+    assert stats.orders_total == stats.orders_hot + stats.orders_archived == 2_000
+    assert 800 < stats.orders_archived < 1_400
+    assert stats.archive == str(archive_path(path)) == str(path.with_name("wb-archive.sqlite3"))
+    assert stats.carried == 5_000  # every SKU's opening 入庫 is older than the cutoff
+    return path
+
+
+def test_the_opening_balance_kind() -> None:
+    assert "繰越" in MOVEMENT_KINDS and EFFECTS["繰越"] == (1, 0)
+    movement = StockMovement.model_validate(
+        {"移動ID": "繰越:A", "日時": "2026-10-31 12:00:00", "SKU": "A", "区分": "繰越", "数量": "-3"}
+    )
+    assert movement.quantity == -3
+
+
+def test_an_archived_build_is_consistent(archived: Path) -> None:
+    assert verify_archive(archived) == []
+    assert verify_totals(archived) == []
+    assert verify(archived) == []
+
+
+def test_what_is_archived_and_where_the_opening_rows_sit(archived: Path) -> None:
+    cutoff = (NOW - timedelta(days=4)).strftime("%Y-%m-%d %H:%M:%S")
+    db = sqlite3.connect(archived)
+    db.execute("ATTACH DATABASE ? AS archive", (str(archive_path(archived)),))
+    orders, lines, settlements = (TABLE_NAMES[s.title] for s in (ORDERS, ORDER_LINES, ORDER_SETTLEMENTS))
+    movements, log = TABLE_NAMES[STOCK_MOVEMENTS.title], TABLE_NAMES[SYNC_LOG.title]
+    # Archived orders are closed, and closed before the cutoff (their settlement too).
+    assert db.execute(f"SELECT DISTINCT ステータス FROM archive.{orders}").fetchall() in (
+        [("出荷済",), ("キャンセル",)],
+        [("キャンセル",), ("出荷済",)],
+    )
+    assert db.execute(f"SELECT max(更新日時) < ? FROM archive.{orders}", (cutoff,)).fetchone() == (1,)
+    assert db.execute(f"SELECT max(更新日時) < ? FROM archive.{settlements}", (cutoff,)).fetchone() == (1,)
+    # Every line, settlement and order movement of an archived order went with it, none stayed.
+    for table in (lines, settlements):
+        assert db.execute(
+            f"SELECT count(*) FROM archive.{table} t LEFT JOIN archive.{orders} o "
+            "ON o.モール = t.モール AND o.注文番号 = t.注文番号 WHERE o.注文番号 IS NULL"
+        ).fetchone() == (0,)
+    assert (
+        db.execute(f"SELECT count(*) FROM archive.{settlements}").fetchone()
+        == db.execute(f"SELECT count(*) FROM archive.{orders}").fetchone()
+    )
+    assert db.execute(
+        f"SELECT count(*) FROM archive.{movements} m LEFT JOIN archive.{orders} o "
+        "ON o.モール = m.モール AND o.注文番号 = m.注文番号 WHERE m.注文番号 != '' AND o.注文番号 IS NULL"
+    ).fetchone() == (0,)
+    # Movements without an order and log rows: archived exactly when older than the cutoff.
+    assert db.execute(
+        f"SELECT max(日時) < ? FROM archive.{movements} WHERE 注文番号 = ''", (cutoff,)
+    ).fetchone() == (1,)
+    assert db.execute(f"SELECT max(開始日時) < ? FROM archive.{log}", (cutoff,)).fetchone() == (1,)
+    (tab,) = db.execute("SELECT id FROM ichigen_tabs WHERE title = '在庫移動'").fetchone()
+    hot = [
+        json.loads(c)
+        for (c,) in db.execute("SELECT cells FROM ichigen_rows WHERE tab_id = ? ORDER BY row_number", (tab,))
+    ]
+    assert all(not (r[6] == "" and r[3] != "繰越" and r[1] < cutoff) for r in hot)
+    # One 繰越 row per SKU, at the top of the ledger, dated at the cutoff; time order below it.
+    assert [r[0] for r in hot[:5_000]] == [f"繰越:SKU-{i:05d}" for i in range(5_000)]
+    first = hot[0]
+    assert (first[1], first[3], first[5], first[6], first[7]) == (cutoff, "繰越", "", "", "")
+    count = db.execute(f"SELECT count(*) FROM archive.{movements} WHERE SKU = 'SKU-00000'").fetchone()[0]
+    assert first[8] == f"{cutoff[:10]}以前の在庫移動 {count:,} 件の合計（履歴データベースに移動済み）"
+    assert all(r[3] != "繰越" for r in hot[5_000:])
+    assert [r[1] for r in hot[5_000:]] == sorted(r[1] for r in hot[5_000:])
+    db.close()
+
+
+def test_archived_rows_are_what_the_archive_pass_copies(archived: Path) -> None:
+    archive = Archive(f"sqlite:///{archive_path(archived)}")
+    for spec in (ORDERS, ORDER_LINES, ORDER_SETTLEMENTS, STOCK_MOVEMENTS, SYNC_LOG):
+        rows = archive.rows(spec)
+        assert rows, spec.title
+        for stored in rows[:: max(1, len(rows) // 50)]:
+            text = {h: "" if v is None else str(v) for h, v in stored.items()}
+            model = spec.model.model_validate({h: v for h, v in text.items() if v})
+            assert _row(spec, model) == stored
+    archive.engine.dispose()
+
+
+def test_cycles_on_an_archived_workbook(archived: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "work.sqlite3"
+    shutil.copyfile(archived, copy)
+    for cycle, offset in (("warmup", 60), ("steady", 120)):
+        facts = measure(copy, cycle, offset_seconds=offset, skus=5_000)
+        assert facts["problems"] == []
+        assert (facts["movements"], facts["pushes"], facts["created"]) == (0, 0, 0)
+    facts = measure(copy, "new100", offset_seconds=600, skus=5_000)
+    assert facts["problems"] == [] and facts["created"] == 100

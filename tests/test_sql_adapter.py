@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
+from sheets_schema.adapters.sql import SqlWorkbook
 from sheets_schema.book import ensure_tabs, read_tables
 from sheets_schema.changes import CellUpdate, TabAppend, WriteJob
 from sheets_schema.errors import StaleWorkbookError, WorkbookUnavailable
@@ -68,3 +70,34 @@ def test_info_shows_the_file_path(sql: SqlHarness, tmp_path: Path) -> None:
     info = sql.workbook.info
     assert (info.backend, info.title) == ("sql", "workbook.sqlite3")
     assert info.location == str((tmp_path / "data" / "workbook.sqlite3").resolve())
+
+
+def test_rows_decode_in_bulk_exactly_as_cell_by_cell() -> None:
+    import json
+
+    from sheets_schema.adapters.sql import _decode_rows
+    from sheets_schema.grid import cell_text
+
+    rows = [
+        ["SKU-1", 5, -3, 0, 1.0, 2.5, 1e20, True, False, None, "", "1,980", "[x]"],
+        [],
+        ["{not json}", "a[b", [1, 2], {"k": 1}],
+        [12345678901234567890, -0.0, 3.0e-5, "ＳＫＵ", "改行\n"],
+    ]
+    stored = [json.dumps(r, ensure_ascii=False) for r in rows]
+    assert _decode_rows(stored) == [[cell_text(c) for c in r] for r in rows]
+    assert _decode_rows(rows) == [[cell_text(c) for c in r] for r in rows]  # drivers that decode
+
+
+@pytest.mark.parametrize("odd", [None, [1, 2], {"k": 1}, "a[b", "{x}"])
+def test_a_tab_reads_back_cell_by_cell_whatever_its_cells_hold(tmp_path: Path, odd: Any) -> None:
+    from sheets_schema.grid import cell_text
+    from sheets_schema.workbook import NewTab
+
+    workbook = SqlWorkbook(f"sqlite:///{tmp_path / 'wb.sqlite3'}")
+    rows = [["A", 5, -3, 1.0, 2.5, True, False, None, ""], ["B", odd, "x", "", "", "", "", "", ""], [], ["C"]]
+    workbook.add_tabs([NewTab("t", tuple("abcdefghi"), False, tuple(tuple(r) for r in rows))])
+    grid = workbook.read(["t"])["t"]
+    assert grid.rows == [[cell_text(c) for c in r] + [""] * (9 - len(r)) for r in rows]
+    tail = workbook.read(["t"], start_rows={"t": 4})["t"]
+    assert (tail.first_row, tail.rows) == (4, grid.rows[2:])

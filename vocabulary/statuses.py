@@ -9,6 +9,7 @@ ORDER_STATUSES: tuple[str, ...] = OrderStatus.__args__
 # Orders in these statuses hold stock (引当) until they ship or are cancelled.
 OPEN_ORDER_STATUSES: tuple[str, ...] = ("新規", "入金待ち", "発送待ち", "保留")
 
+# 繰越: the opening balance left in the workbook for a SKU's movements moved to the archive.
 MovementKind = Literal["入庫", "引当", "引当解除", "出荷", "手動調整", "棚卸", "繰越"]
 MOVEMENT_KINDS: tuple[str, ...] = MovementKind.__args__
 

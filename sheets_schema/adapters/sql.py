@@ -7,7 +7,9 @@ as on Google Sheets. Only portable SQL is used, so a PostgreSQL URL works as wel
 
 from __future__ import annotations
 
+import itertools
 import json
+import operator
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -24,6 +26,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     and_,
     bindparam,
     create_engine,
@@ -33,7 +36,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    tuple_,
+    type_coerce,
     update,
 )
 from sqlalchemy.engine import make_url
@@ -41,7 +44,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from sheets_schema.changes import WriteJob
 from sheets_schema.errors import StaleWorkbookError, WorkbookUnavailable
-from sheets_schema.grid import FIRST_DATA_ROW, Grid, cell_text
+from sheets_schema.grid import FIRST_DATA_ROW, Grid, cell_text, no_gc
 from sheets_schema.workbook import NewTab, WorkbookInfo
 
 metadata = MetaData()
@@ -100,6 +103,144 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _number_text(text: str) -> str:
+    return cell_text(float(text))
+
+
+def _decode_rows(stored: list[Any]) -> list[list[str]]:
+    """Rows of cell text from the stored JSON arrays, exactly as ``cell_text`` of each decoded
+    cell. The rows are decoded in one go, numbers straight to their text; true/false/null are
+    rare and fixed after. A row holding a nested array or object (never written by Ichigen)
+    is decoded again alone, the plain way."""
+
+    def plain(cells: Any) -> list[str]:
+        cells = json.loads(cells) if isinstance(cells, str) else cells
+        return [cell_text(c) for c in cells] if isinstance(cells, list) else []
+
+    texts = [i for i, c in enumerate(stored) if isinstance(c, str) and c.startswith("[")]
+    rows: list[list[str]] = [[] for _ in stored]
+    with no_gc():  # only lists of strings are made here: no cycles for the collector to find
+        decoded = json.loads(
+            "[" + ",".join(stored[i] for i in texts) + "]", parse_int=str, parse_float=_number_text
+        )
+        for i, row in zip(texts, decoded, strict=True):
+            text = stored[i]
+            if ("{" in text or text.count("[") > 1) and not all(
+                type(c) is str or c is None or type(c) is bool for c in row
+            ):
+                rows[i] = plain(text)
+            elif None in row or True in row or False in row:
+                rows[i] = [cell_text(c) for c in row]
+            else:
+                rows[i] = row
+    if len(texts) != len(stored):
+        done = set(texts)
+        for i, cells in enumerate(stored):
+            if i not in done:
+                rows[i] = plain(cells)
+    return rows
+
+
+_FLAT_TYPES = frozenset({str, type(None), bool})
+
+
+class _NestedCell(Exception):
+    """A stored cell holds a JSON object: never written by Ichigen; read that tab the plain way."""
+
+
+def _refuse_object(_pairs: Any) -> Any:
+    raise _NestedCell
+
+
+def _sqlite_tab_rows(conn: Connection, tab_id: int, start: int) -> tuple[list[int], list[list[str]]]:
+    """A tab's row numbers and rows from ``start`` on, on SQLite: SQLite joins the cells' JSON
+    texts into one array (and the row numbers into one list, in the same pass, so they pair up
+    whatever order it takes them in), and Python decodes it with one json.loads: no Python
+    object per row until the rows themselves. About a third cheaper than row by row."""
+    numbers, text = conn.exec_driver_sql(
+        "SELECT group_concat(row_number, ','), '[' || coalesce(group_concat(cells, ','), '') || ']' "
+        "FROM (SELECT row_number, cells FROM ichigen_rows WHERE tab_id = ? AND row_number >= ? "
+        "ORDER BY row_number)",
+        (tab_id, start),
+    ).one()
+    if not numbers:
+        return [], []
+    try:
+        rows = json.loads(text, parse_int=str, parse_float=_number_text, object_pairs_hook=_refuse_object)
+    except _NestedCell:
+        return _plain_tab_rows(conn, tab_id, start)
+    order = [int(n) for n in numbers.split(",")]
+    if len(order) != len(rows):  # cannot happen (cells is NOT NULL)
+        return _plain_tab_rows(conn, tab_id, start)
+    if set(map(type, rows)) != {list}:
+        return _plain_tab_rows(conn, tab_id, start)
+    if text.count("[") != len(rows) + 1:  # a "[" in some text, or an array in a cell
+        for row in rows:
+            if not set(map(type, row)) <= _FLAT_TYPES:
+                return _plain_tab_rows(conn, tab_id, start)
+    if "null" in text or "true" in text or "false" in text:  # maybe a cell that is not text
+        for i, row in enumerate(rows):
+            if None in row or True in row or False in row:
+                rows[i] = [cell_text(c) for c in row]
+    if not all(map(operator.lt, order, itertools.islice(order, 1, None))):
+        pairs = sorted(zip(order, rows, strict=True), key=lambda pair: pair[0])
+        order, rows = [n for n, _ in pairs], [r for _, r in pairs]
+    return order, rows
+
+
+def _plain_tab_rows(conn: Connection, tab_id: int, start: int) -> tuple[list[int], list[list[str]]]:
+    result = conn.execute(
+        select(rows_table.c.row_number, rows_table.c.cells)
+        .where(rows_table.c.tab_id == tab_id, rows_table.c.row_number >= start)
+        .order_by(rows_table.c.row_number)
+    ).all()
+    rows = [[cell_text(c) for c in cells] if isinstance(cells, list) else [] for _, cells in result]
+    return [n for n, _ in result], rows
+
+
+def _fill(grid: Grid, numbers: Sequence[int], rows: list[list[str]]) -> None:
+    """Put rows read from ``grid.first_row`` on into the grid, padded to the header's width."""
+    width = len(grid.header)
+    first = grid.first_row
+    if numbers and numbers[0] == first and numbers[-1] == first + len(numbers) - 1:
+        # No gaps (always, today): the rows as they are, padded where short.
+        if min(map(len, rows)) < width:
+            for row in rows:
+                if len(row) < width:
+                    row.extend([""] * (width - len(row)))
+        grid.rows.extend(rows)
+        return
+    end = grid.end_row
+    for number, row in zip(numbers, rows, strict=True):
+        # A gap in the row numbers must not shift later rows.
+        while end < number:
+            grid.rows.append([""] * width)
+            end += 1
+        if len(row) < width:
+            row.extend([""] * (width - len(row)))
+        grid.rows.append(row)
+        end += 1
+
+
+def _rows_at(conn: Connection, keys: set[tuple[int, int]]) -> dict[tuple[int, int], Any]:
+    """Stored cells of these (tab id, row number) rows. Asked per tab with a plain IN list on
+    the row number: the primary key's index answers it (SQLite does not use the index for an
+    IN list of (tab, row) pairs, and scanned every row of every tab)."""
+    by_tab: dict[int, list[int]] = defaultdict(list)
+    for tab_id, row in keys:
+        by_tab[tab_id].append(row)
+    current: dict[tuple[int, int], Any] = {}
+    for tab_id, rows in by_tab.items():
+        for chunk in _chunks(sorted(rows)):
+            found = conn.execute(
+                select(rows_table.c.row_number, rows_table.c.cells).where(
+                    rows_table.c.tab_id == tab_id, rows_table.c.row_number.in_(list(chunk))
+                )
+            )
+            current.update({(tab_id, r): c for r, c in found})
+    return current
+
+
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
@@ -147,21 +288,29 @@ class SqlWorkbook:
                         if start > FIRST_DATA_ROW
                         else rows_table.c.tab_id == tab_id
                     )
-                result = conn.execute(
-                    select(rows_table.c.tab_id, rows_table.c.row_number, rows_table.c.cells)
-                    .where(or_(*wanted))
-                    .order_by(rows_table.c.tab_id, rows_table.c.row_number)
-                )
-                for tab_id, number, cells in result:
-                    grid = grids[tab_id]
-                    width = len(grid.header)
-                    # Row numbers have no gaps today, but a gap must not shift later rows.
-                    while grid.end_row < number:
-                        grid.rows.append([""] * width)
-                    row = [cell_text(c) for c in cells]
-                    if len(row) < width:
-                        row.extend([""] * (width - len(row)))
-                    grid.rows.append(row)
+                with no_gc():
+                    if conn.dialect.name == "sqlite":
+                        for tab_id, grid in grids.items():
+                            _fill(grid, *_sqlite_tab_rows(conn, tab_id, grid.first_row))
+                    else:
+                        # The cells' JSON text as stored (not decoded row by row by the JSON
+                        # type): decoded in one json.loads, numbers straight to text.
+                        result = conn.execute(
+                            select(
+                                rows_table.c.tab_id,
+                                rows_table.c.row_number,
+                                type_coerce(rows_table.c.cells, Text),
+                            )
+                            .where(or_(*wanted))
+                            .order_by(rows_table.c.tab_id, rows_table.c.row_number)
+                        ).all()
+                        decoded = _decode_rows([r[2] for r in result])
+                        by_tab: dict[int, tuple[list[int], list[list[str]]]] = {t: ([], []) for t in grids}
+                        for (tab_id, number, _), row in zip(result, decoded, strict=True):
+                            by_tab[tab_id][0].append(number)
+                            by_tab[tab_id][1].append(row)
+                        for tab_id, grid in grids.items():
+                            _fill(grid, *by_tab[tab_id])
         except SQLAlchemyError as exc:
             raise WorkbookUnavailable(
                 f"ワークブック（データベース）を読めませんでした: {exc.__class__.__name__}"
@@ -186,15 +335,7 @@ class SqlWorkbook:
 
     def _check_expectations(self, conn: Connection, job: WriteJob, ids: dict[str, int]) -> None:
         """Inside the transaction: every expected cell still reads as the job read it."""
-        keys = list({(ids[e.tab], e.row) for e in job.expectations})
-        current: dict[tuple[int, int], list[Any]] = {}
-        for chunk in _chunks(keys):
-            found = conn.execute(
-                select(rows_table.c.tab_id, rows_table.c.row_number, rows_table.c.cells).where(
-                    tuple_(rows_table.c.tab_id, rows_table.c.row_number).in_(list(chunk))
-                )
-            )
-            current.update({(t, r): c for t, r, c in found})
+        current = _rows_at(conn, {(ids[e.tab], e.row) for e in job.expectations})
         for expected in job.expectations:
             cells = current.get((ids[expected.tab], expected.row))
             found_text = cell_text(cells[expected.column]) if cells and expected.column < len(cells) else ""
@@ -229,14 +370,7 @@ class SqlWorkbook:
         if not by_row:
             return
         keys = list(by_row)
-        current: dict[tuple[int, int], list[Any]] = {}
-        for chunk in _chunks(keys):
-            found = conn.execute(
-                select(rows_table.c.tab_id, rows_table.c.row_number, rows_table.c.cells).where(
-                    tuple_(rows_table.c.tab_id, rows_table.c.row_number).in_(list(chunk))
-                )
-            )
-            current.update({(t, r): list(c) for t, r, c in found})
+        current = {key: list(cells) for key, cells in _rows_at(conn, set(keys)).items()}
         missing = [k for k in keys if k not in current]
         if missing:
             raise StaleWorkbookError("更新する行が見つかりません。再読み込みしてからやり直してください")
