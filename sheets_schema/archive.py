@@ -52,7 +52,7 @@ _CHUNK = 400
 _LOOKUPS = {
     "orders": (("注文番号",),),
     "order_lines": (("SKU",),),
-    "stock_movements": (("モール", "注文番号"),),
+    "stock_movements": (("モール", "注文番号"), ("SKU",)),
 }
 CANCELLED = "キャンセル"
 
@@ -133,6 +133,21 @@ class Archive:
     def count(self, spec: TabSpec) -> int:
         with self.engine.connect() as conn:
             return conn.scalar(select(func.count()).select_from(self.tables[spec.title])) or 0
+
+    def movements_per_sku(self, skus: Sequence[str]) -> dict[str, int]:
+        """How many archived ledger movements each SKU has (what its 繰越 row sums)."""
+        table = self.tables[STOCK_MOVEMENTS.title]
+        counts: dict[str, int] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(skus), _CHUNK):
+                chunk = list(skus[start : start + _CHUNK])
+                statement = (
+                    select(table.c["SKU"], func.count())
+                    .where(table.c["SKU"].in_(chunk))
+                    .group_by(table.c["SKU"])
+                )
+                counts.update({str(sku): int(n) for sku, n in conn.execute(statement)})
+        return counts
 
     def rows(self, spec: TabSpec) -> list[dict[str, Any]]:
         """Every archived row of a tab as {header: value} (for export and checks)."""

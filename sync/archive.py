@@ -195,6 +195,14 @@ def _archive_pass(
                 f"「{spec.title}」の {len(missing)} 行が履歴データベースで確認できないため、ワークブックから消していません"
             )
 
+    if plan.openings:
+        # Each 繰越 says how many movements it sums: all the SKU's archived ones, this pass's
+        # and earlier passes' (counted in the archive, now that this pass's copies are there).
+        counts = archive.movements_per_sku(sorted({m.sku for m in plan.openings.values()}))
+        plan.openings = {
+            row: m.model_copy(update={"note": opening_note(m.at, counts.get(m.sku, 0))})
+            for row, m in plan.openings.items()
+        }
     job = WriteJob()
     engine.check_lease(system, job)
     for spec, rows in copies[:3]:
@@ -382,7 +390,7 @@ def _plan_ledger(
             SKU=sku,
             区分=OPENING,
             数量=units,
-            備考=f"{cutoff:%Y-%m-%d}以前の在庫移動の合計（明細は履歴データベースにあります）",
+            備考=opening_note(cutoff, 0),
         )
         plan.ledger_deletes.extend(row for row, _ in merged if row != slot)
     plan.ledger_deletes.sort()
@@ -403,6 +411,10 @@ def _plan_log(plan: ArchivePlan, log: Table[Any], cutoff: datetime, limit: int |
             plan.more = True
             break
         plan.log.append((row, found))
+
+
+def opening_note(cutoff: datetime, movements: int) -> str:
+    return f"{cutoff:%Y-%m-%d}以前の在庫移動 {movements:,} 件の合計（履歴データベースに移動済み）"
 
 
 def _cell(cells: list[str], column: int) -> str:

@@ -181,3 +181,46 @@ def test_cycles_on_an_archived_workbook(archived: Path, tmp_path: Path) -> None:
         assert (facts["movements"], facts["pushes"], facts["created"]) == (0, 0, 0)
     facts = measure(copy, "new100", offset_seconds=600, skus=5_000)
     assert facts["problems"] == [] and facts["created"] == 100
+
+
+def test_the_archive_pass_on_the_all_hot_workbook_gives_the_archived_build(
+    workbook: Path, archived: Path, tmp_path: Path
+) -> None:
+    """The bench's archived workbook is what Ichigen itself holds after its archive pass: the
+    same 10 days of history, built whole, then archived by ``sync.archive`` at NOW."""
+    from settings import SyncSettings
+    from sheets_schema.adapters.sql import SqlWorkbook
+    from sheets_schema.book import read_tables
+    from sync.archive import archive_history
+    from sync.engine import SyncEngine
+
+    passed = tmp_path / "wb.sqlite3"
+    shutil.copy(workbook, passed)
+    archive = Archive(f"sqlite:///{tmp_path / 'wb-archive.sqlite3'}")
+    engine = SyncEngine(SqlWorkbook(f"sqlite:///{passed}"), [], SyncSettings(), clock=lambda: NOW)
+    result = archive_history(engine, archive, after_days=4)
+    built = Archive(f"sqlite:///{archive_path(archived)}")
+
+    def keys(store: Archive, spec: object) -> set[tuple[str, ...]]:
+        return {tuple(str(row[h]) for h in spec.key) for row in store.rows(spec)}  # type: ignore[attr-defined]
+
+    for spec in (ORDERS, ORDER_LINES, ORDER_SETTLEMENTS, STOCK_MOVEMENTS, SYNC_LOG):
+        assert keys(archive, spec) == keys(built, spec), spec.title
+    assert result.orders == len(keys(built, ORDERS))
+
+    ours, theirs = (
+        read_tables(SqlWorkbook(f"sqlite:///{passed}")),
+        read_tables(SqlWorkbook(f"sqlite:///{archived}")),
+    )
+    for title in ("受注", "受注明細", "_受注在庫", "_台帳集計", "在庫"):
+        assert ours[title].grid.rows == theirs[title].grid.rows, title
+    # The ledger left: the same rows in the same order, 繰越 rows (notes and counts) included.
+    assert ours["在庫移動"].grid.rows == theirs["在庫移動"].grid.rows
+    marks = {
+        t: {r.key: r.value for r in tables["_システム"].models()}
+        for t, tables in (("ours", ours), ("theirs", theirs))
+    }
+    for mark in ("末尾:在庫移動", "末尾:同期ログ"):
+        assert marks["ours"][mark] == marks["theirs"][mark], mark
+    archive.engine.dispose()
+    built.engine.dispose()
