@@ -87,6 +87,9 @@ def trim(workbook: Workbook) -> None:
         print(f"削れる空白のセルはありませんでした（{before:,} セル使用中）")
     else:
         print(f"空白の行と列を削りました: {before:,} → {after:,} セル（{before - after:,} セル減）\n")
+    protected = workbook.protect_machine_cells(TABS)
+    if protected:
+        print(f"Ichigen が書く列とシートに「警告のみ」の保護を {protected} か所付けました\n")
 
 
 def import_file(workbook: Workbook, path: Path, *, apply: bool) -> int:

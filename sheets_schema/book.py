@@ -43,9 +43,6 @@ def open_prepared_workbook(settings: Settings, now: datetime) -> Workbook:
         seed_demo_if_new(workbook, now)
     else:
         ensure_tabs(workbook)
-    protect = getattr(workbook, "protect_machine_cells", None)  # Google Sheets only
-    if protect is not None:
-        protect(TABS)  # two requests when in place: metadata and the headers
     return workbook
 
 

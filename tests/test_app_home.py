@@ -125,6 +125,8 @@ def test_the_whole_app_runs_against_a_sheets_compatible_server(fake_sheets) -> N
     assert {"商品", "在庫", "受注", "_システム"} <= set(fake_sheets.sheet_titles(key))
     assert fake_sheets.is_hidden(key, "_システム")
     assert fake_sheets.count("values.batchGet") == 1
+    # The tabs Ichigen made came with their warning-only protections, in the same request.
+    assert fake_sheets.count("batchUpdate") == 1
 
 
 def test_the_embedded_demo_keeps_syncing_its_demo_malls_in_the_background(sql_url: str) -> None:

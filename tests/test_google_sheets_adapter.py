@@ -261,7 +261,8 @@ def _protections(google: GoogleHarness) -> dict[str, list[dict]]:
 
 
 def test_what_ichigen_writes_is_protected_with_a_warning_once(google: GoogleHarness) -> None:
-    added = google.workbook.protect_machine_cells(TABS)
+    # The tabs Ichigen made (the fixture's ensure_tabs) came with their protections.
+    assert google.workbook.protect_machine_cells(TABS) == 0
 
     found = _protections(google)
     stock_ids = {
@@ -274,8 +275,6 @@ def test_what_ichigen_writes_is_protected_with_a_warning_once(google: GoogleHarn
     assert found["商品"] == []  # staff own every column of 商品
     for whole in ("在庫移動", "同期ログ", "_システム"):
         assert [p["range"] for p in found[whole]] == [{"sheetId": stock_ids[whole]}]
-    assert added == sum(len(r) for r in found.values())
-    assert google.workbook.protect_machine_cells(TABS) == 0  # already there: nothing added
 
     # Staff insert a column before 引当数: the protection stays on 引当数, and none is added.
     sheet_id = stock_ids[STOCK.title]
@@ -294,3 +293,22 @@ def test_what_ichigen_writes_is_protected_with_a_warning_once(google: GoogleHarn
     job.set(tables[STOCK.title], 2, {"引当数": 3})
     google.fresh_workbook().write(job)
     assert read_tables(google.fresh_workbook())[STOCK.title].models()[0].allocated == 3
+
+
+def test_a_spreadsheet_made_before_gets_its_protections_from_check_fix(fake_sheets: FakeSheetsServer) -> None:
+    older = GoogleHarness(fake_sheets)
+    older.key = fake_sheets.create_spreadsheet(
+        "以前からの台帳",
+        {spec.title: [list(spec.headers)] for spec in TABS},
+        hidden={s.title for s in TABS if s.hidden},
+    )
+    older.workbook = older.fresh_workbook()
+    assert all(ranges == [] for ranges in _protections(older).values())
+
+    added = older.workbook.protect_machine_cells(TABS)
+
+    found = _protections(older)
+    assert added == sum(len(ranges) for ranges in found.values()) > 0
+    columns = {p["range"]["startColumnIndex"] for p in found[STOCK.title]}
+    assert columns == {STOCK.headers.index(h) for h in STOCK.system_columns}
+    assert older.workbook.protect_machine_cells(TABS) == 0

@@ -11,6 +11,7 @@ stays text and ``00123`` is never turned into 123.
 from __future__ import annotations
 
 import random
+import secrets
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -28,7 +29,7 @@ from gspread.utils import absolute_range_name, rowcol_to_a1
 from sheets_schema.changes import CellUpdate, WriteJob
 from sheets_schema.errors import StaleWorkbookError, WorkbookUnavailable
 from sheets_schema.grid import FIRST_DATA_ROW, Grid, cell_text
-from sheets_schema.tabs import TabSpec
+from sheets_schema.tabs import TAB_BY_TITLE, TabSpec
 from sheets_schema.workbook import NewTab, WorkbookInfo
 from vocabulary.retry import RetryPolicy
 
@@ -442,7 +443,10 @@ class GoogleSheetsWorkbook:
         Ichigen writes (ledger, logs, hidden state). Sheets then asks "are you sure?" before a
         person types there; Ichigen's own writes (API) are not affected. One column per range,
         so a column staff insert beside one is not swept in; ranges already there (found by
-        their description) are left alone. Returns how many were added (one batchUpdate)."""
+        their description) are left alone. Returns how many were added (one batchUpdate).
+
+        Tabs Ichigen creates get theirs with them (``add_tabs``); this is for a spreadsheet
+        made before, from ``python -m sheets_schema check --fix``."""
         self._meta = None  # current protections and sheet ids
         sheets = {s["properties"]["title"]: s for s in self._metadata().get("sheets", [])}
         present = [spec for spec in specs if spec.title in sheets]
@@ -460,23 +464,14 @@ class GoogleSheetsWorkbook:
         existing = {
             str(p.get("description", "")) for s in sheets.values() for p in s.get("protectedRanges", [])
         }
-        requests_: list[dict[str, Any]] = []
-
-        def protect(grid: dict[str, Any], description: str) -> None:
-            if description not in existing:
-                existing.add(description)
-                body = {"range": grid, "description": description, "warningOnly": True}
-                requests_.append({"addProtectedRange": {"protectedRange": body}})
-
-        for spec in present:
-            sheet_id = sheets[spec.title]["properties"]["sheetId"]
-            if spec.title not in headers:
-                protect({"sheetId": sheet_id}, f"Ichigen: 「{spec.title}」シートは Ichigen が書き込みます")
-                continue
-            for column, header in enumerate(headers[spec.title]):
-                if header in spec.system_columns:
-                    grid = {"sheetId": sheet_id, "startColumnIndex": column, "endColumnIndex": column + 1}
-                    protect(grid, f"Ichigen: 「{spec.title}」の「{header}」列は Ichigen が書き込みます")
+        requests_ = [
+            request
+            for spec in present
+            for request in _protections(
+                spec, sheets[spec.title]["properties"]["sheetId"], headers.get(spec.title)
+            )
+            if request["addProtectedRange"]["protectedRange"]["description"] not in existing
+        ]
         if requests_:
             self._call(self._client.http_client.batch_update, self._key, {"requests": requests_})
         self._meta = None
@@ -485,10 +480,19 @@ class GoogleSheetsWorkbook:
     def add_tabs(self, tabs: Sequence[NewTab]) -> None:
         if not tabs:
             return
-        requests_ = [
+        # Ids chosen here, so the new tabs' protections go in the same batchUpdate.
+        taken = {s["properties"]["sheetId"] for s in self._metadata().get("sheets", [])}
+        ids: list[int] = []
+        while len(ids) < len(tabs):
+            candidate = secrets.randbelow(2**31 - 2) + 1
+            if candidate not in taken:
+                taken.add(candidate)
+                ids.append(candidate)
+        requests_: list[dict[str, Any]] = [
             {
                 "addSheet": {
                     "properties": {
+                        "sheetId": sheet_id,
                         "title": t.title,
                         "hidden": t.hidden,
                         # Exactly as wide as the data: each row costs columnCount cells of the
@@ -497,10 +501,15 @@ class GoogleSheetsWorkbook:
                     }
                 }
             }
-            for t in tabs
+            for t, sheet_id in zip(tabs, ids, strict=True)
         ]
+        for t, sheet_id in zip(tabs, ids, strict=True):
+            spec = TAB_BY_TITLE.get(t.title)
+            if spec is not None:
+                requests_.extend(_protections(spec, sheet_id, None if spec.hidden else list(t.header)))
         reply = self._call(self._client.http_client.batch_update, self._key, {"requests": requests_})
-        self._metadata().setdefault("sheets", []).extend(r["addSheet"] for r in reply.get("replies", []))
+        added = [r["addSheet"] for r in reply.get("replies", []) if "addSheet" in r]
+        self._metadata().setdefault("sheets", []).extend(added)
         headers = [
             {
                 "range": absolute_range_name(t.title, "A1"),
@@ -514,6 +523,27 @@ class GoogleSheetsWorkbook:
             self._key,
             body={"valueInputOption": "RAW", "data": headers},
         )
+
+
+def _protections(spec: TabSpec, sheet_id: int, header: Sequence[str] | None) -> list[dict[str, Any]]:
+    """Warning-only protections for a tab: each Ichigen column of a tab staff type into (by
+    its header as it stands), or the whole tab when staff type nothing there (or it is hidden:
+    ``header`` None)."""
+
+    def protect(grid: dict[str, Any], description: str) -> dict[str, Any]:
+        body = {"range": grid, "description": description, "warningOnly": True}
+        return {"addProtectedRange": {"protectedRange": body}}
+
+    if header is None or not spec.staff_columns:
+        return [protect({"sheetId": sheet_id}, f"Ichigen: 「{spec.title}」シートは Ichigen が書き込みます")]
+    return [
+        protect(
+            {"sheetId": sheet_id, "startColumnIndex": column, "endColumnIndex": column + 1},
+            f"Ichigen: 「{spec.title}」の「{name}」列は Ichigen が書き込みます",
+        )
+        for column, name in enumerate(header)
+        if name in spec.system_columns
+    ]
 
 
 def _tab_width(tab: NewTab) -> int:
