@@ -91,6 +91,7 @@ else:
             mime="application/pdf",
             icon=":material/checklist:",
             width="stretch",
+            on_click="ignore",  # a click that also reran the page raced it: "Deferred file … not found"
         )
         right.download_button(
             f"納品書 {len(keys)} 枚（PDF）",
@@ -101,6 +102,7 @@ else:
             mime="application/pdf",
             icon=":material/receipt_long:",
             width="stretch",
+            on_click="ignore",
         )
 
     with label_tab:
@@ -133,6 +135,7 @@ else:
                 file_name=f"{layout.key}_{now:%Y%m%d_%H%M}.csv",
                 mime="text/csv",
                 icon=":material/download:",
+                on_click="ignore",
             )
             st.caption(
                 "送り状ソフトで取り込み、印刷後に発行済みデータを書き出して、下の「③ 追跡番号の取込」へ。"
