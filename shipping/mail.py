@@ -1,16 +1,23 @@
 """Customer mails (サンクスメール, 入金確認, 発送連絡, フォローメール) from the メールテンプレート tab.
 
-Rendering is pure: staff templates run in Jinja's sandbox with StrictUndefined, so a typo in a
-placeholder is a clear Japanese error instead of a blank, and ``{{ ''.__class__ }}`` goes nowhere.
+Rendering is pure and bounded: staff templates run in Jinja's sandbox with StrictUndefined, so a
+typo in a placeholder is a clear Japanese error instead of a blank and ``{{ ''.__class__ }}`` goes
+nowhere; text, repeats, widths, range() and time are capped (MAX_TEXT, MAX_SECONDS …).
+
+Each template has its due condition (``is_due``) and an order gets each template once
+(``due_orders``: what the 出荷 page's button counts and sends).
 
 Sending is exactly-once through メール送信履歴, as sync/shipments.py does for the malls:
-1. every mail of the batch is marked 送信中 in ONE write job, before the mail server is called;
-2. the mails go over one SMTP connection;
-3. each row becomes 送信済, or 失敗 with the server's reason (tried again on a later run, up to
-   ``max_retries`` attempts in all).
-A row left 送信中 means a run stopped between 1 and 3: the mail may or may not have gone. Such a
-row is never sent again automatically, only reported, so a crash after the server accepted the
-mail but before 送信済 was written can never cause a second copy. Staff check and delete the row
+1. every mail of the batch is built first; an order whose mail cannot be built (an address with
+   a line break, a NUL) is 失敗 with the reason, the others are marked 送信中, in ONE write job,
+   before the mail server is called;
+2. the mails go over one SMTP connection (reopened if it drops);
+3. each row becomes 送信済, 失敗 with the server's reason (tried again on a later run, up to
+   ``max_retries`` attempts in all), or 要確認 when the connection failed while the server had
+   the mail: it may have arrived, so it is never sent again automatically. Whatever stops a run,
+   its rows end 送信済 / 失敗 / 要確認, none 送信中.
+Only a hard kill between 1 and 3 leaves 送信中. A later run leaves such a row alone while a batch
+could still own it (``stale_after``), then marks it 要確認. Staff check a 要確認 row and delete it
 to send again. Without [mail] settings the mails are written as .eml files to an outbox folder.
 """
 
