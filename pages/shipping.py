@@ -91,6 +91,7 @@ else:
             mime="application/pdf",
             icon=":material/checklist:",
             width="stretch",
+            on_click="ignore",  # a click that also reran the page raced it: "Deferred file … not found"
         )
         right.download_button(
             f"納品書 {len(keys)} 枚（PDF）",
@@ -101,6 +102,7 @@ else:
             mime="application/pdf",
             icon=":material/receipt_long:",
             width="stretch",
+            on_click="ignore",
         )
 
     with label_tab:
@@ -133,6 +135,7 @@ else:
                 file_name=f"{layout.key}_{now:%Y%m%d_%H%M}.csv",
                 mime="text/csv",
                 icon=":material/download:",
+                on_click="ignore",
             )
             st.caption(
                 "送り状ソフトで取り込み、印刷後に発行済みデータを書き出して、下の「③ 追跡番号の取込」へ。"
@@ -205,11 +208,9 @@ with st.container():
         name = st.selectbox("テンプレート", list(templates), key="mail_template")
         template = templates[name]
         line_index = context.derived("lines_by_order", documents.lines_by_order)  # once per read
-        due = [
-            o
-            for o in tables["受注"].models()
-            if mail.is_due(template, o, now) and (name != "発送連絡" or o.tracking_number)
-        ]
+        due = mail.due_orders(
+            template, tables["受注"].models(), tables["メール送信履歴"].models(), now, settings
+        )
         if not template.enabled:
             st.caption(f"「{name}」は メールテンプレート シートで OFF になっています。")
         if not due:
@@ -233,8 +234,11 @@ with st.container():
             if settings.mail is None:
                 st.caption(f"メールサーバーの設定（[mail]）がないため、メールは {outbox} に保存されます。")
             targets = [mail.MailOrder(o, line_index.get((o.mall, o.order_number), []), o.email) for o in due]
+            confirmed = len(targets) <= mail.CONFIRM_ABOVE or st.checkbox(
+                f"{len(targets)} 件のお客様に「{name}」を送ります。対象を確認しました", key=f"mail_ok_{name}"
+            )
             if auth.require(role, "編集", "メールの送信") and st.button(
-                f"「{name}」を送る（対象 {len(targets)} 件のうち未送信のもの）", icon=":material/mail:"
+                f"「{name}」を送る（{len(targets)} 件）", icon=":material/mail:", disabled=not confirmed
             ):
                 with st.spinner("メールを送っています…"):
                     report = mail.send_pending(
@@ -246,10 +250,7 @@ with st.container():
                         outbox_dir=outbox,
                     )
                 context.after_write()
-                st.success(
-                    f"送信 {len(report.sent)} 件・outbox {len(report.outbox)} 件・送信済み {len(report.already_sent)} 件"
-                    f"・宛先なし {len(report.no_address)} 件"
-                )
+                st.success(report.summary())
                 for note in report.messages():
                     st.warning(note)
             saved = mail.list_outbox(outbox) if outbox.exists() else []

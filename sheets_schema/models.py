@@ -194,7 +194,9 @@ class StockPush(Row):
 MailKind = Literal["サンクスメール", "入金確認", "発送連絡", "フォローメール"]
 MAIL_KINDS: tuple[str, ...] = MailKind.__args__
 # 送信中 is written before the mail server is called: a row left 送信中 may or may not have gone.
-MailState = Literal["送信中", "送信済", "失敗", "outbox"]
+# 要確認: a run ended (or a later run found it stopped) without knowing whether the server took the
+# mail; never sent again automatically, staff check and delete the row to send again.
+MailState = Literal["送信中", "送信済", "失敗", "outbox", "要確認"]
 
 
 class MailTemplate(Row):

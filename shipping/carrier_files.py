@@ -31,9 +31,10 @@ from sheets_schema.models import Order, OrderLine
 
 # The orders and lines a label file is built from: the same reading as the 納品書.
 from shipping.documents import orders_with_lines
+from vocabulary.text import FORMULA_NEUTRALISER, neutralise_formula
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-NEUTRALISER = "\u3000"  # 全角スペース
+# One rule for every file staff open in Excel (vocabulary/text.py): carrier files, CSV downloads.
+NEUTRALISER = FORMULA_NEUTRALISER  # 全角スペース
 
 
 class LabelFileError(ValueError):
@@ -236,10 +237,8 @@ def _cut(text: str, limit: int) -> str:
 
 def clean_cell(value: str) -> str:
     """Tabs and line breaks become spaces; a formula start gets a full-width space in front."""
-    text = str(value)
-    neutralise = text.startswith(FORMULA_STARTS)
-    text = re.sub(r"[\t\r\n]+", " ", text)
-    return NEUTRALISER + text if neutralise else text
+    text = neutralise_formula(value)
+    return re.sub(r"[\t\r\n]+", " ", text)
 
 
 # --- layouts ------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from sheets_schema.archive import Archive
 from sheets_schema.cells import JST
 from sheets_schema.models import Order, OrderLine, Product, Stock
 from sheets_schema.tabs import ORDER_LINES, ORDERS, PRODUCTS, STOCK
+from vocabulary.text import neutralise_formula
 
 CANCELLED = "キャンセル"
 WEEKDAYS: tuple[str, ...] = ("月", "火", "水", "木", "金", "土", "日")
@@ -680,8 +681,13 @@ def monthly_summary(orders: pd.DataFrame, start: date | None = None, end: date |
 
 
 def summary_csv(summary: pd.DataFrame) -> bytes:
-    """CSV that Excel opens with Japanese intact: UTF-8 with a BOM, CRLF line ends."""
-    return summary.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+    """CSV that Excel opens with Japanese intact: UTF-8 with a BOM, CRLF line ends; a text cell
+    Excel would run as a formula gets a 全角スペース in front (numbers stay numbers)."""
+    safe = summary.copy()
+    for column in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[column]):
+            safe[column] = safe[column].map(neutralise_formula)
+    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def summary_xlsx(summary: pd.DataFrame, title: str = "月次サマリー") -> bytes:
@@ -697,6 +703,9 @@ def summary_xlsx(summary: pd.DataFrame, title: str = "月次サマリー") -> by
         cell.font = Font(bold=True)
     for row in summary.itertuples(index=False):
         sheet.append([v.item() if isinstance(v, np.generic) else v for v in row])
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # openpyxl would store "=…" as a formula Excel runs
     for index, column in enumerate(summary.columns, start=1):
         letter = sheet.cell(row=1, column=index).column_letter
         sheet.column_dimensions[letter].width = 16 if index > 1 else 12

@@ -31,6 +31,7 @@ from sheets_schema.models import Stock
 from sheets_schema.parsing import RowError, Table, parse_grid
 from sheets_schema.tabs import PRODUCTS, STOCK, TabSpec
 from sheets_schema.xlsx import read_xlsx, write_xlsx
+from vocabulary.text import neutralise_formula, restore_formula_text
 
 INDEX_NAME = "行"  # the frame's index: the row number staff see in the sheet
 YEN_COLUMNS = frozenset({"販売価格", "原価"})
@@ -441,7 +442,8 @@ def read_upload(
         text = _decode(data)
         if text is None:
             return {}, ["文字コードを読み取れません。UTF-8 か Shift_JIS（CP932）で保存してください"], notices
-        values = [row for row in csv.reader(io.StringIO(text, newline=""))]
+        # A downloaded CSV has a 全角スペース before formula-like cells (table_csv): taken off again.
+        values = [[restore_formula_text(c) for c in row] for row in csv.reader(io.StringIO(text, newline=""))]
         while values and not any(c.strip() for c in values[-1]):
             values.pop()
         sheets = {"": Grid.from_values("", values)}
@@ -604,7 +606,9 @@ def upload_changed_keys(plan: ImportPlan, tab: str) -> list[str]:
 
 
 def table_csv(table: Table[Any]) -> bytes:
-    """The tab's Ichigen columns as CSV, UTF-8 with BOM so Excel opens it in Japanese."""
+    """The tab's Ichigen columns as CSV, UTF-8 with BOM so Excel opens it in Japanese. A cell
+    Excel would run as a formula (``=HYPERLINK(…)`` in a product name) gets a 全角スペース in
+    front; ``read_upload`` takes it off, so the file goes back unchanged."""
     spec = table.spec
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -613,12 +617,15 @@ def table_csv(table: Table[Any]) -> bytes:
         at = [table.column(h) for h in spec.headers]
         for cells in table.grid.rows:
             if any(c.strip() for c in cells):
-                writer.writerow([cells[i] if i < len(cells) else "" for i in at])
+                writer.writerow(
+                    [neutralise_formula(cells[i], keep_numbers=True) if i < len(cells) else "" for i in at]
+                )
     return out.getvalue().encode("utf-8-sig")
 
 
 def tables_xlsx(tables: Sequence[Table[Any]]) -> bytes:
-    """The tabs as one .xlsx (text cells stay text, so 00123 keeps its zeros)."""
+    """The tabs as one .xlsx (text cells stay text, so 00123 keeps its zeros, and
+    ``=HYPERLINK(…)`` is a string cell Excel shows, never a formula it runs: see write_xlsx)."""
     grids = []
     for table in tables:
         spec = table.spec

@@ -3,7 +3,9 @@ SMTP server (aiosmtpd) on loopback."""
 
 from __future__ import annotations
 
+import smtplib
 import socket
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from email import policy
@@ -20,7 +22,15 @@ from sheets_schema.book import ensure_tabs, read_tables
 from sheets_schema.cells import JST
 from sheets_schema.models import MailTemplate, Order, OrderLine
 from sheets_schema.tabs import MAIL_LOG, MAIL_TEMPLATES
-from shipping.mail import MailOrder, MailTemplateError, list_outbox, preview, send_pending
+from shipping.mail import (
+    MailOrder,
+    MailTemplateError,
+    due_orders,
+    list_outbox,
+    preview,
+    send_pending,
+    stale_after,
+)
 
 NOW = datetime(2026, 11, 30, 14, 5, tzinfo=JST)
 SHOP = "一元堂"
@@ -112,6 +122,38 @@ def test_the_sandbox_refuses_attribute_tricks(trick: str) -> None:
     assert "安全でない" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "runaway",
+    [
+        "{{ 'x' * 1000000000 }}",
+        "{{ ''|center(1000000000) }}",
+        "{{ '%999999999s' % 1 }}",
+        "{{ '{:>999999999}'.format(1) }}",
+        "{% set s = 'x' * 10000 %}{% set s = s ~ s %}{% set s = s ~ s %}{{ s }}",
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        "{% for i in range(1000) %}{{ 'y' * 1000 }}{% endfor %}",
+        "{% for i in range(1000) %}{% for j in range(1000) %}{% for k in range(1000) %}"
+        "{% endfor %}{% endfor %}{% endfor %}",
+    ],
+)
+def test_runaway_templates_stop_with_a_japanese_error_in_bounded_time(runaway: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(MailTemplateError, match=r"長くなりすぎます|時間がかかりすぎます"):
+        preview(template("件名", runaway), order())
+    assert time.monotonic() - started < 5
+
+
+def test_ordinary_loops_and_filters_still_render() -> None:
+    _, body = preview(
+        template(
+            "件名",
+            "{% for i in range(3) %}{{ i }}{% endfor %} {{ 購入者名 ~ ' 様' }} {{ 注文番号|truncate(30) }}",
+        ),
+        order(),
+    )
+    assert body == "012 山田 太郎 様 1001"
+
+
 def test_a_missing_placeholder_names_the_template_and_the_placeholder() -> None:
     with pytest.raises(MailTemplateError) as caught:
         preview(template("{{ お客様名 }} 様"), order())
@@ -143,6 +185,7 @@ class Handler:
         self.sessions: set[int] = set()
         self.greetings = 0
         self.refuse: set[str] = set()
+        self.drop: set[str] = set()  # take the mail, then cut the connection before answering
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.greetings += 1
@@ -159,6 +202,8 @@ class Handler:
         self.sessions.add(id(session))
         self.messages.append(envelope.original_content or envelope.content)
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        if self.drop & set(envelope.rcpt_tos):
+            server.transport.abort()
         return "250 OK"
 
 
@@ -227,7 +272,10 @@ def test_mail_arrives_with_japanese_headers_and_body(workbook, smtp, encoding: s
 
 def test_a_batch_uses_one_connection_and_each_order_gets_one_mail(workbook, smtp) -> None:
     handler, port = smtp
-    orders = [mail_order(str(2000 + i), f"buyer{i}@example.jp") for i in range(5)]
+    orders = [
+        MailOrder(order(str(2000 + i), ステータス="発送待ち"), lines(), f"buyer{i}@example.jp")
+        for i in range(5)
+    ]
     report = send_pending(workbook, "サンクスメール", orders, settings_for(port), clock=lambda: NOW)
     assert len(report.sent) == 5
     assert len(handler.messages) == 5
@@ -237,7 +285,7 @@ def test_a_batch_uses_one_connection_and_each_order_gets_one_mail(workbook, smtp
     assert {r.state for r in history(workbook).values()} == {"送信済"}
 
 
-def test_a_crash_after_marking_but_before_sending_is_reported_not_resent(workbook, smtp) -> None:
+def test_a_crash_before_anything_was_handed_over_is_failed_and_sent_next_run(workbook, smtp) -> None:
     handler, port = smtp
 
     def dies(*args: Any, **kwargs: Any) -> Any:
@@ -247,12 +295,11 @@ def test_a_crash_after_marking_but_before_sending_is_reported_not_resent(workboo
         send_pending(
             workbook, "発送連絡", [mail_order()], settings_for(port), smtp_factory=dies, clock=lambda: NOW
         )
-    assert history(workbook)["1001"].state == "送信中"
+    row = history(workbook)["1001"]
+    assert row.state == "失敗" and "送っていません" in row.error  # not left 送信中
 
     report = send_pending(workbook, "発送連絡", [mail_order()], settings_for(port), clock=lambda: NOW)
-    assert report.interrupted == [("楽天", "1001")] and report.sent == []
-    assert handler.messages == []
-    assert any("途中で止まりました" in m for m in report.messages())
+    assert report.sent == [("楽天", "1001")] and len(handler.messages) == 1
 
 
 class CrashOnSecondWrite:
@@ -274,7 +321,9 @@ class CrashOnSecondWrite:
 
 def test_a_crash_after_sending_before_marking_sent_never_sends_twice(workbook, smtp) -> None:
     # Guarantee: 送信中 is durable before the server is called, and a 送信中 row is never sent
-    # again automatically. So whatever point the run dies at after the mark, no second copy goes.
+    # again automatically. A run that dies before it can write the outcome (a hard kill) leaves
+    # 送信中: a run soon after leaves it alone (another batch may own it), a run after
+    # stale_after() marks it 要確認. Neither sends a second copy.
     handler, port = smtp
     flaky = CrashOnSecondWrite(workbook)
     with pytest.raises(Crash):
@@ -282,9 +331,17 @@ def test_a_crash_after_sending_before_marking_sent_never_sends_twice(workbook, s
     assert len(handler.messages) == 1
     assert history(workbook)["1001"].state == "送信中"
 
+    soon = send_pending(workbook, "発送連絡", [mail_order()], settings_for(port), clock=lambda: NOW)
+    assert soon.in_progress == [("楽天", "1001")] and soon.sent == []
+    assert history(workbook)["1001"].state == "送信中"
+
+    later = NOW + stale_after(settings_for(port).mail)
     for _ in range(2):
-        report = send_pending(workbook, "発送連絡", [mail_order()], settings_for(port), clock=lambda: NOW)
-        assert report.interrupted == [("楽天", "1001")]
+        report = send_pending(workbook, "発送連絡", [mail_order()], settings_for(port), clock=lambda: later)
+        assert report.interrupted == [("楽天", "1001")] and report.sent == []
+        assert any("要確認" in m for m in report.messages())
+    row = history(workbook)["1001"]
+    assert row.state == "要確認" and "届いたか不明" in row.error
     assert len(handler.messages) == 1
 
 
@@ -348,3 +405,130 @@ def test_a_template_switched_off_sends_nothing(workbook, smtp) -> None:
     staff_edit(workbook, MAIL_TEMPLATES.title, ("発送連絡",), {"有効": "OFF"})
     report = send_pending(workbook, "発送連絡", [mail_order()], settings_for(port), clock=lambda: NOW)
     assert report.disabled and handler.messages == [] and history(workbook) == {}
+
+
+# ---------------------------------------------------------------- one bad order, the batch goes on
+
+LONG = "9" * 300
+
+
+def _mixed_batch() -> list[MailOrder]:
+    return [
+        mail_order("1001"),
+        mail_order("1002", "jiro@example.jp\r\nBcc: everyone@example.jp"),
+        mail_order("10\x0003", "saburo@example.jp"),
+        mail_order(LONG, "shiro@example.jp"),
+        mail_order("1005", "goro@example.jp"),
+    ]
+
+
+def _check_mixed(workbook, report) -> None:
+    rows = history(workbook)
+    assert "送信中" not in {r.state for r in rows.values()}
+    bad_address, nul = report.failed[("楽天", "1002")], report.failed[("楽天", "10\x0003")]
+    assert "宛先のメールアドレス" in bad_address and "\r" not in bad_address
+    assert "制御文字" in nul
+    assert (rows["1002"].state, rows["10\x0003"].state) == ("失敗", "失敗")
+    assert rows["1002"].attempts == 0  # nothing reached a server: fixing the address is enough
+    assert set(report.failed) == {("楽天", "1002"), ("楽天", "10\x0003")}
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "iso-2022-jp"])
+def test_bad_orders_fail_alone_over_smtp(workbook, smtp, encoding: str) -> None:
+    handler, port = smtp
+    report = send_pending(
+        workbook, "発送連絡", _mixed_batch(), settings_for(port, encoding=encoding), clock=lambda: NOW
+    )
+    assert sorted(report.sent) == sorted([("楽天", "1001"), ("楽天", LONG), ("楽天", "1005")])
+    _check_mixed(workbook, report)
+    rcpts = [to for _, tos in handler.envelopes for to in tos]
+    assert sorted(rcpts) == ["goro@example.jp", "shiro@example.jp", "taro@example.jp"]
+    assert all(b"Bcc" not in m for m in handler.messages)
+    long_mail = next(parse(m) for m in handler.messages if b"shiro" in m)
+    assert LONG in str(long_mail["Subject"]).replace(" ", "")
+    assert history(workbook)[LONG].state == "送信済"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "iso-2022-jp"])
+def test_bad_orders_fail_alone_into_the_outbox(workbook, tmp_path: Path, encoding: str) -> None:
+    outbox = tmp_path / "outbox"
+    settings = Settings(app=AppSettings(shop_name=SHOP), mail=MailSettings(encoding=encoding))
+    report = send_pending(
+        workbook, "発送連絡", _mixed_batch(), settings, clock=lambda: NOW, outbox_dir=outbox
+    )
+    assert len(report.outbox) == 3
+    _check_mixed(workbook, report)
+    saved = list_outbox(outbox)
+    assert sorted(m.to for m in saved) == ["goro@example.jp", "shiro@example.jp", "taro@example.jp"]
+    assert all(f"=?{encoding}?".lower() in p.read_bytes().decode("ascii").lower() for p in report.outbox)
+    assert {history(workbook)[n].state for n in ("1001", LONG, "1005")} == {"outbox"}
+
+
+def test_a_connection_cut_mid_mail_is_unknown_and_the_rest_still_go(workbook, smtp) -> None:
+    handler, port = smtp
+    handler.drop = {"jiro@example.jp"}
+    batch = [
+        mail_order("1001"),
+        mail_order("1002", "jiro@example.jp"),
+        mail_order("1003", "saburo@example.jp"),
+    ]
+    report = send_pending(workbook, "発送連絡", batch, settings_for(port), clock=lambda: NOW)
+    assert sorted(report.sent) == [("楽天", "1001"), ("楽天", "1003")]
+    assert report.interrupted == [("楽天", "1002")]  # the server had it: maybe delivered
+    rows = history(workbook)
+    assert (rows["1002"].state, rows["1001"].state, rows["1003"].state) == ("要確認", "送信済", "送信済")
+    assert len(handler.messages) == 3
+    again = send_pending(workbook, "発送連絡", batch, settings_for(port), clock=lambda: NOW)
+    assert again.sent == [] and again.interrupted == [("楽天", "1002")] and len(handler.messages) == 3
+
+
+def test_an_unexpected_error_mid_batch_leaves_nothing_sending(workbook, smtp) -> None:
+    handler, port = smtp
+
+    class Breaks(smtplib.SMTP):
+        count = 0
+
+        def sendmail(self, *args: Any, **kwargs: Any) -> Any:
+            Breaks.count += 1
+            if Breaks.count == 2:
+                raise RuntimeError("a bug")
+            return super().sendmail(*args, **kwargs)
+
+    batch = [mail_order(str(n), f"b{n}@example.jp") for n in (1, 2, 3)]
+    with pytest.raises(RuntimeError):
+        send_pending(workbook, "発送連絡", batch, settings_for(port), smtp_factory=Breaks, clock=lambda: NOW)
+    states = {n: r.state for n, r in history(workbook).items()}
+    assert states == {"1": "送信済", "2": "要確認", "3": "失敗"}
+    report = send_pending(workbook, "発送連絡", batch, settings_for(port), clock=lambda: NOW)
+    assert report.sent == [("楽天", "3")] and len(handler.messages) == 2
+
+
+# ---------------------------------------------------------------- which orders are due
+
+
+def test_each_template_is_due_only_at_its_point_and_until_sent(workbook, smtp) -> None:
+    _, port = smtp
+    thanks = MailTemplate.model_validate(MAIL_TEMPLATES.initial_rows[0])
+    notice = MailTemplate.model_validate(MAIL_TEMPLATES.initial_rows[2])
+    orders = [
+        order("N1", ステータス="新規"),
+        order("W1", ステータス="発送待ち"),
+        order("S1", ステータス="出荷済"),
+        order("S2", ステータス="出荷済", 追跡番号=""),
+        order("C1", ステータス="キャンセル"),
+    ]
+    settings = settings_for(port)
+    assert [o.order_number for o in due_orders(thanks, orders, [], NOW, settings)] == ["N1", "W1"]
+    assert [o.order_number for o in due_orders(notice, orders, [], NOW, settings)] == ["S1"]
+
+    report = send_pending(
+        workbook,
+        "サンクスメール",
+        [MailOrder(o, [], "x@example.jp") for o in orders],
+        settings,
+        clock=lambda: NOW,
+    )
+    assert sorted(n for _, n in report.sent) == ["N1", "W1"]
+    assert sorted(n for _, n in report.not_due) == ["C1", "S1", "S2"]
+    log = read_tables(workbook, [MAIL_LOG])[MAIL_LOG.title].models()
+    assert due_orders(thanks, orders, log, NOW, settings) == []

@@ -102,3 +102,40 @@ def test_shipping_mails_go_to_the_outbox_once_when_no_mail_server_is_set(sql_url
         )
         == 1
     )
+
+
+def _send_button(at: AppTest, name: str):
+    return next(b for b in at.button if f"「{name}」を送る" in b.label)
+
+
+def test_thanks_mail_counts_only_orders_not_shipped_nor_cancelled(sql_url: str) -> None:
+    at = shipping_page(sql_url)
+    orders = read_tables(open_workbook(load_settings({"workbook": {"sql_url": sql_url}})))["受注"].models()
+    due = [o for o in orders if o.status not in ("出荷済", "キャンセル")]
+    assert len(due) < len(orders) - 20  # the demo has many shipped orders
+    at.selectbox(key="mail_template").set_value("サンクスメール").run()
+    button = _send_button(at, "サンクスメール")
+    assert button.label.endswith(f"（{len(due)} 件）") and not button.disabled
+    labels = at.selectbox(key="mail_order").options
+    assert len(labels) == len(due)
+    assert not any(o.order_number in label for o in orders if o.status == "出荷済" for label in labels)
+
+
+def test_a_batch_above_the_threshold_needs_a_confirmation_then_is_sent_once(sql_url: str, tmp_path) -> None:
+    at = shipping_page(sql_url)
+    workbook = open_workbook(load_settings({"workbook": {"sql_url": sql_url}}))
+    at.selectbox(key="mail_template").set_value("フォローメール").run()
+    button = _send_button(at, "フォローメール")
+    count = len(at.selectbox(key="mail_order").options)
+    assert count > 20 and button.label.endswith(f"（{count} 件）")
+    assert button.disabled  # more than 20 mails: staff confirm first
+    at.checkbox(key="mail_ok_フォローメール").check().run()
+    assert not _send_button(at, "フォローメール").disabled
+    _send_button(at, "フォローメール").click().run()
+    assert not at.exception
+    log = read_tables(workbook)["メール送信履歴"].models()
+    assert len(log) == count and {r.state for r in log} == {"outbox"}
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == count
+    at.run()
+    assert not [b for b in at.button if "「フォローメール」を送る" in b.label]  # nothing due any more
+    assert any("送る対象の注文はありません" in c.value for c in at.caption)
