@@ -88,7 +88,7 @@ class SyncRun(Model):
     run_id: str
     channel: str
     mall: str
-    job: Literal["受注取込", "受注再確認", "在庫送信"]
+    job: Literal["受注取込", "受注再確認", "在庫送信", "在庫更新"]
     started_at: datetime
     finished_at: datetime | None = None
     fetched: int = 0
