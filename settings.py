@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from vocabulary import limits
+
 PROJECT_ROOT = Path(__file__).resolve().parent
 DEFAULT_SECRETS_PATH = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 ENV_PREFIX = "ICHIGEN_"
@@ -134,6 +136,17 @@ class MailSettings(Section):
         return self.outbox_dir if self.outbox_dir.is_absolute() else PROJECT_ROOT / self.outbox_dir
 
 
+class LimitsSettings(Section):
+    """Largest quantity and yen amount any cell, mall order or file may hold (see
+    vocabulary/limits.py); a bigger one is reported as an input error, never pushed."""
+
+    max_quantity: int = Field(limits.DEFAULT_MAX_QUANTITY, ge=1)
+    max_yen: int = Field(limits.DEFAULT_MAX_YEN, ge=1)
+
+    def apply(self) -> None:
+        limits.configure(self.max_quantity, self.max_yen)
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -141,6 +154,7 @@ class Settings(BaseModel):
     google: GoogleSettings | None = None
     app: AppSettings = AppSettings()
     sync: SyncSettings = SyncSettings()
+    limits: LimitsSettings = LimitsSettings()
     mail: MailSettings | None = None
     # One section per sales channel: [malls.<channel>] with type = "shopify" | "csv" | "demo" …;
     # each connector validates its own keys (sync/connectors/<type>.py, class Settings).

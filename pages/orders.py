@@ -16,7 +16,7 @@ import streamlit as st
 
 from sheets_schema.book import read_tables
 from sheets_schema.cells import JST
-from sheets_schema.errors import WorkbookError
+from sheets_schema.errors import CellConflict, WorkbookError
 from sheets_schema.models import ORDER_STATUSES
 from sheets_schema.tabs import MALL_LISTINGS, ORDERS, PRODUCTS
 from shop import orders_board as ob
@@ -30,6 +30,7 @@ AUTO_HISTORY_ORDERS = 5_000
 QUEUE_LIMIT = 500
 UNKNOWN_LIMIT = 20
 FLASH = "orders_flash"
+SHOWN = "orders_shown_statuses"  # {order key: ステータス} as last drawn for the selection
 
 snapshot = context.snapshot()
 board: ob.Board = context.derived("orders_board", ob.build_board)
@@ -89,15 +90,38 @@ def _settle() -> None:
     _flash("success" if not failed else "warning", message)
 
 
-def _change_status(keys: list[ob.OrderKey], status: str, reason: str) -> None:
+def _shown_statuses(keys: list[ob.OrderKey]) -> dict[ob.OrderKey, str]:
+    """The ステータス the person saw for these orders: what the previous run of this page drew
+    (a rerun for the button click may already have read a newer workbook), else this run's."""
+    before = st.session_state.get(SHOWN, {})
+    return {k: before.get(k, board.orders[k].status) for k in keys if k in before or k in board.orders}
+
+
+def _change_status(keys: list[ob.OrderKey], status: str, reason: str, shown: dict[ob.OrderKey, str]) -> None:
     with st.spinner("ステータスを書き込み、在庫に反映しています…"):
         try:
             fresh = read_tables(context.workbook(), [ORDERS])[ORDERS.title]
             change = ob.change_status(
-                fresh, keys, status, reason=reason, now=datetime.now(JST), blocked=board.blocked
+                fresh,
+                keys,
+                status,
+                reason=reason,
+                now=datetime.now(JST),
+                blocked=board.blocked,
+                loaded=shown,
             )
             if change.job:
                 context.write(change.job)
+        except CellConflict as exc:
+            context.after_write()
+            _flash(
+                "error",
+                f"ほかの人（または同期）が、画面を読み込んだ後に「{exc.tab}」シート {exc.row}行目の"
+                f"「{exc.column}」列を変更しました（読み込んだときは「{exc.loaded or '（空欄）'}」、"
+                f"今は「{exc.now or '（空欄）'}」）。上書きしないよう、どの注文も変更していません。"
+                "最新の状態を確かめてから、もう一度選んでください。",
+            )
+            return
         except WorkbookError as exc:
             _flash("error", f"書き込めませんでした: {exc}")
             return
@@ -290,8 +314,11 @@ with list_tab:
                     if new_status == "保留" and not reason.strip():
                         st.warning("保留にする理由を入力してください（備考に記録されます）。")
                     else:
-                        _change_status(changeable, str(new_status), reason)
+                        _change_status(changeable, str(new_status), reason, _shown_statuses(changeable))
+                        st.session_state.pop(SHOWN, None)
                         st.rerun()
+            # What this run drew: the statuses a click on the next run was made against.
+            st.session_state[SHOWN] = {k: board.orders[k].status for k in selected if k in board.orders}
 
         target = selected[0]
         if len(selected) > 1:

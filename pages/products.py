@@ -18,7 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from sheets_schema.changes import WriteJob
-from sheets_schema.errors import WorkbookError
+from sheets_schema.errors import CellConflict, WorkbookError
 from sheets_schema.importing import ImportPlan
 from sheets_schema.parsing import Table
 from sheets_schema.tabs import PRODUCTS, STOCK, TabSpec
@@ -69,6 +69,7 @@ def _editor_key(slug: str) -> str:
 
 def _reset_editor(slug: str) -> None:
     """A new key gives an empty editor: the written edits are no longer pending."""
+    st.session_state.pop(f"{_editor_key(slug)}_loaded", None)  # the next editor loads afresh
     st.session_state[f"{slug}_editor_version"] = st.session_state.get(f"{slug}_editor_version", 0) + 1
 
 
@@ -127,6 +128,18 @@ def _column_config(spec: TabSpec, frame: pd.DataFrame, editable: bool, locked: s
 def _write(job: WriteJob) -> bool:
     try:
         context.write(job)
+    except CellConflict as exc:
+        # Someone saved over the same cell since this person loaded the table: say what they
+        # saw and what is there now, and write nothing (their edit stays in the grid).
+        context.after_write()
+        st.error(
+            f"ほかの人（または同期）が、表を読み込んだ後に「{exc.tab}」シート {exc.row}行目の"
+            f"「{exc.column}」列を変更しました。読み込んだときは「{exc.loaded or '（空欄）'}」、"
+            f"今は「{exc.now or '（空欄）'}」です。上書きしないよう、何も書き込んでいません。"
+            "「変更を取り消す」で最新の状態を表示してから、もう一度入力してください。",
+            icon=":material/sync_problem:",
+        )
+        return False
     except WorkbookError as exc:
         st.error(f"書き込めませんでした: {exc}", icon=":material/error:")
         return False
@@ -295,7 +308,8 @@ def _editor_tab(
             st.caption("エラーのある行は同期で読み込まれません。表で正しい値に直して反映すると解消します。")
             for error in table.errors[:50]:
                 st.markdown(f"- {error}")
-    frame = context.derived(f"bulk_edit:{slug}", build)
+    key = _editor_key(slug)
+    table, frame = _loaded(key, table, lambda: context.derived(f"bulk_edit:{slug}", build))
     if frame.empty:
         st.info(empty_hint, icon=":material/lightbulb:")
     locked = {*spec.key} if not adds_rows else set()
@@ -303,7 +317,6 @@ def _editor_tab(
     if not editable:
         st.dataframe(frame, column_config=config, height=EDITOR_HEIGHT, width="stretch")
         return
-    key = _editor_key(slug)
     st.data_editor(
         frame,
         key=key,
@@ -328,6 +341,21 @@ def _editor_tab(
     note_col.caption(f"{pending} 行に未反映の変更があります。「変更を確認」で内容を確かめてから反映します。")
     if st.session_state.get(REVIEW) == {"slug": slug, "diff": _fingerprint(diff)}:
         _review(table, frame, diff, slug)
+
+
+def _loaded(
+    key: str, table: Table[Any], build: Callable[[], pd.DataFrame]
+) -> tuple[Table[Any], pd.DataFrame]:
+    """The table and grid this person is editing: pinned while they have unsaved edits, so a
+    save is checked against what they loaded (a newer read would hide someone else's save made
+    meanwhile and let this one overwrite it); the newest read otherwise."""
+    pinned_key = f"{key}_loaded"
+    pending = bulk_edit.pending_count(bulk_edit.normalise_diff(st.session_state.get(key)))
+    pinned = st.session_state.get(pinned_key)
+    if pinned is None or not pending:
+        pinned = (table, build())
+        st.session_state[pinned_key] = pinned
+    return pinned
 
 
 def _close_review() -> None:

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, PlainSerializer
 from pydantic_core import PydanticCustomError
 
+from vocabulary import limits
 from vocabulary.jst import JST
 from vocabulary.text import normalise_text
 
@@ -118,8 +119,24 @@ def _optional_text(value: Any) -> str:
 
 
 Identifier = Annotated[str, BeforeValidator(_identifier)]
-Yen = Annotated[int, BeforeValidator(_integer)]
-Quantity = Annotated[int, BeforeValidator(_integer)]
+
+
+def _quantity(value: Any) -> int:
+    number = _integer(value)
+    if abs(number) > limits.current().max_quantity:  # a typo, never a real count
+        raise _error(f"{limits.current().max_quantity:,}以下の数を入力してください")
+    return number
+
+
+def _yen(value: Any) -> int:
+    number = _integer(value)
+    if abs(number) > limits.current().max_yen:
+        raise _error(f"{limits.current().max_yen:,}円以下の金額を入力してください")
+    return number
+
+
+Yen = Annotated[int, BeforeValidator(_yen)]
+Quantity = Annotated[int, BeforeValidator(_quantity)]
 JstDateTime = Annotated[
     datetime, BeforeValidator(_jst_datetime), PlainSerializer(format_datetime, return_type=str)
 ]

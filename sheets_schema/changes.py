@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from sheets_schema.cells import CellOut, format_datetime
-from sheets_schema.errors import AppendOnlyError, HeaderError, InvalidRowError
+from sheets_schema.errors import AppendOnlyError, CellConflict, HeaderError, InvalidRowError
 from sheets_schema.grid import Grid, cell_text
 from sheets_schema.parsing import Table
 
@@ -166,6 +166,14 @@ class WriteJob:
 
     def cell_count(self) -> int:
         return len(self.updates) + sum(len(r) for a in self.appends.values() for r in a.rows)
+
+
+def conflict(job: WriteJob, expected: CellUpdate, found: str) -> CellConflict:
+    """The error an adapter raises when an expected cell no longer reads as loaded: it names
+    the column by the header the job read, so a page can show what changed and how."""
+    header = job.headers.get(expected.tab, [])
+    column = header[expected.column] if expected.column < len(header) else f"{expected.column + 1}列目"
+    return CellConflict(expected.tab, expected.row, column, cell_text(expected.value), found)
 
 
 def apply_to_grids(job: WriteJob, grids: Mapping[str, Grid]) -> None:

@@ -679,6 +679,7 @@ def change_status(
     reason: str = "",
     now: datetime,
     blocked: Iterable[OrderKey] = (),
+    loaded: Mapping[OrderKey, str] | None = None,
 ) -> StatusChange:
     """One write job that sets ステータス on the given orders of a freshly read 受注 table.
 
@@ -686,6 +687,11 @@ def change_status(
     is also expected to hold what was read, so a change made meanwhile (by a person or a sync)
     stops the job instead of being overwritten. A status set by a person settles a conflict the
     sync reported, so that note leaves 要確認.
+
+    ``loaded`` is the ステータス each order showed on the person's screen. The job expects it
+    too: if someone changed an order since that screen was read (another person, a sync), the
+    workbook refuses the whole job with a ``CellConflict`` naming the cell, and nothing is
+    written, instead of this change landing on top of theirs unseen.
     """
     change = StatusChange(new_status)
     if new_status not in ORDER_STATUSES:
@@ -740,6 +746,8 @@ def change_status(
         if problem:
             change.refused.append(f"注文 {number}: {problem}")
             continue
+        if loaded is not None and key in loaded:
+            change.job.expect(orders, row, {"ステータス": loaded[key]})
         # WriteJob.set guards the row's key and the staff cells it overwrites (ステータス, 備考).
         values: dict[str, Any] = {"ステータス": new_status}
         if new_status == "保留":

@@ -169,6 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         settings = load_settings_file(args.secrets, os.environ)
+        settings.limits.apply()
         engine = build_engine(settings, progress)
         if args.command == "once":
             return run_once(engine, args.wait)

@@ -644,6 +644,8 @@ class SyncEngine:
             for r in runs
             if r is not None and not _quiet(r)
         ]
+        if stock.problems:  # 在庫 was (partly) not written: said in the log, orders went in
+            log_rows.append(self._stock_problem_row(run_id, started, finished, stock.problems))
         log_rows = [*self._unlogged, *log_rows]  # a kept-lease runner's last pushes first
         self._record_pushes(job, tables[STOCK_PUSHES.title], now)
         if push:
@@ -904,6 +906,22 @@ class SyncEngine:
                 if row is not None:  # lines appended in this job already had the same resolver
                     job.set(table, row, {"SKU": resolved_sku})
                     _clear_unknown_sku_note(job, book, key, number)
+
+    def _stock_problem_row(
+        self, run_id: str, started: datetime, finished: datetime, problems: list[str]
+    ) -> dict[str, Any]:
+        run = SyncRun(
+            run_id=run_id,
+            channel="在庫",
+            mall="在庫",
+            job="在庫更新",
+            started_at=started,
+            finished_at=finished,
+            failed=len(problems),
+            result="失敗",
+            error="／".join(problems),
+        )
+        return self._log_row(run)
 
     def _log_row(self, run: SyncRun) -> dict[str, Any]:
         return {

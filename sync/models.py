@@ -3,14 +3,34 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from vocabulary import limits
 
 # One list of carriers for the workbook and the malls; each connector maps them to its codes.
 from vocabulary.statuses import Carrier, OrderStatus
 
 CARRIERS: tuple[str, ...] = Carrier.__args__
+
+
+def _bounded_quantity(value: int) -> int:
+    problem = limits.quantity_problem(value)
+    if problem:  # a broken payload: the order is reported, never imported or pushed
+        raise ValueError(problem)
+    return value
+
+
+def _bounded_yen(value: int) -> int:
+    problem = limits.yen_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+Quantity = Annotated[int, AfterValidator(_bounded_quantity)]
+Yen = Annotated[int, AfterValidator(_bounded_yen)]
 
 
 class Model(BaseModel):
@@ -33,8 +53,8 @@ class OrderLine(Model):
     # The seller's own SKU when the mall carries it (Shopify, Amazon seller SKU); a hint only.
     seller_sku: str = ""
     name: str = ""
-    quantity: int = Field(ge=0)  # 0: the line was removed or fully cancelled at the mall
-    unit_price: int = Field(ge=0)  # yen, tax included
+    quantity: Quantity = Field(ge=0)  # 0: the line was removed or fully cancelled at the mall
+    unit_price: Yen = Field(ge=0)  # yen, tax included
 
 
 class Order(Model):
@@ -46,8 +66,8 @@ class Order(Model):
     payment_method: str = ""
     buyer: Address = Address()
     delivery: Address = Address()
-    total: int = Field(ge=0)
-    shipping_fee: int = Field(0, ge=0)
+    total: Yen = Field(ge=0)
+    shipping_fee: Yen = Field(0, ge=0)
     note: str = ""
     lines: tuple[OrderLine, ...] = ()
     # False when the mall ships from its own warehouse (e.g. Amazon FBA): recorded, not allocated.
@@ -61,7 +81,7 @@ class StockLevel(Model):
     sku: str
     mall_item_code: str
     mall_sku: str = ""
-    quantity: int = Field(ge=0)
+    quantity: Quantity = Field(ge=0)
 
 
 class PushResult(Model):
@@ -88,7 +108,7 @@ class SyncRun(Model):
     run_id: str
     channel: str
     mall: str
-    job: Literal["受注取込", "受注再確認", "在庫送信"]
+    job: Literal["受注取込", "受注再確認", "在庫送信", "在庫更新"]
     started_at: datetime
     finished_at: datetime | None = None
     fetched: int = 0

@@ -1,8 +1,11 @@
 """Upsert canonical orders into 受注 and 受注明細, keyed by (モール, 注文番号[, 明細番号]).
 
-People own ステータス and 備考 once an order is in: a status a person set is kept unless the
-mall itself moves on (a cancellation or shipment at the mall always wins). Rows with input
-errors are never overwritten; the order is reported and retried on the next run.
+A mall's update changes only the columns the mall owns (buyer, address, amounts, モールステータス,
+…). What people typed stays: 備考, 配送会社, 追跡番号, any column they added, and ステータス
+where a person set it (kept unless the mall itself moves on: a cancellation or shipment at the
+mall always wins). So does 出荷連絡, Ichigen's record of telling the mall: blanking it would
+send the shipment again. Rows with input errors are never overwritten; the order is reported
+and retried on the next run.
 """
 
 from __future__ import annotations
@@ -15,10 +18,16 @@ from sheets_schema.changes import WriteJob, model_cells
 from sheets_schema.models import Order as OrderRow
 from sheets_schema.models import OrderLine as LineRow
 from sheets_schema.parsing import RowsOnDemand, Table
+from sheets_schema.tabs import ORDERS
 from sync.models import Order
 from sync.resolve import SkuResolver
 
 MALL_WINS = ("キャンセル", "出荷済")
+# Cells of 受注 a mall update never writes: the staff's columns and Ichigen's shipment notice.
+# ステータス is written only when ``_status`` decides the mall's value wins.
+KEPT_ON_UPDATE = frozenset({*ORDERS.staff_columns, "出荷連絡"})
+# 要確認 notes that belong to the 出荷連絡 state, not to the mall's data: kept with it.
+SHIPMENT_NOTE = "出荷連絡"
 
 
 @dataclass
@@ -173,17 +182,29 @@ class OrderBook:
             counts.duplicates_skipped += 1  # this version (or a newer one) is already in
             return
         status, conflict = _status(current.order, order)
-        review = "／".join(r for r in [*order.review, *unknown, conflict] if r)
-        row = _row(order, status, review, current.order.note)
-        self._update_order(job, key, row)
+        shipment_notes = [n for n in current.order.review.split("／") if n.startswith(SHIPMENT_NOTE)]
+        review = "／".join(r for r in [*order.review, *unknown, conflict, *shipment_notes] if r)
+        fresh = _row(order, status, review, current.order.note)
+        # The row as it stands, with the mall's columns laid over it: later steps of this cycle
+        # (the shipment notice among them) read the staff's cells from this view.
+        mall_owned = {
+            name: getattr(fresh, name)
+            for name, f in OrderRow.model_fields.items()
+            if (f.alias or name) not in KEPT_ON_UPDATE
+        }
+        row = current.order.model_copy(update={**mall_owned, "status": status})
+        self._update_order(job, key, row, status_changed=status != current.order.status)
         self._update_lines(job, key, line_rows, current)
         current.order = row
         self.written.add(key)
         counts.updated += 1
 
-    def _update_order(self, job: WriteJob, key: tuple[str, str], row: OrderRow) -> None:
-        cells = model_cells(row)
-        del cells["備考"]  # people own it once the order is in
+    def _update_order(
+        self, job: WriteJob, key: tuple[str, str], row: OrderRow, *, status_changed: bool
+    ) -> None:
+        cells = {h: v for h, v in model_cells(row).items() if h not in KEPT_ON_UPDATE}
+        if status_changed:
+            cells["ステータス"] = row.status  # guarded by WriteJob.set: a person's edit since stops it
         job.set(self.orders_table, self._row_of(self.orders_table, key), cells)
 
     def _update_lines(

@@ -11,6 +11,7 @@ from sheets_schema.changes import WriteJob
 from sheets_schema.models import MallListing, Stock, StockPush
 from sheets_schema.parsing import Table
 from sync.models import PushResult, StockLevel
+from sync.stock import key_trouble
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,12 @@ def plan_pushes(
     to _在庫送信, taken as already there."""
     malls = set(malls)
     if isinstance(stock, Table):
-        free = {r.value.sku: r.value.available for r in stock if isinstance(r.value, Stock)}
+        doubled = key_trouble(stock).duplicates  # which row is right is for a person to say
+        free = {
+            r.value.sku: r.value.available
+            for r in stock
+            if isinstance(r.value, Stock) and r.value.sku not in doubled
+        }
     else:
         free = dict(stock)
     last: dict[tuple[str, str, str], StockPush] = {

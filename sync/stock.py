@@ -3,6 +3,12 @@
 A person's change to 実在庫 or 安全在庫 is found by comparing the sheet with what Ichigen last
 wrote there (the hidden _在庫記録 tab). The difference becomes a 手動調整 movement, so it is
 kept in the ledger, and 実在庫 is then written back as the ledger's total.
+
+A 在庫 row whose SKU cannot be trusted stops stock for what it may belong to: a SKU on two rows
+is neither written nor pushed (which row is right is for a person to say), and while a row's
+SKU cell is blank no 在庫 row is added for anything (the blank row may well be the missing SKU's:
+a second row with 安全在庫 0 would push too much). A broken header stops 在庫 altogether. Orders
+still import; the problem is reported with sheet, row and column.
 """
 
 from __future__ import annotations
@@ -28,6 +34,53 @@ class StockOutcome:
     available: dict[str, int] = field(default_factory=dict)  # SKU -> 販売可能数 after the job
     changed: set[str] = field(default_factory=set)
     skipped: list[str] = field(default_factory=list)  # Japanese notes for the log
+    # Why 在庫 (or some SKUs of it) was not written or pushed: for the 同期ログ, one per problem.
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class KeyTrouble:
+    """在庫 rows whose SKU cannot be trusted."""
+
+    duplicates: dict[str, list[int]]  # SKU -> every row that has it
+    blank: list[int]  # rows with content but no SKU
+
+    def __bool__(self) -> bool:
+        return bool(self.duplicates or self.blank)
+
+    def messages(self, title: str) -> list[str]:
+        found = [
+            f"「{title}」シート {row}行目「SKU」列が空欄です。SKUを入れ直すまで、在庫の行の追加と"
+            "新しいSKUの在庫送信を止めています"
+            for row in self.blank
+        ]
+        for sku, rows in self.duplicates.items():
+            where = "・".join(str(r) for r in rows)
+            found.append(
+                f"「{title}」シート {where}行目「SKU」列: SKU「{sku}」が複数の行にあります。"
+                "1行にまとめるまで、このSKUの在庫は更新もモールへの送信もしません"
+            )
+        return found
+
+
+def key_trouble(stock: Table[Any]) -> KeyTrouble:
+    """Blank and doubled SKU cells of 在庫, from the raw cells (a row with any other error still
+    says which SKU it is, so it is not trouble here)."""
+    if not stock.writable:
+        return KeyTrouble({}, [])
+    rows: dict[str, list[int]] = {}
+    blank = []
+    first = stock.grid.first_row
+    for index, cells in enumerate(stock.grid.rows):
+        if not "".join(cells).strip():
+            continue
+        row = index + first
+        (sku,) = stock.key_of(row)
+        if sku:
+            rows.setdefault(sku, []).append(row)
+        else:
+            blank.append(row)
+    return KeyTrouble({sku: found for sku, found in rows.items() if len(found) > 1}, blank)
 
 
 def staff_movements(
@@ -37,8 +90,11 @@ def staff_movements(
     last: dict[str, StockRecord] = {r.value.sku: r.value for r in records}
     stamp = at.strftime("%Y%m%d%H%M%S")
     movements = []
+    doubled = key_trouble(stock).duplicates
     for record in stock:
         row: Stock = record.value
+        if row.sku in doubled:
+            continue  # which row's count is meant is for a person to say
         before = last.get(row.sku)
         if before is None:
             # First sight of this SKU: the sheet is the truth, the ledger catches up once.
@@ -85,10 +141,21 @@ def write_stock(
     A SKU in 商品 without a 在庫 row gets one, so a new product is counted from its first order.
     """
     outcome = StockOutcome()
+    if not stock.writable:
+        outcome.problems.append(
+            f"「{stock.title}」シートを読めないため、在庫の更新とモールへの在庫送信をしていません"
+            f"（{'／'.join(stock.header_problems)}）。受注の取り込みは続けています"
+        )
+        outcome.skipped.extend(outcome.problems)
+        return outcome
+    trouble = key_trouble(stock)
+    outcome.problems.extend(trouble.messages(stock.title))
     last: dict[str, tuple[int, StockRecord]] = {r.value.sku: (r.row, r.value) for r in records}
     new_records = []
     for record in stock:
         row: Stock = record.value
+        if row.sku in trouble.duplicates:
+            continue
         on_hand = ledger.on_hand[row.sku]
         allocated = max(0, ledger.allocated[row.sku])
         free = available(on_hand, allocated, row.safety_stock)
@@ -107,7 +174,7 @@ def write_stock(
         elif (previous[1].on_hand, previous[1].safety_stock) != (on_hand, row.safety_stock):
             job.set(records, previous[0], cells, allow_invalid=True)
     new_stock = []
-    for sku in products:
+    for sku in products if not trouble.blank else ():
         if stock.find_row((sku,)) is None:
             on_hand, allocated = ledger.on_hand[sku], max(0, ledger.allocated[sku])
             free = available(on_hand, allocated, 0)
@@ -128,6 +195,8 @@ def write_stock(
         job.append(stock, new_stock)
     if new_records:
         job.append(records, new_records)
-    for error_row in sorted(stock.invalid_rows):
+    troubled = set(trouble.blank) | {r for rows in trouble.duplicates.values() for r in rows}
+    for error_row in sorted(stock.invalid_rows - troubled):
         outcome.skipped.append(f"在庫シート {error_row}行目は入力エラーのため更新していません")
+    outcome.skipped.extend(outcome.problems)
     return outcome

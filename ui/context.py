@@ -35,6 +35,7 @@ class Snapshot:
 
 
 def init(settings: Settings, role: str = "管理") -> None:
+    settings.limits.apply()  # every parser of this process checks the shop's bounds
     st.session_state[_SETTINGS_KEY] = settings
     st.session_state[_ROLE_KEY] = role
 

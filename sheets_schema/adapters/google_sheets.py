@@ -26,7 +26,7 @@ from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 from gspread.utils import absolute_range_name, rowcol_to_a1
 
-from sheets_schema.changes import CellUpdate, WriteJob
+from sheets_schema.changes import CellUpdate, WriteJob, conflict
 from sheets_schema.errors import StaleWorkbookError, WorkbookUnavailable
 from sheets_schema.grid import FIRST_DATA_ROW, Grid, cell_text
 from sheets_schema.tabs import TAB_BY_TITLE, TabSpec
@@ -359,11 +359,9 @@ class GoogleSheetsWorkbook:
             for offset, row in enumerate(rows):
                 now[(tab, first + offset, column)] = cell_text(row[0]) if row else ""
         for expected in job.expectations:
-            if now.get((expected.tab, expected.row, expected.column), "") != cell_text(expected.value):
-                raise StaleWorkbookError(
-                    f"「{expected.tab}」シート {expected.row}行目が読み込み後に変わったため（行の挿入・並べ替え・入力）、"
-                    "書き込みをやめました。もう一度実行してください"
-                )
+            found_text = now.get((expected.tab, expected.row, expected.column), "")
+            if found_text != cell_text(expected.value):
+                raise conflict(job, expected, found_text)
 
     def _grow_grids(self, job: WriteJob) -> None:
         """Make room for the job in one spreadsheets:batchUpdate, only when it needs any."""

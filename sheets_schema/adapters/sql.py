@@ -42,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from sheets_schema.changes import WriteJob
+from sheets_schema.changes import WriteJob, conflict
 from sheets_schema.errors import StaleWorkbookError, WorkbookUnavailable
 from sheets_schema.grid import FIRST_DATA_ROW, Grid, cell_text, no_gc
 from sheets_schema.workbook import NewTab, WorkbookInfo
@@ -340,10 +340,7 @@ class SqlWorkbook:
             cells = current.get((ids[expected.tab], expected.row))
             found_text = cell_text(cells[expected.column]) if cells and expected.column < len(cells) else ""
             if found_text != cell_text(expected.value):
-                raise StaleWorkbookError(
-                    f"「{expected.tab}」シート {expected.row}行目が読み込み後に変わったため（行の挿入・並べ替え・入力）、"
-                    "書き込みをやめました。もう一度実行してください"
-                )
+                raise conflict(job, expected, found_text)
 
     def _checked_tab_ids(self, conn: Connection, job: WriteJob) -> dict[str, int]:
         titles = sorted(job.tabs | {e.tab for e in job.expectations})
