@@ -3,6 +3,7 @@ allow-list gives each e-mail a role; without it, the app is local-only and the u
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
 import streamlit as st
@@ -26,9 +27,66 @@ def role_for(email: str | None, settings: Settings) -> Role | None:
     return allowed.get(email.strip().lower())
 
 
+# Headers a reverse proxy adds: behind one, the TCP peer is the proxy (often on this very
+# computer) and the person is somewhere else.
+_PROXY_HEADERS = ("X-Forwarded-For", "X-Real-Ip", "Forwarded")
+
+
+def is_loopback(address: str | None) -> bool:
+    """127.0.0.0/8, ::1 and ::ffff:127.x; a name only if it is localhost."""
+    if address is None:
+        return False
+    address = address.strip().strip("[]")
+    if address.lower() == "localhost":
+        return True
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or bool(mapped and mapped.is_loopback)
+
+
+def server_is_local_only() -> bool:
+    """Whether `server.address` keeps other computers from even connecting."""
+    return is_loopback(st.get_option("server.address") or None)
+
+
+def remote_client() -> str | None:
+    """This session's client if it is not on this computer, else None. Streamlit gives
+    ``st.context.ip_address`` as None for 127.0.0.1 and ::1 (the TCP peer of the websocket);
+    a forwarding header means a proxy relayed someone else."""
+    ip = st.context.ip_address
+    if isinstance(ip, str) and not is_loopback(ip):  # (AppTest has no client: not a str)
+        return ip
+    headers = st.context.headers
+    for name in _PROXY_HEADERS:
+        if headers.get(name):
+            return f"{headers.get(name)}（{name} 経由）"
+    return None
+
+
+LOCAL_ONLY_MESSAGE = (
+    "この Ichigen にはログインの設定（`.streamlit/secrets.toml` の `[auth]`）がないため、"
+    "アプリを動かしているパソコン自身（localhost）からしか開けません。\n\n"
+    "ほかのパソコンやスマートフォンから使うには、店長が次の設定をしてください:\n"
+    "1. Google などの OpenID Connect のログインを用意し、`[auth]` に `redirect_uri`・`cookie_secret`・"
+    "`client_id`・`client_secret`・`server_metadata_url` を書く\n"
+    "2. `[access]` に使う人のメールアドレスと権限（閲覧・編集・管理）を書く\n"
+    "3. アプリを起動し直す\n\n"
+    "書き方は `.streamlit/secrets.example.toml` と README の「画面」を参照してください。"
+)
+
+
 def gate(settings: Settings) -> Role:
-    """Show the login screen (and stop) until a user with a role is signed in."""
+    """Show the login screen (and stop) until a user with a role is signed in. Without
+    [auth], only this computer gets in (as 管理), whatever address the server listens on."""
     if settings.auth is None:
+        if remote_client() is not None:
+            st.title("Ichigen 一元管理")
+            st.error("このパソコン以外からは開けません。", icon=":material/block:")
+            st.markdown(LOCAL_ONLY_MESSAGE)
+            st.stop()
         return "管理"
     if not st.user.is_logged_in:
         st.title("Ichigen 一元管理")
