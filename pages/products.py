@@ -26,6 +26,7 @@ from shop import bulk_edit
 from sync.engine import Progress
 from sync.errors import SyncError
 from ui import auth, context
+from vocabulary.text import escape_markdown
 
 EDITOR_HEIGHT = 390  # rows visible on a 1366×768 laptop with the title, tabs and buttons
 PREVIEW_HEIGHT = 220
@@ -445,9 +446,9 @@ def _upload_tab(tables: dict[str, Table[Any]], editable: bool) -> None:
 
 def _show_upload_plan(plan: ImportPlan, tables: dict[str, Table[Any]]) -> None:
     for notice in plan.notices:
-        st.caption(f"お知らせ: {notice}")
+        st.caption(f"お知らせ: {escape_markdown(notice)}")
     if plan.errors:
-        lines = "\n".join(f"- {e}" for e in plan.errors[:30])
+        lines = "\n".join(f"- {escape_markdown(e)}" for e in plan.errors[:30])
         more = f"\n- …ほか {len(plan.errors) - 30} 件" if len(plan.errors) > 30 else ""
         st.error(
             f"{len(plan.errors)} 件のエラーがあるため取り込みません（何も書き込んでいません）。"

@@ -31,6 +31,7 @@ from sheets_schema.models import Stock
 from sheets_schema.parsing import RowError, Table, parse_grid
 from sheets_schema.tabs import PRODUCTS, STOCK, TabSpec
 from sheets_schema.xlsx import read_xlsx, write_xlsx
+from vocabulary.text import csv_problem
 
 INDEX_NAME = "行"  # the frame's index: the row number staff see in the sheet
 YEN_COLUMNS = frozenset({"販売価格", "原価"})
@@ -441,7 +442,10 @@ def read_upload(
         text = _decode(data)
         if text is None:
             return {}, ["文字コードを読み取れません。UTF-8 か Shift_JIS（CP932）で保存してください"], notices
-        values = [row for row in csv.reader(io.StringIO(text, newline=""))]
+        try:
+            values = [row for row in csv.reader(io.StringIO(text, newline=""))]
+        except csv.Error as exc:  # e.g. a cell over csv.field_size_limit() (131,072 characters)
+            return {}, [csv_problem(exc)], notices
         while values and not any(c.strip() for c in values[-1]):
             values.pop()
         sheets = {"": Grid.from_values("", values)}

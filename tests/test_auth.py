@@ -41,13 +41,13 @@ def test_nothing_shows_before_login(tmp_path: Path) -> None:
 
 
 def test_a_signed_in_stranger_is_refused(tmp_path: Path) -> None:
-    at = app(tmp_path, {"is_logged_in": True, "email": "someone@example.com"})
+    at = app(tmp_path, {"is_logged_in": True, "email": "someone@example.com", "email_verified": True})
     assert "権限がありません" in at.error[0].value
     assert not at.metric
 
 
 def test_an_allowed_user_sees_the_shop_with_their_role(tmp_path: Path) -> None:
-    at = app(tmp_path, {"is_logged_in": True, "email": "part@example.jp"})
+    at = app(tmp_path, {"is_logged_in": True, "email": "part@example.jp", "email_verified": True})
     assert not at.exception
     assert {m.label for m in at.metric} >= {"SKU数", "新規"}
     assert any("part@example.jp（閲覧）" in c.value for c in at.sidebar.caption)
@@ -56,8 +56,11 @@ def test_an_allowed_user_sees_the_shop_with_their_role(tmp_path: Path) -> None:
 def test_roles_rank_and_local_use_is_admin() -> None:
     assert can("管理", "編集") and can("編集", "編集") and not can("閲覧", "編集")
     settings = load_settings({"auth": AUTH, "access": ACCESS})
-    assert role_for("Tencho@example.jp ", settings) == "管理"
-    assert role_for("nobody@example.jp", settings) is None
+    assert role_for("Tencho@example.jp ", settings, True) == "管理"
+    assert role_for("tencho@example.jp", settings, "true") == "管理"
+    assert role_for("nobody@example.jp", settings, True) is None
+    for unverified in (False, None, "false", "", 1):
+        assert role_for("tencho@example.jp", settings, unverified) is None
     assert role_for(None, load_settings({})) == "管理"
 
 

@@ -9,6 +9,7 @@ from typing import Literal
 import streamlit as st
 
 from settings import Settings
+from vocabulary.text import escape_markdown
 
 Role = Literal["閲覧", "編集", "管理"]
 _RANK = {"閲覧": 0, "編集": 1, "管理": 2}
@@ -18,10 +19,16 @@ def can(role: Role, needed: Role) -> bool:
     return _RANK[role] >= _RANK[needed]
 
 
-def role_for(email: str | None, settings: Settings) -> Role | None:
+def is_verified(claim: object) -> bool:
+    """The OIDC ``email_verified`` claim: true only when the provider says so (some send the
+    string "true"). Without it anyone could sign up at a provider with the shop's address."""
+    return claim is True or (isinstance(claim, str) and claim.strip().lower() == "true")
+
+
+def role_for(email: str | None, settings: Settings, email_verified: object = False) -> Role | None:
     if settings.auth is None:
         return "管理"  # local only: whoever sits at this computer runs the shop
-    if not email:
+    if not email or not is_verified(email_verified):
         return None
     allowed = {address.strip().lower(): role for address, role in settings.access.items()}
     return allowed.get(email.strip().lower())
@@ -94,11 +101,20 @@ def gate(settings: Settings) -> Role:
         if st.button("ログイン", type="primary", icon=":material/login:"):
             st.login()
         st.stop()
-    role = role_for(getattr(st.user, "email", None), settings)
+    email = str(st.user.get("email") or "")
+    verified = st.user.get("email_verified")
+    role = role_for(email, settings, verified)
     if role is None:
-        st.error(
-            f"{st.user.email} には Ichigen を使う権限がありません。店長に [access] への追加を頼んでください。"
-        )
+        shown = escape_markdown(email or "（メールアドレスなし）")
+        if not is_verified(verified):
+            st.error(
+                f"{shown} は、ログインサービスでメールアドレスが確認されていないため使えません。"
+                "ログインサービスでメールアドレスを確認してから、もう一度ログインしてください。"
+            )
+        else:
+            st.error(
+                f"{shown} には Ichigen を使う権限がありません。店長に [access] への追加を頼んでください。"
+            )
         if st.button("ログアウト"):
             st.logout()
         st.stop()
