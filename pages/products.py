@@ -129,7 +129,7 @@ def _write(job: WriteJob) -> bool:
     try:
         context.write(job)
     except WorkbookError as exc:
-        st.error(f"書き込めませんでした: {exc}", icon=":material/error:")
+        st.error(f"書き込めませんでした: {escape_markdown(exc)}", icon=":material/error:")
         return False
     return True
 
@@ -295,7 +295,7 @@ def _editor_tab(
         with st.expander(f"⚠ 「{spec.title}」シートに入力エラーが {len(table.errors)} 件あります"):
             st.caption("エラーのある行は同期で読み込まれません。表で正しい値に直して反映すると解消します。")
             for error in table.errors[:50]:
-                st.markdown(f"- {error}")
+                st.markdown(f"- {escape_markdown(error)}")
     frame = context.derived(f"bulk_edit:{slug}", build)
     if frame.empty:
         st.info(empty_hint, icon=":material/lightbulb:")
