@@ -8,12 +8,10 @@ with [auth] configured, nobody gets past ``auth.gate`` without signing in.
 import os
 
 import streamlit as st
-from pydantic import ValidationError
 
 from settings import SettingsError, load_settings
 from sheets_schema.errors import WorkbookError
 from ui import auth, context, sidebar
-from ui.errors import settings_error_message
 
 st.set_page_config(page_title="Ichigen 一元管理", page_icon="🛒", layout="wide")
 
@@ -23,8 +21,8 @@ except FileNotFoundError:  # no secrets.toml: the embedded default
     secrets = {}
 try:
     settings = load_settings(secrets, os.environ)
-except ValidationError as exc:
-    st.error(settings_error_message(exc), icon=":material/error:")
+except SettingsError as exc:  # names the keys, never their values
+    st.error(str(exc), icon=":material/error:")
     st.stop()
 
 role = auth.gate(settings)

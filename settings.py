@@ -9,12 +9,13 @@ Every setting is documented in ``.streamlit/secrets.example.toml`` (a test check
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from vocabulary import limits
 
@@ -27,14 +28,70 @@ class SettingsError(Exception):
     """A setting points at something unusable; the message is Japanese, for staff."""
 
 
+class SettingsInvalid(SettingsError):
+    """secrets.toml (or an ICHIGEN_ variable) does not fit the settings model. The message
+    names each key and what is wrong with it, never the value: a typo in ``[mail] pasword``
+    must not print the password."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            "設定（.streamlit/secrets.toml または ICHIGEN_ 環境変数）に誤りがあります。\n"
+            + "\n".join(f"- {p}" for p in problems)
+            + "\n書き方は .streamlit/secrets.example.toml を参照してください。"
+        )
+
+
+# pydantic's error types, in staff's words. Only the schema's own context (allowed choices,
+# bounds) is used; the input value never is.
+_PROBLEMS = {
+    "extra_forbidden": "この項目はありません（綴りを確認してください）",
+    "missing": "必須の項目がありません",
+    "int_parsing": "整数で書いてください",
+    "int_type": "整数で書いてください",
+    "int_from_float": "整数で書いてください",
+    "float_parsing": "数値で書いてください",
+    "float_type": "数値で書いてください",
+    "bool_parsing": "true か false で書いてください",
+    "bool_type": "true か false で書いてください",
+    "string_type": '文字列（"…"）で書いてください',
+    "model_type": "表（[セクション]）で書いてください",
+    "dict_type": "表（[セクション]）で書いてください",
+    "model_attributes_type": "表（[セクション]）で書いてください",
+    "path_type": "ファイルのパスを文字列で書いてください",
+}
+_BOUNDS = {"greater_than": "gt", "greater_than_equal": "ge", "less_than": "lt", "less_than_equal": "le"}
+_BOUND_WORDS = {"gt": "より大きく", "ge": "以上に", "lt": "より小さく", "le": "以下に"}
+
+
+def _problem(error: Any) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "（全体）"
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "literal_error":
+        what = f"次のどれかにしてください: {ctx.get('expected', '')}"
+    elif kind in _BOUNDS:
+        bound = _BOUNDS[kind]
+        what = f"{ctx.get(bound)} {_BOUND_WORDS[bound]}してください"
+    elif kind == "value_error":
+        what = str(ctx.get("error", "値が正しくありません"))  # our own validators' words
+    else:
+        what = _PROBLEMS.get(kind, f"値が正しくありません（{kind}）")
+    return f"{where}: {what}"
+
+
+def settings_problems(exc: ValidationError) -> list[str]:
+    return [_problem(error) for error in exc.errors(include_input=False, include_url=False)]
+
+
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
 class ServiceAccount(BaseModel):
     """A Google service-account key, as in the JSON file Google Cloud gives you."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, hide_input_in_errors=True)
 
     type: Literal["service_account"] = "service_account"
     project_id: str = ""
@@ -148,7 +205,7 @@ class LimitsSettings(Section):
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     workbook: WorkbookSettings = WorkbookSettings()
     google: GoogleSettings | None = None
@@ -217,14 +274,43 @@ def _plain(value: Any) -> Any:
 
 
 def load_settings(mapping: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+    """Raises SettingsInvalid (never pydantic's ValidationError, whose text and traceback
+    would show the values given, passwords included)."""
     data = _plain(mapping)
     if environ:
         data = _merge(data, _environment_overrides(environ))
-    return Settings.model_validate(data)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = settings_problems(exc)
+    raise SettingsInvalid(problems)  # outside the except: no chained traceback with values
 
 
 def load_settings_file(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Settings from a secrets.toml; a missing file means the embedded default."""
-    path = path or DEFAULT_SECRETS_PATH
-    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    """Settings from a secrets.toml. Without ``path``, a missing default file means the
+    embedded default; a path given on purpose (``--secrets``) must exist."""
+    if path is None:
+        path = DEFAULT_SECRETS_PATH
+        if not path.exists():
+            return load_settings({}, environ)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SettingsError(f"設定ファイル {path} が見つかりません。パスを確かめてください。") from None
+    except IsADirectoryError:
+        raise SettingsError(
+            f"{path} はフォルダです。設定ファイル（secrets.toml）のパスを指定してください。"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(
+            f"設定ファイル {path} を読み込めません（{exc.__class__.__name__}）。"
+            "ファイルの権限と文字コード（UTF-8）を確かめてください。"
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # Only the position is taken from the decoder's message ("… (at line 3, column 5)").
+        found = re.search(r"line (\d+), column (\d+)", str(exc))
+        where = f"{found.group(1)} 行目 {found.group(2)} 文字目" if found else "位置不明"
+        raise SettingsError(f"設定ファイル {path} の書き方（TOML）に誤りがあります（{where}）。") from None
     return load_settings(data, environ)

@@ -22,6 +22,7 @@ from sheets_schema.tabs import MALL_LISTINGS, ORDERS, PRODUCTS
 from shop import orders_board as ob
 from sync.errors import LeaseHeld, SyncError
 from ui import archive, auth, context
+from vocabulary.text import escape_markdown
 
 LIST_LIMIT = 1_000  # rows sent to the browser; filters find the rest
 # Up to this many orders, an order's detail loads the ledger (在庫移動) and 同期ログ at once;
@@ -44,10 +45,8 @@ def _key(*parts: Any) -> str:
 
 
 def _md(text: str) -> str:
-    """Shop data shown in markdown as typed: no accidental bold, links or headings."""
-    for char in "\\`*_[]<>#|~$:":
-        text = text.replace(char, "\\" + char)
-    return text
+    """Shop data shown in markdown as typed: no accidental bold, links, images or headings."""
+    return escape_markdown(text)
 
 
 def _flash(level: str, message: str) -> None:

@@ -26,6 +26,7 @@ from shop import bulk_edit
 from sync.engine import Progress
 from sync.errors import SyncError
 from ui import auth, context
+from vocabulary.text import escape_markdown
 
 EDITOR_HEIGHT = 390  # rows visible on a 1366×768 laptop with the title, tabs and buttons
 PREVIEW_HEIGHT = 220
@@ -141,7 +142,7 @@ def _write(job: WriteJob) -> bool:
         )
         return False
     except WorkbookError as exc:
-        st.error(f"書き込めませんでした: {exc}", icon=":material/error:")
+        st.error(f"書き込めませんでした: {escape_markdown(exc)}", icon=":material/error:")
         return False
     return True
 
@@ -307,7 +308,7 @@ def _editor_tab(
         with st.expander(f"⚠ 「{spec.title}」シートに入力エラーが {len(table.errors)} 件あります"):
             st.caption("エラーのある行は同期で読み込まれません。表で正しい値に直して反映すると解消します。")
             for error in table.errors[:50]:
-                st.markdown(f"- {error}")
+                st.markdown(f"- {escape_markdown(error)}")
     key = _editor_key(slug)
     table, frame = _loaded(key, table, lambda: context.derived(f"bulk_edit:{slug}", build))
     if frame.empty:
@@ -473,9 +474,9 @@ def _upload_tab(tables: dict[str, Table[Any]], editable: bool) -> None:
 
 def _show_upload_plan(plan: ImportPlan, tables: dict[str, Table[Any]]) -> None:
     for notice in plan.notices:
-        st.caption(f"お知らせ: {notice}")
+        st.caption(f"お知らせ: {escape_markdown(notice)}")
     if plan.errors:
-        lines = "\n".join(f"- {e}" for e in plan.errors[:30])
+        lines = "\n".join(f"- {escape_markdown(e)}" for e in plan.errors[:30])
         more = f"\n- …ほか {len(plan.errors) - 30} 件" if len(plan.errors) > 30 else ""
         st.error(
             f"{len(plan.errors)} 件のエラーがあるため取り込みません（何も書き込んでいません）。"

@@ -23,6 +23,7 @@ from sync.connectors import ChannelConfigError
 from sync.engine import Progress
 from sync.errors import LeaseHeld, SyncError
 from ui import auth, autosync, context
+from vocabulary.text import escape_markdown
 
 _AUTO_LAST = "sync_page_auto_last"
 _REQUEST = "sync_page_request"  # a 今すぐ同期 handed to the running `sync watch`
@@ -185,8 +186,8 @@ def card(item: health.ChannelHealth, now: datetime) -> None:
     channel = item.channel
     with st.container(border=True, key=f"sync_card_{channel.channel}"):
         label, colour = item.status
-        mall = f"　:gray[{channel.mall}]" if channel.mall != channel.display_name else ""
-        st.markdown(f"**{channel.display_name}**{mall}　:{colour}-badge[{label}]")
+        mall = f"　:gray[{escape_markdown(channel.mall)}]" if channel.mall != channel.display_name else ""
+        st.markdown(f"**{escape_markdown(channel.display_name)}**{mall}　:{colour}-badge[{label}]")
         if item.never_synced:
             st.caption("まだ同期していません。")
         facts = [f"**受注取込**　最終成功 {health.when(item.last_pull_success, now)}"]
@@ -195,25 +196,28 @@ def card(item: health.ChannelHealth, now: datetime) -> None:
         facts.append(f"**在庫送信**　最終成功 {health.when(item.last_push_success, now)}")
         if item.last_push is not None:
             facts.append(f":small[前回の件数{_result(item.last_push)}: {health.push_counts(item.last_push)}]")
-        cursor = item.cursor_text.replace("]", "］")  # a file name must not end :small[…]
+        cursor = escape_markdown(item.cursor_text)  # a file name must not end :small[…]
         facts.append(f":small[取得位置: {cursor}]")
         st.markdown("  \n".join(facts))
         if not channel.enabled:
             st.caption("設定で一時停止中です（enabled = false）。")
         if item.backoff_text:
-            st.warning(item.backoff_text, icon=":material/hourglass_top:")
+            st.warning(escape_markdown(item.backoff_text), icon=":material/hourglass_top:")
         if item.credential is not None:
             show = st.error if item.credential.level == "error" else st.warning
-            show(item.credential.message, icon=":material/key:")
+            show(escape_markdown(item.credential.message), icon=":material/key:")
         current = item.current_errors
         for error in current:
-            st.error(f"最新のエラー: {error}", icon=":material/error:")
+            st.error(f"最新のエラー: {escape_markdown(error)}", icon=":material/error:")
         earlier = [e for e in item.errors if e.error not in current]
         if earlier:
             note = "それ以前のエラー" if current else "最近のエラー（その後は成功しています）"
             st.caption(
                 f"{note}:  \n"
-                + "  \n".join(f"{health.day_and_time(e.at, now)} {e.job}: {e.error}" for e in earlier)
+                + "  \n".join(
+                    f"{health.day_and_time(e.at, now)} {escape_markdown(e.job)}: {escape_markdown(e.error)}"
+                    for e in earlier
+                )
             )
 
 
@@ -224,7 +228,7 @@ st.caption("モールからの受注の取り込みと、モールへの在庫�
 banners = st.container()  # filled below, once the state after a sync is known
 
 for problem in problems:
-    st.error(problem, icon=":material/error:")
+    st.error(escape_markdown(problem), icon=":material/error:")
 if not channels and not problems:
     st.info(
         "連携するモールが設定されていません。.streamlit/secrets.toml に [malls.<名前>] を追加してください"

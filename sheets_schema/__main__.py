@@ -10,14 +10,13 @@ python -m sheets_schema check --fix           first trim Google Sheets grids to 
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from settings import DEFAULT_SECRETS_PATH, Settings, SettingsError, load_settings_file
+from settings import Settings, SettingsError, load_settings_file
 from sheets_schema.archive import TABLE_NAMES, Archive, archive_exists
 from sheets_schema.book import header_problems, open_prepared_workbook, read_tables, row_errors
 from sheets_schema.cells import JST
@@ -26,6 +25,7 @@ from sheets_schema.importing import plan_import
 from sheets_schema.tabs import TABS
 from sheets_schema.workbook import Workbook
 from sheets_schema.xlsx import ARCHIVED_SUFFIX, ArchivedRows, read_xlsx, write_xlsx
+from vocabulary.cli import JapaneseArgumentParser
 
 _PREVIEW_LIMIT = 200
 
@@ -45,7 +45,13 @@ def export(workbook: Workbook, path: Path, archive_url: str | None = None) -> in
             for spec in TABS
             if spec.title in TABLE_NAMES and archive.count(spec)
         ]
-    history = write_xlsx(path, [grids[t] for t in titles if t in grids], hidden, archived)
+    _writable_target(path)
+    try:
+        history = write_xlsx(path, [grids[t] for t in titles if t in grids], hidden, archived)
+    except PermissionError:
+        raise FileProblem(f"{path} に書き込む権限がありません。") from None
+    except OSError as exc:
+        raise FileProblem(f"{path} に書き出せません（{exc.__class__.__name__}）。") from None
     rows = sum(len(g.rows) for g in grids.values())
     extra = (
         f"（ほかに履歴データベースの {history:,} 行を「（{ARCHIVED_SUFFIX}）」のシートに）" if history else ""
@@ -92,9 +98,39 @@ def trim(workbook: Workbook) -> None:
         print(f"Ichigen が書く列とシートに「警告のみ」の保護を {protected} か所付けました\n")
 
 
-def import_file(workbook: Workbook, path: Path, *, apply: bool) -> int:
+class FileProblem(Exception):
+    """A file named on the command line cannot be read or written; the message is Japanese."""
+
+
+def _readable_xlsx(path: Path) -> dict:
+    if not path.exists():
+        raise FileProblem(f"ファイル {path} が見つかりません。パスを確かめてください。")
+    if path.is_dir():
+        raise FileProblem(f"{path} はフォルダです。.xlsx ファイルを指定してください。")
+    try:
+        return read_xlsx(path)
+    except PermissionError:
+        raise FileProblem(f"ファイル {path} を読む権限がありません。") from None
+    except OSError as exc:
+        raise FileProblem(f"ファイル {path} を読み込めません（{exc.__class__.__name__}）。") from None
+    except Exception as exc:  # openpyxl: BadZipFile, InvalidFileException, KeyError, ValueError…
+        raise FileProblem(
+            f"{path} を .xlsx として読めません（{exc.__class__.__name__}）。"
+            "Excel で「Excel ブック (.xlsx)」として保存したファイルを指定してください。"
+        ) from None
+
+
+def _writable_target(path: Path) -> None:
+    if path.is_dir():
+        raise FileProblem(f"{path} はフォルダです。書き出すファイル名（例: backup.xlsx）を指定してください。")
+    if not path.parent.exists():
+        raise FileProblem(f"フォルダ {path.parent} がありません。先に作るか、別の場所を指定してください。")
+
+
+def import_file(workbook: Workbook, path: Path, *, apply: bool, incoming: dict | None = None) -> int:
+    incoming = _readable_xlsx(path) if incoming is None else incoming
     tables = read_tables(workbook)
-    plan = plan_import(tables, read_xlsx(path))
+    plan = plan_import(tables, incoming)
     for notice in plan.notices:
         print(f"お知らせ: {notice}")
     for error in plan.errors:
@@ -149,16 +185,22 @@ def archive(settings: Settings, workbook: Workbook, *, dry_run: bool) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = JapaneseArgumentParser(
         prog="python -m sheets_schema", description="Ichigen ワークブックのバックアップと検査"
     )
     parser.add_argument(
-        "--secrets", type=Path, default=DEFAULT_SECRETS_PATH, help="設定ファイル（secrets.toml）"
+        "--secrets",
+        type=Path,
+        default=None,
+        metavar="ファイル",
+        help="設定ファイル（省略時は .streamlit/secrets.toml、なければ内蔵のデモ）",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("export", help="全シートを .xlsx に書き出す").add_argument("path", type=Path)
+    commands.add_parser("export", help="全シートを .xlsx に書き出す").add_argument(
+        "path", type=Path, metavar="ファイル", help="書き出す .xlsx"
+    )
     importer = commands.add_parser("import", help=".xlsx の変更を検証して取り込む")
-    importer.add_argument("path", type=Path)
+    importer.add_argument("path", type=Path, metavar="ファイル", help="書き出す .xlsx")
     importer.add_argument("--apply", action="store_true", help="確認した変更を書き込む")
     checker = commands.add_parser("check", help="全シートの入力エラーを表示する")
     checker.add_argument(
@@ -172,17 +214,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         settings = load_settings_file(args.secrets, os.environ)
+        incoming = None
+        if args.command == "import":
+            incoming = _readable_xlsx(args.path)  # before opening (and perhaps seeding) the workbook
+        elif args.command == "export":
+            _writable_target(args.path)
         workbook = open_prepared_workbook(settings, datetime.now(JST))
         if args.command == "archive":
             return archive(settings, workbook, dry_run=args.dry_run)
         if args.command == "export":
             return export(workbook, args.path, settings.archive_url())
         if args.command == "import":
-            return import_file(workbook, args.path, apply=args.apply)
+            return import_file(workbook, args.path, apply=args.apply, incoming=incoming)
         if args.fix:
             trim(workbook)
         return check(workbook)
-    except (WorkbookError, SettingsError) as exc:
+    except (WorkbookError, SettingsError, FileProblem) as exc:
         print(f"エラー: {exc}", file=sys.stderr)
         return 2
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from sheets_schema.changes import WriteJob
 from sheets_schema.models import Carrier
+from vocabulary.text import csv_problem
 
 FormatKey = Literal["b2_issued", "ehiden2_history", "yupri_history", "simple"]
 RowStatus = Literal[
@@ -133,7 +134,10 @@ def decode(data: bytes) -> str:
 
 
 def read_csv(data: bytes) -> list[list[str]]:
-    rows = list(csv.reader(io.StringIO(decode(data), newline="")))
+    try:
+        rows = list(csv.reader(io.StringIO(decode(data), newline="")))
+    except csv.Error as exc:  # e.g. a cell over csv.field_size_limit() (131,072 characters)
+        raise TrackingFileError(csv_problem(exc)) from None
     return [[c.strip() for c in r] for r in rows if any(c.strip() for c in r)]
 
 

@@ -31,7 +31,7 @@ from sheets_schema.models import Stock
 from sheets_schema.parsing import RowError, Table, parse_grid
 from sheets_schema.tabs import PRODUCTS, STOCK, TabSpec
 from sheets_schema.xlsx import read_xlsx, write_xlsx
-from vocabulary.text import neutralise_formula, restore_formula_text
+from vocabulary.text import csv_problem, neutralise_formula, restore_formula_text
 
 INDEX_NAME = "行"  # the frame's index: the row number staff see in the sheet
 YEN_COLUMNS = frozenset({"販売価格", "原価"})
@@ -443,7 +443,12 @@ def read_upload(
         if text is None:
             return {}, ["文字コードを読み取れません。UTF-8 か Shift_JIS（CP932）で保存してください"], notices
         # A downloaded CSV has a 全角スペース before formula-like cells (table_csv): taken off again.
-        values = [[restore_formula_text(c) for c in row] for row in csv.reader(io.StringIO(text, newline=""))]
+        try:
+            values = [
+                [restore_formula_text(c) for c in row] for row in csv.reader(io.StringIO(text, newline=""))
+            ]
+        except csv.Error as exc:  # e.g. a cell over csv.field_size_limit() (131,072 characters)
+            return {}, [csv_problem(exc)], notices
         while values and not any(c.strip() for c in values[-1]):
             values.pop()
         sheets = {"": Grid.from_values("", values)}

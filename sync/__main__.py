@@ -7,7 +7,6 @@ python -m sync push --dry-run       show the planned stock pushes; send nothing
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import sys
@@ -16,7 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from settings import DEFAULT_SECRETS_PATH, Settings, SettingsError, load_settings_file
+from settings import Settings, SettingsError, load_settings_file
 from sheets_schema.archive import Archive
 from sheets_schema.book import open_prepared_workbook
 from sheets_schema.cells import JST
@@ -25,6 +24,7 @@ from sync.archive import archive_history
 from sync.connectors import ChannelConfigError, build_connectors
 from sync.engine import CycleReport, Progress, SyncEngine
 from sync.errors import LeaseHeld
+from vocabulary.cli import JapaneseArgumentParser
 
 
 def build_engine(settings: Settings, progress: Callable[[Progress], None]) -> SyncEngine:
@@ -147,17 +147,27 @@ def dry_run(engine: SyncEngine) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sync", description="Ichigen のモール同期")
+    parser = JapaneseArgumentParser(prog="python -m sync", description="Ichigen のモール同期")
     parser.add_argument(
-        "--secrets", type=Path, default=DEFAULT_SECRETS_PATH, help="設定ファイル（secrets.toml）"
+        "--secrets",
+        type=Path,
+        default=None,
+        metavar="ファイル",
+        help="設定ファイル（省略時は .streamlit/secrets.toml、なければ内蔵のデモ）",
     )
     parser.add_argument("--quiet", action="store_true", help="途中経過を表示しない")
     commands = parser.add_subparsers(dest="command", required=True)
     once = commands.add_parser("once", help="1回同期する（受注取込と在庫送信）")
-    once.add_argument("--wait", type=float, default=0.0, help="他の同期が実行中なら最大この秒数だけ待つ")
+    once.add_argument(
+        "--wait", type=float, default=0.0, metavar="秒", help="他の同期が実行中なら最大この秒数だけ待つ"
+    )
     watcher = commands.add_parser("watch", help="一定間隔で同期し続ける")
     watcher.add_argument(
-        "--interval", type=float, default=None, help="間隔（秒）。省略時は設定の sync.interval_seconds"
+        "--interval",
+        type=float,
+        default=None,
+        metavar="秒",
+        help="間隔（秒）。省略時は設定の sync.interval_seconds",
     )
     pusher = commands.add_parser("push", help="在庫を送信する")
     pusher.add_argument("--dry-run", action="store_true", help="送信予定を表示するだけで送信しない")

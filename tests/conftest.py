@@ -22,6 +22,7 @@ from sheets_schema.book import ensure_tabs
 from sheets_schema.grid import cell_text
 from sheets_schema.workbook import Workbook
 from tests.fakes.sheets_api import FakeSheetsServer, make_service_account_info
+from tests.page_probe import downloads  # noqa: F401  (a fixture: download payloads)
 from vocabulary.retry import RetryPolicy
 
 

@@ -253,7 +253,7 @@ def _open_orders(sql_url: str, archive_url: str, viewer: bool = False) -> AppTes
             "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
         }
         at.secrets["access"] = {"viewer@example.com": "閲覧"}
-        at.user = {"email": "viewer@example.com", "is_logged_in": True}
+        at.user = {"email": "viewer@example.com", "is_logged_in": True, "email_verified": True}
     at.run()
     at.switch_page("pages/orders.py").run()
     assert not at.exception, [e.message for e in at.exception]

@@ -510,7 +510,7 @@ def test_a_viewer_sees_masked_names_and_no_controls_that_change_anything(sql_url
         "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
     }
     at.secrets["access"] = {"viewer@example.com": "閲覧"}
-    at.user = {"email": "viewer@example.com", "is_logged_in": True}
+    at.user = {"email": "viewer@example.com", "is_logged_in": True, "email_verified": True}
     at.run()
     at.switch_page(PAGE).run()
     assert not at.exception

@@ -480,7 +480,7 @@ def test_a_viewer_sees_read_only_tables(tmp_path: Path, fresh_caches) -> None:
         "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
     }
     at.secrets["access"] = {"part@example.jp": "閲覧"}
-    at.user = {"is_logged_in": True, "email": "part@example.jp"}
+    at.user = {"is_logged_in": True, "email": "part@example.jp", "email_verified": True}
     at.run()
     at.switch_page(PAGE).run()
     assert not at.exception

@@ -4,9 +4,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from settings import PROJECT_ROOT, Settings, load_settings, load_settings_file
+from settings import PROJECT_ROOT, Settings, SettingsInvalid, load_settings, load_settings_file
 
 EXAMPLE = PROJECT_ROOT / ".streamlit" / "secrets.example.toml"
 
@@ -46,8 +46,11 @@ def test_example_parses_into_settings() -> None:
     )
 
 
-def test_no_file_means_embedded_sqlite_under_the_project(tmp_path: Path) -> None:
-    settings = load_settings_file(tmp_path / "absent.toml", environ={})
+def test_no_file_means_embedded_sqlite_under_the_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("settings.DEFAULT_SECRETS_PATH", tmp_path / "absent.toml")
+    settings = load_settings_file(None, environ={})
     assert settings.backend == "sql"
     assert settings.sql_url() == f"sqlite:///{PROJECT_ROOT / 'data' / 'ichigen.sqlite3'}"
 
@@ -61,7 +64,7 @@ def test_environment_overrides_the_file() -> None:
 
 
 def test_typo_in_a_section_is_an_error_not_silently_ignored() -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(SettingsInvalid):
         load_settings({"workbook": {"sqlurl": "sqlite:///x"}})
 
 
@@ -83,7 +86,7 @@ def test_private_key_never_shows_in_repr() -> None:
 
 
 def test_google_needs_exactly_one_key_source() -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(SettingsInvalid):
         load_settings({"google": {"spreadsheet_key": "k"}})
 
 

@@ -429,7 +429,9 @@ def test_only_管理_sees_sync_now(sql_url: str, email: str, allowed: bool) -> N
         },
         "access": {"part@example.jp": "閲覧", "tencho@example.jp": "管理"},
     }
-    at = sync_page(sql_url, secrets=login, user={"is_logged_in": True, "email": email})
+    at = sync_page(
+        sql_url, secrets=login, user={"is_logged_in": True, "email": email, "email_verified": True}
+    )
     assert bool([b for b in at.button if b.label == "今すぐ同期"]) is allowed
     assert bool([t for t in at.toggle if t.key == "sync_auto"]) is allowed
     locked = [i.value for i in at.info if "権限" in i.value]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from settings import Settings
-from ui import context
+from ui import auth, context
 from ui.context import Snapshot
 
 
@@ -43,6 +43,13 @@ def render(snapshot: Snapshot, settings: Settings) -> None:
                 st.caption("デモモールとの自動同期を始めました")
         if settings.auth is None:
             st.caption("ログイン設定がないため、このパソコン（localhost）からのみ開けます。")
+            if not auth.server_is_local_only():
+                st.warning(
+                    f"サーバーが {st.get_option('server.address') or 'すべてのアドレス'} で待ち受けています。"
+                    "ログイン設定（[auth]）がないため、ほかのパソコンからの接続はお断りしています。"
+                    "ほかのパソコンから使うには [auth] を設定してください。",
+                    icon=":material/lan:",
+                )
         else:
             st.caption(f"{st.user.get('email', '')}（{context.role()}）")
             if st.button("ログアウト", icon=":material/logout:"):

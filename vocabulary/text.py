@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
 from typing import Any
@@ -42,3 +43,42 @@ def restore_formula_text(text: str) -> str:
     if text.startswith(FORMULA_NEUTRALISER) and text[1:2] and text[1:].startswith(FORMULA_STARTS):
         return text[1:]
     return text
+
+
+# Every ASCII punctuation mark that starts or delimits Markdown (CommonMark lets a backslash
+# escape any of them). Left alone, because they only act at the start of a line and the
+# value is made one line with a leading one escaped: - = , ' " / ? ; %
+# A colon is escaped before a letter or a slash only (http://, :emoji:, :material/…:), so
+# times and 「入力値: …」 read as typed in the page's source too.
+_MARKDOWN_PUNCTUATION = frozenset("!#$&()*+.<>@[\\]^_`{|}~")
+
+
+def escape_markdown(value: Any) -> str:
+    """Shop or mall text to put inside a Streamlit markdown string, shown exactly as typed:
+    no image, link, bare-URL or e-mail autolink, HTML, heading, list, emphasis,
+    ``:color[...]`` directive, ``:emoji:`` or ``$math$`` is ever made from it; line breaks
+    become spaces."""
+    text = "" if value is None else str(value)
+    text = " ".join(text.splitlines())
+    escaped = "".join(
+        "\\" + c
+        if c in _MARKDOWN_PUNCTUATION
+        or (c == ":" and text[i + 1 : i + 2].isascii() and text[i + 1 : i + 2].isalpha())
+        or text[i : i + 2] == ":/"
+        else c
+        for i, c in enumerate(text)
+    )
+    return "\\" + escaped if escaped[:1] in ("-", "=") else escaped
+
+
+def csv_problem(exc: csv.Error) -> str:
+    """The csv module's English error, in staff's words (never quoting the file's content)."""
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return (
+            f"1つのセルが長すぎます（{csv.field_size_limit():,} 文字を超えています）。"
+            'CSV ではないファイルを選んでいないか、引用符（"）の閉じ忘れがないか確かめてください。'
+        )
+    if "NUL" in text:
+        return "ファイルに NUL 文字が含まれています。CSV ではないファイルを選んでいないか確かめてください。"
+    return "CSV として読めません。CSV 形式で保存したファイルを選んでください。"

@@ -31,8 +31,20 @@ CHROMIUM_ARGS = [
 
 def free_port() -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind(("0.0.0.0", 0))  # free on every interface, for servers not bound to loopback
         return s.getsockname()[1]
+
+
+def interface_address() -> str | None:
+    """An IPv4 address of this machine that is not loopback (a UDP "connect" sends nothing;
+    it only asks the kernel which local address it would route from)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))
+        except OSError:
+            return None
+        address = s.getsockname()[0]
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
 
 
 @dataclass
@@ -69,7 +81,16 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., AppServer]]:
     """Start the app with its own secrets file; the demo's background sync is off unless asked."""
     started: list[AppServer] = []
 
-    def start(extra_secrets: str = "", *, port: int | None = None, auto_sync: bool = False) -> AppServer:
+    def start(
+        extra_secrets: str = "",
+        *,
+        port: int | None = None,
+        auto_sync: bool = False,
+        address: str = "127.0.0.1",
+        config: str = "",
+    ) -> AppServer:
+        """``address`` is what the server listens on; ``config`` extra Streamlit options
+        (e.g. ``--client.showErrorDetails=full``)."""
         port = port or free_port()
         secrets = tmp_path / "secrets.toml"
         secrets.write_text(
@@ -79,13 +100,14 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., AppServer]]:
         )
         command = [
             sys.executable, "-m", "streamlit", "run", "app.py",
-            "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
-            f"--secrets.files={secrets}",
+            "--server.headless=true", f"--server.port={port}", f"--server.address={address}",
+            f"--secrets.files={secrets}", *config.split(),
         ]  # fmt: skip
         process = subprocess.Popen(
             command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        server = AppServer(f"http://127.0.0.1:{port}", port, tmp_path, process)
+        host = "127.0.0.1" if address in ("0.0.0.0", "") else address
+        server = AppServer(f"http://{host}:{port}", port, tmp_path, process)
         started.append(server)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -1,0 +1,133 @@
+"""Who sees customers' personal data: every page, as every role, through AppTest. 閲覧 gets no
+full name, address, phone, postcode or e-mail of the demo shop's orders in any element or in
+any download's payload; 編集 gets what shipping needs. A role needs a verified e-mail."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from settings import load_settings
+from sheets_schema.book import open_prepared_workbook, read_tables
+from sheets_schema.cells import JST
+from tests.page_probe import APP, PAGES, Downloads, element_text
+from tests.test_auth import AUTH
+
+pytestmark = pytest.mark.usefixtures("fresh_caches")
+
+ACCESS = {"tencho@example.jp": "管理", "staff@example.jp": "編集", "part@example.jp": "閲覧"}
+EMAIL = {"管理": "tencho@example.jp", "編集": "staff@example.jp", "閲覧": "part@example.jp"}
+
+
+def seeded(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'wb.sqlite3'}"
+    open_prepared_workbook(load_settings({"workbook": {"sql_url": url}}), datetime.now(JST))
+    return url
+
+
+def personal_data(sql_url: str) -> set[str]:
+    """Each order's identifying values as stored (a masked name keeps only the family name)."""
+    workbook = open_prepared_workbook(load_settings({"workbook": {"sql_url": sql_url}}), datetime.now(JST))
+    orders = read_tables(workbook)["受注"].models()
+    shop = load_settings({}).app
+    values: set[str] = set()
+    for o in orders:
+        for name in (o.buyer_name, o.recipient_name):
+            values.add(name.strip())
+            given = re.split(r"[ 　]", name.strip(), maxsplit=1)
+            if len(given) == 2 and len(given[1]) >= 2:
+                values.add(name.strip().replace(" ", "").replace("　", ""))  # 山田太郎 too
+        values.add(o.address.strip())
+        values.update([o.phone or "", re.sub(r"\D", "", o.phone or ""), o.email.strip(), o.postcode or ""])
+    values -= {shop.shop_postcode, shop.shop_address, shop.shop_phone, shop.shop_name}
+    return {v for v in values if len(v) >= 4}
+
+
+def page_as(sql_url: str, role: str, page: str, *, verified: object = True) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.secrets["workbook"] = {"sql_url": sql_url}
+    at.secrets["sync"] = {"auto_sync_demo": False}
+    at.secrets["auth"] = AUTH
+    at.secrets["access"] = ACCESS
+    at.user = {"is_logged_in": True, "email": EMAIL[role], "email_verified": verified}
+    at.run()
+    if page != "pages/home.py":
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def leaks(text: str, personal: set[str]) -> list[str]:
+    return sorted(v for v in personal if v in text)
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, set[str]]:
+    url = seeded(tmp_path_factory.mktemp("matrix"))
+    personal = personal_data(url)
+    assert len(personal) > 50  # the demo shop's orders really carry personal data
+    return url, personal
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_viewer_sees_no_personal_data_on_any_page_or_download(
+    page: str, shop: tuple[str, set[str]], downloads: Downloads
+) -> None:
+    url, personal = shop
+    at = page_as(url, "閲覧", page)
+    assert leaks(element_text(at), personal) == []
+    for name, text in downloads.texts():
+        assert leaks(text, personal) == [], name
+
+
+def test_a_viewer_on_shipping_also_after_choosing_a_mail_template(
+    shop: tuple[str, set[str]], downloads: Downloads
+) -> None:
+    url, personal = shop
+    at = page_as(url, "閲覧", "pages/shipping.py")
+    for choice in at.selectbox(key="mail_template").options:
+        at.selectbox(key="mail_template").set_value(choice).run()
+        assert leaks(element_text(at), personal) == [], choice
+    assert not [b for b in at.get("download_button") if b.proto.label.endswith("（PDF）")]
+    assert not at.text_area  # no mail body
+    for name, text in downloads.texts():
+        assert leaks(text, personal) == [], name
+
+
+@pytest.mark.parametrize("role", ["編集", "管理"])
+def test_staff_who_ship_get_the_documents_and_the_carrier_file_with_names(
+    role: str, shop: tuple[str, set[str]], downloads: Downloads
+) -> None:
+    url, personal = shop
+    at = page_as(url, role, "pages/shipping.py")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "ピッキングリスト（PDF）" in labels and any(label.startswith("納品書") for label in labels)
+    texts = dict(downloads.texts())
+    carrier = next(text for name, text in texts.items() if name.endswith(".csv"))
+    slips = next(text for name, text in texts.items() if name.startswith("nouhinsho"))
+    assert leaks(carrier, personal) and leaks(slips, personal)
+    assert at.text_area  # the mail preview
+
+
+@pytest.mark.parametrize("verified", [False, None, "false"])
+def test_an_unverified_email_gets_no_role(shop: tuple[str, set[str]], verified: object) -> None:
+    url, personal = shop
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["workbook"] = {"sql_url": url}
+    at.secrets["sync"] = {"auto_sync_demo": False}
+    at.secrets["auth"] = AUTH
+    at.secrets["access"] = ACCESS
+    user = {"is_logged_in": True, "email": "tencho@example.jp"}
+    if verified is not None:
+        user["email_verified"] = verified
+    at.user = user
+    at.run()
+    assert not at.exception
+    assert any("メールアドレスが確認されていない" in e.value for e in at.error)
+    assert not at.metric
+    assert leaks(element_text(at), personal) == []
