@@ -26,6 +26,7 @@ import annotated_types
 from pydantic import BaseModel, BeforeValidator
 
 from sheets_schema import cells as cell_types
+from vocabulary import limits
 from vocabulary.jst import JST
 
 
@@ -100,9 +101,27 @@ def _literal(choices: tuple[Any, ...]) -> Decoder:
     return decode
 
 
+def _bounded(bound: str) -> Decoder:
+    """An integer within a bound of vocabulary.limits (quantities, yen), read at decode time."""
+
+    def decode(text: str) -> int:
+        value = _integer(text)
+        if abs(value) > getattr(limits.current(), bound):
+            raise _DECLINE  # pydantic words the error
+        return value
+
+    decode.bound = bound  # type: ignore[attr-defined]
+    return decode
+
+
+_quantity = _bounded("max_quantity")
+_yen = _bounded("max_yen")
+
 _BY_VALIDATOR: dict[Any, tuple[Decoder, type]] = {
     cell_types._identifier: (_stripped, str),
     cell_types._integer: (_integer, int),
+    cell_types._quantity: (_quantity, int),
+    cell_types._yen: (_yen, int),
     cell_types._jst_datetime: (_datetime, datetime),
     cell_types._on_off: (_on_off, bool),
     cell_types._optional_text: (_stripped, str),
@@ -255,11 +274,13 @@ def _decode_lines(i: int, base: Decoder, decoder: Decoder, names: dict[str, Any]
     """Inline code for the common cases; the decoder function for the rest."""
     if decoder is base and base is _stripped:
         return ["if t != t.strip(): return None", f"x{i} = t"]
-    if decoder is base and base is _integer:
-        return [f"x{i} = int(t) if t.isdigit() and t.isascii() else _d{i}(t)"]
-    if base is _integer and getattr(decoder, "nonnegative", False):
-        # ge=0, the usual constraint: plain digits are in range; anything else is checked
-        return [f"x{i} = int(t) if t.isdigit() and t.isascii() else _d{i}(t)"]
+    if base in (_integer, _quantity, _yen) and (decoder is base or getattr(decoder, "nonnegative", False)):
+        # Plain digits (ge=0, the usual constraint, holds for them) are decoded inline; under a
+        # bound, only runs shorter than the bound's own digits (always within it): the compiled
+        # code is cached per limits (sheets_schema.parsing), so a changed bound recompiles.
+        bound = getattr(base, "bound", None)
+        short = f" and len(t) < {len(str(getattr(limits.current(), bound)))}" if bound else ""
+        return [f"x{i} = int(t) if t.isdigit() and t.isascii(){short} else _d{i}(t)"]
     if decoder is base and base is _datetime:
         names["_datetimes"] = _DATETIMES
         return [f"x{i} = _datetimes.get(t) or _d{i}(t)"]

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from sheets_schema.fastrows import FastRows
 from sheets_schema.grid import Grid, no_gc
 from sheets_schema.tabs import TabSpec
+from vocabulary import limits
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -143,10 +144,10 @@ def _message(spec: TabSpec, error: Any, header: str) -> str:
 # Rows already parsed, by tab, header and cell text: a process that reads the workbook again and again
 # (sync watch, the app) parses only rows that changed. Models are frozen, so sharing is safe;
 # errors are not kept (they name the row they were found on).
-_PARSED: dict[tuple[str, tuple[str, ...]], dict[tuple[str, ...], BaseModel]] = {}
+_PARSED: dict[tuple[str, tuple[str, ...], limits.Limits], dict[tuple[str, ...], BaseModel]] = {}
 _PARSED_PER_TAB = 250_000
 # Per tab and header: the fast path for rows in Ichigen's own form (None: the model has none).
-_FAST: dict[tuple[str, tuple[str, ...]], FastRows | None] = {}
+_FAST: dict[tuple[str, tuple[str, ...], limits.Limits], FastRows | None] = {}
 
 
 class _RowParser:
@@ -156,9 +157,10 @@ class _RowParser:
         self.spec = spec
         self.columns = [(h, grid.header.index(h)) for h in spec.headers]
         self.key_positions = [grid.header.index(h) for h in spec.key]
-        # Cell text means a model only under one header: staff may reorder columns.
-        self._seen = _PARSED.setdefault((spec.title, tuple(grid.header)), {})
-        where = (spec.title, tuple(grid.header))
+        # Cell text means a model only under one header (staff may reorder columns) and one
+        # set of bounds (a quantity within today's limits may not be within tomorrow's).
+        where = (spec.title, tuple(grid.header), limits.current())
+        self._seen = _PARSED.setdefault(where, {})
         if where not in _FAST:
             _FAST[where] = FastRows.compile(spec.model, grid.header)
         self._fast = _FAST[where]

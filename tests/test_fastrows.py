@@ -166,3 +166,29 @@ def _field_ok(spec: TabSpec, header: str, cell: str) -> bool:
     except ValidationError:
         return False
     return True
+
+
+def test_bounded_quantities_and_yen_are_declined_beyond_the_limits_in_force() -> None:
+    """The fast path never accepts what the models refuse, whatever the [limits] say."""
+    from sheets_schema.tabs import STOCK
+    from vocabulary import limits
+
+    spec = STOCK
+    row = {h: "" for h in spec.headers} | {
+        "SKU": "A",
+        "実在庫": "5000",
+        "引当数": "0",
+        "安全在庫": "0",
+        "販売可能数": "0",
+    }
+    cells = [row[h] for h in spec.headers]
+    fast = FastRows.compile(spec.model, spec.headers)
+    assert fast is not None and fast.build(cells).on_hand == 5000
+    over = [("99999999999999999999" if h == "実在庫" else row[h]) for h in spec.headers]
+    assert fast.build(over) is None  # left to pydantic, which names the bound
+    previous = limits.configure(max_quantity=1000)
+    try:
+        tighter = FastRows.compile(spec.model, spec.headers)
+        assert tighter is not None and tighter.build(cells) is None
+    finally:
+        limits.configure(previous.max_quantity, previous.max_yen)
