@@ -186,6 +186,8 @@ def test_two_runners_started_together_never_double_anything(shop: Shop, tmp_path
             outcomes.append("done")
         except LeaseHeld:
             outcomes.append("refused")
+        except Exception as exc:  # shown by the assertion below, not lost in a thread
+            outcomes.append(f"error: {exc!r}")
 
     threads = [threading.Thread(target=run, args=(f"runner-{i}",)) for i in range(2)]
     for thread in threads:
