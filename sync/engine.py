@@ -59,8 +59,8 @@ from sheets_schema.tabs import (
     TabSpec,
 )
 from sheets_schema.workbook import Workbook
-from sync import shipments, state
-from sync.connectors.base import Connector, rechecks
+from sync import confirmations, shipments, state
+from sync.connectors.base import Connector, confirms_orders, rechecks
 from sync.errors import ArchiveUnavailable, LeaseHeld, SyncError
 from sync.ledger import LineTarget, line_movements, movement_row
 from sync.models import Order, PushResult, StockLevel, SyncRun
@@ -112,6 +112,7 @@ class CycleReport:
     pushes: list[PushResult] = field(default_factory=list)
     movements: int = 0
     shipments: int = 0  # shipments confirmed to malls
+    orders_confirmed: int = 0  # new orders accepted at their mall (楽天's 注文確認)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -244,6 +245,7 @@ class SyncEngine:
             self._queue_rechecks(committed)
         if not committed.finished:
             if push:
+                self._confirm_orders(committed.read, report)
                 self._confirm_shipments(committed.read, report)
                 # Stock for the new orders goes out first: a slow recheck never delays it.
                 self._push(run_id, report, committed, release=not due)
@@ -690,6 +692,8 @@ class SyncEngine:
         candidates = _shipment_candidates(read.grids.get(ORDERS.title))
         if shipments.pending(candidates, self._confirming_malls()) or shipments.interrupted(candidates):
             return False
+        if confirmations.candidates(read.grids.get(ORDERS.title), self._confirm_policies()).records:
+            return False
         return not plan_pushes(
             stock.available,
             read.tables[MALL_LISTINGS.title],
@@ -888,6 +892,39 @@ class SyncEngine:
             "結果": run.result,
             "エラー内容": run.error,
         }
+
+    # -- order confirmation (楽天's 注文確認), before shipments
+
+    def _confirm_policies(self) -> dict[str, bool]:
+        return {
+            c.mall: bool(getattr(c, "confirm_on_import", True)) for c in self.connectors if confirms_orders(c)
+        }
+
+    def _confirm_orders(self, read: CycleRead, report: CycleReport) -> None:
+        """New orders their mall wants accepted are confirmed there, and recorded (sync/confirmations.py)."""
+        table = confirmations.candidates(read.grids.get(ORDERS.title), self._confirm_policies())
+        if not table.records:
+            return
+        job = WriteJob()
+        self.check_lease(read.system, job)
+        for connector in (c for c in self.connectors if confirms_orders(c)):
+            rows = [r for r in table.records if r.value.mall == connector.mall]
+            if not rows:
+                continue
+            name = connector.display_name or connector.mall
+            self.progress(
+                Progress("注文確認", f"{name}で注文 {len(rows)} 件を確認しています…", connector.channel)
+            )
+            try:
+                outcome = connector.confirm_orders([r.value.order_number for r in rows])  # type: ignore[attr-defined]
+            except SyncError as exc:  # credentials: nothing confirmed, said once per cycle
+                report.notes.append(f"{name}の注文確認に失敗: {exc}")
+                continue
+            confirmations.record(job, table, rows, outcome)
+            report.orders_confirmed += len(outcome.orders)
+            report.notes.extend(outcome.errors.values())
+        self.workbook.write(job)
+        read.after(job)
 
     # -- shipments
 

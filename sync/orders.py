@@ -183,7 +183,10 @@ class OrderBook:
 
     def _update_order(self, job: WriteJob, key: tuple[str, str], row: OrderRow) -> None:
         cells = model_cells(row)
-        del cells["備考"]  # people own it once the order is in
+        # People own 備考 once the order is in, and the shipping they type (配送会社, 追跡番号);
+        # 出荷連絡 is the shipment step's record. A mall's newer version never blanks them.
+        for owned in ("備考", "配送会社", "追跡番号", "出荷連絡"):
+            del cells[owned]
         job.set(self.orders_table, self._row_of(self.orders_table, key), cells)
 
     def _update_lines(
