@@ -1016,6 +1016,8 @@ class SyncEngine:
             sent.extend(zip(planned, got, strict=True))
             failed = sum(1 for r in got if not r.ok)
             first = error or next((r.error for r in got if not r.ok), "")
+            if not any(r.sent or r.confirmed or not r.ok for r in got):
+                continue  # listings only read, still waiting for the mall: nothing to log
             logs.append(
                 self._log_row(
                     SyncRun(

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sheets_schema.changes import WriteJob
 from sheets_schema.models import MallListing, Stock, StockPush
 from sheets_schema.parsing import Table
 from sync.models import PushResult, StockLevel
+
+WAITING = "モールの反映確認待ち"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,7 @@ class PlannedPush:
     last_quantity: int | None  # what the mall was last sent, if anything
     quantity: int
     reason: str
+    sent_at: datetime | None = None  # when the mall was last sent this listing's quantity
 
     def level(self) -> StockLevel:
         return StockLevel(
@@ -30,6 +34,8 @@ class PlannedPush:
             mall_item_code=self.mall_item_code,
             mall_sku=self.mall_sku,
             quantity=self.quantity,
+            # The same quantity is out and not confirmed yet: check it rather than resend.
+            pending_since=(self.sent_at or _EPOCH) if self.reason == WAITING else None,
         )
 
 
@@ -63,7 +69,7 @@ def plan_pushes(
         elif previous.quantity != quantity:
             reason = "数量変更"
         elif previous.state == "未確認":
-            reason = "モールの反映確認待ち"
+            reason = WAITING
         else:
             continue
         plan.append(
@@ -75,6 +81,7 @@ def plan_pushes(
                 last_quantity=previous.quantity if previous else None,
                 quantity=quantity,
                 reason=reason,
+                sent_at=previous.pushed_at if previous else None,
             )
         )
     return plan
@@ -83,9 +90,12 @@ def plan_pushes(
 def record_results(
     job: WriteJob, pushes: Table[Any], sent: Iterable[tuple[PlannedPush, PushResult]], at: datetime
 ) -> None:
-    """One row per listing. A failed push keeps the quantity the mall last accepted."""
+    """One row per listing. A failed push keeps the quantity the mall last accepted; a listing
+    only read and still waiting for the mall keeps its row (and 送信日時) as it is."""
     accepted = {(r.value.mall, r.value.mall_item_code, r.value.mall_sku): r.value.quantity for r in pushes}
     for planned, result in sent:
+        if result.ok and not result.confirmed and not result.sent:
+            continue
         key = (planned.mall, planned.mall_item_code, planned.mall_sku)
         state = "失敗" if not result.ok else ("確認済" if result.confirmed else "未確認")
         quantity = result.quantity if result.ok else accepted.get(key, result.quantity)
