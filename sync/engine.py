@@ -534,8 +534,9 @@ class SyncEngine:
             ):
                 fetch.orders.extend(page.orders)
                 fetch.pages.append((len(fetch.orders), page.cursor))
-                for error in getattr(page, "errors", ()):
-                    fetch.error = fetch.error or str(error)
+                # Problems with single orders or rows (a bad row of a mall's file): every one is
+                # reported, the rest of the page goes in, and the mall is not backed off.
+                fetch.problems.extend(str(error) for error in getattr(page, "errors", ()))
                 say(Progress("取込", f"{name}: {len(fetch.orders)} 件取得", connector.channel))
                 if len(fetch.orders) >= self.max_orders_per_job:
                     fetch.more = True
@@ -775,7 +776,7 @@ class SyncEngine:
             return self._recheck_run(job, fetch, counts, system, run, now)
         if safe_cursor:
             state.put(job, system, state.cursor_key(connector.channel), safe_cursor, now)
-        error = fetch.error or (counts.errors[0] if counts.errors else "")
+        error = fetch.error or _problems_text(fetch.problems) or (counts.errors[0] if counts.errors else "")
         if fetch.error:
             previous = state.Backoff.decode(
                 state.values(system).get(state.backoff_key(connector.channel), "")
@@ -786,7 +787,7 @@ class SyncEngine:
             state.put(job, system, state.backoff_key(connector.channel), "", now)
         if fetch.error and not fetch.orders:
             result = "失敗"
-        elif fetch.error or counts.failed:
+        elif fetch.error or counts.failed or fetch.problems:
             result = "一部失敗"
         else:
             result = "成功"
@@ -797,7 +798,7 @@ class SyncEngine:
             created=counts.created,
             updated=counts.updated,
             duplicates_skipped=counts.duplicates_skipped,
-            failed=counts.failed,
+            failed=counts.failed + len(fetch.problems),
             result=result,
             error=error,
         )
@@ -1053,6 +1054,18 @@ class SyncEngine:
         self.workbook.write(job)
         read.after(job)
         committed.stored = state.values(read.system)
+
+
+# The 同期ログ's エラー内容 lists this many problems of a fetch; the count says how many in all.
+PROBLEMS_SHOWN = 5
+
+
+def _problems_text(problems: list[str]) -> str:
+    if not problems:
+        return ""
+    shown = " / ".join(problems[:PROBLEMS_SHOWN])
+    more = f" …ほか {len(problems) - PROBLEMS_SHOWN} 件" if len(problems) > PROBLEMS_SHOWN else ""
+    return f"取り込めなかった行・注文が {len(problems)} 件あります: {shown}{more}"
 
 
 def _quiet(run: SyncRun) -> bool:
