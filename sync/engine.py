@@ -59,8 +59,8 @@ from sheets_schema.tabs import (
     TabSpec,
 )
 from sheets_schema.workbook import Workbook
-from sync import shipments, state
-from sync.connectors.base import Connector, rechecks
+from sync import confirmations, shipments, state
+from sync.connectors.base import Connector, confirms_orders, rechecks
 from sync.errors import ArchiveUnavailable, LeaseHeld, SyncError
 from sync.ledger import LineTarget, line_movements, movement_row
 from sync.models import Order, PushResult, StockLevel, SyncRun
@@ -112,6 +112,7 @@ class CycleReport:
     pushes: list[PushResult] = field(default_factory=list)
     movements: int = 0
     shipments: int = 0  # shipments confirmed to malls
+    orders_confirmed: int = 0  # new orders accepted at their mall (楽天's 注文確認)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -253,6 +254,7 @@ class SyncEngine:
             self._queue_rechecks(committed)
         if not committed.finished:
             if push:
+                self._confirm_orders(committed.read, report)
                 self._confirm_shipments(committed.read, report)
                 # Stock for the new orders goes out first: a slow recheck never delays it.
                 self._push(run_id, report, committed, release=not due)
@@ -541,8 +543,9 @@ class SyncEngine:
             ):
                 fetch.orders.extend(page.orders)
                 fetch.pages.append((len(fetch.orders), page.cursor))
-                for error in getattr(page, "errors", ()):
-                    fetch.error = fetch.error or str(error)
+                # Problems with single orders or rows (a bad row of a mall's file): every one is
+                # reported, the rest of the page goes in, and the mall is not backed off.
+                fetch.problems.extend(str(error) for error in getattr(page, "errors", ()))
                 say(Progress("取込", f"{name}: {len(fetch.orders)} 件取得", connector.channel))
                 if len(fetch.orders) >= self.max_orders_per_job:
                     fetch.more = True
@@ -711,6 +714,8 @@ class SyncEngine:
         candidates = _shipment_candidates(read.grids.get(ORDERS.title))
         if shipments.pending(candidates, self._confirming_malls()) or shipments.interrupted(candidates):
             return False
+        if confirmations.candidates(read.grids.get(ORDERS.title), self._confirm_policies()).records:
+            return False
         return not plan_pushes(
             stock.available,
             read.tables[MALL_LISTINGS.title],
@@ -801,7 +806,7 @@ class SyncEngine:
             return self._recheck_run(job, fetch, counts, system, run, now)
         if safe_cursor:
             state.put(job, system, state.cursor_key(connector.channel), safe_cursor, now)
-        error = fetch.error or (counts.errors[0] if counts.errors else "")
+        error = fetch.error or _problems_text(fetch.problems) or (counts.errors[0] if counts.errors else "")
         if fetch.error:
             previous = state.Backoff.decode(
                 state.values(system).get(state.backoff_key(connector.channel), "")
@@ -812,7 +817,7 @@ class SyncEngine:
             state.put(job, system, state.backoff_key(connector.channel), "", now)
         if fetch.error and not fetch.orders:
             result = "失敗"
-        elif fetch.error or counts.failed:
+        elif fetch.error or counts.failed or fetch.problems:
             result = "一部失敗"
         else:
             result = "成功"
@@ -823,7 +828,7 @@ class SyncEngine:
             created=counts.created,
             updated=counts.updated,
             duplicates_skipped=counts.duplicates_skipped,
-            failed=counts.failed,
+            failed=counts.failed + len(fetch.problems),
             result=result,
             error=error,
         )
@@ -939,6 +944,39 @@ class SyncEngine:
             "エラー内容": run.error,
         }
 
+    # -- order confirmation (楽天's 注文確認), before shipments
+
+    def _confirm_policies(self) -> dict[str, bool]:
+        return {
+            c.mall: bool(getattr(c, "confirm_on_import", True)) for c in self.connectors if confirms_orders(c)
+        }
+
+    def _confirm_orders(self, read: CycleRead, report: CycleReport) -> None:
+        """New orders their mall wants accepted are confirmed there, and recorded (sync/confirmations.py)."""
+        table = confirmations.candidates(read.grids.get(ORDERS.title), self._confirm_policies())
+        if not table.records:
+            return
+        job = WriteJob()
+        self.check_lease(read.system, job)
+        for connector in (c for c in self.connectors if confirms_orders(c)):
+            rows = [r for r in table.records if r.value.mall == connector.mall]
+            if not rows:
+                continue
+            name = connector.display_name or connector.mall
+            self.progress(
+                Progress("注文確認", f"{name}で注文 {len(rows)} 件を確認しています…", connector.channel)
+            )
+            try:
+                outcome = connector.confirm_orders([r.value.order_number for r in rows])  # type: ignore[attr-defined]
+            except SyncError as exc:  # credentials: nothing confirmed, said once per cycle
+                report.notes.append(f"{name}の注文確認に失敗: {exc}")
+                continue
+            confirmations.record(job, table, rows, outcome)
+            report.orders_confirmed += len(outcome.orders)
+            report.notes.extend(outcome.errors.values())
+        self.workbook.write(job)
+        read.after(job)
+
     # -- shipments
 
     def _confirm_shipments(self, read: CycleRead, report: CycleReport) -> None:
@@ -1029,6 +1067,8 @@ class SyncEngine:
             sent.extend(zip(planned, got, strict=True))
             failed = sum(1 for r in got if not r.ok)
             first = error or next((r.error for r in got if not r.ok), "")
+            if not any(r.sent or r.confirmed or not r.ok for r in got):
+                continue  # listings only read, still waiting for the mall: nothing to log
             logs.append(
                 self._log_row(
                     SyncRun(
@@ -1064,6 +1104,18 @@ class SyncEngine:
         self.workbook.write(job)
         read.after(job)
         committed.stored = state.values(read.system)
+
+
+# The 同期ログ's エラー内容 lists this many problems of a fetch; the count says how many in all.
+PROBLEMS_SHOWN = 5
+
+
+def _problems_text(problems: list[str]) -> str:
+    if not problems:
+        return ""
+    shown = " / ".join(problems[:PROBLEMS_SHOWN])
+    more = f" …ほか {len(problems) - PROBLEMS_SHOWN} 件" if len(problems) > PROBLEMS_SHOWN else ""
+    return f"取り込めなかった行・注文が {len(problems)} 件あります: {shown}{more}"
 
 
 def _quiet(run: SyncRun) -> bool:

@@ -82,6 +82,9 @@ class StockLevel(Model):
     mall_item_code: str
     mall_sku: str = ""
     quantity: Quantity = Field(ge=0)
+    # Set when this very quantity was sent then and the mall has not confirmed applying it
+    # (Amazon's ACCEPTED): a connector that can read the listing checks it instead of resending.
+    pending_since: datetime | None = None
 
 
 class PushResult(Model):
@@ -92,6 +95,9 @@ class PushResult(Model):
     # A mall that applies pushes asynchronously (Amazon's ACCEPTED) confirms later.
     confirmed: bool = True
     error: str = ""
+    # False: nothing was sent, the listing was only read (still waiting for the mall to apply
+    # an earlier push); the 在庫送信 record of that push is kept as it is.
+    sent: bool = True
 
 
 class Shipment(Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sheets_schema.changes import WriteJob
@@ -12,6 +12,9 @@ from sheets_schema.models import MallListing, Stock, StockPush
 from sheets_schema.parsing import Table
 from sync.models import PushResult, StockLevel
 from sync.stock import key_trouble
+
+WAITING = "モールの反映確認待ち"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class PlannedPush:
     last_quantity: int | None  # what the mall was last sent, if anything
     quantity: int
     reason: str
+    sent_at: datetime | None = None  # when the mall was last sent this listing's quantity
 
     def level(self) -> StockLevel:
         return StockLevel(
@@ -31,6 +35,8 @@ class PlannedPush:
             mall_item_code=self.mall_item_code,
             mall_sku=self.mall_sku,
             quantity=self.quantity,
+            # The same quantity is out and not confirmed yet: check it rather than resend.
+            pending_since=(self.sent_at or _EPOCH) if self.reason == WAITING else None,
         )
 
 
@@ -86,7 +92,7 @@ def plan_pushes(
         elif previous.quantity != quantity:
             reason = "数量変更"
         elif previous.state == "未確認":
-            reason = "モールの反映確認待ち"
+            reason = WAITING
         else:
             continue
         plan.append(
@@ -98,6 +104,7 @@ def plan_pushes(
                 last_quantity=previous.quantity if previous else None,
                 quantity=quantity,
                 reason=reason,
+                sent_at=previous.pushed_at if previous else None,
             )
         )
     return plan
@@ -106,9 +113,12 @@ def plan_pushes(
 def record_results(
     job: WriteJob, pushes: Table[Any], sent: Iterable[tuple[PlannedPush, PushResult]], at: datetime
 ) -> None:
-    """One row per listing. A failed push keeps the quantity the mall last accepted."""
+    """One row per listing. A failed push keeps the quantity the mall last accepted; a listing
+    only read and still waiting for the mall keeps its row (and 送信日時) as it is."""
     accepted = {(r.value.mall, r.value.mall_item_code, r.value.mall_sku): r.value.quantity for r in pushes}
     for planned, result in sent:
+        if result.ok and not result.confirmed and not result.sent:
+            continue
         key = (planned.mall, planned.mall_item_code, planned.mall_sku)
         quantity, state = _recorded(result, accepted.get(key))
         cells = {

@@ -19,6 +19,11 @@ listingsItems_2021-08-01.json, amzn/selling-partner-api-models; see
 - ``BuyerInfo`` and most of ``ShippingAddress`` are restricted data: they need a Restricted Data
   Token (RDT), which this connector does not request.
 - patchListingsItem answers ``ACCEPTED`` and applies the change later (asynchronously).
+  getListingsItem with ``includedData=fulfillmentAvailability,issues`` shows the quantity as
+  applied (``fulfillmentAvailability[{fulfillmentChannelCode, quantity}]``, camelCase) and the
+  listing's ``issues`` (``severity`` ERROR prevents the submission from processing); 5 req/s,
+  burst 10, a bucket separate from patchListingsItem's 5/5 (listingsItems_2021-08-01.json).
+  How long ACCEPTED takes to show is not documented.
 - confirmShipment answers 204 with an empty body.
 
 Ichigen's 注文番号 for an Amazon order is its AmazonOrderId (``503-1234567-1234567``).
@@ -129,6 +134,10 @@ class Settings(ChannelSettings):
     seller_id: str = Field(min_length=1)
     marketplace_id: str = JAPAN_MARKETPLACE_ID
     page_size: int = Field(100, ge=1, le=100)
+    # A quantity Amazon ACCEPTED is checked on the listing (getListingsItem) in later cycles
+    # instead of being sent again; when the listing still shows another quantity this many
+    # minutes after the push, it is sent again. Amazon documents no processing time: a guess.
+    resend_unconfirmed_after_minutes: int = Field(30, ge=1, le=24 * 60)
     timeout_seconds: float = Field(30, gt=0)
     max_retries: int = Field(5, ge=0)
 
@@ -471,11 +480,17 @@ class Connector:
     # -- stock
 
     def push_stock(self, levels: Sequence[StockLevel]) -> list[PushResult]:
-        """patchListingsItem per SKU; ACCEPTED is applied later by Amazon, so unconfirmed."""
+        """patchListingsItem per SKU; ACCEPTED is applied later by Amazon, so unconfirmed. A
+        level already sent and waiting (``pending_since``) is checked on the listing instead."""
         results: list[PushResult] = []
         for index, level in enumerate(levels):
             sku = level.mall_sku or level.sku
             try:
+                if level.pending_since is not None:  # sent before, ACCEPTED: read, don't resend
+                    checked = self._check_listing(level, sku)
+                    if checked is not None:
+                        results.append(checked)
+                        continue
                 status, issues = self._patch_quantity(sku, level.quantity)
             except MallRejected as exc:
                 results.append(self._failed(level, str(exc)))
@@ -495,6 +510,50 @@ class Connector:
                 reason = issues or f"状態 {status}"
                 results.append(self._failed(level, f"{self.mall}が在庫数を受け付けませんでした: {reason}"))
         return results
+
+    def _check_listing(self, level: StockLevel, sku: str) -> PushResult | None:
+        """What the listing shows for a quantity sent earlier: confirmed when it shows it, failed
+        with Amazon's words when it has ERROR issues, None (send again) when it still shows
+        another quantity ``resend_unconfirmed_after_minutes`` after the push, else waiting."""
+        params = {
+            "marketplaceIds": self.settings.marketplace_id,
+            "includedData": "fulfillmentAvailability,issues",
+        }
+        try:
+            response = self._request("getListingsItem", "GET", self._listing_path(sku), params=params)
+        except MallRejected as exc:
+            raise MallRejected(f"AmazonにSKU「{sku}」の出品が見つかりません（{exc}）") from None
+        item = json_body(self.mall, response)
+        if not isinstance(item, dict):
+            raise MallPayloadError(f"{self.mall}の出品「{sku}」の応答を読めません")
+        errors = [
+            f"{_text(i.get('message'))}（{_text(i.get('code'))}）"
+            for i in item.get("issues") or ()
+            if isinstance(i, dict)
+            and i.get("severity") == "ERROR"
+            and self.settings.marketplace_id in (i.get("marketplaceIds") or [self.settings.marketplace_id])
+        ]
+        if errors:
+            return self._failed(
+                level, f"{self.mall}の出品に問題があり在庫数が反映されません: {' / '.join(errors)}"
+            )
+        shown = next(
+            (
+                a.get("quantity")
+                for a in item.get("fulfillmentAvailability") or ()
+                if isinstance(a, dict) and a.get("fulfillmentChannelCode") == "DEFAULT"
+            ),
+            None,
+        )
+        if shown == level.quantity:
+            return PushResult(mall=self.mall, sku=level.sku, quantity=level.quantity, ok=True, sent=False)
+        assert level.pending_since is not None
+        waited = self._clock() - level.pending_since
+        if waited >= timedelta(minutes=self.settings.resend_unconfirmed_after_minutes):
+            return None
+        return PushResult(
+            mall=self.mall, sku=level.sku, quantity=level.quantity, ok=True, confirmed=False, sent=False
+        )
 
     def _failed(self, level: StockLevel, error: str) -> PushResult:
         return PushResult(mall=self.mall, sku=level.sku, quantity=level.quantity, ok=False, error=error)

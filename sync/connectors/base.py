@@ -21,7 +21,7 @@ the engine calls every ``recheck_minutes`` with the order numbers it still has o
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
@@ -80,6 +80,30 @@ class Rechecks(Protocol):
     """
 
     def recheck_orders(self, order_numbers: Sequence[str], *, until: datetime) -> Iterator[OrderPage]: ...
+
+
+@dataclass
+class Confirmations:
+    """What ``confirm_orders`` did: orders the mall now shows as confirmed (their current
+    version) and, per order number, why one could not be confirmed (a Japanese sentence)."""
+
+    orders: dict[str, Order] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+class ConfirmsOrders(Protocol):
+    """Optional: a mall whose new orders must be accepted (楽天's 注文確認) before it takes a
+    shipment. ``confirm_orders(order_numbers)`` must be safe to call again for orders already
+    confirmed (a run that stopped before recording them); ``confirm_on_import`` says whether
+    every new order is confirmed, or only those staff move to 発送待ち."""
+
+    confirm_on_import: bool
+
+    def confirm_orders(self, order_numbers: Sequence[str]) -> Confirmations: ...
+
+
+def confirms_orders(connector: object) -> bool:
+    return callable(getattr(connector, "confirm_orders", None))
 
 
 def rechecks(connector: object) -> bool:

@@ -24,6 +24,13 @@ Vendor facts this module relies on (official RMS pages as reproduced and cross-c
 - Money is whole yen; ``-9999`` means "not fixed yet".
 - updateOrderShipping: per ``basketId``; ``deliveryCompany`` is a code ("1001"), not a name;
   ``shippingNumber`` ≤ 120 characters; ``shippingDate`` ``yyyy-MM-dd``.
+- confirmOrder (注文確認): ``{"orderNumberList": [≤ 100]}``; each confirmed order gets an INFO
+  ``ORDER_EXT_API_CONFIRM_ORDER_INFO_101`` entry naming it and moves from orderProgress 100
+  注文確認待ち to 300 発送待ち (contract §3, response shape from a public client test). What it
+  answers for an order that is no longer at 100 is not documented (contract §6), so the
+  progress is always read back with getOrder: an order past 100 counts as confirmed, whatever
+  confirmOrder said. RMS refuses updateOrderShipping for an order still at 100 (Ichigen got
+  ``ORDER_EXT_API_UPDATE_ORDERSHIPPING_ERROR_002``; clients only ship after confirmOrder).
 - Inventory API 2.0 ``inventories/bulk-upsert``: ≤ 400 items, 1 request/s, ``mode`` ABSOLUTE,
   204 on success, 400 ``{"errors":[{code, message, metadata.propertyPath}]}``; an unknown
   manageNumber/variantId is not an error; both are ≤ 32 bytes of ``[A-Za-z0-9_-]``.
@@ -44,7 +51,7 @@ from typing import Any, Literal
 import requests
 from pydantic import Field, SecretStr
 
-from sync.connectors.base import ChannelSettings, OrderPage
+from sync.connectors.base import ChannelSettings, Confirmations, OrderPage
 from sync.connectors.http import MallHttp, TokenBucket, json_body
 from sync.errors import MallAuthError, MallPayloadError, MallRejected, SyncError
 from sync.models import Address, Carrier, Order, OrderLine, PushResult, Shipment, StockLevel
@@ -66,6 +73,8 @@ MAX_PAGE_SIZE = 1000
 GET_ORDER_CHUNK = 100
 # getOrder `version`: SKU fields (SkuModelList) need ≥ 7; 10 is the newest documented.
 GET_ORDER_VERSION = 7
+# orderProgress 100: 注文確認待ち, the only progress confirmOrder moves (to 300 発送待ち).
+AWAITING_CONFIRMATION = 100
 # Inventory API 2.0 bulk-upsert: at most 400 items a call; quantities 0…99999.
 BULK_UPSERT_MAX = 400
 MAX_QUANTITY = 99_999
@@ -133,6 +142,11 @@ class Settings(ChannelSettings):
     # ``recheck_orders`` on the open orders, every ``recheck_minutes``.
     recheck_days: int = Field(30, ge=1, le=700)
     page_size: int = Field(MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    # 注文確認 (confirmOrder, 100 注文確認待ち → 300 発送待ち). True: every new order is confirmed
+    # right after it is imported, as a shop that ships whatever it sells wants (RMS refuses
+    # shipping information for an unconfirmed order). False: an order is confirmed when staff
+    # move it to 発送待ち in Ichigen, or at the latest when its shipment is sent to 楽天.
+    confirm_on_import: bool = True
     # RakutenPayOrderAPI limit not published; third-party guidance is ≤ 1 request/s.
     order_calls_per_second: float = Field(1.0, gt=0)
     # Inventory API 2.0: 1 request/s for bulk-upsert.
@@ -633,6 +647,99 @@ class Connector:
             reason = _inventory_errors_text(body) or response.text[:200]
             raise MallRejected(f"{self.mall}が受け付けませんでした（HTTP {code}）: {reason}")
 
+    # -- order confirmation (注文確認)
+
+    @property
+    def confirm_on_import(self) -> bool:
+        return self.settings.confirm_on_import
+
+    def confirm_orders(self, order_numbers: Sequence[str]) -> Confirmations:
+        """注文確認 for these orders, safe to repeat: the orders are read first and only those
+        still at 100 are sent to confirmOrder (≤ 100 a call), then read again. Every order RMS
+        now shows past 100 is in ``orders`` (its current version), whatever confirmOrder
+        answered (an already confirmed order, a lost answer); the rest are in ``errors`` with
+        RMS's reason. Refused credentials raise; an RMS that stays down is an error per order.
+        """
+        numbers = list(dict.fromkeys(n.strip() for n in order_numbers if n and n.strip()))
+        outcome = Confirmations()
+        if not numbers:
+            return outcome
+        self._check_key(self._clock().astimezone(JST).date())
+        for start in range(0, len(numbers), GET_ORDER_CHUNK):
+            chunk = numbers[start : start + GET_ORDER_CHUNK]
+            try:
+                self._confirm_chunk(chunk, outcome)
+            except MallAuthError:
+                raise
+            except SyncError as exc:
+                for number in chunk:
+                    if number not in outcome.orders:
+                        outcome.errors.setdefault(number, f"{self.mall}の注文確認ができませんでした: {exc}")
+        return outcome
+
+    def _confirm_chunk(self, numbers: list[str], outcome: Confirmations) -> None:
+        before, problems = self._progress(numbers)
+        waiting = [n for n in numbers if before.get(n) == AWAITING_CONFIRMATION]
+        said: dict[str, str] = {}
+        if waiting:
+            try:
+                # Not idempotent as far as anyone documents: never retried blindly; the read
+                # below tells what happened.
+                answer = self._order_call("confirmOrder", {"orderNumberList": waiting}, idempotent=False)
+            except MallAuthError:
+                raise
+            except _RmsMessages as exc:
+                answer = exc.body if isinstance(exc.body, Mapping) else {}
+                general = [m for m in exc.messages if not _text(m.get("orderNumber"))]
+                for number in waiting:
+                    said[number] = describe_messages(general)
+            except (MallPayloadError, MallRejected) as exc:
+                answer = {}
+                said = dict.fromkeys(waiting, str(exc))
+            except SyncError as exc:  # down: the order may or may not be confirmed
+                answer = {}
+                said = dict.fromkeys(waiting, str(exc))
+            for message in message_errors(answer):
+                number = _text(message.get("orderNumber"))
+                if number:
+                    said[number] = describe_messages([message])
+            after, problems = self._progress(numbers)
+        else:
+            after = before
+        for number in numbers:
+            progress = after.get(number)
+            if isinstance(progress, Order):
+                outcome.orders[number] = progress
+            elif number in problems:
+                outcome.errors[number] = problems[number]
+            else:
+                reason = said.get(number) or "注文確認待ち（100）のままです"
+                outcome.errors[number] = f"{self.mall}の注文 {number} を注文確認できませんでした: {reason}"
+
+    def _progress(self, numbers: list[str]) -> tuple[dict[str, Any], dict[str, str]]:
+        """orderProgress per order: 100 (still to confirm) or the mapped Order once past it;
+        and the orders that could not be read."""
+        found: dict[str, Order] = {}
+        errors: dict[str, str] = {}
+        raws: dict[str, Mapping[str, Any]] = {}
+        body = self._order_call("getOrder", {"orderNumberList": numbers, "version": GET_ORDER_VERSION})
+        for raw in body.get("OrderModelList") or ():
+            if isinstance(raw, Mapping) and _text(raw.get("orderNumber")) in numbers:
+                raws[_text(raw.get("orderNumber"))] = raw
+        progress: dict[str, Any] = {}
+        for number in numbers:
+            raw = raws.get(number)
+            if raw is None:
+                errors[number] = f"{self.mall}の受注情報に注文 {number} がありませんでした"
+            elif raw.get("orderProgress") == AWAITING_CONFIRMATION:
+                progress[number] = AWAITING_CONFIRMATION
+            else:
+                try:
+                    found[number] = progress[number] = map_order(raw, self.mall)
+                except MallPayloadError as exc:
+                    errors[number] = str(exc)
+        return progress, errors
+
     # -- stock
 
     def push_stock(self, levels: Sequence[StockLevel]) -> list[PushResult]:
@@ -732,6 +839,12 @@ class Connector:
             raise MallRejected(f"{self.mall}の出荷登録に注文番号がありません")
         self._check_key(self._clock().astimezone(JST).date())
         raw = self._raw_order(shipment.order_number)
+        if raw.get("orderProgress") == AWAITING_CONFIRMATION:
+            # RMS takes shipping information only for a confirmed order (see the docstring).
+            confirmed = self.confirm_orders([shipment.order_number])
+            if shipment.order_number in confirmed.errors:
+                raise MallRejected(confirmed.errors[shipment.order_number])
+            raw = self._raw_order(shipment.order_number)
         baskets = _baskets_for(raw, shipment, self.mall)
         shipped_on = shipment.shipped_at.astimezone(JST).strftime("%Y-%m-%d")
         entries = []

@@ -14,6 +14,9 @@ Every operation has its documented token bucket, on ``bucket_clock``; over it: 4
 QuotaExceeded body and no Retry-After. Without a Restricted Data Token, BuyerInfo is left out
 and ShippingAddress keeps only StateOrRegion, City, PostalCode and CountryCode.
 
+An ACCEPTED patch is applied at once unless ``hold_submissions`` is on (then ``apply_held`` applies
+it: the models give no processing time); getListingsItem shows ``issues`` set with ``set_issues``.
+
 Guesses (UNVERIFIED): order of getOrders results (LastUpdateDate ascending here), the texts of
 400 messages, JPY amounts written with two decimals ("2980.00"), the non-PII address parts kept
 without an RDT, the LWA error body for a wrong refresh token.
@@ -28,7 +31,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -114,6 +117,8 @@ class Listing:
     price: int
     product_type: str = "SHIRT"
     quantity: int | None = None
+    held: int | None = None  # ACCEPTED with hold_submissions, not applied yet
+    issues: list[dict] = field(default_factory=list)  # shown with includedData=issues
 
 
 @dataclass
@@ -240,6 +245,18 @@ class FakeAmazon:
             listing = Listing(sku, asin, title, price, product_type)
             self._listings[sku] = listing
             return listing
+
+    def apply_held(self) -> None:
+        """Amazon gets round to the submissions it ACCEPTED while ``hold_submissions`` was on."""
+        with self._lock:
+            for listing in self._listings.values():
+                if listing.held is not None:
+                    listing.quantity, listing.held = listing.held, None
+
+    def set_issues(self, sku: str, *issues: dict) -> None:
+        """Issues the listing reports (Issue: code, message, severity, categories)."""
+        with self._lock:
+            self._listings[sku].issues = list(issues)
 
     def listing_quantity(self, sku: str) -> int | None:
         with self._lock:
@@ -600,6 +617,8 @@ class FakeAmazon:
                     "lastUpdatedDate": "2026-11-01T02:00:00Z",
                 }
             ]
+        if "issues" in included:
+            item["issues"] = copy.deepcopy(listing.issues)
         if "fulfillmentAvailability" in included and listing.quantity is not None:
             item["fulfillmentAvailability"] = [
                 {"fulfillmentChannelCode": "DEFAULT", "quantity": listing.quantity}
@@ -629,7 +648,9 @@ class FakeAmazon:
                 quantity = value[0].get("quantity")
         if not isinstance(quantity, int) or quantity < 0:
             raise _invalid()
-        if not self.hold_submissions:
+        if self.hold_submissions:
+            listing.held = quantity
+        else:
             listing.quantity = quantity
         return {"sku": listing.sku, "status": "ACCEPTED", "submissionId": submission, "issues": []}
 

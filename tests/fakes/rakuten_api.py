@@ -23,7 +23,20 @@ Guesses, kept easy to change (UNVERIFIED: no vendor statement found):
   getOrder over 100 numbers or without ``version``, an unknown order number; the Inventory API
   codes for a batch over 400 and its 429 body.
 * That registering a shipping date and number on a 発送待ち order makes it 発送済 (500) and sets
-  ``shippingCmplRptDatetime``; and the ChangeReasonModel field names a cancellation adds.
+  ``shippingCmplRptDatetime`` (``progress_after_shipping`` changes the 500; 600 支払手続き中 and
+  700 支払手続き済 follow at RMS's pace: ``set_progress``); and the ChangeReasonModel field names a
+  cancellation adds.
+* Which orderProgress accepts updateOrderShipping (contract §6: UNVERIFIED; clients call it after
+  confirmOrder, at 300): ``shipping_progress`` = {300} here, 400/500 may be added for tracking
+  corrections. Any other progress is refused with HTTP 400 and the ERROR entry
+  ``shipping_refused_code`` (default ``ORDER_EXT_API_UPDATE_ORDERSHIPPING_ERROR_002``: the code
+  RMS gave Ichigen for an order still at 100, as reported in the trust issue; its text is ours).
+* confirmOrder (contract §3: ≤ 100 ``orderNumberList``, INFO ``ORDER_EXT_API_CONFIRM_ORDER_INFO_101``
+  with ``orderNumber`` per order, 100 注文確認待ち → 300 発送待ち): what it answers for an order
+  not at 100 (already confirmed) is not stated anywhere. ``reconfirm_answer = "info"`` repeats
+  INFO_101 and changes nothing; ``"error"`` gives a per-order ERROR entry
+  (``reconfirm_error_code``) on HTTP ``confirm_error_status`` (200 like getOrder, or 400).
+  Unknown numbers get a per-order ERROR entry the same way.
 * getOrder with an unknown number: HTTP 200 with a per-order ERROR entry (``orderNumber`` set)
   and the known orders in ``OrderModelList`` (third-party clients check messages per order);
   ``unknown_order_status = 400`` makes the fake refuse the whole call instead, naming the
@@ -53,6 +66,7 @@ ORDER_ROOT = "/es/2.0/order/"
 SEARCH = ORDER_ROOT + "searchOrder/"
 GET = ORDER_ROOT + "getOrder/"
 SHIPPING = ORDER_ROOT + "updateOrderShipping/"
+CONFIRM = ORDER_ROOT + "confirmOrder/"
 BULK_UPSERT = "/es/2.0/inventories/bulk-upsert"
 RESULT_CAP = 15_000
 MAX_WINDOW = timedelta(days=63)
@@ -169,6 +183,15 @@ class FakeRakuten:
         self.result_cap = RESULT_CAP
         # getOrder with unknown numbers: 200 (per-order ERROR entries) or 400 (whole call refused).
         self.unknown_order_status = 200
+        # Progress rules (see the module docstring for what is UNVERIFIED).
+        self.shipping_progress: set[int] = {300}
+        self.shipping_refused_code = "ORDER_EXT_API_UPDATE_ORDERSHIPPING_ERROR_002"
+        self.progress_after_shipping = 500
+        self.reconfirm_answer = "info"  # or "error"
+        self.reconfirm_error_code = "ORDER_EXT_API_CONFIRM_ORDER_ERROR_004"
+        self.confirm_error_status = 200
+        # Confirm the orders but drop the answer (the connection closes): a lost reply.
+        self.lose_confirm_answers = 0
         self.requests: list[RecordedRequest] = []
         self.base_url = ""
         self.inventory: dict[tuple[str, str], int] = {}
@@ -428,6 +451,8 @@ class FakeRakuten:
                 return self._get(body)
             if path == SHIPPING:
                 return self._ship(body)
+            if path == CONFIRM:
+                return self._confirm(body)
             if path == BULK_UPSERT:
                 return self._bulk_upsert(body)
         return _Reply(404, {"errors": [{"code": "GE0014", "message": "Not Found"}]})
@@ -569,6 +594,11 @@ class FakeRakuten:
         order = self._orders.get(str(body.get("orderNumber")))
         if order is None:
             return _order_error("ORDER_EXT_API_UPDATE_ORDERSHIPPING_ERROR_003", "注文が存在しません。")
+        if order["orderProgress"] not in self.shipping_progress:
+            return _order_error(
+                self.shipping_refused_code,
+                f"注文ステータス（{order['orderProgress']}）が発送情報を登録できる状態ではありません。",
+            )
         baskets = {p["basketId"]: p for p in order["PackageModelList"]}
         errors: list[dict] = []
         entries: list[tuple[dict, dict]] = []
@@ -629,8 +659,47 @@ class FakeRakuten:
                 shippingDetailId=detail,
             )
             if order["orderProgress"] == 300 and entry.get("shippingDate") and entry.get("shippingNumber"):
-                self.set_progress(order["orderNumber"], 500)
+                self.set_progress(order["orderNumber"], self.progress_after_shipping)
         return _Reply(200, {"MessageModelList": messages})
+
+    def _confirm(self, body: dict) -> _Reply:
+        numbers = body.get("orderNumberList")
+        if not isinstance(numbers, list) or not 1 <= len(numbers) <= 100:
+            return _order_error(
+                "ORDER_EXT_API_CONFIRM_ORDER_ERROR_001",
+                "orderNumberListは1件以上100件以下で指定してください。",
+            )
+        messages: list[dict] = []
+        refused = False
+        for number in numbers:
+            order = self._orders.get(str(number))
+            if order is None:
+                refused = True
+                messages += _messages(
+                    ("ERROR", "ORDER_EXT_API_CONFIRM_ORDER_ERROR_003", "注文が存在しません。"),
+                    orderNumber=number,
+                )
+            elif order["orderProgress"] == 100:
+                self.set_progress(order["orderNumber"], 300)
+                messages += _messages(
+                    ("INFO", "ORDER_EXT_API_CONFIRM_ORDER_INFO_101", "注文確認に成功しました。"),
+                    orderNumber=number,
+                )
+            elif self.reconfirm_answer == "error":
+                refused = True
+                messages += _messages(
+                    ("ERROR", self.reconfirm_error_code, "注文確認待ちの注文ではありません。"),
+                    orderNumber=number,
+                )
+            else:
+                messages += _messages(
+                    ("INFO", "ORDER_EXT_API_CONFIRM_ORDER_INFO_101", "注文確認に成功しました。"),
+                    orderNumber=number,
+                )
+        if self.lose_confirm_answers > 0:
+            self.lose_confirm_answers -= 1
+            return _Reply(0)
+        return _Reply(self.confirm_error_status if refused else 200, {"MessageModelList": messages})
 
     def _bulk_upsert(self, body: dict) -> _Reply:
         now = self.bucket_clock()
@@ -739,6 +808,9 @@ class _Handler(BaseHTTPRequestHandler):
             reply = self.fake._serve(method, self.path, self.headers, raw)
         except Exception as err:  # surface fake bugs as a visible 500
             reply = _Reply(500, {"errors": [{"code": "FAKE", "message": repr(err)}]})
+        if reply.status == 0:  # the work is done, the answer is lost
+            self.close_connection = True
+            return
         if reply.payload is None:
             data = b""
         elif isinstance(reply.payload, bytes):
