@@ -65,6 +65,7 @@ class SqlHarness:
     def __init__(self, path: Path, url: str | None = None) -> None:
         self.url = url or f"sqlite:///{path}"
         self.folder = path.parent
+        self.new_database: Callable[[], str] | None = None  # PostgreSQL: another fresh database
         self.engine = create_sql_engine(self.url)
         self.workbook: Workbook = SqlWorkbook(self.url, engine=self.engine)
 
@@ -230,6 +231,7 @@ def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlHarne
         made: SqlHarness | GoogleHarness = SqlHarness(tmp_path / "workbook.sqlite3")
     elif request.param == "postgresql":
         made = SqlHarness(tmp_path / "workbook", request.getfixturevalue("pg_url"))
+        made.new_database = request.getfixturevalue("pg_database")
     else:
         made = GoogleHarness(request.getfixturevalue("fake_sheets"), folder=tmp_path)
     ensure_tabs(made.workbook)
