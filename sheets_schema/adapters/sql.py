@@ -670,6 +670,14 @@ class SqlWorkbook:
         with self._engine.connect().execution_options(ichigen_write=True) as conn, conn.begin():
             if self._postgresql:  # one tab-maker at a time, as SQLite's write lock does
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+            # A tab another process made since the caller looked is left alone (two runners
+            # starting on a new database at once both ask for every tab).
+            made = set(
+                conn.scalars(
+                    select(tabs_table.c.title).where(tabs_table.c.title.in_([t.title for t in tabs]))
+                )
+            )
+            tabs = [t for t in tabs if t.title not in made]
             position = conn.scalar(select(func.max(tabs_table.c.position))) or 0
             for i, tab in enumerate(tabs):
                 tab_id = conn.execute(
