@@ -8,6 +8,7 @@ before or just after the n-th write of a cycle, for every n; a real ``kill -9`` 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -22,6 +23,7 @@ from settings import PROJECT_ROOT, load_settings
 from sheets_schema.book import ensure_tabs, open_workbook, read_tables
 from sheets_schema.changes import WriteJob
 from sheets_schema.workbook import Workbook, runner_lock
+from sync.connectors import DEMO_CHANNELS
 from tests.conftest import GoogleHarness, SqlHarness
 from tests.shop_fixtures import Shop, ledger_problems, open_shop, snapshot
 
@@ -111,7 +113,15 @@ def test_kill_9_of_a_running_sync_then_a_rerun_loses_and_doubles_nothing(
     secrets = tmp_path / "secrets.toml"
     archive = f'archive_url = "{url}"\n' if backend == "postgresql" else ""
     secrets.write_text(
-        f'[workbook]\nsql_url = "{url}"\n{archive}[sync]\nlease_seconds = 600\n', encoding="utf-8"
+        f'[workbook]\nsql_url = "{url}"\n{archive}[sync]\nlease_seconds = 600\n'
+        # The demo malls' state in this test's folder (beside a SQLite file it is there anyway).
+        + "".join(
+            f"[malls.{channel}]\n"
+            + "".join(f"{k} = {json.dumps(v)}\n" for k, v in section.items())
+            + f'state_dir = "{tmp_path / "demo_malls"}"\n'
+            for channel, section in DEMO_CHANNELS.items()
+        ),
+        encoding="utf-8",
     )
     command = [sys.executable, "-m", "sync", "--secrets", str(secrets), "--quiet", "once"]
     for delay in (0.6, 1.0, 1.4, 1.8):
