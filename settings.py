@@ -117,6 +117,13 @@ class WorkbookSettings(Section):
     archive_url: str = "sqlite:///data/ichigen-archive.sqlite3"
     # 同期ログ rows (and, later, closed orders) older than this many days are archived.
     archive_after_days: int = Field(30, ge=1)
+    # A database server (PostgreSQL: sql_url / archive_url = "postgresql+psycopg://user@host/db",
+    # the password from secrets or ICHIGEN_WORKBOOK__SQL_URL, ?sslmode=require etc. as libpq
+    # takes them): a statement running longer than this is stopped; connecting gives up after
+    # connect_timeout_seconds; each process keeps at most pool_size connections open.
+    statement_timeout_seconds: float = Field(30.0, gt=0)
+    connect_timeout_seconds: float = Field(10.0, gt=0)
+    pool_size: int = Field(2, ge=1, le=20)
 
 
 class GoogleSettings(Section):
@@ -233,6 +240,16 @@ class Settings(BaseModel):
 
     def archive_url(self) -> str:
         return _from_project(self.workbook.archive_url)
+
+    def sql_options(self) -> Any:
+        """Connection settings for a database server (sheets_schema.adapters.sql.SqlOptions)."""
+        from sheets_schema.adapters.sql import SqlOptions
+
+        return SqlOptions(
+            statement_timeout_seconds=self.workbook.statement_timeout_seconds,
+            connect_timeout_seconds=self.workbook.connect_timeout_seconds,
+            pool_size=self.workbook.pool_size,
+        )
 
 
 def _from_project(url: str) -> str:

@@ -168,7 +168,7 @@ def archive(settings: Settings, workbook: Workbook, *, dry_run: bool) -> int:
     from sync.engine import SyncEngine
     from sync.errors import LeaseHeld
 
-    store = Archive(settings.archive_url())
+    store = Archive(settings.archive_url(), options=settings.sql_options())
     engine = SyncEngine(workbook, [], settings.sync, archive=store)
     try:
         result = archive_history(

@@ -33,7 +33,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine, make_url
 
-from sheets_schema.adapters.sql import create_sql_engine
+from sheets_schema.adapters.sql import SqlOptions, create_sql_engine
 from sheets_schema.changes import model_cells
 from sheets_schema.tabs import ORDER_LINES, ORDER_SETTLEMENTS, ORDERS, STOCK_MOVEMENTS, SYNC_LOG, TabSpec
 
@@ -83,8 +83,8 @@ def archive_exists(url: str) -> bool:
 
 
 class Archive:
-    def __init__(self, url: str, *, engine: Engine | None = None) -> None:
-        self.engine = engine or create_sql_engine(url)
+    def __init__(self, url: str, *, engine: Engine | None = None, options: SqlOptions | None = None) -> None:
+        self.engine = engine or create_sql_engine(url, options)
         self.metadata = MetaData()
         self.tables = {
             title: archive_table(spec, self.metadata)

@@ -33,7 +33,7 @@ def open_workbook(settings: Settings) -> Workbook:
         )
     from sheets_schema.adapters.sql import SqlWorkbook
 
-    return SqlWorkbook(settings.sql_url())
+    return SqlWorkbook(settings.sql_url(), options=settings.sql_options())
 
 
 def open_prepared_workbook(settings: Settings, now: datetime) -> Workbook:

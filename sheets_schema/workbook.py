@@ -7,6 +7,8 @@
   empty, an updated row's key or overwritten staff cell changed, an expected cell changed).
 - ``add_tabs`` creates tabs with their header row (hidden tabs are for Ichigen's own state).
 - ``cells_used`` counts cells as Google Sheets does against its 10-million-cell limit.
+A backend with a server that can hold a lock for a live session (PostgreSQL) also offers
+``runner_lock()`` (see ``runner_lock`` below): the sync runner's lease is then that lock.
 Values are written as given (RAW): text that looks like a formula stays text.
 """
 
@@ -34,6 +36,26 @@ class NewTab:
     header: tuple[str, ...]
     hidden: bool = False
     rows: tuple[tuple[str, ...], ...] = ()  # written with the header, when the tab is made
+
+
+class RunnerLock(Protocol):
+    """A lock the database server holds for one live session: released when its holder's
+    process dies, without waiting for any expiry."""
+
+    @property
+    def held(self) -> bool: ...
+
+    def acquire(self) -> bool:
+        """Take it or confirm it is still held; False while another process holds it."""
+        ...
+
+    def release(self) -> None: ...
+
+
+def runner_lock(workbook: object) -> RunnerLock | None:
+    """The workbook's server-held runner lock, if its backend has one."""
+    make = getattr(workbook, "runner_lock", None)
+    return make() if callable(make) else None
 
 
 class Workbook(Protocol):

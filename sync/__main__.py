@@ -19,7 +19,7 @@ from settings import Settings, SettingsError, load_settings_file
 from sheets_schema.archive import Archive
 from sheets_schema.book import open_prepared_workbook
 from sheets_schema.cells import JST
-from sheets_schema.errors import WorkbookError
+from sheets_schema.errors import WorkbookError, WorkbookUnavailable
 from sync.archive import archive_history
 from sync.connectors import ChannelConfigError, build_connectors
 from sync.engine import CycleReport, Progress, SyncEngine
@@ -34,8 +34,23 @@ def build_engine(settings: Settings, progress: Callable[[Progress], None]) -> Sy
         build_connectors(settings),
         settings.sync,
         progress=progress,
-        archive=Archive(settings.archive_url()),
+        archive=Archive(settings.archive_url(), options=settings.sql_options()),
     )
+
+
+def build_engine_when_reachable(
+    settings: Settings, progress: Callable[[Progress], None], interval: float
+) -> SyncEngine:
+    """``sync watch`` starting while the database server is unreachable: says so, and tries
+    again every interval (a restarted server, a network back) instead of exiting."""
+    while True:
+        try:
+            return build_engine(settings, progress)
+        except WorkbookUnavailable as exc:
+            print(
+                f"同期を始められません: {exc}（{interval:g} 秒後に再試行します）", file=sys.stderr, flush=True
+            )
+            time.sleep(interval)
 
 
 def print_report(report: CycleReport) -> None:
@@ -62,7 +77,7 @@ def _archiver(engine: SyncEngine, settings: Settings) -> Callable[[], str]:
     def archive() -> str:
         result = archive_history(
             engine,
-            engine.archive or Archive(settings.archive_url()),
+            engine.archive or Archive(settings.archive_url(), options=settings.sql_options()),
             after_days=settings.workbook.archive_after_days,
         )
         return result.summary()
@@ -180,14 +195,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings_file(args.secrets, os.environ)
         settings.limits.apply()
-        engine = build_engine(settings, progress)
-        if args.command == "once":
-            return run_once(engine, args.wait)
         if args.command == "watch":
+            interval = args.interval or settings.sync.interval_seconds
+            try:
+                engine = build_engine_when_reachable(settings, progress, interval)
+            except KeyboardInterrupt:
+                return 0
             engine.keep_lease = True  # one runner, cycle after cycle: no write to re-take it
             engine.fetch_patience = WATCH_FETCH_PATIENCE_SECONDS
             engine.recheck_chunk = WATCH_RECHECK_CHUNK
-            return watch(engine, args.interval or settings.sync.interval_seconds, _archiver(engine, settings))
+            return watch(engine, interval, _archiver(engine, settings))
+        engine = build_engine(settings, progress)
+        if args.command == "once":
+            return run_once(engine, args.wait)
         if args.dry_run:
             return dry_run(engine)
         return run_once(engine, 0.0)

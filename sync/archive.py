@@ -131,8 +131,9 @@ def archive_history(
             if dry_run or not more:
                 return total
     finally:
-        with contextlib.suppress(LeaseHeld, StaleWorkbookError):  # it runs out by itself
-            engine.release_lease()
+        if not engine.keep_lease:  # `sync watch` keeps its lease (and its server lock) between cycles
+            with contextlib.suppress(LeaseHeld, StaleWorkbookError):  # it runs out by itself
+                engine.release_lease()
 
 
 ARCHIVED_TABS = (ORDERS, ORDER_LINES, ORDER_SETTLEMENTS, STOCK_MOVEMENTS, SYNC_LOG)

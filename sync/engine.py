@@ -58,7 +58,7 @@ from sheets_schema.tabs import (
     SYSTEM_STATE,
     TabSpec,
 )
-from sheets_schema.workbook import Workbook
+from sheets_schema.workbook import RunnerLock, Workbook, runner_lock
 from sync import confirmations, shipments, state
 from sync.connectors.base import Connector, confirms_orders, rechecks
 from sync.errors import ArchiveUnavailable, LeaseHeld, SyncError
@@ -216,6 +216,8 @@ class SyncEngine:
         self._pending: dict[str, Future[list[ChannelFetch]]] = {}
         self._recheck_queue: dict[str, list[str]] = {}  # channel -> open orders not re-read yet
         self._events: queue.SimpleQueue[Progress] = queue.SimpleQueue()
+        # The workbook's server-held runner lock (PostgreSQL), looked up on first use; False: none.
+        self._runner_lock: RunnerLock | bool | None = None
 
     # -- the cycle
 
@@ -231,7 +233,11 @@ class SyncEngine:
         walk again and again (a fifth of a quiet cycle). They are freed by reference counting
         when the cycle ends; collection resumes then."""
         with no_gc():
-            return self._run_once(push=push, fetch=fetch)
+            try:
+                return self._run_once(push=push, fetch=fetch)
+            finally:
+                if not self.keep_lease:
+                    self._unlock_runner()  # a single cycle leaves the server's lock too
 
     def _run_once(self, *, push: bool, fetch: bool) -> CycleReport:
         report = CycleReport()
@@ -286,7 +292,10 @@ class SyncEngine:
             self._move_mark(job, system, LOG_MARK, log_table.next_row + len(self._unlogged), stored, now)
         self.check_lease(system, job)
         state.put(job, system, state.LEASE_KEY, "", now)
-        self.workbook.write(job)
+        try:
+            self.workbook.write(job)
+        finally:
+            self._unlock_runner()
         self._unrecorded, self._unlogged = [], []
 
     def _record_pushes(self, job: WriteJob, pushes: Table[Any], now: datetime) -> None:
@@ -388,8 +397,28 @@ class SyncEngine:
 
     # -- lease
 
+    def _server_lock(self) -> RunnerLock | None:
+        if self._runner_lock is None:
+            self._runner_lock = runner_lock(self.workbook) or False
+        return self._runner_lock or None
+
+    def _unlock_runner(self) -> None:
+        lock = self._server_lock()
+        if lock is not None:
+            lock.release()
+
     def acquire_lease(self) -> Table[Any]:
+        """The _システム lease, which every job then carries as a precondition. On PostgreSQL a
+        session-level advisory lock comes first: only its holder may take the lease, and since
+        the server frees it when the holder's process dies, a lease left by a dead runner is
+        taken over at once (a `sync watch` beside it, at its next cycle)."""
         now = self.clock()
+        lock = self._server_lock()
+        if lock is not None and not lock.acquire():
+            raise LeaseHeld(
+                "別の同期が実行中です（データベースのロックを持っています）。"
+                "その同期が止まると、次の回にこちらが引き継ぎます"
+            )
         # A workbook made by an older Ichigen lacks the tabs the cycle keeps its totals in.
         ensure_tabs(self.workbook, (LEDGER_BALANCES, ORDER_SETTLEMENTS))
         system = self._read_system()
@@ -400,7 +429,8 @@ class SyncEngine:
             system = self._read_system()
         encoded = state.values(system).get(state.LEASE_KEY, "")
         current = state.Lease.decode(encoded)
-        if current is not None and current.held_by_other(self.holder, now):
+        # With the server's lock, no other live runner holds the lease, whatever it says.
+        if lock is None and current is not None and current.held_by_other(self.holder, now):
             raise LeaseHeld(
                 f"別の同期（{current.holder}）が実行中です。{current.expires_at:%H:%M:%S} を過ぎても続く場合は、その同期が止まっています"
             )

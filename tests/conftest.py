@@ -7,7 +7,8 @@ stored, without going through the adapter under test.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from sheets_schema.adapters.sql import SqlWorkbook, create_sql_engine, rows_tabl
 from sheets_schema.book import ensure_tabs
 from sheets_schema.grid import cell_text
 from sheets_schema.workbook import Workbook
+from tests import pg_cluster
 from tests.fakes.sheets_api import FakeSheetsServer, make_service_account_info
 from tests.page_probe import downloads  # noqa: F401  (a fixture: download payloads)
 from vocabulary.retry import RetryPolicy
@@ -57,12 +59,26 @@ def _text_grid(values: list[list[Any]]) -> list[list[str]]:
 
 
 class SqlHarness:
+    """The SQL adapter on a SQLite file, or (``url`` given) on a PostgreSQL database."""
+
     kind = "sql"
 
-    def __init__(self, path: Path) -> None:
-        self.url = f"sqlite:///{path}"
+    def __init__(self, path: Path, url: str | None = None) -> None:
+        self.url = url or f"sqlite:///{path}"
+        self.folder = path.parent
+        self.new_database: Callable[[], str] | None = None  # PostgreSQL: another fresh database
         self.engine = create_sql_engine(self.url)
         self.workbook: Workbook = SqlWorkbook(self.url, engine=self.engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def archive_url(self) -> str:
+        """Where this backend's archive goes: the same PostgreSQL database, or a SQLite file."""
+        if self.dialect == "postgresql":
+            return self.url
+        return f"sqlite:///{self.folder / 'archive.sqlite3'}"
 
     def fresh_workbook(self) -> Workbook:
         return SqlWorkbook(self.url, engine=self.engine)
@@ -108,6 +124,7 @@ def _trim(row: list[str]) -> list[str]:
 @dataclass
 class GoogleHarness:
     server: FakeSheetsServer
+    folder: Path = Path(".")
     kind: str = "google"
     sleeps: list[float] = field(default_factory=list)
 
@@ -135,12 +152,90 @@ class GoogleHarness:
     def stored(self, title: str) -> list[list[str]]:
         return [_trim(row) for row in _text_grid(self.server.values(self.key, title))]
 
+    def archive_url(self) -> str:
+        return f"sqlite:///{self.folder / 'archive.sqlite3'}"
 
-@pytest.fixture(params=["sql", "google"])
-def harness(request: pytest.FixtureRequest, tmp_path: Path) -> SqlHarness | GoogleHarness:
+
+# -- PostgreSQL: a real server (see tests/pg_cluster.py), one fresh database per test
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str | None]:
+    with pg_cluster.server_url() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_database(pg_server: str | None) -> Iterator[Callable[[], str]]:
+    """Makes fresh databases on the test server (dropped after the test); skips without one."""
+    if pg_server is None:
+        pytest.skip("PostgreSQL がありません（ICHIGEN_TEST_PG_URL も initdb もない）")
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(pg_cluster.create_database(pg_server))
+        return made[-1]
+
+    yield make
+    for url in made:
+        pg_cluster.drop_database(pg_server, url)
+
+
+@pytest.fixture
+def pg_url(pg_database: Callable[[], str]) -> str:
+    """A fresh, empty PostgreSQL database for this test."""
+    return pg_database()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params.values() if callspec else ()
+        fixtures = getattr(item, "fixturenames", ())
+        if "pg_database" in fixtures or "postgresql" in params:
+            item.add_marker(pytest.mark.postgresql)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """With ICHIGEN_REQUIRE_PG=1 (CI), a skipped PostgreSQL test fails the run."""
+    outcome = yield
+    report = outcome.get_result()
+    if (
+        report.skipped
+        and os.environ.get(pg_cluster.REQUIRE_ENV) == "1"
+        and item.get_closest_marker("postgresql")
+    ):
+        report.outcome = "failed"
+        report.longrepr = (
+            f"PostgreSQL のテストがスキップされました（{pg_cluster.REQUIRE_ENV}=1）: {report.longrepr}"
+        )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgresql: runs against a real PostgreSQL server")
+
+
+# Test modules that run on PostgreSQL too set HARNESS_BACKENDS = ("sql", "postgresql", "google").
+DEFAULT_BACKENDS = ("sql", "google")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "harness" in metafunc.fixturenames:
+        backends = getattr(metafunc.module, "HARNESS_BACKENDS", DEFAULT_BACKENDS)
+        metafunc.parametrize("harness", backends, indirect=True)
+
+
+@pytest.fixture
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlHarness | GoogleHarness]:
     if request.param == "sql":
         made: SqlHarness | GoogleHarness = SqlHarness(tmp_path / "workbook.sqlite3")
+    elif request.param == "postgresql":
+        made = SqlHarness(tmp_path / "workbook", request.getfixturevalue("pg_url"))
+        made.new_database = request.getfixturevalue("pg_database")
     else:
-        made = GoogleHarness(request.getfixturevalue("fake_sheets"))
+        made = GoogleHarness(request.getfixturevalue("fake_sheets"), folder=tmp_path)
     ensure_tabs(made.workbook)
-    return made
+    yield made
+    if isinstance(made, SqlHarness):
+        made.engine.dispose()

@@ -61,7 +61,9 @@ class ShopifyShop:
         staff_edit(self.workbook, tab, key, values)
 
 
-def open_shopify_shop(fake: FakeShopify, folder: Path, workbook: Workbook | None = None) -> ShopifyShop:
+def open_shopify_shop(
+    fake: FakeShopify, folder: Path, workbook: Workbook | None = None, archive_url: str | None = None
+) -> ShopifyShop:
     clock = Clock()
     fake.clock = clock
     workbook = workbook or SqlWorkbook(f"sqlite:///{folder / 'wb.sqlite3'}")
@@ -85,7 +87,7 @@ def open_shopify_shop(fake: FakeShopify, folder: Path, workbook: Workbook | None
     sleeps: list[float] = []
     connector = _connector(fake, sleeps)
     clock.advance(minutes=1)
-    archive = Archive(f"sqlite:///{folder / 'archive.sqlite3'}")
+    archive = Archive(archive_url or f"sqlite:///{folder / 'archive.sqlite3'}")
     return ShopifyShop(
         workbook, fake, clock, variants, connector, sleeps, SyncSettings(lease_seconds=60), archive
     )

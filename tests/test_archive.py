@@ -31,6 +31,7 @@ from tests.shop_fixtures import ledger_problems
 from tests.shopify_shop import ShopifyShop, open_shopify_shop
 from tests.test_sync_crash import CrashingWorkbook, Killed
 
+HARNESS_BACKENDS = ("sql", "postgresql", "google")  # PostgreSQL: workbook and archive on the server
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=JST)
 AGES_IN_DAYS = [90, 60, 45, 31, 29, 10, 1]  # oldest first, as the log grows
 
@@ -66,7 +67,7 @@ def _kept(workbook: Any) -> list[str]:
 
 def test_old_log_rows_move_to_typed_tables_and_the_mark_follows(harness, tmp_path: Path) -> None:
     _history(harness.workbook)
-    archive = Archive(f"sqlite:///{tmp_path / 'archive.sqlite3'}")
+    archive = Archive(harness.archive_url())
 
     planned = archive_history(_engine(harness.workbook), archive, after_days=30, dry_run=True)
     assert (planned.log_rows, planned.kept_log_rows) == (4, 3)
@@ -108,7 +109,7 @@ def test_a_pass_killed_at_any_write_then_run_again_keeps_every_row_exactly_once(
     harness, tmp_path: Path, n: int, after: bool
 ) -> None:
     _history(harness.workbook)
-    url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    url = harness.archive_url()
     engine = _engine(CrashingWorkbook(harness.fresh_workbook(), crash_at=n, after=after))
     with contextlib.suppress(Killed):
         archive_history(engine, Archive(url), after_days=30)
@@ -121,7 +122,7 @@ def test_a_pass_killed_at_any_write_then_run_again_keeps_every_row_exactly_once(
 
 def test_a_pass_killed_between_the_copy_and_the_delete_copies_nothing_twice(harness, tmp_path: Path) -> None:
     _history(harness.workbook)
-    url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    url = harness.archive_url()
     with contextlib.suppress(Killed):
         archive_history(_engine(harness.fresh_workbook()), ArchiveKilled(url), after_days=30)
     assert len(_kept(harness.fresh_workbook())) == 7  # copied, not yet deleted
@@ -146,7 +147,7 @@ def _assert_exactly_once(harness: Any, archive: Archive) -> None:
 
 def _shop_with_history(harness: Any, fake: FakeShopify, folder: Path) -> ShopifyShop:
     """Orders shipped, cancelled and still open, a stock count typed by staff, then 40 days."""
-    shop = open_shopify_shop(fake, folder, workbook=harness.workbook)
+    shop = open_shopify_shop(fake, folder, workbook=harness.workbook, archive_url=harness.archive_url())
     shipped = shop.order(("TSH-WH-M", 2), ("00123", 1))
     cancelled = shop.order(("TSH-WH-M", 1))
     shop.order(("00123", 2))  # stays open: it and its ledger rows stay in the workbook

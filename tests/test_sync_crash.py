@@ -8,6 +8,7 @@ before or just after the n-th write of a cycle, for every n; a real ``kill -9`` 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -16,12 +17,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from settings import PROJECT_ROOT, load_settings
 from sheets_schema.book import ensure_tabs, open_workbook, read_tables
 from sheets_schema.changes import WriteJob
-from sheets_schema.workbook import Workbook
+from sheets_schema.workbook import Workbook, runner_lock
+from sync.connectors import DEMO_CHANNELS
 from tests.conftest import GoogleHarness, SqlHarness
 from tests.shop_fixtures import Shop, ledger_problems, open_shop, snapshot
+
+HARNESS_BACKENDS = ("sql", "postgresql", "google")
 
 
 class Killed(BaseException):
@@ -42,10 +48,18 @@ class CrashingWorkbook:
     def write(self, job: WriteJob) -> None:
         self.writes += 1
         if self.writes == self.crash_at and not self.after:
-            raise Killed
+            self.die()
         self.inner.write(job)
         if self.writes == self.crash_at and self.after:
-            raise Killed
+            self.die()
+
+    def die(self) -> None:
+        """The process is gone. On PostgreSQL its sessions end with it, and the server frees the
+        runner's advisory lock: what a real kill -9 does (tested with processes elsewhere)."""
+        lock = runner_lock(self.inner)
+        if lock is not None:
+            lock.release()
+        raise Killed
 
 
 def cycle_twice(shop: Shop, first_workbook: Any = None) -> None:
@@ -61,9 +75,12 @@ def cycle_twice(shop: Shop, first_workbook: Any = None) -> None:
 
 def another_workbook(harness: Any, folder: Path, name: str) -> Workbook:
     """A new, empty workbook on the same adapter as ``harness``."""
-    made = (
-        GoogleHarness(harness.server) if harness.kind == "google" else SqlHarness(folder / f"{name}.sqlite3")
-    )
+    if harness.kind == "google":
+        made: Any = GoogleHarness(harness.server)
+    elif harness.dialect == "postgresql":
+        made = SqlHarness(folder / name, harness.new_database())  # a database of its own
+    else:
+        made = SqlHarness(folder / f"{name}.sqlite3")
     ensure_tabs(made.workbook)
     return made.workbook
 
@@ -86,10 +103,24 @@ def test_a_crash_before_or_after_any_write_then_a_rerun_matches_an_uninterrupted
             assert ledger_problems(read_tables(shop.workbook)) == []
 
 
-def test_kill_9_of_a_running_sync_then_a_rerun_loses_and_doubles_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_kill_9_of_a_running_sync_then_a_rerun_loses_and_doubles_nothing(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    # On PostgreSQL the killed runner's advisory lock goes with its session; on SQLite the
+    # rerun sees the dead local process behind the lease.
+    url = f"sqlite:///{tmp_path / 'wb.sqlite3'}" if backend == "sqlite" else request.getfixturevalue("pg_url")
     secrets = tmp_path / "secrets.toml"
+    archive = f'archive_url = "{url}"\n' if backend == "postgresql" else ""
     secrets.write_text(
-        f'[workbook]\nsql_url = "sqlite:///{tmp_path / "wb.sqlite3"}"\n[sync]\nlease_seconds = 600\n',
+        f'[workbook]\nsql_url = "{url}"\n{archive}[sync]\nlease_seconds = 600\n'
+        # The demo malls' state in this test's folder (beside a SQLite file it is there anyway).
+        + "".join(
+            f"[malls.{channel}]\n"
+            + "".join(f"{k} = {json.dumps(v)}\n" for k, v in section.items())
+            + f'state_dir = "{tmp_path / "demo_malls"}"\n'
+            for channel, section in DEMO_CHANNELS.items()
+        ),
         encoding="utf-8",
     )
     command = [sys.executable, "-m", "sync", "--secrets", str(secrets), "--quiet", "once"]
@@ -102,7 +133,7 @@ def test_kill_9_of_a_running_sync_then_a_rerun_loses_and_doubles_nothing(tmp_pat
         process.wait()
     done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr  # a dead local runner's lease does not block
-    workbook = open_workbook(load_settings({"workbook": {"sql_url": f"sqlite:///{tmp_path / 'wb.sqlite3'}"}}))
+    workbook = open_workbook(load_settings({"workbook": {"sql_url": url}}))
     tables = read_tables(workbook)
     assert ledger_problems(tables) == []
     assert [str(e) for t in tables.values() for e in t.errors] == []  # no duplicated key anywhere

@@ -7,16 +7,20 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from sheets_schema.adapters.sql import SqlWorkbook
 from sheets_schema.tabs import ORDERS
 from sync.archive import archive_history
 from sync.state import cursor_key
+from tests import pg_cluster
 from tests.fakes.shopify_api import FakeShopify
 from tests.shop_fixtures import ledger_problems
 from tests.shopify_shop import CATALOGUE, ShopifyShop, open_shopify_shop
@@ -143,23 +147,72 @@ archiving = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(operation, min_size=1, max_size=25))
-def test_any_interleaving_ends_at_the_reference_stock(operations: list[tuple]) -> None:
-    _run_against_reference(operations)
+# PostgreSQL: the same properties on a real server, a fresh database per example (fewer
+# examples: each costs a database).
+BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgresql", id="postgresql")]
+EXAMPLES = {"sqlite": (60, 40), "postgresql": (15, 10)}
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(archiving, min_size=10, max_size=35))
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_any_interleaving_ends_at_the_reference_stock(backend: str, request: pytest.FixtureRequest) -> None:
+    databases = _databases(backend, request)
+
+    @settings(max_examples=EXAMPLES[backend][0], deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(operation, min_size=1, max_size=25))
+    def check(operations: list[tuple]) -> None:
+        _run_against_reference(operations, databases)
+
+    check()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_archiving_at_any_point_ends_at_the_stock_of_a_shop_that_never_archives(
-    operations: list[tuple],
+    backend: str, request: pytest.FixtureRequest
 ) -> None:
-    _run_against_reference(operations)
+    databases = _databases(backend, request)
+
+    @settings(max_examples=EXAMPLES[backend][1], deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(archiving, min_size=10, max_size=35))
+    def check(operations: list[tuple]) -> None:
+        _run_against_reference(operations, databases)
+
+    check()
 
 
-def _run_against_reference(operations: list[tuple]) -> None:
-    with FakeShopify() as fake, tempfile.TemporaryDirectory() as folder:
-        shop = open_shopify_shop(fake, Path(folder))
+Databases = Callable[[Path], contextlib.AbstractContextManager[tuple[str, str]]]
+
+
+def _databases(backend: str, request: pytest.FixtureRequest) -> Databases:
+    """Per example: the workbook's and the archive's URLs, gone after the example."""
+    if backend == "sqlite":
+
+        @contextlib.contextmanager
+        def files(folder: Path) -> Iterator[tuple[str, str]]:
+            yield f"sqlite:///{folder / 'wb.sqlite3'}", f"sqlite:///{folder / 'archive.sqlite3'}"
+
+        return files
+    server = request.getfixturevalue("pg_server")
+    request.getfixturevalue("pg_database")  # skips (or fails, in CI) without a server
+
+    @contextlib.contextmanager
+    def database(_folder: Path) -> Iterator[tuple[str, str]]:
+        url = pg_cluster.create_database(server)
+        try:
+            yield url, url
+        finally:
+            pg_cluster.drop_database(server, url)
+
+    return database
+
+
+def _run_against_reference(operations: list[tuple], databases: Databases) -> None:
+    with (
+        FakeShopify() as fake,
+        tempfile.TemporaryDirectory() as folder,
+        databases(Path(folder)) as (workbook_url, archive_url),
+    ):
+        workbook = SqlWorkbook(workbook_url)
+        shop = open_shopify_shop(fake, Path(folder), workbook=workbook, archive_url=archive_url)
         ref = Reference()
         for op in operations:
             # A cancellation that reaches Ichigen after staff shipped the order is a return the

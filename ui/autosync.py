@@ -64,7 +64,7 @@ def start(
         _workbook,  # type: ignore[arg-type]
         build_connectors(_settings),
         _settings.sync,
-        archive=Archive(_settings.archive_url()),
+        archive=Archive(_settings.archive_url(), options=_settings.sql_options()),
     )
     auto = AutoSync(engine, _settings.sync.interval_seconds, _on_cycle)
     threading.Thread(target=auto.run_forever, name="ichigen-demo-sync", daemon=True).start()

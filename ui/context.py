@@ -159,5 +159,5 @@ def sync_engine(progress: Callable[[Progress], None] = lambda p: None) -> SyncEn
         build_connectors(current),
         current.sync,
         progress=progress,
-        archive=Archive(current.archive_url()),
+        archive=Archive(current.archive_url(), options=current.sql_options()),
     )

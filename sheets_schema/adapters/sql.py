@@ -2,16 +2,26 @@
 
 Each tab is a row of ``ichigen_tabs`` (title, position, hidden, header) and its rows live in
 ``ichigen_rows`` as JSON arrays of cells, so staff-added and reordered columns behave exactly
-as on Google Sheets. Only portable SQL is used, so a PostgreSQL URL works as well.
+as on Google Sheets.
+
+SQLite and PostgreSQL (``postgresql+psycopg://``, psycopg 3) are both first-class: one
+transaction per job, its expectations checked inside it. SQLite has one writer at a time
+(BEGIN IMMEDIATE); on PostgreSQL a job locks the rows of the tabs it touches (SELECT … FOR
+UPDATE, in id order) before it checks anything, so two writers to a tab take turns and each sees
+the other's rows, and a read is one REPEATABLE READ snapshot across its tabs. Other databases
+take the portable path.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import operator
+import threading
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +46,12 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     type_coerce,
     update,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from sheets_schema.changes import WriteJob, conflict
 from sheets_schema.errors import StaleWorkbookError, WorkbookUnavailable
@@ -85,15 +96,74 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_sql_engine(url: str) -> Engine:
+@dataclass(frozen=True)
+class SqlOptions:
+    """Connection settings for a database server ([workbook] in settings; SQLite ignores them).
+
+    Passwords come with the URL from secrets.toml or the environment and are never shown: see
+    ``masked_url``. ``sslmode`` and other libpq parameters go in the URL's query string."""
+
+    statement_timeout_seconds: float = 30.0
+    connect_timeout_seconds: float = 10.0
+    pool_size: int = 2
+    max_overflow: int = 3
+
+
+def masked_url(url: str | URL) -> str:
+    """The URL as it may be shown or logged: no password, neither in the user part nor as a
+    ``password=`` query parameter."""
     parsed = make_url(url)
+    if "password" in parsed.query:
+        parsed = parsed.update_query_dict({"password": "***"})
+    return parsed.render_as_string(hide_password=True)
+
+
+def create_sql_engine(url: str, options: SqlOptions | None = None) -> Engine:
+    parsed = make_url(url)
+    options = options or SqlOptions()
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    if parsed.get_backend_name() == "postgresql":
+        timeout_ms = int(options.statement_timeout_seconds * 1000)
+        engine = create_engine(
+            url,
+            json_serializer=_dumps,
+            pool_size=options.pool_size,
+            max_overflow=options.max_overflow,
+            pool_pre_ping=True,  # a server restarted between cycles: a new connection, no error
+            pool_recycle=1800,
+            connect_args={
+                "connect_timeout": max(1, int(options.connect_timeout_seconds)),
+                "options": f"-c statement_timeout={timeout_ms}",
+                "application_name": "ichigen",
+            },
+        )
+        return engine
     engine = create_engine(url, json_serializer=_dumps)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def unavailable(exc: SQLAlchemyError, location: str, doing: str) -> WorkbookUnavailable:
+    """A Japanese sentence for staff (``doing``: "読め" or "書き込め"): the server could not be
+    reached, a statement ran past its timeout, or the database refused; never a password or SQL."""
+    name = exc.orig.__class__.__name__ if isinstance(exc, DBAPIError) and exc.orig is not None else ""
+    what = "ワークブック（データベース）" + ("を" if doing == "読め" else "に")
+    if name == "QueryCanceled":
+        return WorkbookUnavailable(
+            f"データベース（{location}）の処理が制限時間（[workbook] statement_timeout_seconds）内に"
+            f"終わらなかったため、{what}{doing}ませんでした。次の同期でやり直します"
+        )
+    if isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or name in ("OperationalError", "InterfaceError", "ConnectionTimeout")
+    ):
+        return WorkbookUnavailable(
+            f"データベースサーバー（{location}）に接続できないため、{what}{doing}ませんでした。"
+            "サーバーが動いているか、sql_url・archive_url の設定とネットワークを確認してください（同期は次の回に再試行します）"
+        )
+    return WorkbookUnavailable(f"{what}{doing}ませんでした: {exc.__class__.__name__}")
 
 
 def _sqlite_begin(conn: Connection) -> None:
@@ -163,6 +233,28 @@ def _sqlite_tab_rows(conn: Connection, tab_id: int, start: int) -> tuple[list[in
         "ORDER BY row_number)",
         (tab_id, start),
     ).one()
+    return _joined_tab_rows(conn, tab_id, start, numbers, text)
+
+
+_POSTGRESQL_TAB = text(
+    "SELECT string_agg(row_number::text, ',' ORDER BY row_number),"
+    " '[' || coalesce(string_agg(cells::text, ',' ORDER BY row_number), '') || ']'"
+    " FROM ichigen_rows WHERE tab_id = :tab AND row_number >= :start"
+)
+
+
+def _postgresql_tab_rows(conn: Connection, tab_id: int, start: int) -> tuple[list[int], list[list[str]]]:
+    """The same on PostgreSQL: string_agg joins the cells' JSON texts (the json type keeps the
+    text as written) in row order into one array, decoded by one json.loads."""
+    numbers, joined = conn.execute(_POSTGRESQL_TAB, {"tab": tab_id, "start": start}).one()
+    return _joined_tab_rows(conn, tab_id, start, numbers, joined)
+
+
+def _joined_tab_rows(
+    conn: Connection, tab_id: int, start: int, numbers: str | None, text: str
+) -> tuple[list[int], list[list[str]]]:
+    """Rows from the database's one JSON array of a tab's rows (and its row numbers, joined
+    with commas in the same pass); the plain way when a cell is not flat text."""
     if not numbers:
         return [], []
     try:
@@ -246,31 +338,132 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield items[start : start + _CHUNK]
 
 
+class PostgresRunnerLock:
+    """The sync runner's lock on PostgreSQL: a session-level advisory lock
+    (pg_try_advisory_lock) held on a connection of its own for as long as the runner keeps its
+    lease. The server releases it when that session ends, however the process ended (kill -9,
+    power loss: once the server sees the connection gone), so no expiry is guessed."""
+
+    KEY = 0x1C41_5E45  # one per database: one workbook per database
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+        self._mutex = threading.Lock()
+
+    @property
+    def held(self) -> bool:
+        return self._conn is not None
+
+    def acquire(self) -> bool:
+        """Take the lock, or confirm it is still held; False while another session holds it."""
+        with self._mutex:
+            if self._conn is not None:
+                try:
+                    self._conn.execute(text("SELECT 1"))
+                    return True  # the session lives on, and its lock with it
+                except SQLAlchemyError:
+                    self._drop()  # the session is gone, and the lock with it: try again
+            try:
+                conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            except SQLAlchemyError as exc:
+                raise unavailable(exc, masked_url(self._engine.url), "読め") from exc
+            try:
+                got = conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.KEY})
+            except SQLAlchemyError as exc:
+                conn.invalidate()
+                conn.close()
+                raise unavailable(exc, masked_url(self._engine.url), "読め") from exc
+            if got:
+                self._conn = conn
+                return True
+            conn.close()
+            return False
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._conn is None:
+                return
+            try:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.KEY})
+                self._conn.close()
+                self._conn = None
+            except SQLAlchemyError:
+                self._drop()
+
+    def _drop(self) -> None:
+        assert self._conn is not None
+        with contextlib.suppress(SQLAlchemyError):
+            self._conn.invalidate()  # closes the session: the server frees whatever it held
+            self._conn.close()
+        self._conn = None
+
+
+# A constant key for PostgreSQL advisory locks: schema creation and tab creation take it for
+# their transaction, so two processes starting at once do not both create the same table or tab.
+_SCHEMA_LOCK = 0x1C41_6E00
+
+
 class SqlWorkbook:
-    def __init__(self, url: str, *, engine: Engine | None = None) -> None:
+    def __init__(self, url: str, *, engine: Engine | None = None, options: SqlOptions | None = None) -> None:
         self._url = make_url(url)
-        self._engine = engine or create_sql_engine(url)
-        metadata.create_all(self._engine)
+        self._engine = engine or create_sql_engine(url, options)
+        self._postgresql = self._engine.dialect.name == "postgresql"
+        self._runner_lock: PostgresRunnerLock | None = None
+        try:
+            with self._engine.begin() as conn:
+                if self._postgresql:
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+                metadata.create_all(conn)
+        except SQLAlchemyError as exc:
+            raise unavailable(exc, self.info.location, "読め") from exc
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def runner_lock(self) -> PostgresRunnerLock | None:
+        """The server-held lock a sync runner takes with its lease (PostgreSQL), else None (the
+        _システム lease alone: SQLite's single writer and its file's host decide)."""
+        if not self._postgresql:
+            return None
+        if self._runner_lock is None:
+            self._runner_lock = PostgresRunnerLock(self._engine)
+        return self._runner_lock
 
     @property
     def info(self) -> WorkbookInfo:
         if self._url.get_backend_name() == "sqlite":
             location = str(Path(self._url.database or ":memory:").resolve())
             return WorkbookInfo("sql", Path(location).name, location)
-        return WorkbookInfo("sql", self._url.database or "", self._url.render_as_string(hide_password=True))
+        return WorkbookInfo("sql", self._url.database or "", masked_url(self._url))
+
+    def _reading(self) -> Connection:
+        """A connection for a read: on PostgreSQL one REPEATABLE READ snapshot, so the tabs of
+        one read are as one moment left them (SQLite's BEGIN in WAL mode does the same)."""
+        conn = self._engine.connect()
+        if self._postgresql:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        return conn
 
     def tab_titles(self) -> list[str]:
-        with self._engine.connect() as conn:
-            return list(conn.scalars(select(tabs_table.c.title).order_by(tabs_table.c.position)))
+        try:
+            with self._engine.connect() as conn:
+                return list(conn.scalars(select(tabs_table.c.title).order_by(tabs_table.c.position)))
+        except SQLAlchemyError as exc:
+            raise unavailable(exc, self.info.location, "読め") from exc
 
     def hidden_titles(self) -> set[str]:
-        with self._engine.connect() as conn:
-            return set(conn.scalars(select(tabs_table.c.title).where(tabs_table.c.hidden)))
+        try:
+            with self._engine.connect() as conn:
+                return set(conn.scalars(select(tabs_table.c.title).where(tabs_table.c.hidden)))
+        except SQLAlchemyError as exc:
+            raise unavailable(exc, self.info.location, "読め") from exc
 
     def read(self, titles: Sequence[str], *, start_rows: Mapping[str, int] | None = None) -> dict[str, Grid]:
         start_rows = start_rows or {}
         try:
-            with self._engine.connect() as conn:
+            with self._reading() as conn:
                 tabs = conn.execute(
                     select(tabs_table.c.id, tabs_table.c.title, tabs_table.c.header).where(
                         tabs_table.c.title.in_(list(titles))
@@ -292,6 +485,9 @@ class SqlWorkbook:
                     if conn.dialect.name == "sqlite":
                         for tab_id, grid in grids.items():
                             _fill(grid, *_sqlite_tab_rows(conn, tab_id, grid.first_row))
+                    elif self._postgresql:
+                        for tab_id, grid in grids.items():
+                            _fill(grid, *_postgresql_tab_rows(conn, tab_id, grid.first_row))
                     else:
                         # The cells' JSON text as stored (not decoded row by row by the JSON
                         # type): decoded in one json.loads, numbers straight to text.
@@ -312,16 +508,15 @@ class SqlWorkbook:
                         for tab_id, grid in grids.items():
                             _fill(grid, *by_tab[tab_id])
         except SQLAlchemyError as exc:
-            raise WorkbookUnavailable(
-                f"ワークブック（データベース）を読めませんでした: {exc.__class__.__name__}"
-            ) from exc
+            raise unavailable(exc, self.info.location, "読め") from exc
         return {g.title: g for g in grids.values()}
 
     def write(self, job: WriteJob) -> None:
         if not job:
             return
         try:
-            # One transaction: all of the job or nothing, one writer at a time.
+            # One transaction: all of the job or nothing, one writer at a time (per tab on
+            # PostgreSQL: _checked_tab_ids locks the job's tabs before anything is checked).
             with self._engine.connect().execution_options(ichigen_write=True) as conn, conn.begin():
                 ids = self._checked_tab_ids(conn, job)
                 self._check_expectations(conn, job, ids)
@@ -329,9 +524,7 @@ class SqlWorkbook:
                 self._apply_appends(conn, job, ids)
                 self._apply_deletes(conn, job, ids)
         except SQLAlchemyError as exc:
-            raise WorkbookUnavailable(
-                f"ワークブック（データベース）に書き込めませんでした: {exc.__class__.__name__}"
-            ) from exc
+            raise unavailable(exc, self.info.location, "書き込め") from exc
 
     def _check_expectations(self, conn: Connection, job: WriteJob, ids: dict[str, int]) -> None:
         """Inside the transaction: every expected cell still reads as the job read it."""
@@ -344,10 +537,14 @@ class SqlWorkbook:
 
     def _checked_tab_ids(self, conn: Connection, job: WriteJob) -> dict[str, int]:
         titles = sorted(job.tabs | {e.tab for e in job.expectations})
+        # FOR UPDATE (PostgreSQL; SQLite already holds its write lock): the job's tabs are
+        # locked, in id order so that two jobs never wait on each other, until it commits.
+        # Every later statement of the job then sees what the previous writer committed.
         rows = conn.execute(
-            select(tabs_table.c.id, tabs_table.c.title, tabs_table.c.header).where(
-                tabs_table.c.title.in_(titles)
-            )
+            select(tabs_table.c.id, tabs_table.c.title, tabs_table.c.header)
+            .where(tabs_table.c.title.in_(titles))
+            .order_by(tabs_table.c.id)
+            .with_for_update()
         ).all()
         found = {r.title: r for r in rows}
         for title in titles:
@@ -416,11 +613,16 @@ class SqlWorkbook:
 
     def cells_used(self) -> int:
         """(rows + header) × header width per tab: what the same data would cost on Sheets."""
-        with self._engine.connect() as conn:
-            counts = dict(
-                conn.execute(select(rows_table.c.tab_id, func.count()).group_by(rows_table.c.tab_id)).all()
-            )
-            tabs = conn.execute(select(tabs_table.c.id, tabs_table.c.header)).all()
+        try:
+            with self._reading() as conn:
+                counts = dict(
+                    conn.execute(
+                        select(rows_table.c.tab_id, func.count()).group_by(rows_table.c.tab_id)
+                    ).all()
+                )
+                tabs = conn.execute(select(tabs_table.c.id, tabs_table.c.header)).all()
+        except SQLAlchemyError as exc:
+            raise unavailable(exc, self.info.location, "読め") from exc
         return sum((counts.get(t.id, 0) + 1) * len(t.header) for t in tabs)
 
     def _apply_deletes(self, conn: Connection, job: WriteJob, ids: dict[str, int]) -> None:
@@ -456,7 +658,23 @@ class SqlWorkbook:
     def add_tabs(self, tabs: Sequence[NewTab]) -> None:
         if not tabs:
             return
+        try:
+            self._add_tabs(tabs)
+        except SQLAlchemyError as exc:
+            raise unavailable(exc, self.info.location, "書き込め") from exc
+
+    def _add_tabs(self, tabs: Sequence[NewTab]) -> None:
         with self._engine.connect().execution_options(ichigen_write=True) as conn, conn.begin():
+            if self._postgresql:  # one tab-maker at a time, as SQLite's write lock does
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+            # A tab another process made since the caller looked is left alone (two runners
+            # starting on a new database at once both ask for every tab).
+            made = set(
+                conn.scalars(
+                    select(tabs_table.c.title).where(tabs_table.c.title.in_([t.title for t in tabs]))
+                )
+            )
+            tabs = [t for t in tabs if t.title not in made]
             position = conn.scalar(select(func.max(tabs_table.c.position))) or 0
             for i, tab in enumerate(tabs):
                 tab_id = conn.execute(

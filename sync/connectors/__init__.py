@@ -76,8 +76,13 @@ def channel_sections(settings: Settings) -> dict[str, Mapping[str, Any]]:
     if settings.backend == "sql" and settings.workbook.seed_demo:
         # The demo malls live beside their workbook: a new workbook meets new demo malls.
         url = make_url(settings.sql_url())
-        folder = Path(url.database).parent if url.database and url.database != ":memory:" else Path("data")
-        return {k: {**v, "state_dir": str(folder / "demo_malls")} for k, v in DEMO_CHANNELS.items()}
+        if url.get_backend_name() != "sqlite":  # a database server: one folder per database in data/
+            state_dir = Path("data") / "demo_malls" / (url.database or "default")
+        elif url.database and url.database != ":memory:":
+            state_dir = Path(url.database).parent / "demo_malls"
+        else:
+            state_dir = Path("data") / "demo_malls"
+        return {k: {**v, "state_dir": str(state_dir)} for k, v in DEMO_CHANNELS.items()}
     return {}
 
 
