@@ -86,6 +86,9 @@ def archive_table(spec: TabSpec, metadata: MetaData) -> Table:
             Index(f"ix_{table.name}_{_TIME_HEADERS.index(header)}", table.c[header])
     for n, headers in enumerate(_LOOKUPS.get(table.name, ())):
         Index(f"ix_{table.name}_lookup{n}", *(table.c[h] for h in headers))
+    if table.name == "orders":
+        # What a search compares, in time order: the newest-first walk reads this index only.
+        Index("ix_orders_search", *(table.c[h] for h in ("注文日時", "モール", "注文番号", "購入者名")))
     return table
 
 
@@ -394,28 +397,51 @@ class Archive:
     def search_orders(self, words: Sequence[str], limit: int) -> list[dict[str, Any]]:
         """Archived orders matching every word, newest first, at most ``limit``: a word matches
         the 注文番号 or the 購入者名 (with or without its spaces) anywhere, ignoring ASCII case,
-        or a line's SKU from its start (the SKU index). The time index gives the order, so a
-        common word stops after ``limit`` rows instead of sorting the archive."""
-        orders, lines = self.tables[ORDERS.title], self.tables[ORDER_LINES.title]
-        conditions: list[ColumnElement[bool]] = []
-        for word in words:
-            pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            name = orders.c["購入者名"]
-            bare = func.replace(func.replace(name, " ", ""), "\u3000", "")
-            sku = lines.c["SKU"]
-            prefixes = [and_(sku >= w, sku < w + "\uffff") for w in dict.fromkeys((word, word.upper()))]
-            holding = select(lines.c["モール"], lines.c["注文番号"]).where(or_(*prefixes))
-            conditions.append(
-                or_(
-                    orders.c["注文番号"].ilike(pattern, escape="\\"),
-                    name.ilike(pattern, escape="\\"),
-                    bare.ilike(pattern, escape="\\"),
-                    tuple_(orders.c["モール"], orders.c["注文番号"]).in_(holding),
-                )
-            )
-        statement = select(orders).where(*conditions).order_by(orders.c["注文日時"].desc()).limit(limit)
+        or a line's SKU from its start (the SKU index).
+
+        A word that is an archived order's number in full (as typed, or in capitals) finds
+        that order through the number index alone, without the scan for numbers and names
+        that merely contain it: typing an order number is the common search. Otherwise the
+        newest-first walk reads only the search index (time, mall, number, name), stops after
+        ``limit`` matches, and only those orders are read whole."""
+        orders = self.tables[ORDERS.title]
+        number, at = orders.c["注文番号"], orders.c["注文日時"]
+        conditions = [self._matching(word) for word in words]
+        exact = sorted({v for word in words for v in (word, word.upper())})
+        keyed = select(orders.c["モール"], number).order_by(at.desc()).limit(limit)
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(statement)]
+            keys = (
+                [tuple(k) for k in conn.execute(keyed.where(number.in_(exact), *conditions))] if exact else []
+            )
+            if not keys:
+                keys = [tuple(k) for k in conn.execute(keyed.where(*conditions))]
+            if not keys:
+                return []
+            found = {
+                (r["モール"], r["注文番号"]): dict(r)
+                for r in conn.execute(
+                    select(orders).where(_pairs(orders.c["モール"], number, keys))
+                ).mappings()
+            }
+        return [found[k] for k in keys if k in found]
+
+    def _matching(self, word: str) -> ColumnElement[bool]:
+        """One search word's condition (see ``search_orders``)."""
+        orders, lines = self.tables[ORDERS.title], self.tables[ORDER_LINES.title]
+        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        # SQLite's LIKE already ignores ASCII case; ILIKE would lower() every row first.
+        like = "like" if self.engine.dialect.name == "sqlite" else "ilike"
+        name = orders.c["購入者名"]
+        bare = func.replace(func.replace(name, " ", ""), "\u3000", "")
+        sku = lines.c["SKU"]
+        prefixes = [and_(sku >= w, sku < w + "\uffff") for w in dict.fromkeys((word, word.upper()))]
+        holding = select(lines.c["モール"], lines.c["注文番号"]).where(or_(*prefixes))
+        matches = [getattr(orders.c["注文番号"], like)(pattern, escape="\\")]
+        if " " in word or "\u3000" in word:  # without spaces, a match in the name is one in the bare name
+            matches.append(getattr(name, like)(pattern, escape="\\"))
+        matches.append(getattr(bare, like)(pattern, escape="\\"))
+        matches.append(tuple_(orders.c["モール"], orders.c["注文番号"]).in_(holding))
+        return or_(*matches)
 
     def order_rows(self, spec: TabSpec, keys: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
         """The rows of ``spec`` (受注, 受注明細 or 在庫移動) that belong to these orders."""
