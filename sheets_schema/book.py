@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -67,9 +67,15 @@ class LazyTables(Mapping[str, Table[Any]]):
     one snapshot is shared by every session of the app."""
 
     def __init__(
-        self, workbook: Workbook, specs: Iterable[TabSpec] = TABS, *, prefetch: bool = False
+        self,
+        workbook: Workbook,
+        specs: Iterable[TabSpec] = TABS,
+        *,
+        prefetch: bool = False,
+        on_parse: Callable[[], None] | None = None,
     ) -> None:
         self._workbook = workbook
+        self._on_parse = on_parse  # called after each tab is parsed
         self._specs = {s.title: s for s in specs}
         wanted = [title for title in self._specs if title not in NOT_PREFETCHED]
         self._grids = workbook.read(wanted) if prefetch else None
@@ -98,6 +104,8 @@ class LazyTables(Mapping[str, Table[Any]]):
                 grid = self._grid(title)
                 self._parsed[title] = parse_grid(spec, grid) if grid is not None else missing_table(spec)
                 self._raw.pop(title, None)
+                if self._on_parse is not None:
+                    self._on_parse()
             return self._parsed[title]
 
     def __contains__(self, title: object) -> bool:
