@@ -9,7 +9,7 @@ import streamlit as st
 from sheets_schema.cells import JST
 from shipping import carrier_files, documents, mail, tracking_import
 from shop.privacy import mask_name
-from ui import auth, context
+from ui import auth, context, labels
 
 settings = context.settings()
 role = context.role()
@@ -121,9 +121,7 @@ else:
             settings.app.shop_phone,
         )
         try:
-            data = carrier_files.build_file(
-                layout, carrier_files.orders_with_lines(tables, keys), sender=sender
-            )
+            data = labels.label_file(layout, keys, sender)  # once per read, layout and choice
         except carrier_files.LabelFileError as exc:
             st.error(f"送り状データを作れませんでした: {exc}", icon=":material/error:")
         else:

@@ -74,6 +74,11 @@ def _open(workbook_id: str, _settings: Settings) -> Workbook:
     return open_prepared_workbook(_settings, datetime.now(JST))
 
 
+def workbook_id() -> str:
+    """What identifies the configured workbook in cache keys."""
+    return _workbook_id(settings())
+
+
 def workbook() -> Workbook:
     current = settings()
     return _open(_workbook_id(current), current)
