@@ -71,6 +71,8 @@ CANCELLED = "キャンセル"
 ORDER_FACTS = "order_day_facts"  # 日, 時, モール, キャンセル -> 件数, 合計金額, 送料
 LINE_FACTS = "line_day_facts"  # 日, モール, SKU, キャンセル, 在庫引当 -> 数量, 商品売上
 NAME_FACTS = "line_name_facts"  # 日, SKU, 商品名 -> 最終注文日時 (its latest order that day)
+ORDER_FACT_COLUMNS = ("日", "時", "モール", "キャンセル", "件数", "合計金額", "送料")
+LINE_FACT_COLUMNS = ("日", "モール", "SKU", "キャンセル", "在庫引当", "数量", "商品売上")
 
 
 def archive_table(spec: TabSpec, metadata: MetaData) -> Table:
@@ -355,23 +357,24 @@ class Archive:
                 current = conn.scalar(select(func.min(mall)).where(mall > current))
         return sorted(found)
 
-    def order_facts(self, since: str, until: str) -> list[dict[str, Any]]:
+    def order_facts(self, since: str, until: str) -> list[tuple[Any, ...]]:
         """Archived orders with ``since`` <= 注文日時 < ``until`` ('YYYY-MM-DD', JST) grouped by
         day, hour, モール and cancelled (0/1): 件数 and the sums of 合計金額 and 送料 (the
-        order facts of those days)."""
-        facts = self.facts[ORDER_FACTS]
-        statement = select(*facts.columns).where(facts.c["日"] >= since, facts.c["日"] < until)
-        with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(statement)]
+        order facts of those days), as tuples in ``ORDER_FACT_COLUMNS`` order."""
+        return self._facts(ORDER_FACTS, since, until)
 
-    def line_facts(self, since: str, until: str) -> list[dict[str, Any]]:
+    def line_facts(self, since: str, until: str) -> list[tuple[Any, ...]]:
         """The lines with a SKU of the archived orders of ``since..until`` (as order_facts),
         grouped by the order's day, モール, cancelled and 在庫引当 (0/1) and the line's SKU:
-        the sums of 数量 and 数量 × 単価 (the line facts of those days)."""
-        facts = self.facts[LINE_FACTS]
+        the sums of 数量 and 数量 × 単価 (the line facts of those days), as tuples in
+        ``LINE_FACT_COLUMNS`` order."""
+        return self._facts(LINE_FACTS, since, until)
+
+    def _facts(self, name: str, since: str, until: str) -> list[tuple[Any, ...]]:
+        facts = self.facts[name]
         statement = select(*facts.columns).where(facts.c["日"] >= since, facts.c["日"] < until)
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(statement)]
+            return [tuple(r) for r in conn.execute(statement)]
 
     def line_names(self, skus: Sequence[str], since: str, until: str) -> dict[str, str]:
         """商品名 of each SKU on its most recently ordered archived line among the orders of

@@ -8,7 +8,14 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from sheets_schema.archive import LINE_FACTS, NAME_FACTS, ORDER_FACTS, Archive
+from sheets_schema.archive import (
+    LINE_FACT_COLUMNS,
+    LINE_FACTS,
+    NAME_FACTS,
+    ORDER_FACT_COLUMNS,
+    ORDER_FACTS,
+    Archive,
+)
 from sheets_schema.tabs import ORDER_LINES, ORDERS
 from tests.test_analytics import make_tables
 
@@ -80,11 +87,17 @@ def test_the_readers_answer_from_the_facts_as_from_the_rows(tmp_path: Path) -> N
     orders, lines = _shop()
     archive.copy(ORDERS, orders)
     archive.copy(ORDER_LINES, lines)
-    facts = archive.order_facts("2026-01-05", "2026-01-31")
+    assert tuple(c.name for c in archive.facts[ORDER_FACTS].columns) == ORDER_FACT_COLUMNS
+    assert tuple(c.name for c in archive.facts[LINE_FACTS].columns) == LINE_FACT_COLUMNS
+    facts = [
+        dict(zip(ORDER_FACT_COLUMNS, f, strict=True)) for f in archive.order_facts("2026-01-05", "2026-01-31")
+    ]
     counted = "SELECT count(*) FROM orders WHERE 注文日時 >= '2026-01-05' AND 注文日時 < '2026-01-31'"
     assert [(sum(f["件数"] for f in facts),)] == _rows(path, counted) == [(6,)]
     assert {f["日"] for f in facts} == {"2026-01-05", "2026-01-06", "2026-01-11", "2026-01-12", "2026-01-30"}
-    line_facts = archive.line_facts("2026-01-01", "2026-03-01")
+    line_facts = [
+        dict(zip(LINE_FACT_COLUMNS, f, strict=True)) for f in archive.line_facts("2026-01-01", "2026-03-01")
+    ]
     assert sum(f["数量"] for f in line_facts) == sum(ln.quantity for ln in lines if ln.sku)
     assert archive.malls() == sorted({o.mall for o in orders})
     assert archive.order_span() == ("2026-01-05 10:15:00", "2026-02-01 12:00:00")
@@ -104,4 +117,4 @@ def test_an_archive_made_before_the_facts_gets_them_once_when_opened(tmp_path: P
             db.execute(f"DROP TABLE {table}")
     reopened = Archive(f"sqlite:///{path}")
     _assert_facts_exact(path)
-    assert sum(f["件数"] for f in reopened.order_facts("2000-01-01", "2100-01-01")) == len(orders)
+    assert sum(f[4] for f in reopened.order_facts("2000-01-01", "2100-01-01")) == len(orders)
