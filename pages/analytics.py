@@ -9,6 +9,7 @@ archive change (``ui.archive``); a filter change only filters and sums them. Num
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -265,7 +266,7 @@ def monthly_summary(selection: analytics.Selection) -> None:
     )
     buttons.download_button(
         "Excelファイルをダウンロード",
-        analytics.summary_xlsx(summary),
+        partial(analytics.summary_xlsx, summary),  # built when clicked, not on every rerun
         file_name=f"{stem}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         icon=":material/download:",

@@ -10,7 +10,7 @@ from sheets_schema.cells import JST
 from shipping import carrier_files, documents, mail, tracking_import
 from shop.privacy import mask_name
 from sync.errors import LeaseHeld
-from ui import auth, context
+from ui import auth, context, labels
 from vocabulary.text import escape_markdown
 
 settings = context.settings()
@@ -73,7 +73,7 @@ def _carrier_file(keys: list[tuple[str, str]]) -> None:
         settings.app.shop_phone,
     )
     try:
-        data = carrier_files.build_file(layout, carrier_files.orders_with_lines(tables, keys), sender=sender)
+        data = labels.label_file(layout, keys, sender)  # once per read, layout and choice
     except carrier_files.LabelFileError as exc:
         st.error(f"送り状データを作れませんでした: {escape_markdown(exc)}", icon=":material/error:")
     else:

@@ -310,19 +310,27 @@ for start in range(0, len(healths), 2):
             card(item, now)
 
 if channels and not problems:
-    with st.expander("次の同期で送る在庫数（試算・まだ送信しません）", icon=":material/preview:"):
-        plan = context.derived("sync_page_push_plan", lambda _tables: context.sync_engine().plan_push())
-        rows = health.plan_rows(plan)
-        if rows:
-            st.caption(
-                f"{len(rows)} 件。販売可能数が前回送った数と違う商品、前回の送信に失敗した商品、"
-                "まだ送ったことのない商品です。"
-            )
-            frame = pd.DataFrame(rows)
-            frame["前回送信数"] = frame["前回送信数"].astype("Int64")
-            st.dataframe(frame, hide_index=True, width="stretch", height=min(36 + 35 * len(rows), 300))
-        else:
-            st.success("送る必要のある在庫数はありません。すべてのモールに最新の数を送信済みです。")
+    # Worked out only while open (the plan reads the 在庫, 出品 and 送信 tabs): a lazy expander.
+    preview = st.expander(
+        "次の同期で送る在庫数（試算・まだ送信しません）",
+        icon=":material/preview:",
+        key="sync_push_preview",
+        on_change="rerun",
+    )
+    if preview.open:
+        with preview:
+            plan = context.derived("sync_page_push_plan", lambda _tables: context.sync_engine().plan_push())
+            rows = health.plan_rows(plan)
+            if rows:
+                st.caption(
+                    f"{len(rows)} 件。販売可能数が前回送った数と違う商品、前回の送信に失敗した商品、"
+                    "まだ送ったことのない商品です。"
+                )
+                frame = pd.DataFrame(rows)
+                frame["前回送信数"] = frame["前回送信数"].astype("Int64")
+                st.dataframe(frame, hide_index=True, width="stretch", height=min(36 + 35 * len(rows), 300))
+            else:
+                st.success("送る必要のある在庫数はありません。すべてのモールに最新の数を送信済みです。")
 
 st.subheader("同期ログ（最新50件）")
 if runs:

@@ -4,6 +4,14 @@ SQLAlchemy Core: a SQLite file beside the workbook by default, any SQLAlchemy UR
 
 Rows are copied by key with "insert, or keep the copy already there", so copying the same rows
 again (a pass interrupted after the copy, then run again) changes nothing.
+
+Beside the archived rows the archive keeps *facts*: the archived orders and lines summed per day
+(what 分析 reads, ``order_facts`` / ``line_facts`` / ``line_names``), so a page aggregates a few
+thousand fact rows instead of a million orders. They are derived data: every copy of orders or
+lines recomputes the facts of the days it touches (delete, then INSERT … SELECT … GROUP BY over
+the archived rows of those days) in the copy's own transaction, so the facts always equal an
+aggregation of the archived rows, a repeated copy leaves them as they were, and a reader never
+sees half of a pass. An archive made before facts existed gets them built once, when opened.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from pydantic import BaseModel
 from sqlalchemy import (
     Column,
     ColumnElement,
+    Connection,
     Index,
     Integer,
     MetaData,
@@ -24,7 +33,10 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    delete,
     func,
+    inspect,
+    literal,
     or_,
     select,
     tuple_,
@@ -55,6 +67,12 @@ _LOOKUPS = {
     "stock_movements": (("モール", "注文番号"), ("SKU",)),
 }
 CANCELLED = "キャンセル"
+# Fact tables (derived from the archived rows, see the module docstring) and their columns.
+ORDER_FACTS = "order_day_facts"  # 日, 時, モール, キャンセル -> 件数, 合計金額, 送料
+LINE_FACTS = "line_day_facts"  # 日, モール, SKU, キャンセル, 在庫引当 -> 数量, 商品売上
+NAME_FACTS = "line_name_facts"  # 日, SKU, 商品名 -> 最終注文日時 (its latest order that day)
+ORDER_FACT_COLUMNS = ("日", "時", "モール", "キャンセル", "件数", "合計金額", "送料")
+LINE_FACT_COLUMNS = ("日", "モール", "SKU", "キャンセル", "在庫引当", "数量", "商品売上")
 
 
 def archive_table(spec: TabSpec, metadata: MetaData) -> Table:
@@ -70,7 +88,53 @@ def archive_table(spec: TabSpec, metadata: MetaData) -> Table:
             Index(f"ix_{table.name}_{_TIME_HEADERS.index(header)}", table.c[header])
     for n, headers in enumerate(_LOOKUPS.get(table.name, ())):
         Index(f"ix_{table.name}_lookup{n}", *(table.c[h] for h in headers))
+    if table.name == "orders":
+        # What a search compares, in time order: the newest-first walk reads this index only.
+        Index("ix_orders_search", *(table.c[h] for h in ("注文日時", "モール", "注文番号", "購入者名")))
     return table
+
+
+def fact_tables(metadata: MetaData) -> dict[str, Table]:
+    """The per-day fact tables (keys as primary key, so the day range is an index scan)."""
+
+    def key(name: str, kind: Any = Text) -> Column[Any]:
+        return Column(name, kind, primary_key=True, nullable=False)
+
+    def total(name: str) -> Column[Any]:
+        return Column(name, Integer, nullable=False)
+
+    return {
+        ORDER_FACTS: Table(
+            ORDER_FACTS,
+            metadata,
+            key("日"),
+            key("時", Integer),
+            key("モール"),
+            key("キャンセル", Integer),
+            total("件数"),
+            total("合計金額"),
+            total("送料"),
+        ),
+        LINE_FACTS: Table(
+            LINE_FACTS,
+            metadata,
+            key("日"),
+            key("モール"),
+            key("SKU"),
+            key("キャンセル", Integer),
+            key("在庫引当", Integer),
+            total("数量"),
+            total("商品売上"),
+        ),
+        NAME_FACTS: Table(
+            NAME_FACTS,
+            metadata,
+            key("日"),
+            key("SKU"),
+            key("商品名"),
+            Column("最終注文日時", Text, nullable=False),
+        ),
+    }
 
 
 def archive_exists(url: str) -> bool:
@@ -98,6 +162,101 @@ class Archive:
             for table in self.tables.values():
                 for index in table.indexes:
                     index.create(conn, checkfirst=True)
+        self.facts_metadata = MetaData()
+        self.facts = fact_tables(self.facts_metadata)
+        self._ensure_facts()
+
+    def _writing(self) -> Connection:
+        """A connection whose transactions take the write lock up front on SQLite (BEGIN
+        IMMEDIATE): a copy reads the days it recomputes and writes them in one snapshot."""
+        return self.engine.connect().execution_options(ichigen_write=True)
+
+    def _ensure_facts(self) -> None:
+        """Build the fact tables of an archive made before they existed: once, in one
+        transaction (tables and rows together), whoever opens the archive first."""
+        names = list(self.facts)
+        with self.engine.connect() as conn:
+            if all(inspect(conn).has_table(name) for name in names):
+                return
+        with self._writing() as conn, conn.begin():
+            if all(inspect(conn).has_table(name) for name in names):
+                return  # built meanwhile by another process
+            for table in self.facts.values():
+                table.drop(conn, checkfirst=True)
+            self.facts_metadata.create_all(conn)
+            self._insert_facts(conn, None)
+
+    def _insert_facts(self, conn: Connection, days: Sequence[str] | None) -> None:
+        """INSERT … SELECT … GROUP BY the facts of these days (None: of every archived order)."""
+        orders, lines = self.tables[ORDERS.title], self.tables[ORDER_LINES.title]
+        for chunk in [None] if days is None else [days[i : i + _CHUNK] for i in range(0, len(days), _CHUNK)]:
+            where = func.length(orders.c["注文日時"]) >= 10 if chunk is None else _on_days(orders, chunk)
+            day, hour, cancelled = _day(orders), _hour(orders), _cancelled(orders)
+            order_facts = (
+                select(
+                    day,
+                    hour,
+                    orders.c["モール"],
+                    cancelled,
+                    func.count(),
+                    func.coalesce(func.sum(orders.c["合計金額"]), 0),
+                    func.coalesce(func.sum(orders.c["送料"]), 0),
+                )
+                .where(where)
+                .group_by(day, hour, orders.c["モール"], cancelled)
+            )
+            allocates = case((orders.c["在庫引当"] == "ON", 1), else_=0).label("在庫引当")
+            joined = lines.join(orders, _same_order(lines, orders))
+            line_facts = (
+                select(
+                    day,
+                    orders.c["モール"],
+                    lines.c["SKU"],
+                    cancelled,
+                    allocates,
+                    func.coalesce(func.sum(lines.c["数量"]), 0),
+                    func.coalesce(func.sum(lines.c["数量"] * lines.c["単価"]), 0),
+                )
+                .select_from(joined)
+                .where(where, lines.c["SKU"] != "")
+                .group_by(day, orders.c["モール"], lines.c["SKU"], cancelled, allocates)
+            )
+            name = func.coalesce(lines.c["商品名"], literal(""))
+            name_facts = (
+                select(day, lines.c["SKU"], name, func.max(orders.c["注文日時"]))
+                .select_from(joined)
+                .where(where, lines.c["SKU"] != "")
+                .group_by(day, lines.c["SKU"], name)
+            )
+            for table, statement in (
+                (self.facts[ORDER_FACTS], order_facts),
+                (self.facts[LINE_FACTS], line_facts),
+                (self.facts[NAME_FACTS], name_facts),
+            ):
+                columns = [c.name for c in table.columns]
+                conn.execute(table.insert().from_select(columns, statement))
+
+    def _refresh_facts(self, conn: Connection, days: set[str]) -> None:
+        """Recompute the facts of these days from the archived rows (same transaction)."""
+        ordered = sorted(d for d in days if len(d) == 10)
+        if not ordered:
+            return
+        for start in range(0, len(ordered), _CHUNK):
+            chunk = ordered[start : start + _CHUNK]
+            for table in self.facts.values():
+                conn.execute(delete(table).where(table.c["日"].in_(chunk)))
+        self._insert_facts(conn, ordered)
+
+    def _days_of_orders(self, conn: Connection, keys: Sequence[tuple[str, str]]) -> set[str]:
+        orders = self.tables[ORDERS.title]
+        days: set[str] = set()
+        for start in range(0, len(keys), _CHUNK):
+            chunk = [tuple(k) for k in keys[start : start + _CHUNK]]
+            statement = select(orders.c["注文日時"]).where(
+                _pairs(orders.c["モール"], orders.c["注文番号"], chunk)
+            )
+            days.update(str(at)[:10] for at in conn.scalars(statement) if at is not None)
+        return days
 
     def copy(self, spec: TabSpec, rows: Iterable[BaseModel]) -> int:
         """Copy rows in one transaction; a key already archived keeps its first copy."""
@@ -107,10 +266,16 @@ class Archive:
             return 0
         dialect = self.engine.dialect.name
         insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        with self.engine.begin() as conn:
+        with self._writing() as conn, conn.begin():
             for start in range(0, len(values), _CHUNK):
                 statement = insert(table).values(values[start : start + _CHUNK])
                 conn.execute(statement.on_conflict_do_nothing(index_elements=list(spec.key)))
+            # The facts of the days these rows belong to, from what is archived now.
+            if spec.title == ORDERS.title:
+                self._refresh_facts(conn, {str(v["注文日時"])[:10] for v in values if v["注文日時"]})
+            elif spec.title == ORDER_LINES.title:
+                keys = sorted({(v["モール"], v["注文番号"]) for v in values})
+                self._refresh_facts(conn, self._days_of_orders(conn, keys))
         return len(values)
 
     def has(self, spec: TabSpec, keys: Sequence[tuple[str, ...]]) -> set[tuple[str, ...]]:
@@ -121,13 +286,15 @@ class Archive:
         with self.engine.connect() as conn:
             for start in range(0, len(keys), _CHUNK):
                 chunk = [tuple(k) for k in keys[start : start + _CHUNK]]
-                condition = (
-                    key_columns[0].in_([k[0] for k in chunk])
-                    if len(key_columns) == 1
-                    else tuple_(*key_columns).in_(chunk)
-                )
+                if len(key_columns) == 1:
+                    condition = key_columns[0].in_([k[0] for k in chunk])
+                else:  # the key's first two columns through the primary key, the rest here
+                    condition = _pairs(key_columns[0], key_columns[1], chunk)
+                asked = {tuple(str(v) for v in k) for k in chunk}
                 for row in conn.execute(select(*key_columns).where(condition)):
-                    found.add(tuple(str(v) for v in row))
+                    key = tuple(str(v) for v in row)
+                    if key in asked:
+                        found.add(key)
         return found
 
     def count(self, spec: TabSpec) -> int:
@@ -170,76 +337,60 @@ class Archive:
                 yield dict(row._mapping)
 
     def order_span(self) -> tuple[str, str] | None:
-        """The first and last archived 注文日時 (text, JST), from the time index."""
+        """The first and last archived 注文日時 (text, JST), from the time index (one min and
+        one max: SQLite answers each from the index only when asked alone)."""
         at = self.tables[ORDERS.title].c["注文日時"]
         with self.engine.connect() as conn:
-            first, last = conn.execute(select(func.min(at), func.max(at))).one()
+            first = conn.scalar(select(func.min(at)))
+            last = conn.scalar(select(func.max(at)))
         return None if first is None else (str(first), str(last))
 
     def malls(self) -> list[str]:
+        """The malls of the archived orders: one index step per mall (the primary key starts
+        with モール), not a scan of every order."""
         mall = self.tables[ORDERS.title].c["モール"]
+        found: list[str] = []
         with self.engine.connect() as conn:
-            return sorted(str(m) for m in conn.scalars(select(mall).distinct()))
+            current = conn.scalar(select(func.min(mall)))
+            while current is not None:
+                found.append(str(current))
+                current = conn.scalar(select(func.min(mall)).where(mall > current))
+        return sorted(found)
 
-    def order_facts(self, since: str, until: str) -> list[dict[str, Any]]:
+    def order_facts(self, since: str, until: str) -> list[tuple[Any, ...]]:
         """Archived orders with ``since`` <= 注文日時 < ``until`` ('YYYY-MM-DD', JST) grouped by
-        day, hour, モール and cancelled (0/1): 件数 and the sums of 合計金額 and 送料."""
-        orders = self.tables[ORDERS.title]
-        day, hour, cancelled = _day(orders), _hour(orders), _cancelled(orders)
-        statement = (
-            select(
-                day,
-                hour,
-                orders.c["モール"],
-                cancelled,
-                func.count().label("件数"),
-                func.coalesce(func.sum(orders.c["合計金額"]), 0).label("合計金額"),
-                func.coalesce(func.sum(orders.c["送料"]), 0).label("送料"),
-            )
-            .where(_between(orders, since, until))
-            .group_by(day, hour, orders.c["モール"], cancelled)
-        )
-        with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(statement)]
+        day, hour, モール and cancelled (0/1): 件数 and the sums of 合計金額 and 送料 (the
+        order facts of those days), as tuples in ``ORDER_FACT_COLUMNS`` order."""
+        return self._facts(ORDER_FACTS, since, until)
 
-    def line_facts(self, since: str, until: str) -> list[dict[str, Any]]:
+    def line_facts(self, since: str, until: str) -> list[tuple[Any, ...]]:
         """The lines with a SKU of the archived orders of ``since..until`` (as order_facts),
         grouped by the order's day, モール, cancelled and 在庫引当 (0/1) and the line's SKU:
-        the sums of 数量 and 数量 × 単価."""
-        orders, lines = self.tables[ORDERS.title], self.tables[ORDER_LINES.title]
-        day, cancelled = _day(orders), _cancelled(orders)
-        allocates = case((orders.c["在庫引当"] == "ON", 1), else_=0).label("在庫引当")
-        statement = (
-            select(
-                day,
-                orders.c["モール"],
-                lines.c["SKU"],
-                cancelled,
-                allocates,
-                func.coalesce(func.sum(lines.c["数量"]), 0).label("数量"),
-                func.coalesce(func.sum(lines.c["数量"] * lines.c["単価"]), 0).label("商品売上"),
-            )
-            .select_from(lines.join(orders, _same_order(lines, orders)))
-            .where(_between(orders, since, until), lines.c["SKU"] != "")
-            .group_by(day, orders.c["モール"], lines.c["SKU"], cancelled, allocates)
-        )
+        the sums of 数量 and 数量 × 単価 (the line facts of those days), as tuples in
+        ``LINE_FACT_COLUMNS`` order."""
+        return self._facts(LINE_FACTS, since, until)
+
+    def _facts(self, name: str, since: str, until: str) -> list[tuple[Any, ...]]:
+        facts = self.facts[name]
+        statement = select(*facts.columns).where(facts.c["日"] >= since, facts.c["日"] < until)
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(statement)]
+            return [tuple(r) for r in conn.execute(statement)]
 
     def line_names(self, skus: Sequence[str], since: str, until: str) -> dict[str, str]:
         """商品名 of each SKU on its most recently ordered archived line among the orders of
-        ``since..until`` (as order_facts: the time index, not every line a SKU ever had)."""
-        orders, lines = self.tables[ORDERS.title], self.tables[ORDER_LINES.title]
+        ``since..until`` (as order_facts: the name facts of those days)."""
+        facts = self.facts[NAME_FACTS]
         latest: dict[str, tuple[str, str]] = {}
         with self.engine.connect() as conn:
             for start in range(0, len(skus), _CHUNK):
                 statement = (
-                    select(lines.c["SKU"], lines.c["商品名"], func.max(orders.c["注文日時"]))
-                    .select_from(lines.join(orders, _same_order(lines, orders)))
+                    select(facts.c["SKU"], facts.c["商品名"], func.max(facts.c["最終注文日時"]))
                     .where(
-                        _between(orders, since, until), lines.c["SKU"].in_(list(skus[start : start + _CHUNK]))
+                        facts.c["日"] >= since,
+                        facts.c["日"] < until,
+                        facts.c["SKU"].in_(list(skus[start : start + _CHUNK])),
                     )
-                    .group_by(lines.c["SKU"], lines.c["商品名"])
+                    .group_by(facts.c["SKU"], facts.c["商品名"])
                 )
                 for sku, name, at in conn.execute(statement):
                     if sku not in latest or (str(at), str(name)) > latest[sku]:
@@ -249,40 +400,61 @@ class Archive:
     def search_orders(self, words: Sequence[str], limit: int) -> list[dict[str, Any]]:
         """Archived orders matching every word, newest first, at most ``limit``: a word matches
         the 注文番号 or the 購入者名 (with or without its spaces) anywhere, ignoring ASCII case,
-        or a line's SKU from its start (the SKU index). The time index gives the order, so a
-        common word stops after ``limit`` rows instead of sorting the archive."""
-        orders, lines = self.tables[ORDERS.title], self.tables[ORDER_LINES.title]
-        conditions: list[ColumnElement[bool]] = []
-        for word in words:
-            pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            name = orders.c["購入者名"]
-            bare = func.replace(func.replace(name, " ", ""), "\u3000", "")
-            sku = lines.c["SKU"]
-            prefixes = [and_(sku >= w, sku < w + "\uffff") for w in dict.fromkeys((word, word.upper()))]
-            holding = select(lines.c["モール"], lines.c["注文番号"]).where(or_(*prefixes))
-            conditions.append(
-                or_(
-                    orders.c["注文番号"].ilike(pattern, escape="\\"),
-                    name.ilike(pattern, escape="\\"),
-                    bare.ilike(pattern, escape="\\"),
-                    tuple_(orders.c["モール"], orders.c["注文番号"]).in_(holding),
-                )
-            )
-        statement = select(orders).where(*conditions).order_by(orders.c["注文日時"].desc()).limit(limit)
+        or a line's SKU from its start (the SKU index).
+
+        A word that is an archived order's number in full (as typed, or in capitals) finds
+        that order through the number index alone, without the scan for numbers and names
+        that merely contain it: typing an order number is the common search. Otherwise the
+        newest-first walk reads only the search index (time, mall, number, name), stops after
+        ``limit`` matches, and only those orders are read whole."""
+        orders = self.tables[ORDERS.title]
+        number, at = orders.c["注文番号"], orders.c["注文日時"]
+        conditions = [self._matching(word) for word in words]
+        exact = sorted({v for word in words for v in (word, word.upper())})
+        keyed = select(orders.c["モール"], number).order_by(at.desc()).limit(limit)
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(statement)]
+            keys = (
+                [tuple(k) for k in conn.execute(keyed.where(number.in_(exact), *conditions))] if exact else []
+            )
+            if not keys:
+                keys = [tuple(k) for k in conn.execute(keyed.where(*conditions))]
+            if not keys:
+                return []
+            found = {
+                (r["モール"], r["注文番号"]): dict(r)
+                for r in conn.execute(
+                    select(orders).where(_pairs(orders.c["モール"], number, keys))
+                ).mappings()
+            }
+        return [found[k] for k in keys if k in found]
+
+    def _matching(self, word: str) -> ColumnElement[bool]:
+        """One search word's condition (see ``search_orders``)."""
+        orders, lines = self.tables[ORDERS.title], self.tables[ORDER_LINES.title]
+        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        # SQLite's LIKE already ignores ASCII case; ILIKE would lower() every row first.
+        like = "like" if self.engine.dialect.name == "sqlite" else "ilike"
+        name = orders.c["購入者名"]
+        bare = func.replace(func.replace(name, " ", ""), "\u3000", "")
+        sku = lines.c["SKU"]
+        prefixes = [and_(sku >= w, sku < w + "\uffff") for w in dict.fromkeys((word, word.upper()))]
+        holding = select(lines.c["モール"], lines.c["注文番号"]).where(or_(*prefixes))
+        matches = [getattr(orders.c["注文番号"], like)(pattern, escape="\\")]
+        if " " in word or "\u3000" in word:  # without spaces, a match in the name is one in the bare name
+            matches.append(getattr(name, like)(pattern, escape="\\"))
+        matches.append(getattr(bare, like)(pattern, escape="\\"))
+        matches.append(tuple_(orders.c["モール"], orders.c["注文番号"]).in_(holding))
+        return or_(*matches)
 
     def order_rows(self, spec: TabSpec, keys: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
         """The rows of ``spec`` (受注, 受注明細 or 在庫移動) that belong to these orders."""
         table = self.tables[spec.title]
-        key_columns = tuple_(table.c["モール"], table.c["注文番号"])
         found: list[dict[str, Any]] = []
         with self.engine.connect() as conn:
             for start in range(0, len(keys), _CHUNK):
                 chunk = [tuple(k) for k in keys[start : start + _CHUNK]]
-                found.extend(
-                    dict(r._mapping) for r in conn.execute(select(table).where(key_columns.in_(chunk)))
-                )
+                condition = _pairs(table.c["モール"], table.c["注文番号"], chunk)
+                found.extend(dict(r._mapping) for r in conn.execute(select(table).where(condition)))
         return found
 
     def sync_runs(self, mall: str, since: str, until: str) -> list[dict[str, Any]]:
@@ -318,6 +490,22 @@ def _cancelled(table: Table) -> Any:
 def _between(orders: Table, since: str, until: str) -> ColumnElement[bool]:
     at = orders.c["注文日時"]
     return and_(at >= since, at < until)
+
+
+def _on_days(orders: Table, days: Sequence[str]) -> ColumnElement[bool]:
+    """注文日時 on one of these days ('YYYY-MM-DD'): one time-index range per day."""
+    at = orders.c["注文日時"]
+    return or_(*(and_(at >= day, at < day + "\uffff") for day in days))
+
+
+def _pairs(first: Any, second: Any, keys: Sequence[tuple[Any, ...]]) -> ColumnElement[bool]:
+    """(first, second) among the first two values of these keys, spelled as
+    ``first = a AND second IN (…)`` per value of ``first``: every database walks an index
+    starting with these columns for it (SQLite scans the table for a row-value IN list)."""
+    grouped: dict[Any, set[Any]] = {}
+    for key in keys:
+        grouped.setdefault(key[0], set()).add(key[1])
+    return or_(*(and_(first == a, second.in_(sorted(b, key=str))) for a, b in grouped.items()))
 
 
 def _same_order(lines: Table, orders: Table) -> ColumnElement[bool]:

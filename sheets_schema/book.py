@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
 from settings import Settings
 from sheets_schema.changes import WriteJob
+from sheets_schema.grid import Grid
 from sheets_schema.parsing import RowError, Table, missing_table, parse_grid
 from sheets_schema.tabs import ORDERS, PRODUCTS, STOCK, STOCK_RECORDS, SYNC_LOG, SYSTEM_STATE, TABS, TabSpec
 from sheets_schema.workbook import NewTab, Workbook
@@ -66,23 +67,49 @@ class LazyTables(Mapping[str, Table[Any]]):
     one snapshot is shared by every session of the app."""
 
     def __init__(
-        self, workbook: Workbook, specs: Iterable[TabSpec] = TABS, *, prefetch: bool = False
+        self,
+        workbook: Workbook,
+        specs: Iterable[TabSpec] = TABS,
+        *,
+        prefetch: bool = False,
+        on_parse: Callable[[], None] | None = None,
     ) -> None:
         self._workbook = workbook
+        self._on_parse = on_parse  # called after each tab is parsed
         self._specs = {s.title: s for s in specs}
         wanted = [title for title in self._specs if title not in NOT_PREFETCHED]
         self._grids = workbook.read(wanted) if prefetch else None
+        self._raw: dict[str, Grid | None] = {}
         self._parsed: dict[str, Table[Any]] = {}
         self._lock = threading.Lock()
+
+    def _grid(self, title: str) -> Grid | None:
+        if title not in self._raw:
+            read = self._grids if self._grids is not None and title not in NOT_PREFETCHED else None
+            self._raw[title] = (read if read is not None else self._workbook.read([title])).get(title)
+        return self._raw[title]
+
+    def grid(self, title: str) -> Grid | None:
+        """A tab's cells as read, not parsed (None when the tab is missing): enough to count
+        its rows. Parsing it later reuses this read."""
+        with self._lock:
+            if title in self._parsed:
+                return self._parsed[title].grid
+            return self._grid(title)
 
     def __getitem__(self, title: str) -> Table[Any]:
         with self._lock:
             if title not in self._parsed:
                 spec = self._specs[title]
-                read = self._grids if self._grids is not None and title not in NOT_PREFETCHED else None
-                grid = (read if read is not None else self._workbook.read([title])).get(title)
+                grid = self._grid(title)
                 self._parsed[title] = parse_grid(spec, grid) if grid is not None else missing_table(spec)
+                self._raw.pop(title, None)
+                if self._on_parse is not None:
+                    self._on_parse()
             return self._parsed[title]
+
+    def __contains__(self, title: object) -> bool:
+        return title in self._specs  # without parsing the tab, as Mapping's default would
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._specs)

@@ -36,7 +36,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from sheets_schema.archive import Archive
+from sheets_schema.archive import LINE_FACT_COLUMNS, ORDER_FACT_COLUMNS, Archive
 from sheets_schema.cells import JST
 from sheets_schema.models import Order, OrderLine, Product, Stock
 from sheets_schema.tabs import ORDER_LINES, ORDERS, PRODUCTS, STOCK
@@ -270,9 +270,9 @@ def _days(texts: pd.Series) -> pd.Series:
     return pd.Series(pd.to_datetime(texts, format="%Y-%m-%d"), dtype="datetime64[us]", index=texts.index)
 
 
-def archived_order_facts(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """``Archive.order_facts`` rows as an order fact frame."""
-    frame = pd.DataFrame(list(rows), columns=["日", "時", "モール", "キャンセル", "件数", "合計金額", "送料"])
+def archived_order_facts(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
+    """``Archive.order_facts`` rows (tuples in ``ORDER_FACT_COLUMNS`` order) as a fact frame."""
+    frame = pd.DataFrame(list(rows), columns=list(ORDER_FACT_COLUMNS))
     frame = frame.astype(
         {
             "時": "int64",
@@ -288,9 +288,9 @@ def archived_order_facts(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     return _calendar(frame[[*ORDER_FACT_KEYS, *ORDER_FACT_SUMS]])
 
 
-def archived_line_facts(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """``Archive.line_facts`` rows as a line fact frame."""
-    frame = pd.DataFrame(list(rows), columns=[*LINE_FACT_KEYS, *LINE_FACT_SUMS])
+def archived_line_facts(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
+    """``Archive.line_facts`` rows (tuples in ``LINE_FACT_COLUMNS`` order) as a fact frame."""
+    frame = pd.DataFrame(list(rows), columns=list(LINE_FACT_COLUMNS))
     frame = frame.astype(
         {
             "モール": "str",

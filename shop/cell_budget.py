@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sheets_schema.grid import Grid
 from sheets_schema.parsing import Table
 from sheets_schema.tabs import ORDER_LINES, ORDERS, STOCK_MOVEMENTS
 
@@ -54,11 +55,19 @@ class CellBudget:
 
 def cells_per_order(tables: Mapping[str, Table[Any]]) -> float | None:
     """Cells the growing tabs hold per 受注 row: order, its lines, its stock movements."""
-    orders = len(tables[ORDERS.title].grid.rows)
-    if not orders:
+    grids = {t: _grid(tables, t) for t in GROWING_TABS if t in tables}
+    orders = grids.get(ORDERS.title)
+    if orders is None or not orders.rows:
         return None
-    cells = sum(len(tables[t].grid.rows) * len(tables[t].grid.header) for t in GROWING_TABS if t in tables)
-    return cells / orders
+    cells = sum(len(g.rows) * len(g.header) for g in grids.values() if g is not None)
+    return cells / len(orders.rows)
+
+
+def _grid(tables: Mapping[str, Table[Any]], title: str) -> Grid | None:
+    """A tab's cells; from a snapshot's lazy tables without parsing the tab (the ledger's rows
+    are only counted here)."""
+    raw = getattr(tables, "grid", None)
+    return raw(title) if callable(raw) else tables[title].grid
 
 
 def orders_per_day(ordered_at: list[datetime], now: datetime) -> float | None:

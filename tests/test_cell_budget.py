@@ -76,3 +76,26 @@ def test_the_budget_of_a_real_workbook(tmp_path: Path) -> None:
     assert budget.used == workbook.cells_used() >= 61 * len(ORDERS.headers)
     assert budget.days_left == int((CELL_LIMIT - budget.used) // budget.cells_per_day)
     assert not budget.warn
+
+
+def test_the_budget_counts_the_ledger_rows_of_a_snapshot_without_parsing_them(tmp_path: Path) -> None:
+    from sheets_schema.book import LazyTables
+    from sheets_schema.tabs import ORDER_LINES, STOCK_MOVEMENTS
+
+    workbook = SqlWorkbook(f"sqlite:///{tmp_path / 'wb.sqlite3'}")
+    ensure_tabs(workbook)
+    job = WriteJob()
+    orders = [
+        {"モール": "楽天", "注文番号": f"R{n}", "注文日時": NOW - timedelta(days=n), "ステータス": "新規"}
+        for n in range(10)
+    ]
+    job.append(read_tables(workbook)[ORDERS.title], orders)
+    workbook.write(job)
+    lazy = LazyTables(workbook)
+    assert STOCK_MOVEMENTS.title in lazy and "no such tab" not in lazy
+    budget = cell_budget(workbook.cells_used(), lazy, NOW)
+    assert (
+        budget.cells_per_day == cell_budget(workbook.cells_used(), read_tables(workbook), NOW).cells_per_day
+    )
+    assert set(lazy._parsed) == {ORDERS.title}  # the lines and the ledger were only counted
+    assert lazy[ORDER_LINES.title].grid is lazy.grid(ORDER_LINES.title)  # parsed from that read

@@ -265,7 +265,11 @@ def test_before_any_sync_the_page_shows_the_empty_state_and_the_dry_run(sql_url:
         assert "未同期" in texts(card(at, channel))
     assert not at.error
     assert any("同期ログはまだありません" in c.value for c in at.caption)
-    # The dry run lists what a first sync would send: every listing, nothing sent yet.
+    # The dry run is worked out once its expander is opened: it lists what a first sync would
+    # send, every listing, nothing sent yet.
+    assert not at.dataframe
+    at.session_state["sync_push_preview"] = True
+    at.run()
     settings = load_settings({"workbook": {"sql_url": sql_url}})
     expected = SyncEngine(workbook_for(sql_url), build_connectors(settings), settings.sync).plan_push()
     (preview,) = [d.value for d in at.dataframe]

@@ -6,6 +6,7 @@ workbook and a snapshot of its tabs. Nothing here reads ``st.secrets`` or the en
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -74,6 +75,11 @@ def _open(workbook_id: str, _settings: Settings) -> Workbook:
     return open_prepared_workbook(_settings, datetime.now(JST))
 
 
+def workbook_id() -> str:
+    """What identifies the configured workbook in cache keys."""
+    return _workbook_id(settings())
+
+
 def workbook() -> Workbook:
     current = settings()
     return _open(_workbook_id(current), current)
@@ -82,7 +88,7 @@ def workbook() -> Workbook:
 def _read(workbook_id: str, _workbook: Workbook) -> Snapshot:
     info = _workbook.info
     # Parsed tab by tab as pages use them; Google Sheets still reads every tab in one request.
-    tables = LazyTables(_workbook, prefetch=info.backend == "google")
+    tables = LazyTables(_workbook, prefetch=info.backend == "google", on_parse=_settle)
     return Snapshot(tables, datetime.now(JST), info, demo_seeded_at(tables))
 
 
@@ -103,11 +109,20 @@ def snapshot() -> Snapshot:
     return _reader(current.app.cache_ttl_seconds)(_workbook_id(current), workbook())
 
 
+def _settle() -> None:
+    """After a tab is parsed or a view built: what exists now lives as long as the snapshot,
+    so move it out of the cyclic collector's way (``gc.freeze``). Otherwise every full
+    collection walks the millions of objects of a parsed workbook, and some rerun of some page
+    pays half a second for it. They are still freed by reference counting when dropped."""
+    gc.freeze()
+
+
 def after_write() -> None:
     """Forget cached reads, so the next snapshot shows what was just written."""
     for reader in _readers.values():
         reader.clear()  # type: ignore[attr-defined]
     _derived.clear()
+    gc.unfreeze()  # the next full collection may look at what the old snapshot left behind
 
 
 def auto_sync() -> object | None:
@@ -132,7 +147,9 @@ def derived(name: str, build: Callable[[Tables], T]) -> T:
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _derived(name: str, workbook_id: str, read_at: str, _build: Callable[[Tables], T], _tables: Tables) -> T:
-    return _build(_tables)
+    built = _build(_tables)
+    _settle()
+    return built
 
 
 def cells_used() -> int:
