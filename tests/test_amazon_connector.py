@@ -469,7 +469,10 @@ def test_an_absurd_order_is_skipped_and_reported_and_the_cursor_stays_before_it(
     absurd = h.fake.add_order([("TSH-NV-M", 10**20)], at=NOW - timedelta(minutes=40))
     later = h.fake.add_order([("TSH-WH-M", 2)], at=NOW - timedelta(minutes=30))
     pages = h.fetch()
-    assert [o.order_number for p in pages for o in p.orders] == [good["AmazonOrderId"], later["AmazonOrderId"]]
+    assert [o.order_number for p in pages for o in p.orders] == [
+        good["AmazonOrderId"],
+        later["AmazonOrderId"],
+    ]
     (error,) = [e for p in pages for e in p.errors]
     assert f"Amazonの注文 {absurd['AmazonOrderId']} を取り込めませんでした" in error
     assert "数量は9,999,999以下にしてください" in error

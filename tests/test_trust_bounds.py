@@ -143,6 +143,12 @@ def test_an_absurd_order_does_not_hold_up_the_orders_after_it_and_is_reported_un
     # The cursor stays at the bad order, so the next cycle sees it again (and reports it again)
     assert datetime.fromisoformat(_cursor(shop)) <= datetime.fromisoformat(absurd["updated_at"])
 
+    from shop.orders_board import build_board
+
+    (queued,) = [i for i in build_board(shop.tables()).queue if i.kind == "取込エラー"]
+    assert (queued.mall, queued.order_number) == ("Shopify", str(absurd["id"]))
+    assert "Shopifyの管理画面で注文内容を確かめて直してください" in queued.action
+
     shop.clock.advance(minutes=1)
     (again,) = shop.engine().run_once().runs
     assert again.result == "一部失敗" and str(absurd["id"]) in again.error
@@ -157,3 +163,4 @@ def test_an_absurd_order_does_not_hold_up_the_orders_after_it_and_is_reported_un
     assert fixed.result == "成功" and fixed.created == 1, fixed.error
     assert str(absurd["id"]) in {o.order_number for o in shop.tables()["受注"].models()}
     assert datetime.fromisoformat(_cursor(shop)) > datetime.fromisoformat(absurd["updated_at"])
+    assert not [i for i in build_board(shop.tables()).queue if i.kind == "取込エラー"]
