@@ -73,6 +73,12 @@ def hostile_shop(tmp_path: Path) -> str:
             for i, (mall, job_name) in enumerate((m, j) for m in malls for j in ("受注取込", "在庫送信"))
         ],
     )
+    from sync import state
+
+    problems = state.Problems()  # a mall file and a mall order the sync could not take in
+    for i, file in enumerate(("", HOSTILE[0] + ".csv", HOSTILE[2] + ".csv")):
+        problems = problems.replaced(HOSTILE[i + 1], file, [HOSTILE[i], HOSTILE[i + 3]], now)
+    state.put(job, tables["_システム"], state.problems_key("demo"), problems.encode(), now)
     workbook.write(job)
     return url
 
@@ -156,6 +162,9 @@ def test_the_hostile_data_really_is_on_the_pages(shop: str) -> None:
         any(isinstance(v, str) and EVIL in v for v in frame.astype(str).to_numpy().ravel())
         for frame in tables
     )
+    # the 要確認 queue's 取込エラー group, whose action names the hostile file
+    (expander,) = [e for e in at.expander if e.label.startswith("取込エラー")]
+    assert "203\\.0\\.113\\.7" in "\n".join(m.value for m in expander.markdown)  # escaped
 
 
 def _plotly_strings(value: object, key: str = "") -> list[tuple[str, str]]:
