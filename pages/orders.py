@@ -462,7 +462,7 @@ with queue_tab:
         for entry in board.queue:
             groups.setdefault(entry.kind, []).append(entry)
         for kind, entries in groups.items():
-            urgent = kind in ("入力エラー", "SKU不明", "ステータスの食い違い")
+            urgent = kind in ("入力エラー", "取込エラー", "SKU不明", "ステータスの食い違い")
             with st.expander(f"{kind}（{len(entries):,} 件）", expanded=urgent and len(groups) <= 4):
                 actions = list(dict.fromkeys(e.action for e in entries))
                 st.markdown("**対応**  \n" + "  \n".join(f"・{_md(a)}" for a in actions[:6]))

@@ -10,6 +10,7 @@ what each mall will be sent, with a button to send it now. 閲覧 users see read
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -58,6 +59,7 @@ HELP = {
 }
 FLASH = "products_flash"
 PUSH = "products_stock_push"
+UPLOAD_PINNED = "products_upload_pinned"  # (file fingerprint, plan, the read it was planned on)
 REVIEW = "products_review"  # which editor's diff is being checked in the dialog
 
 
@@ -126,7 +128,11 @@ def _column_config(spec: TabSpec, frame: pd.DataFrame, editable: bool, locked: s
     return config
 
 
-def _write(job: WriteJob) -> bool:
+def _write(
+    job: WriteJob,
+    loaded: str = "表を読み込んだ",
+    retry: str = "「変更を取り消す」で最新の状態を表示してから、もう一度入力してください。",
+) -> bool:
     try:
         context.write(job)
     except CellConflict as exc:
@@ -134,10 +140,11 @@ def _write(job: WriteJob) -> bool:
         # saw and what is there now, and write nothing (their edit stays in the grid).
         context.after_write()
         st.error(
-            f"ほかの人（または同期）が、表を読み込んだ後に「{exc.tab}」シート {exc.row}行目の"
-            f"「{exc.column}」列を変更しました。読み込んだときは「{exc.loaded or '（空欄）'}」、"
-            f"今は「{exc.now or '（空欄）'}」です。上書きしないよう、何も書き込んでいません。"
-            "「変更を取り消す」で最新の状態を表示してから、もう一度入力してください。",
+            f"ほかの人（または同期）が、{loaded}後に「{exc.tab}」シート {exc.row}行目の"
+            f"「{escape_markdown(exc.column)}」列を変更しました。"
+            f"読み込んだときは「{escape_markdown(exc.loaded) or '（空欄）'}」、"
+            f"今は「{escape_markdown(exc.now) or '（空欄）'}」です。上書きしないよう、何も書き込んでいません。"
+            + retry,
             icon=":material/sync_problem:",
         )
         return False
@@ -468,8 +475,23 @@ def _upload_tab(tables: dict[str, Table[Any]], editable: bool) -> None:
         file_col.caption("ダウンロードしたファイルを編集して、ここにドラッグ＆ドロップしてください。")
         return
     chosen = None if choice == "自動で判定" else choice
-    plan = bulk_edit.plan_upload(tables, uploaded.name, uploaded.getvalue(), chosen)
-    _show_upload_plan(plan, tables)
+    plan, planned_on = _upload_plan(tables, uploaded.name, uploaded.getvalue(), chosen)
+    _show_upload_plan(plan, planned_on)
+
+
+def _upload_plan(
+    tables: dict[str, Table[Any]], name: str, data: bytes, chosen: str | None
+) -> tuple[ImportPlan, dict[str, Table[Any]]]:
+    """The plan shown for this file and the read it was planned against, pinned while the same
+    file (and sheet choice) stays in the uploader: 「反映」 then writes only if every cell it
+    overwrites still reads as previewed (like the grid's ``_loaded``); re-planning against a
+    newer read would silently apply a preview nobody saw, over someone else's save."""
+    fingerprint = (name, hashlib.sha256(data).hexdigest(), chosen)
+    pinned = st.session_state.get(UPLOAD_PINNED)
+    if pinned is None or pinned[0] != fingerprint:
+        pinned = (fingerprint, bulk_edit.plan_upload(tables, name, data, chosen), dict(tables))
+        st.session_state[UPLOAD_PINNED] = pinned
+    return pinned[1], pinned[2]
 
 
 def _show_upload_plan(plan: ImportPlan, tables: dict[str, Table[Any]]) -> None:
@@ -494,7 +516,12 @@ def _show_upload_plan(plan: ImportPlan, tables: dict[str, Table[Any]]) -> None:
         preview, hide_index=True, width="stretch", height=min(38 + 35 * len(preview), PREVIEW_HEIGHT)
     )
     if st.button("ファイルの内容を反映", type="primary", key="upload_apply", icon=":material/save:"):
-        if not _write(plan.job(tables)):
+        st.session_state.pop(UPLOAD_PINNED, None)  # written or refused: the next view plans afresh
+        if not _write(
+            plan.job(tables),
+            "ファイルの取り込み内容を表示した",
+            "もう一度画面を操作すると最新の状態で取り込み内容を計算し直します。確かめてから反映してください。",
+        ):
             return
         st.session_state["upload_version"] = st.session_state.get("upload_version", 0) + 1
         _flash(f"ファイルから{summary}を反映しました。")

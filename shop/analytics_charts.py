@@ -4,6 +4,7 @@ the page only places them."""
 
 from __future__ import annotations
 
+import html
 from datetime import date
 
 import pandas as pd
@@ -43,6 +44,14 @@ def layout(figure: go.Figure, height: int, **extra: object) -> go.Figure:
     return figure
 
 
+def label(text: object) -> str:
+    """Data (mall names, SKUs, 商品名) as a Plotly label: Plotly renders a subset of HTML in
+    names, tick labels and hover text (<a href>, <img>-less but links and styles live), so
+    ``<``, ``>`` and ``&`` are escaped; Plotly shows the entities as the characters. A ``%{``
+    in a name would be read as a hovertemplate field, so ``%`` goes through an entity too."""
+    return html.escape(str(text), quote=False).replace("%", "&#37;")
+
+
 def short(text: str, limit: int = 22) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -52,12 +61,12 @@ def sales_figure(wide: pd.DataFrame, grain: analytics.Grain, colours: dict[str, 
     figure = go.Figure(
         [
             go.Bar(
-                name=mall,
+                name=label(mall),
                 x=wide.index,
                 y=wide[mall],
                 marker_color=colours[mall],
                 customdata=labels,
-                hovertemplate=f"%{{customdata}}<br>{mall}: ¥%{{y:,d}}<extra></extra>",
+                hovertemplate=f"%{{customdata}}<br>{label(mall)}: ¥%{{y:,d}}<extra></extra>",
                 xperiod={"日": 86_400_000, "週": 7 * 86_400_000, "月": "M1"}[grain],
                 xperiodalignment="middle",
             )
@@ -80,20 +89,21 @@ def top_figure(top: pd.DataFrame, by: str) -> go.Figure:
     top = top.iloc[::-1]  # best seller at the top
     duplicated = top["商品名"].duplicated(keep=False)
     ticks = [
-        f"{short(n)}（{s}）" if dup else short(n)
+        label(f"{short(n)}（{s}）" if dup else short(n))
         for n, s, dup in zip(top["商品名"], top["SKU"], duplicated, strict=True)
     ]
+    skus = [label(s) for s in top["SKU"]]
     values = top[by]
     text = [yen(int(v)) for v in values] if by == "商品売上" else [f"{int(v):,} 点" for v in values]
     figure = go.Figure(
         go.Bar(
             x=values,
-            y=top["SKU"],
+            y=skus,
             orientation="h",
             marker_color="#1F4E9E",
             text=text,
             textposition="auto",
-            customdata=list(zip(top["商品名"], top["数量"], top["商品売上"], strict=True)),
+            customdata=list(zip(map(label, top["商品名"]), top["数量"], top["商品売上"], strict=True)),
             hovertemplate="%{y}<br>%{customdata[0]}<br>数量: %{customdata[1]:,d} 点<br>"
             "商品売上: ¥%{customdata[2]:,d}<extra></extra>",
         )
@@ -103,7 +113,7 @@ def top_figure(top: pd.DataFrame, by: str) -> go.Figure:
         figure,
         max(240, 34 * len(top) + 70),
         xaxis={"title": {"text": "商品売上（円）" if by == "商品売上" else "数量（点）"}, **axis},
-        yaxis={"title": {"text": None}, "tickvals": list(top["SKU"]), "ticktext": ticks, "type": "category"},
+        yaxis={"title": {"text": None}, "tickvals": skus, "ticktext": ticks, "type": "category"},
         showlegend=False,
     )
 
@@ -117,7 +127,10 @@ def pareto_figure(abc: pd.DataFrame) -> go.Figure:
             x=part["順位"],
             y=part["商品売上"],
             marker_color=colour,
-            customdata=part[["SKU", "商品名", "ランク"]].to_numpy(),
+            customdata=[
+                [label(s), label(n), r]
+                for s, n, r in zip(part["SKU"], part["商品名"], part["ランク"], strict=True)
+            ],
             hovertemplate="%{x}位 %{customdata[0]}<br>%{customdata[1]}<br>商品売上: ¥%{y:,d}"
             "（%{customdata[2]}ランク）<extra></extra>",
         )
@@ -129,7 +142,7 @@ def pareto_figure(abc: pd.DataFrame) -> go.Figure:
         mode="lines+markers",
         line={"color": "#E8710A", "width": 2},
         marker={"size": 5},
-        customdata=abc["SKU"],
+        customdata=[label(s) for s in abc["SKU"]],
         hovertemplate="%{x}位 %{customdata}まで: 累積 %{y:.1%}<extra></extra>",
     )
     for share in (0.7, 0.9):

@@ -39,6 +39,7 @@ from sheets_schema.models import (
 from sheets_schema.parsing import RowError, Table
 from sheets_schema.tabs import ORDER_LINES, ORDERS, PRODUCTS, STOCK_MOVEMENTS, SYNC_LOG
 from shop.privacy import mask_address, mask_name, mask_phone, mask_postcode
+from sync import state
 
 OrderKey = tuple[str, str]  # (モール, 注文番号)
 
@@ -107,6 +108,7 @@ NOTE_RULES: tuple[tuple[tuple[str, ...], str, str], ...] = (
 # Queue kinds, most urgent first (the queue is sorted by this order).
 QUEUE_KINDS = (
     "入力エラー",
+    "取込エラー",
     "SKU不明",
     "ステータスの食い違い",
     "モールからの注意",
@@ -790,6 +792,8 @@ def _queue(board: Board, tables: Mapping[str, Table[Any]]) -> list[QueueItem]:
             )
         )
 
+    items.extend(_import_problem_items(tables))
+
     if len(frame):
         to_ship = frame["ステータス"].isin(OPEN_ORDER_STATUSES) & frame["_allocates"]
         flagged = (
@@ -807,6 +811,51 @@ def _queue(board: Board, tables: Mapping[str, Table[Any]]) -> list[QueueItem]:
     oldest = datetime.min.replace(tzinfo=JST)
     items.sort(key=lambda item: item.ordered_at or oldest, reverse=True)
     items.sort(key=lambda item: rank.get(item.kind, len(rank)))
+    return items
+
+
+_SKIPPED_ORDER = re.compile(r"の注文 (\S+) を取り込めませんでした")
+
+
+def _import_problem_items(tables: Mapping[str, Table[Any]]) -> list[QueueItem]:
+    """Rows of a mall's file and mall orders a sync could not take in (state.Problems in
+    _システム), until a later run reads that file, or that mall, without them."""
+    system = tables.get("_システム")
+    if system is None:
+        return []
+    items = []
+    for key, value in state.values(system).items():
+        if not key.startswith(state.problems_key("")):
+            continue
+        kept = state.Problems.decode(value)
+        for file, problems in kept.problems.items():
+            try:
+                found = datetime.fromisoformat(kept.reported_at[file])
+            except (KeyError, ValueError):
+                found = None
+            if file:
+                action = (
+                    f"ファイル「{file}」の該当する行を直し、取込フォルダに保存し直してください"
+                    "（次の同期で読み直し、エラーがなければここから消えます）"
+                )
+            else:
+                action = (
+                    f"{kept.mall}の管理画面で注文内容を確かめて直してください"
+                    "（直ると次の同期で取り込まれ、ここから消えます。ほかの注文は取り込んでいます）"
+                )
+            for problem in problems:
+                number = _SKIPPED_ORDER.search(problem)
+                items.append(
+                    QueueItem(
+                        kept.mall,
+                        number.group(1) if number and not file else "",
+                        found,
+                        "",
+                        "取込エラー",
+                        problem,
+                        action,
+                    )
+                )
     return items
 
 

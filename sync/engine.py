@@ -104,6 +104,8 @@ class ChannelFetch:
     recheck: bool = False  # open orders re-read: moves no cursor, backs nothing off
     partial: bool = False  # a recheck that leaves open orders for the next cycle
     problems: list[str] = field(default_factory=list)  # single orders the mall could not show
+    # Per file read from its start (CSV channels): its row problems, none when it read clean.
+    file_problems: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -576,6 +578,8 @@ class SyncEngine:
                 # Problems with single orders or rows (a bad row of a mall's file): every one is
                 # reported, the rest of the page goes in, and the mall is not backed off.
                 fetch.problems.extend(str(error) for error in getattr(page, "errors", ()))
+                if getattr(page, "whole_file", False):
+                    fetch.file_problems[page.file_name] = [str(e) for e in page.errors]
                 say(Progress("取込", f"{name}: {len(fetch.orders)} 件取得", connector.channel))
                 if len(fetch.orders) >= self.max_orders_per_job:
                     fetch.more = True
@@ -836,6 +840,7 @@ class SyncEngine:
             return self._recheck_run(job, fetch, counts, system, run, now)
         if safe_cursor:
             state.put(job, system, state.cursor_key(connector.channel), safe_cursor, now)
+        self._keep_problems(job, system, fetch, now)
         error = fetch.error or _problems_text(fetch.problems) or (counts.errors[0] if counts.errors else "")
         if fetch.error:
             previous = state.Backoff.decode(
@@ -862,6 +867,26 @@ class SyncEngine:
             result=result,
             error=error,
         )
+
+    def _keep_problems(self, job: WriteJob, system: Table[Any], fetch: ChannelFetch, now: datetime) -> None:
+        """The problems still open for this channel (state.Problems), for the 要確認 queue: a file
+        read from its start replaces its own; a mall's API fetch that ran to the end replaces the
+        mall's (a skipped order is reported again every cycle until fixed at the mall); a fetch
+        that stopped early only adds."""
+        key = state.problems_key(fetch.connector.channel)
+        stored = state.values(system).get(key, "")
+        kept = state.Problems.decode(stored)
+        if fetch.file_problems:
+            for file, problems in fetch.file_problems.items():
+                kept = kept.replaced(fetch.connector.mall, file, problems, now)
+        else:
+            complete = not (fetch.error or fetch.more)
+            problems = fetch.problems if complete else [*kept.problems.get("", []), *fetch.problems]
+            if problems or complete:
+                kept = kept.replaced(fetch.connector.mall, "", list(dict.fromkeys(problems)), now)
+        encoded = kept.encode()
+        if encoded != stored:
+            state.put(job, system, key, encoded, now)
 
     def _heartbeat(self, job: WriteJob, system: Table[Any], channel: str, now: datetime) -> None:
         """A pull that found nothing writes no 同期ログ row (a row a minute per mall would fill

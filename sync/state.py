@@ -6,9 +6,11 @@ cursor never runs ahead of the orders it covers.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,6 +38,11 @@ def heartbeat_key(channel: str) -> str:
 def recheck_key(channel: str) -> str:
     """When the channel's open orders were last re-read (malls that cannot search by update)."""
     return f"再確認:{channel}"
+
+
+def problems_key(channel: str) -> str:
+    """Import problems of single orders or file rows still open for a channel (``Problems``)."""
+    return f"取込エラー:{channel}"
 
 
 def backoff_key(channel: str) -> str:
@@ -165,3 +172,56 @@ def describe_backoff(backoff: Backoff) -> str:
     return (
         f"{backoff.failures}回続けて失敗したため、{format_datetime(backoff.until)} まで待ってから再試行します"
     )
+
+
+# At most this many problems are kept per file (or per API channel), within one cell's 50,000
+# characters: the first ones are what staff fix first; the 同期ログ has the count.
+PROBLEMS_KEPT = 20
+PROBLEMS_CHARS = 40_000
+
+
+@dataclass(frozen=True)
+class Problems:
+    """Import problems still open for one channel, by file ("" for a mall's API): what the 受注
+    ボード 要確認 queue lists until a later run reads that file (or that mall) without them.
+
+    A file's entry is replaced whenever the file is read from its start again (saved again after
+    a fix); an API channel's entry is replaced by every complete fetch (a skipped order is
+    fetched and reported again every cycle until fixed at the mall)."""
+
+    mall: str = ""
+    reported_at: dict[str, str] = field(default_factory=dict)  # file → first found (ISO)
+    problems: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def decode(cls, text: str) -> Problems:
+        try:
+            raw = json.loads(text) if text else {}
+            files = raw.get("files", {})
+            return cls(
+                str(raw.get("mall", "")),
+                {str(k): str(v["at"]) for k, v in files.items()},
+                {str(k): [str(p) for p in v["problems"]] for k, v in files.items()},
+            )
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return cls()
+
+    def replaced(self, mall: str, file: str, problems: Sequence[str], now: datetime) -> Problems:
+        """This file's problems as just found; the time first found is kept while they stay."""
+        reported_at, kept = dict(self.reported_at), dict(self.problems)
+        found = [p[:1000] for p in problems[:PROBLEMS_KEPT]]
+        if not found:
+            reported_at.pop(file, None)
+            kept.pop(file, None)
+        elif kept.get(file) != found:
+            reported_at[file] = now.isoformat(timespec="seconds")
+            kept[file] = found
+        return Problems(mall, reported_at, kept)
+
+    def encode(self) -> str:
+        files = {f: {"at": self.reported_at[f], "problems": p} for f, p in self.problems.items()}
+        text = json.dumps({"mall": self.mall, "files": files}, ensure_ascii=False)
+        while len(text) > PROBLEMS_CHARS and files:
+            files.pop(min(files, key=lambda f: files[f]["at"]))  # the oldest file's go first
+            text = json.dumps({"mall": self.mall, "files": files}, ensure_ascii=False)
+        return text if files else ""

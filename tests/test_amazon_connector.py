@@ -459,3 +459,26 @@ def test_the_fake_answers_follow_the_official_orders_model(h: Harness) -> None:
     assert checked == 6
     quota = amazon_api.QUOTA_BODY
     assert validate(definitions["ErrorList"], quota["errors"], definitions) == []
+
+
+def test_an_absurd_order_is_skipped_and_reported_and_the_cursor_stays_before_it(h: Harness) -> None:
+    """An order whose quantity is beyond vocabulary/limits.py does not stop the fetch: the other
+    orders come back, the bad one is described in the page's errors, and the window's cursor is
+    kept at its update time, so the next run reads it (and reports it) again until it is fixed."""
+    good = h.fake.add_order([("TSH-WH-M", 1)], at=NOW - timedelta(minutes=50))
+    absurd = h.fake.add_order([("TSH-NV-M", 10**20)], at=NOW - timedelta(minutes=40))
+    later = h.fake.add_order([("TSH-WH-M", 2)], at=NOW - timedelta(minutes=30))
+    pages = h.fetch()
+    assert [o.order_number for p in pages for o in p.orders] == [
+        good["AmazonOrderId"],
+        later["AmazonOrderId"],
+    ]
+    (error,) = [e for p in pages for e in p.errors]
+    assert f"Amazonの注文 {absurd['AmazonOrderId']} を取り込めませんでした" in error
+    assert "数量は9,999,999以下にしてください" in error
+    cursor = datetime.fromisoformat(pages[-1].cursor)
+    absurd_at = datetime.fromisoformat(absurd["LastUpdateDate"].replace("Z", "+00:00"))
+    assert cursor <= absurd_at < NOW - timedelta(minutes=2)  # not the window's end
+    again = h.fetch(pages[-1].cursor)
+    assert [e for p in again for e in p.errors] == [error]  # reported again, until fixed
+    assert later["AmazonOrderId"] in {o.order_number for p in again for o in p.orders}

@@ -88,3 +88,47 @@ def test_the_log_lists_the_first_five_problems_and_counts_all(tmp_path: Path) ->
     [log] = [r for r in read_tables(workbook)["同期ログ"].models() if r.job.startswith("受注取込")]
     assert log.failed == 8 and "8 件" in log.error and "ほか 3 件" in log.error
     assert log.error.count("「quantity-purchased」列") == 5
+
+
+def test_bad_rows_are_in_the_review_queue_until_the_file_is_saved_again_without_them(
+    tmp_path: Path, fresh_caches: None
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from settings import PROJECT_ROOT
+    from shop.orders_board import build_board
+
+    url = f"sqlite:///{tmp_path / 'wb.sqlite3'}"
+    workbook = SqlWorkbook(url)
+    ensure_tabs(workbook)
+    make_connector(tmp_path)
+    path = drop(tmp_path, "orders.txt", rows(bad=True))
+    engine(tmp_path, workbook).run_once()
+
+    queue = [i for i in build_board(read_tables(workbook)).queue if i.kind == "取込エラー"]
+    assert [i.reason.split(":")[0] for i in queue] == [
+        "「orders.txt」 3行目 「quantity-purchased」列",
+        "「orders.txt」 5行目 「item-price」列",
+        "「orders.txt」 6行目 「currency」列",
+    ]
+    assert all(i.mall == "Amazon" and "ファイル「orders.txt」の該当する行を直し" in i.action for i in queue)
+    assert build_board(read_tables(workbook)).queue[0].kind == "取込エラー"  # first in the queue
+
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
+    at.secrets["workbook"] = {"sql_url": url}
+    at.secrets["sync"] = {"auto_sync_demo": False}
+    at.run()
+    at.switch_page("pages/orders.py").run()
+    assert not at.exception
+    (expander,) = [e for e in at.expander if e.label.startswith("取込エラー")]
+    assert expander.label == "取込エラー（3 件）"
+    assert "取込フォルダに保存し直してください" in "\n".join(m.value for m in expander.markdown)
+
+    # Another run that reads no new file keeps them; the file saved again without errors clears them.
+    engine(tmp_path, workbook).run_once()
+    assert len([i for i in build_board(read_tables(workbook)).queue if i.kind == "取込エラー"]) == 3
+    path.write_bytes(rows(bad=False))
+    later = datetime.now().timestamp() + 2
+    os.utime(path, (later, later))
+    engine(tmp_path, workbook).run_once()
+    assert not [i for i in build_board(read_tables(workbook)).queue if i.kind == "取込エラー"]

@@ -488,3 +488,39 @@ def test_a_viewer_sees_read_only_tables(tmp_path: Path, fresh_caches) -> None:
     assert [len(t) for t in tables_shown(at, "SKU")] == [40, 40]
     assert not [b for b in at.button if b.label in ("変更を確認", "変更を反映")]
     assert any("「編集」以上の権限が必要です" in i.value for i in at.info)
+
+
+def test_an_upload_applies_only_if_the_cells_still_read_as_previewed(demo, fresh_caches) -> None:
+    """Person B previews a stock file; person A saves the same cell from the grid before B clicks
+    「ファイルの内容を反映」: B's apply writes nothing and says what changed, instead of being
+    planned again against the newer read and overwriting A's save unseen."""
+    url, workbook = demo
+    first = read_tables(workbook)["在庫"].models()[0]
+    person_a, person_b = page(url).run(), page(url).run()
+    upload = f"SKU,実在庫\r\n{first.sku},{first.on_hand + 10}\r\n".encode("cp932")
+    person_b.file_uploader(key="upload_0").set_value(("棚卸.csv", upload, "text/csv"))
+    person_b.run()
+    (preview,) = tables_shown(person_b, "変更後")
+    assert preview[["列", "変更前"]].values.tolist()[0] == ["実在庫", str(first.on_hand)]
+
+    person_a.session_state["stock_editor_0"] = diff({0: {"実在庫": first.on_hand - 5}})
+    person_a.run()
+    click(person_a, "stock_check")
+    click(person_a, "stock_apply")
+    assert any("反映しました" in s.value for s in person_a.success)
+    after_a = grids(workbook)
+
+    click(person_b, "upload_apply")
+    assert not person_b.exception
+    shown = "\n".join(e.value for e in person_b.error)
+    assert "ファイルの取り込み内容を表示した後に「在庫」シート 2行目の「実在庫」列を変更しました" in shown
+    assert f"読み込んだときは「{first.on_hand}」、今は「{first.on_hand - 5}」" in shown
+    assert "何も書き込んでいません" in shown
+    assert grids(workbook) == after_a  # A's save stands, no ledger movement for B
+
+    person_b.run()  # looked at again: planned on the newest read, and B may apply that
+    (preview,) = tables_shown(person_b, "変更後")
+    assert preview[["列", "変更前"]].values.tolist()[0] == ["実在庫", str(first.on_hand - 5)]
+    click(person_b, "upload_apply")
+    assert not person_b.error
+    assert read_tables(workbook)["在庫"].models()[0].on_hand == first.on_hand + 10

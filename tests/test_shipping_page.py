@@ -139,3 +139,43 @@ def test_a_batch_above_the_threshold_needs_a_confirmation_then_is_sent_once(sql_
     at.run()
     assert not [b for b in at.button if "「フォローメール」を送る" in b.label]  # nothing due any more
     assert any("送る対象の注文はありません" in c.value for c in at.caption)
+
+
+def test_applying_tracking_numbers_while_another_sync_holds_the_lease(sql_url: str) -> None:
+    """Another runner (``python -m sync watch`` elsewhere) holds the lease when staff apply a
+    tracking file: the statuses and numbers are still written, and the page says in Japanese that
+    the running sync tells the malls, instead of an exception."""
+    from datetime import datetime
+
+    from sheets_schema.book import open_prepared_workbook
+    from sheets_schema.cells import JST
+    from sync.engine import SyncEngine
+    from sync.errors import LeaseHeld
+
+    at = shipping_page(sql_url)
+    settings = load_settings({"workbook": {"sql_url": sql_url}})
+    workbook = open_workbook(settings)
+    waiting = [o for o in read_tables(workbook)["受注"].models() if o.status == "発送待ち"][:2]
+    other = SyncEngine(
+        open_prepared_workbook(settings, datetime.now(JST)), [], settings.sync, holder="other-host-1-abc"
+    )
+    other.acquire_lease()  # a runner elsewhere is mid-cycle
+    rows = "\n".join(f"{o.order_number},{5000_0000_0000 + i}" for i, o in enumerate(waiting))
+    at.file_uploader(key="tracking_file").set_value(
+        ("tracking.csv", f"注文番号,追跡番号\n{rows}\n".encode(), "text/csv")
+    ).run()
+    at.selectbox(key="tracking_carrier").set_value("佐川急便").run()
+    next(b for b in at.button if "出荷済にしてモールへ連絡する" in b.label).click().run()
+    assert not at.exception
+    assert any("ちょうど別の同期が実行中でした" in i.value for i in at.info)
+    after = {o.order_number: o for o in read_tables(workbook)["受注"].models()}
+    for i, order in enumerate(waiting):
+        shipped = after[order.order_number]
+        assert (shipped.status, shipped.carrier, shipped.tracking_number) == (
+            "出荷済",
+            "佐川急便",
+            str(5000_0000_0000 + i),
+        )
+        assert not shipped.shipment_notice  # the malls are told by the lease holder, not here
+    with pytest.raises(LeaseHeld):  # the other runner still holds it: nothing took it over
+        SyncEngine(workbook, [], settings.sync, holder="third").acquire_lease()

@@ -110,7 +110,57 @@ def test_a_mall_order_with_an_absurd_quantity_is_reported_not_imported(shop: Sho
     order = shop.order(("TSH-NV-M", 10**20))
     report = shop.engine().run_once()  # does not raise
     (run,) = report.runs
-    assert run.result == "失敗" and "数量は9,999,999以下にしてください" in run.error
+    assert run.result == "一部失敗" and "数量は9,999,999以下にしてください" in run.error
+    assert str(order["id"]) in run.error
     assert str(order["id"]) not in {o.order_number for o in shop.tables()["受注"].models()}
     stock = {s.sku: s for s in shop.tables()["在庫"].models()}
     assert stock["TSH-NV-M"].allocated == 0 and level(shop, "TSH-NV-M") == 7
+
+
+def _cursor(shop: ShopifyShop) -> str:
+    from sheets_schema.book import read_tables
+    from sync import state
+
+    return state.values(read_tables(shop.workbook)["_システム"]).get(state.cursor_key("shopify"), "")
+
+
+def test_an_absurd_order_does_not_hold_up_the_orders_after_it_and_is_reported_until_fixed(
+    shop: ShopifyShop,
+) -> None:
+    from datetime import datetime
+
+    before = shop.order(("TSH-WH-M", 1))
+    absurd = shop.order(("TSH-NV-M", 10**20))
+    after = shop.order(("TSH-WH-M", 2))
+    (run,) = shop.engine().run_once().runs
+    assert run.result == "一部失敗" and run.created == 2 and run.failed == 1
+    assert f"Shopifyの注文 {absurd['id']} を取り込めませんでした" in run.error
+    assert "数量は9,999,999以下にしてください" in run.error
+    imported = {o.order_number for o in shop.tables()["受注"].models()}
+    assert {str(before["id"]), str(after["id"])} <= imported and str(absurd["id"]) not in imported
+    stock = {s.sku: s for s in shop.tables()["在庫"].models()}
+    assert stock["TSH-WH-M"].allocated == 3  # the order after the bad one allocated its stock
+    # The cursor stays at the bad order, so the next cycle sees it again (and reports it again)
+    assert datetime.fromisoformat(_cursor(shop)) <= datetime.fromisoformat(absurd["updated_at"])
+
+    from shop.orders_board import build_board
+
+    (queued,) = [i for i in build_board(shop.tables()).queue if i.kind == "取込エラー"]
+    assert (queued.mall, queued.order_number) == ("Shopify", str(absurd["id"]))
+    assert "Shopifyの管理画面で注文内容を確かめて直してください" in queued.action
+
+    shop.clock.advance(minutes=1)
+    (again,) = shop.engine().run_once().runs
+    assert again.result == "一部失敗" and str(absurd["id"]) in again.error
+    assert again.created == 0 and again.updated == 0
+    assert len(shop.tables()["受注"].models()) == len(imported)  # nothing doubled
+
+    fixed_lines = absurd["line_items"]
+    fixed_lines[0]["quantity"] = fixed_lines[0]["current_quantity"] = 1
+    shop.fake.modify_order(absurd["id"], line_items=fixed_lines, total_price="3780", at=shop.clock())
+    shop.clock.advance(minutes=1)
+    (fixed,) = shop.engine().run_once().runs
+    assert fixed.result == "成功" and fixed.created == 1, fixed.error
+    assert str(absurd["id"]) in {o.order_number for o in shop.tables()["受注"].models()}
+    assert datetime.fromisoformat(_cursor(shop)) > datetime.fromisoformat(absurd["updated_at"])
+    assert not [i for i in build_board(shop.tables()).queue if i.kind == "取込エラー"]

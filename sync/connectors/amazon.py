@@ -43,7 +43,7 @@ from urllib.parse import quote
 import requests
 from pydantic import Field, SecretStr
 
-from sync.connectors.base import ChannelSettings, OrderPage
+from sync.connectors.base import ORDER_PROBLEMS, ChannelSettings, OrderPage, held_cursor, skipped_order
 from sync.connectors.http import MallHttp, TokenBucket, json_body
 from sync.connectors.values import decimal_yen
 from sync.errors import MallAuthError, MallPayloadError, MallRejected, SyncError
@@ -436,22 +436,33 @@ class Connector:
         }
         params: dict[str, Any] = first
         seen: dict[str, datetime] = {}
+        # The earliest update time of an order skipped (base.py): the cursor stays there so it
+        # is fetched (and reported) again next run; `start` when its own time cannot be read.
+        hold: datetime | None = None
         while True:
             response = self._request("getOrders", "GET", ORDERS_API, params=params)
             payload = _payload(self.mall, json_body(self.mall, response))
             raw_orders = _list(self.mall, payload, "Orders")
             orders = []
+            errors = []
             for raw in raw_orders:
-                order = map_order(raw, self._order_items(str(raw.get("AmazonOrderId") or "")), self.mall)
+                items = self._order_items(str(raw.get("AmazonOrderId") or ""))
+                try:
+                    order = map_order(raw, items, self.mall)
+                except ORDER_PROBLEMS as exc:
+                    errors.append(skipped_order(self.mall, raw.get("AmazonOrderId"), exc))
+                    skipped_at = _skipped_time(raw.get("LastUpdateDate"), start)
+                    hold = min(hold, skipped_at) if hold else skipped_at
+                    continue
                 if order.order_number in seen and order.updated_at <= seen[order.order_number]:
                     continue
                 seen[order.order_number] = order.updated_at
                 orders.append(order)
             token = payload.get("NextToken")
             if not token:
-                yield OrderPage(orders, _iso(before))
+                yield OrderPage(orders, _iso(held_cursor(before, hold)), tuple(errors))
                 return
-            yield OrderPage(orders, None)
+            yield OrderPage(orders, None, tuple(errors))
             # NextToken carries the filters; MarketplaceIds stays required.
             params = {"MarketplaceIds": self.settings.marketplace_id, "NextToken": token}
 
@@ -682,3 +693,12 @@ def _utc(moment: datetime) -> str:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(JST).isoformat(timespec="seconds")
+
+
+def _skipped_time(value: Any, fallback: datetime) -> datetime:
+    """A skipped order's LastUpdateDate (ISO 8601, UTC "Z"), or `fallback` when unreadable."""
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return fallback
+    return parsed.astimezone(JST) if parsed.tzinfo else fallback

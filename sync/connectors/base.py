@@ -12,6 +12,14 @@ Cursor rules (as in dlt): a cursor is an opaque string the connector understands
 "since" a cursor includes the cursor's own moment (start included); the engine stores a page's
 cursor only after that page's writes are committed, and removes duplicates by (モール, 注文番号).
 
+A single order the mall sends that cannot be taken in (a quantity or amount beyond
+vocabulary/limits.py, data that does not map) never holds up the mall's other orders: the
+connector skips it, describes it in the page's ``errors`` (``skipped_order``) and keeps the
+page's cursor at or before that order's time (``held_cursor``). So the other orders go in, and
+the bad one is fetched and reported again every cycle until it is fixed at the mall (a fix moves
+its update time, and it is imported like any change). The price is that the orders after it are
+fetched again each cycle (and skipped as duplicates by key) while it stays broken.
+
 Malls whose order search cannot filter by update time (楽天 searchOrder, Yahoo! orderList) keep
 ``fetch_orders`` cheap: it finds NEW orders only (by order time, from the cursor on). Changes to
 older orders are found by ``recheck_orders`` (the separate ``Rechecks`` protocol below), which
@@ -25,9 +33,38 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sync.errors import MallPayloadError
 from sync.models import Order, PushResult, Shipment, StockLevel
+
+# What mapping one order may raise that concerns that order only (see the module docstring).
+ORDER_PROBLEMS = (ValidationError, MallPayloadError)
+
+
+def skipped_order(mall: str, order_number: object, exc: Exception) -> str:
+    """One Japanese sentence for the 同期ログ and the 要確認 queue: which order, why, what to do."""
+    if isinstance(exc, ValidationError):
+        reasons = dict.fromkeys(
+            str(e.get("msg", "")).removeprefix("Value error, ")
+            + ("" if str(e.get("type")) == "value_error" else f"（{'.'.join(map(str, e.get('loc', ())))}）")
+            for e in exc.errors(include_url=False)
+        )
+        reason = "、".join(reasons)
+    else:
+        reason = str(exc)
+    number = str(order_number or "").strip() or "（番号不明）"
+    return (
+        f"{mall}の注文 {number} を取り込めませんでした: {reason}。"
+        f"{mall}の管理画面で注文内容を確かめて直してください（直るまで同期のたびにお知らせします。ほかの注文は取り込んでいます）"
+    )
+
+
+def held_cursor(cursor: datetime | None, hold: datetime | None) -> datetime | None:
+    """A page's cursor, kept at or before the first order that was skipped (``hold``)."""
+    if hold is None or cursor is None:
+        return cursor
+    return min(cursor, hold)
 
 
 @dataclass(frozen=True)

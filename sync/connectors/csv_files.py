@@ -679,6 +679,9 @@ class CsvOrderPage(OrderPage):
     # Row errors of this page's file (on its first page only), for the 同期ログ.
     errors: tuple[str, ...] = ()
     file_name: str = ""
+    # The file was read from its start (its errors are all in ``errors``, none = a clean read):
+    # the engine then replaces that file's problems in the 要確認 queue (state.Problems).
+    whole_file: bool = False
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -841,4 +844,6 @@ class Connector:
             done = end if end < len(orders) else None
             cursor = InboxCursor(entry.arrival_ns, entry.name, digest, done)
             page_errors = errors if start == skip else ()
-            yield CsvOrderPage(orders[start:end], str(cursor), page_errors, entry.name)
+            yield CsvOrderPage(
+                orders[start:end], str(cursor), page_errors, entry.name, whole_file=start == skip == 0
+            )

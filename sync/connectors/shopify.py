@@ -33,7 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from pydantic import Field, SecretStr
 
-from sync.connectors.base import ChannelSettings, OrderPage
+from sync.connectors.base import ORDER_PROBLEMS, ChannelSettings, OrderPage, held_cursor, skipped_order
 from sync.connectors.http import MallHttp, TokenBucket, json_body
 from sync.connectors.values import decimal_yen
 from sync.errors import (
@@ -451,17 +451,31 @@ class Connector:
         }
         seen: dict[int, datetime] = {}
         newest: datetime | None = None
+        # The update time of the first order skipped (base.py): the cursor stays there, so it is
+        # fetched (and reported) again next run; `start` when its own time cannot be read.
+        hold: datetime | None = None
         while True:
             response = self._request("GET", f"{self._api}/orders.json", params=params)
             orders = []
+            errors = []
             for raw in _list(self.mall, json_body(self.mall, response), "orders"):
-                order = map_order(raw, self.mall)
+                try:
+                    order = map_order(raw, self.mall)
+                except ORDER_PROBLEMS as exc:
+                    errors.append(skipped_order(self.mall, raw.get("id"), exc))
+                    try:
+                        skipped_at = _time(raw.get("updated_at"), "updated_at", self.mall)
+                    except MallPayloadError:
+                        skipped_at = start
+                    hold = min(hold, skipped_at) if hold else skipped_at
+                    continue
                 newest = max(newest, order.updated_at) if newest else order.updated_at
                 if raw["id"] in seen and order.updated_at <= seen[raw["id"]]:
                     continue
                 seen[raw["id"]] = order.updated_at
                 orders.append(order)
-            yield OrderPage(orders, _iso(newest) if newest else None)
+            cursor = held_cursor(newest, hold) if newest else None
+            yield OrderPage(orders, _iso(cursor) if cursor else None, tuple(errors))
             page_info = self._next_page_info(response)
             if page_info is None:
                 return
