@@ -505,22 +505,14 @@ class GoogleSheetsWorkbook:
             spec = TAB_BY_TITLE.get(t.title)
             if spec is not None:
                 requests_.extend(_protections(spec, sheet_id, None if spec.hidden else list(t.header)))
+        # The header (and any first rows) in the same batchUpdate, which Sheets applies whole:
+        # no other runner ever reads the new tab without its header.
+        for t, sheet_id in zip(tabs, ids, strict=True):
+            for offset, row in enumerate([list(t.header), *(list(r) for r in t.rows)]):
+                requests_.append(_update_cells(sheet_id, 1 + offset, 0, row))
         reply = self._call(self._client.http_client.batch_update, self._key, {"requests": requests_})
         added = [r["addSheet"] for r in reply.get("replies", []) if "addSheet" in r]
         self._metadata().setdefault("sheets", []).extend(added)
-        headers = [
-            {
-                "range": absolute_range_name(t.title, "A1"),
-                "majorDimension": "ROWS",
-                "values": [list(t.header), *(list(row) for row in t.rows)],
-            }
-            for t in tabs
-        ]
-        self._call(
-            self._client.http_client.values_batch_update,
-            self._key,
-            body={"valueInputOption": "RAW", "data": headers},
-        )
 
 
 def _protections(spec: TabSpec, sheet_id: int, header: Sequence[str] | None) -> list[dict[str, Any]]:
