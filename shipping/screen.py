@@ -1,0 +1,77 @@
+"""The 出荷 page's pure parts: the shop as sender, the rows of its tables (発送待ち, picking
+list, tracking preview, outbox) and the mail section's choices and targets. No Streamlit here;
+the page and ``ui.shipping_sections`` draw with these."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from shipping import carrier_files, documents, mail
+
+CARRIERS = ["ヤマト運輸", "佐川急便", "日本郵便", "西濃運輸", "福山通運", "その他"]
+OUTBOX_SHOWN = 20
+
+
+def shop_info(app: Any) -> documents.ShopInfo:
+    """The shop as printed on each 納品書 (from settings.app)."""
+    return documents.ShopInfo(app.shop_name, app.shop_postcode, app.shop_address, app.shop_phone)
+
+
+def sender(app: Any) -> carrier_files.Sender:
+    """The shop as ご依頼主 on every label (from settings.app)."""
+    return carrier_files.Sender(app.shop_name, app.shop_postcode, app.shop_address, app.shop_phone)
+
+
+def waiting_rows(orders: Iterable[Any], mask: Callable[[str], str] | None) -> list[dict[str, Any]]:
+    """One row per 発送待ち order; the recipient's name through ``mask`` when given (閲覧)."""
+    rows = []
+    for o in orders:
+        name = o.recipient_name or o.buyer_name
+        rows.append(
+            {
+                "モール": o.mall,
+                "注文番号": o.order_number,
+                "注文日時": o.ordered_at.strftime("%Y-%m-%d %H:%M"),
+                "送付先": mask(name) if mask is not None else name,
+                "合計金額": o.total,
+                "支払方法": o.payment_method,
+            }
+        )
+    return rows
+
+
+def picking_rows(lines: Iterable[documents.PickLine]) -> list[dict[str, Any]]:
+    return [
+        {"SKU": p.sku or "要確認", "商品名": p.name, "数量": p.quantity, "注文数": p.order_count}
+        for p in lines
+    ]
+
+
+def tracking_rows(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """The rows of a tracking file as matched (or not) to orders, with the reason when not."""
+    return [
+        {
+            "行": r.line,
+            "注文": f"{r.mall} {r.order_number}".strip() or r.key,
+            "追跡番号": r.tracking_number,
+            "結果": r.status,
+            "理由": r.reason,
+        }
+        for r in rows
+    ]
+
+
+def mail_choices(due: Iterable[Any]) -> dict[str, Any]:
+    """The orders a template is due for, by the label of the preview selectbox."""
+    return {f"{o.mall} {o.order_number}（{o.buyer_name}）": o for o in due}
+
+
+def mail_targets(
+    due: Iterable[Any], line_index: Mapping[tuple[str, str], Sequence[Any]]
+) -> list[mail.MailOrder]:
+    return [mail.MailOrder(o, line_index.get((o.mall, o.order_number), []), o.email) for o in due]
+
+
+def outbox_rows(saved: Sequence[Any]) -> list[dict[str, str]]:
+    return [{"件名": item.subject, "宛先": item.to} for item in saved[:OUTBOX_SHOWN]]

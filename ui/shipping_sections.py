@@ -1,0 +1,155 @@
+"""The 出荷 page's sections that hold customers' personal data, drawn only after the page's
+``auth.require`` lets the role see them: ① the picking list and 納品書 downloads, ② the
+carrier file, ③ applying tracking numbers (statuses written, malls told), ④ the mail preview
+and send. Mall and staff text is escaped for markdown."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from sheets_schema.book import Tables
+from sheets_schema.cells import JST
+from shipping import carrier_files, documents, mail, screen, tracking_import
+from sync.errors import LeaseHeld
+from ui import context, labels
+from vocabulary.text import escape_markdown
+
+
+def document_downloads(
+    tables: Tables, lines: list[documents.PickLine], keys: list[tuple[str, str]], now: datetime
+) -> None:
+    shop = screen.shop_info(context.settings().app)
+    left, right = st.columns(2)
+    left.download_button(
+        "ピッキングリスト（PDF）",
+        # Made when clicked (deferred download), not on every rerun of the page.
+        data=lambda: documents.picking_pdf(lines, shop_name=shop.name, printed_at=now),
+        file_name=f"picking_{now:%Y%m%d_%H%M}.pdf",
+        mime="application/pdf",
+        icon=":material/checklist:",
+        width="stretch",
+        on_click="ignore",  # a click that also reran the page raced it: "Deferred file … not found"
+    )
+    right.download_button(
+        f"納品書 {len(keys)} 枚（PDF）",
+        data=lambda: documents.delivery_slips_pdf(
+            documents.orders_with_lines(tables, keys), shop=shop, printed_at=now
+        ),
+        file_name=f"nouhinsho_{now:%Y%m%d_%H%M}.pdf",
+        mime="application/pdf",
+        icon=":material/receipt_long:",
+        width="stretch",
+        on_click="ignore",
+    )
+
+
+def carrier_file(keys: list[tuple[str, str]], now: datetime) -> None:
+    layout = carrier_files.LAYOUTS[
+        st.selectbox(
+            "送り状ソフト",
+            list(carrier_files.LAYOUTS),
+            format_func=lambda key: carrier_files.LAYOUTS[key].name,
+            key="shipping_layout",
+        )
+    ]
+    for note in layout.notes:
+        st.caption(note)
+    try:
+        data = labels.label_file(layout, keys, screen.sender(context.settings().app))  # once per read
+    except carrier_files.LabelFileError as exc:
+        st.error(f"送り状データを作れませんでした: {escape_markdown(exc)}", icon=":material/error:")
+    else:
+        st.download_button(
+            f"{layout.name} のファイル（{len(keys)} 件・Shift_JIS）",
+            data=data,
+            file_name=f"{layout.key}_{now:%Y%m%d_%H%M}.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+        st.caption("送り状ソフトで取り込み、印刷後に発行済みデータを書き出して、下の「③ 追跡番号の取込」へ。")
+
+
+def apply_tracking(tables: Tables, preview: tracking_import.ImportPreview, carrier: str) -> None:
+    """出荷済 and the tracking numbers written, then the malls told in one push-only cycle."""
+    matched = len(preview.matched)
+    context.write(tracking_import.apply(tables, preview, carrier))
+    with st.status("モールへ出荷を連絡しています…", expanded=True) as status:
+        try:
+            report = context.sync_engine(lambda p: status.text(p.message)).run_once(fetch=False)
+        except LeaseHeld:
+            # The statuses are written; whoever holds the lease (python -m sync
+            # watch, 今すぐ同期) tells the malls in its cycle, as the next one would.
+            status.update(
+                label=f"出荷済 {matched} 件（モールへの連絡は実行中の同期が続けて行います）",
+                state="complete",
+            )
+            report = None
+        else:
+            status.update(
+                label=f"出荷済 {matched} 件・モールへの連絡 {report.shipments} 件", state="complete"
+            )
+    if report is None:
+        st.info(
+            "ちょうど別の同期が実行中でした。出荷済と追跡番号は書き込み済みです。"
+            "モールへの出荷連絡は実行中の同期（または次の同期）が送ります。「同期」画面で確認できます。",
+            icon=":material/schedule:",
+        )
+    else:
+        for note in report.notes:
+            st.warning(escape_markdown(note))
+    context.after_write()
+
+
+def mail_section(name: str, template: Any, due: list, line_index: dict) -> None:
+    settings = context.settings()
+    choices = screen.mail_choices(due)
+    shown = choices[st.selectbox("プレビューする注文", list(choices), key="mail_order")]
+    try:
+        subject, body = mail.preview(
+            template,
+            shown,
+            line_index.get((shown.mall, shown.order_number), []),
+            shop_name=settings.app.shop_name,
+        )
+    except mail.MailTemplateError as exc:
+        st.error(escape_markdown(exc), icon=":material/error:")
+    else:
+        st.text_input("件名", subject, disabled=True)
+        st.text_area("本文", body, height=240, disabled=True)
+    outbox = mail.outbox_folder(settings)
+    if settings.mail is None:
+        st.caption(
+            f"メールサーバーの設定（[mail]）がないため、メールは {escape_markdown(outbox)} に保存されます。"
+        )
+    targets = screen.mail_targets(due, line_index)
+    confirmed = len(targets) <= mail.CONFIRM_ABOVE or st.checkbox(
+        f"{len(targets)} 件のお客様に「{escape_markdown(name)}」を送ります。対象を確認しました",
+        key=f"mail_ok_{name}",
+    )
+    if st.button(
+        f"「{escape_markdown(name)}」を送る（{len(targets)} 件）",
+        icon=":material/mail:",
+        disabled=not confirmed,
+    ):
+        with st.spinner("メールを送っています…"):
+            report = mail.send_pending(
+                context.workbook(),
+                name,
+                targets,
+                settings,
+                clock=lambda: datetime.now(JST),
+                outbox_dir=outbox,
+            )
+        context.after_write()
+        st.success(escape_markdown(report.summary()))
+        for note in report.messages():
+            st.warning(escape_markdown(note))
+    saved = mail.list_outbox(outbox) if outbox.exists() else []
+    if saved:
+        with st.expander(f"outbox のメール（{len(saved)} 通）"):
+            st.dataframe(pd.DataFrame(screen.outbox_rows(saved)), hide_index=True, width="stretch")
