@@ -3,7 +3,9 @@
 Archived orders count as if they were in the workbook. The facts (orders and lines summed per
 day, hour, mall, SKU) of the workbook and of the archive are built once per workbook read and
 archive change (``ui.archive``); a filter change only filters and sums them. Numbers come from
-``shop.analytics``, charts from ``shop.analytics_charts``; this file only lays them out.
+``shop.analytics``, charts from ``shop.analytics_charts``, sentences and table shaping from
+``shop.analytics_view``, the filters and column configs from ``ui.analytics_filters`` and
+``ui.analytics_columns``; this file only lays them out.
 """
 
 from __future__ import annotations
@@ -16,12 +18,11 @@ import streamlit as st
 
 from sheets_schema.cells import JST
 from shop import analytics
+from shop import analytics_view as view
 from shop.analytics_charts import (
     CHART_CONFIG,
-    STATE_COLOURS,
     change,
     cover_table,
-    day_label,
     heatmap_figure,
     pareto_figure,
     sales_figure,
@@ -29,48 +30,13 @@ from shop.analytics_charts import (
     top_figure,
 )
 from shop.overview import yen
-from ui import archive, context
+from ui import analytics_columns as columns
+from ui import analytics_filters, archive, context
 
-CUSTOM = "期間を指定"
 ROW_PX = 35  # st.dataframe's row height
 
 
 # --- sections, top to bottom -------------------------------------------------------------------
-
-
-def filters(
-    all_malls: tuple[str, ...], first_day: date, last_day: date, today: date
-) -> tuple[list[str], date, date]:
-    """モール (multiselect) and 期間 (presets, or two dates), with the chosen dates spelled out."""
-    mall_col, period_col = st.columns([5, 4])
-    malls = mall_col.multiselect(
-        "モール", all_malls, default=all_malls, key="analytics_malls", placeholder="モールを選んでください"
-    )
-    with period_col:
-        preset = st.segmented_control(
-            "期間",
-            [*analytics.PERIOD_PRESETS, CUSTOM],
-            default="直近30日",
-            required=True,
-            key="analytics_period",
-        )
-        start, end = analytics.preset_range("直近30日", today)
-        if preset == CUSTOM:
-            picked = st.date_input(
-                "開始日〜終了日",
-                value=(start, end),
-                min_value=min(first_day, date(today.year - 5, 1, 1)),
-                max_value=max(today, last_day),
-                format="YYYY/MM/DD",
-                key="analytics_range",
-            )
-            if picked:  # while the second date is being picked, the range is one day long
-                start, end = picked[0], picked[-1]
-        else:
-            start, end = analytics.preset_range(preset, today)
-        days = (end - start).days + 1
-        st.caption(f"{day_label(start)}〜{day_label(end)}（{days}日間）。前期間 = その前の{days}日間")
-    return malls, start, end
 
 
 def kpi_row(now: analytics.Kpis, before: analytics.Kpis) -> None:
@@ -149,18 +115,11 @@ def abc_section(selection: analytics.Selection, names: pd.Series) -> None:
     )
     with st.expander("ランク別の SKU 一覧"):
         st.dataframe(
-            abc[["順位", "ランク", "SKU", "商品名", "数量", "商品売上"]].assign(
-                構成比=abc["構成比"] * 100, 累積構成比=abc["累積構成比"] * 100
-            ),
+            view.abc_list(abc),
             hide_index=True,
             width="stretch",
             height=320,
-            column_config={
-                "数量": st.column_config.NumberColumn(format="localized"),
-                "商品売上": st.column_config.NumberColumn(format="yen"),
-                "構成比": st.column_config.NumberColumn("構成比（%）", format="%.1f"),
-                "累積構成比": st.column_config.NumberColumn("累積構成比（%）", format="%.1f"),
-            },
+            column_config=columns.abc_columns(),
         )
 
 
@@ -196,44 +155,19 @@ def stock_cover(base: analytics.Base, today: date) -> None:
         width="stretch",
     )
     cover = analytics.stock_cover(base, today, window, basis)
-    out = int((cover["状態"] == "在庫切れ").sum())
-    short = int((cover["状態"] == "要発注").sum())
-    if out or short:
-        st.warning(
-            f"在庫切れ {out} SKU・在庫日数がリードタイム日数より短い {short} SKU があります（表の先頭）。",
-            icon=":material/warning:",
-        )
+    warn, alert = view.cover_alert(cover)
+    if warn:
+        st.warning(alert, icon=":material/warning:")
     else:
-        st.success("在庫日数がリードタイムより短い SKU はありません。", icon=":material/check_circle:")
-    shown = cover_table(cover, basis)
-    small = st.column_config.NumberColumn(width="small", format="localized")
+        st.success(alert, icon=":material/check_circle:")
     st.dataframe(
-        shown,
+        cover_table(cover, basis),
         hide_index=True,
         width="stretch",
         height=360,
-        column_config={
-            "状態": st.column_config.MultiselectColumn(
-                width="small", options=list(STATE_COLOURS), color=list(STATE_COLOURS.values())
-            ),
-            basis: small,
-            "販売数": st.column_config.NumberColumn(
-                width="small", format="localized", help=f"直近{window}日（今日を含む）に売れた数"
-            ),
-            "1日平均": st.column_config.NumberColumn(width="small", format="%.2f", help="販売数 ÷ 日数"),
-            "在庫日数": st.column_config.NumberColumn(
-                width="small", format="%.1f", help="空欄 = 直近に販売なし"
-            ),
-            "リードタイム日数": st.column_config.NumberColumn(
-                "リードタイム", format="%d 日", help="商品シートのリードタイム日数"
-            ),
-        },
+        column_config=columns.cover_columns(basis, window),
     )
-    st.caption(
-        f"在庫日数 = {basis} ÷ 直近{window}日（今日を含む）の1日平均販売数（空欄 = 販売なし）。"
-        "全モールの合計で、上のモール・期間の絞り込みには関係しません"
-        "（Amazon FBA など自社倉庫から出荷しない注文は除きます）。"
-    )
+    st.caption(view.cover_caption(basis, window))
 
 
 def monthly_summary(selection: analytics.Selection) -> None:
@@ -244,17 +178,10 @@ def monthly_summary(selection: analytics.Selection) -> None:
         hide_index=True,
         width="stretch",
         height=ROW_PX * (min(len(summary), 13) + 1) + 3,  # a whole year without scrolling
-        column_config={
-            "売上": st.column_config.NumberColumn(format="yen"),
-            "件数": st.column_config.NumberColumn(format="localized"),
-            "客単価": st.column_config.NumberColumn(format="yen"),
-            "送料": st.column_config.NumberColumn(format="yen", help="売上に含まれる送料"),
-            "キャンセル件数": st.column_config.NumberColumn(format="localized"),
-            "キャンセル率（%）": st.column_config.NumberColumn(format="%.1f"),
-        },
+        column_config=columns.summary_columns(),
     )
     st.caption("期間の途中で始まる・終わる月は、期間内の受注だけを数えています。")
-    stem = f"月次サマリー_{selection.start:%Y%m%d}-{selection.end:%Y%m%d}"
+    stem = view.summary_stem(selection.start, selection.end)
     buttons = st.container(horizontal=True)
     buttons.download_button(
         "CSVをダウンロード",
@@ -292,7 +219,7 @@ if first_day is None or last_day is None:
         icon=":material/info:",
     )
 else:
-    malls, start, end = filters(all_malls, first_day, last_day, today)
+    malls, start, end = analytics_filters.filters(all_malls, first_day, last_day, today)
     base = archive.analytics_base(start, end, today)
     chosen = analytics.select(base, malls, start, end)
     now = analytics.kpis(chosen.orders)
@@ -300,12 +227,7 @@ else:
     if not malls:
         st.info("モールを1つ以上選んでください。", icon=":material/filter_alt:")
     elif now.orders == 0:
-        st.info(
-            f"{day_label(start)}〜{day_label(end)} に、選んだモールの受注はありません"
-            + (f"（キャンセル {now.cancelled:,} 件のみ）" if now.cancelled else "")
-            + "。期間を「直近90日」や「今年」に広げるか、モールの選び方を変えてみてください。",
-            icon=":material/search_off:",
-        )
+        st.info(view.no_orders_message(start, end, now.cancelled), icon=":material/search_off:")
     else:
         selection = chosen
         sales_trend(selection, malls, analytics.mall_colours(all_malls))
