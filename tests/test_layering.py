@@ -33,3 +33,35 @@ def test_the_vocabulary_imports_nothing_of_the_project() -> None:
     modules = [f"vocabulary.{p.stem}" for p in (ROOT / "vocabulary").glob("*.py") if p.stem != "__init__"]
     loaded = _loaded_after_import(", ".join(modules))
     assert not loaded & {"sheets_schema", "sync", "shop", "shipping", "ui", "pages", "settings"}
+
+
+# A page reads like a description of its UI; past ~250 lines it holds logic that belongs in
+# shop/, shipping/ (pure) or ui/ (Streamlit helpers).
+PAGE_LINE_LIMIT = 250
+PAGES_PENDING_SPLIT = {
+    # Pending: still over the limit (484 lines) — left alone while its escaping work lands on
+    # another branch; to be split like the other pages, then removed from this set.
+    "orders.py",
+}
+
+
+def test_no_page_is_over_the_line_limit() -> None:
+    sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in (ROOT / "pages").glob("*.py")}
+    assert sizes, "no pages found"
+    over = {name: n for name, n in sizes.items() if n > PAGE_LINE_LIMIT and name not in PAGES_PENDING_SPLIT}
+    assert not over, f"pages over {PAGE_LINE_LIMIT} lines: {over}"
+    assert set(sizes) >= PAGES_PENDING_SPLIT, "an exempted page no longer exists: drop it from the set"
+
+
+@pytest.mark.parametrize("package", ["shop", "shipping"])
+def test_screen_logic_packages_do_not_import_streamlit(package: str) -> None:
+    """shop/ and shipping/ stay testable without Streamlit; Streamlit helpers live in ui/."""
+    importing = [
+        p.name
+        for p in (ROOT / package).glob("*.py")
+        if any(
+            line.startswith(("import streamlit", "from streamlit"))
+            for line in p.read_text(encoding="utf-8").splitlines()
+        )
+    ]
+    assert not importing, f"{package}/ modules importing streamlit: {importing}"
