@@ -68,10 +68,11 @@ def test_analytics_shows_charts(serve: Callable[..., AppServer], page: Page) -> 
     wait_for_app(page)
     expect(page.get_by_role("heading", name="分析", exact=True)).to_be_visible()
     charts = page.locator('[data-testid="stPlotlyChart"]')
-    expect(charts.first).to_be_visible()
-    charts.nth(2).wait_for(state="attached")  # the page draws its charts one after another
+    # Plotly draws in the browser after the run: on a loaded machine that takes seconds.
+    expect(charts.first).to_be_visible(timeout=30_000)
+    charts.nth(2).wait_for(state="attached", timeout=30_000)  # the page draws its charts one after another
     assert charts.count() >= 3
-    expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible()  # drawn, not just placed
+    expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible(timeout=30_000)  # drawn, not placed
     assert "Traceback" not in page.content()
 
 
