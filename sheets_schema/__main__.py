@@ -366,13 +366,15 @@ def migrate(
         copied_wb = m.target_workbook(engine, LEASE_KEY) or m.Part()
         if copied_wb != content:
             raise m.MigrationRefused(
-                m._differs(content, copied_wb, "移行先のワークブックが移行元と一致しません")
+                m.explain_differences(content, copied_wb, "移行先のワークブックが移行元と一致しません")
             )
         if archive_moves:
             assert history is not None
             copied_ar = m.archive_fingerprint(archive_engine, tables)
             if copied_ar != history:
-                raise m.MigrationRefused(m._differs(history, copied_ar, "移行先の履歴が移行元と一致しません"))
+                raise m.MigrationRefused(
+                    m.explain_differences(history, copied_ar, "移行先の履歴が移行元と一致しません")
+                )
         before = _stock_totals(source)
         target_workbook = SqlWorkbook(target, engine=engine)
         after = _stock_totals(target_workbook)

@@ -274,7 +274,7 @@ def copy_workbook(
         written = fingerprint_tabs(sql_tabs(conn), lease_key)
         if written != copied:
             raise MigrationRefused(
-                _differs(copied, written, "移行先に書いた内容が読み込んだ内容と一致しません")
+                explain_differences(copied, written, "移行先に書いた内容が読み込んだ内容と一致しません")
             )
         return copied
 
@@ -352,12 +352,12 @@ def copy_archive(source: Engine, target: Engine, tables: dict[str, Table]) -> Pa
         written = fingerprint_archive(conn, tables)
         if written != copied:
             raise MigrationRefused(
-                _differs(copied, written, "移行先に書いた履歴が読み込んだ内容と一致しません")
+                explain_differences(copied, written, "移行先に書いた履歴が読み込んだ内容と一致しません")
             )
     return copied
 
 
-def _differs(expected: Part, found: Part, what: str) -> str:
+def explain_differences(expected: Part, found: Part, what: str) -> str:
     names = [
         n
         for n in dict.fromkeys([*expected.entries, *found.entries])
