@@ -6,10 +6,13 @@ python -m sheets_schema import in.xlsx --apply
 python -m sheets_schema check                 print every row error; exit 1 if any
 python -m sheets_schema archive [--dry-run]   move closed orders, old ledger and log rows to the archive database
 python -m sheets_schema check --fix           first trim Google Sheets grids to the cells in use
+python -m sheets_schema migrate --to URL [--dry-run]
+                                              copy the workbook and its archive to PostgreSQL, verify, switch settings
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -184,6 +187,272 @@ def archive(settings: Settings, workbook: Workbook, *, dry_run: bool) -> int:
     return 0
 
 
+_WORKBOOK_KEYS = ("backend", "sql_url", "archive_url")
+
+
+def _stock_totals(workbook: Workbook) -> dict[str, dict[str, tuple[int, int]]]:
+    """実在庫/引当数 per SKU as 在庫 shows them, as the ledger (在庫移動) folds, and as
+    _台帳集計 keeps them."""
+    from sheets_schema.tabs import LEDGER_BALANCES, STOCK, STOCK_MOVEMENTS
+    from sync.ledger import build_ledger
+
+    tables = read_tables(workbook, [STOCK, STOCK_MOVEMENTS, LEDGER_BALANCES])
+    ledger = build_ledger(tables[STOCK_MOVEMENTS.title].models())
+    skus = set(ledger.on_hand) | set(ledger.allocated)
+    return {
+        "在庫": {s.sku: (s.on_hand, s.allocated) for s in tables[STOCK.title].models()},
+        "台帳": {sku: (ledger.on_hand[sku], ledger.allocated[sku]) for sku in sorted(skus)},
+        "_台帳集計": {b.sku: (b.on_hand, b.allocated) for b in tables[LEDGER_BALANCES.title].models()},
+    }
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return "、".join(f"{name} {n:,}" for name, n in counts.items())
+
+
+def migrate(
+    settings: Settings,
+    secrets: Path | None,
+    environ: dict[str, str],
+    target: str,
+    archive_target: str | None,
+    *,
+    dry_run: bool,
+) -> int:
+    """Copy the configured workbook and its archive to PostgreSQL, verify, then switch the
+    settings (see sheets_schema/migrate.py). Under the sync lease, like an archive pass."""
+    import socket
+    import time
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from settings import DEFAULT_SECRETS_PATH
+    from sheets_schema import migrate as m
+    from sheets_schema.adapters.sql import SqlWorkbook, create_sql_engine, masked_url, unavailable
+    from sheets_schema.book import ensure_tabs, open_workbook
+    from sheets_schema.errors import StaleWorkbookError
+    from sync.engine import SyncEngine
+    from sync.errors import LeaseHeld
+    from sync.state import LEASE_KEY
+
+    archive_target = archive_target or target
+    for url in dict.fromkeys([target, archive_target]):
+        try:
+            backend = make_url(url).get_backend_name()
+        except ArgumentError:
+            backend = ""
+        if backend != "postgresql":
+            raise FileProblem(
+                "移行先には PostgreSQL の URL（postgresql+psycopg://ユーザー@ホスト:5432/データベース）を指定してください。"
+            )
+    shown, shown_archive = masked_url(target), masked_url(archive_target)
+    source = open_workbook(settings)
+    source_url = settings.sql_url() if settings.backend == "sql" else None
+    if source_url is not None and m.same_database(source_url, target):
+        print(f"ワークブックはすでに {shown} にあります。移すものはありません（何も変えていません）")
+        return 0
+    source_archive = settings.archive_url()
+    archive_moves = not m.same_database(source_archive, archive_target) and archive_exists(source_archive)
+    tables = m.archive_definitions()
+    options = settings.sql_options()
+    engine = create_sql_engine(target, options)
+    archive_engine = engine if archive_target == target else create_sql_engine(archive_target, options)
+    for where, db in ((shown, engine), (shown_archive, archive_engine)):
+        try:
+            with db.connect():
+                pass
+        except SQLAlchemyError as exc:
+            raise unavailable(exc, where, "書き込め") from exc
+
+    def target_states() -> tuple[m.Part | None, m.Part | None]:
+        wb = m.target_workbook(engine, LEASE_KEY)
+        ar = m.archive_fingerprint(archive_engine, tables)
+        return wb, (ar if ar.rows else None)
+
+    source_name = (
+        source.info.location
+        if settings.backend == "sql"
+        else f"Google スプレッドシート（{source.info.title}）"
+    )
+    print(f"移行元: {source_name}")
+    print(f"移行先: {shown}" + ("" if archive_target == target else f"（履歴: {shown_archive}）"))
+    if dry_run:
+        content = m.workbook_fingerprint(source, LEASE_KEY)
+        history = (
+            m.archive_fingerprint(create_sql_engine(source_archive), tables) if archive_moves else m.Part()
+        )
+        print(
+            f"ワークブック: {len(content.entries)} シート・{content.rows:,} 行（{_counts_text(content.counts())}）"
+        )
+        if archive_moves:
+            print(f"履歴データベース: {history.rows:,} 行（{_counts_text(history.counts())}）")
+        wb, ar = target_states()
+        problems = []
+        if wb is not None and wb != content:
+            problems.append(f"移行先 {shown} には別のワークブック（{wb.rows:,} 行）があります")
+        if archive_moves and ar is not None and ar != history:
+            problems.append(f"移行先 {shown_archive} の履歴の表には別の行（{ar.rows:,} 行）があります")
+        if problems:
+            print(
+                "移行できません: " + "。".join(problems) + "。空のデータベースを指定してください",
+                file=sys.stderr,
+            )
+            return 2
+        same = wb is not None
+        print(
+            "移行先には接続でき、"
+            + ("すでに同じ内容があります" if same else "空です")
+            + "（--dry-run のため、まだ何もコピーしていません）"
+        )
+        return 0
+
+    started = time.monotonic()
+    ensure_tabs(source)
+    # One holder name per machine: a migration killed here and run again takes its own lease back.
+    engine_for_lease = SyncEngine(source, [], settings.sync, holder=f"移行-{socket.gethostname()}")
+    try:
+        engine_for_lease.acquire_lease()
+    except LeaseHeld as exc:
+        print(f"移行しませんでした: {exc}", file=sys.stderr)
+        return 3
+    try:
+        wb, ar = target_states()
+        content = m.workbook_fingerprint(source, LEASE_KEY) if wb is not None else None
+        source_archive_engine = None
+        history: m.Part | None = None
+        if archive_moves:
+            from sheets_schema.archive import Archive
+
+            source_archive_engine = Archive(source_archive, options=options).engine  # facts made if older
+            history = m.archive_fingerprint(source_archive_engine, tables) if ar is not None else None
+        if wb is not None and wb != content:
+            raise m.MigrationRefused(
+                f"移行先 {shown} にはすでに別のワークブックがあります（{wb.rows:,} 行。違うシート: "
+                f"{'・'.join(m.differences(content or m.Part(), wb)[:5])}）。"
+                "何もコピーしていません。空のデータベースを指定してください"
+            )
+        if archive_moves and ar is not None and ar != history:
+            raise m.MigrationRefused(
+                f"移行先 {shown_archive} の履歴の表にはすでに別の行があります（{ar.rows:,} 行）。"
+                "何もコピーしていません。空のデータベースを指定してください"
+            )
+
+        def unchanged(copied: m.Part) -> None:
+            if m.workbook_fingerprint(source, LEASE_KEY) != copied:
+                raise m.MigrationRefused(
+                    "コピーの間に移行元のワークブックが変わったため、移行先には何も残していません。もう一度実行してください"
+                )
+
+        if wb is None:
+            content = m.copy_workbook(source, engine, LEASE_KEY, unchanged)
+            print(f"ワークブックをコピーしました: {len(content.entries)} シート・{content.rows:,} 行")
+        else:
+            print(f"移行先にはすでに同じワークブックがあります（{wb.rows:,} 行）。コピーしません")
+        assert content is not None
+        if archive_moves:
+            from sheets_schema.archive import Archive
+
+            assert source_archive_engine is not None
+            Archive(archive_target, engine=archive_engine)  # the tables and indexes, empty
+            if ar is None:
+                history = m.copy_archive(source_archive_engine, archive_engine, tables)
+                print(
+                    f"履歴データベースをコピーしました: {history.rows:,} 行（{_counts_text(history.counts())}）"
+                )
+            else:
+                print(f"移行先にはすでに同じ履歴があります（{ar.rows:,} 行）。コピーしません")
+        # Verify: what the target holds now, read back, against the source.
+        copied_wb = m.target_workbook(engine, LEASE_KEY) or m.Part()
+        if copied_wb != content:
+            raise m.MigrationRefused(
+                m.explain_differences(content, copied_wb, "移行先のワークブックが移行元と一致しません")
+            )
+        if archive_moves:
+            assert history is not None
+            copied_ar = m.archive_fingerprint(archive_engine, tables)
+            if copied_ar != history:
+                raise m.MigrationRefused(
+                    m.explain_differences(history, copied_ar, "移行先の履歴が移行元と一致しません")
+                )
+        before = _stock_totals(source)
+        target_workbook = SqlWorkbook(target, engine=engine)
+        after = _stock_totals(target_workbook)
+        for name in before:
+            if before[name] != after[name]:
+                wrong = sorted(
+                    k
+                    for k in set(before[name]) | set(after[name])
+                    if before[name].get(k) != after[name].get(k)
+                )
+                raise m.MigrationRefused(
+                    f"移行先の{name}の合計が移行元と違います（SKU: {'・'.join(wrong[:5])}）。設定は変えていません"
+                )
+        stock = before["在庫"]
+        print(
+            f"確認しました: シートごとの行数（{_counts_text(content.counts())}）"
+            + (
+                f"、履歴の表ごとの行数（{_counts_text(history.counts())}）"
+                if archive_moves and history
+                else ""
+            )
+            + f"、在庫 {len(stock):,} SKU の実在庫 {sum(h for h, _ in stock.values()):,}・"
+            f"引当数 {sum(a for _, a in stock.values()):,}、台帳の集計と _台帳集計 が移行元と移行先で一致しました"
+        )
+        mismatched = [
+            k
+            for k in set(stock) | set(before["台帳"])
+            if stock.get(k, (0, 0)) != before["台帳"].get(k, (0, 0))
+        ]
+        if mismatched:
+            print(
+                f"お知らせ: 在庫と台帳の合計が違う SKU が {len(mismatched):,} 件あります（移行元のとおりです。"
+                f"次の同期で手動調整として記録されます）: {'・'.join(sorted(mismatched)[:5])}"
+            )
+        print(f"コピーと確認にかかった時間: {time.monotonic() - started:.1f} 秒")
+
+        updates = {"backend": "sql", "sql_url": target, "archive_url": archive_target}
+        from_environment = [
+            f"ICHIGEN_WORKBOOK__{k.upper()}"
+            for k in _WORKBOOK_KEYS
+            if f"ICHIGEN_WORKBOOK__{k.upper()}" in environ
+        ]
+        path = secrets or DEFAULT_SECRETS_PATH
+        backup = None
+        if not from_environment:
+            try:
+                backup = m.switch_secrets(path, updates, datetime.now(JST))
+            except (OSError, ValueError) as exc:
+                print(f"設定ファイル {path} を書き換えられませんでした（{exc.__class__.__name__}）。")
+                from_environment = ["（設定ファイル）"]
+        if from_environment:
+            print(
+                f"ワークブックの設定が環境変数（{'・'.join(from_environment)}）から来ているため、設定ファイルは変えていません。"
+                "次のように設定してから、アプリと同期を起動し直してください（*** はパスワードです）:"
+            )
+            for key in _WORKBOOK_KEYS:
+                value = updates[key]
+                print(f"  ICHIGEN_WORKBOOK__{key.upper()}={masked_url(value) if key != 'backend' else value}")
+            return 0
+        print(
+            f'設定を切り替えました: {path} の [workbook] backend = "sql"・sql_url = {shown}・archive_url = {shown_archive}'
+            + (f"（元の設定は {backup} に残しました）" if backup else "")
+        )
+        print(
+            "アプリと同期（python -m sync watch）を起動し直すと、PostgreSQL のワークブックを使います。移行元はそのまま残っています"
+        )
+        return 0
+    except m.MigrationRefused as exc:
+        print(f"移行しませんでした: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        with contextlib.suppress(LeaseHeld, StaleWorkbookError, WorkbookError):
+            engine_for_lease.release_lease()
+        engine.dispose()
+        if archive_engine is not engine:
+            archive_engine.dispose()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = JapaneseArgumentParser(
         prog="python -m sheets_schema", description="Ichigen ワークブックのバックアップと検査"
@@ -210,6 +479,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "archive", help="締まった古い受注・在庫移動・同期ログを履歴データベースへ移す"
     )
     archiver.add_argument("--dry-run", action="store_true", help="移す行数を表示するだけで移さない")
+    migrator = commands.add_parser(
+        "migrate", help="ワークブックと履歴データベースを PostgreSQL へコピーし、確認してから設定を切り替える"
+    )
+    migrator.add_argument("--to", required=True, metavar="URL", help="移行先（postgresql+psycopg://…）")
+    migrator.add_argument(
+        "--archive-to", default=None, metavar="URL", help="履歴データベースの移行先（省略時は --to と同じ）"
+    )
+    migrator.add_argument(
+        "--dry-run", action="store_true", help="コピーする行数と移行先が空かを表示するだけでコピーしない"
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -219,6 +498,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             incoming = _readable_xlsx(args.path)  # before opening (and perhaps seeding) the workbook
         elif args.command == "export":
             _writable_target(args.path)
+        if args.command == "migrate":  # the source as it is: never seeded
+            return migrate(
+                settings, args.secrets, dict(os.environ), args.to, args.archive_to, dry_run=args.dry_run
+            )
         workbook = open_prepared_workbook(settings, datetime.now(JST))
         if args.command == "archive":
             return archive(settings, workbook, dry_run=args.dry_run)

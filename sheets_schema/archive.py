@@ -57,6 +57,7 @@ TABLE_NAMES = {
     STOCK_MOVEMENTS.title: "stock_movements",
     ORDER_SETTLEMENTS.title: "order_settlements",
 }
+ARCHIVED_SPECS = (SYNC_LOG, ORDERS, ORDER_LINES, STOCK_MOVEMENTS, ORDER_SETTLEMENTS)
 _TIME_HEADERS = ("日時", "注文日時", "開始日時", "更新日時")
 _CHUNK = 400
 # Lookups the pages make besides time ranges: an order by its number (the primary key starts
@@ -150,11 +151,7 @@ class Archive:
     def __init__(self, url: str, *, engine: Engine | None = None, options: SqlOptions | None = None) -> None:
         self.engine = engine or create_sql_engine(url, options)
         self.metadata = MetaData()
-        self.tables = {
-            title: archive_table(spec, self.metadata)
-            for spec in (SYNC_LOG, ORDERS, ORDER_LINES, STOCK_MOVEMENTS, ORDER_SETTLEMENTS)
-            for title in (spec.title,)
-        }
+        self.tables = {spec.title: archive_table(spec, self.metadata) for spec in ARCHIVED_SPECS}
         self.metadata.create_all(self.engine)
         # create_all adds indexes only with a new table: an archive made by an earlier version
         # gets the lookup indexes here, once (CREATE INDEX is skipped when it exists).
