@@ -111,9 +111,13 @@ _ESCAPED = re.compile(r"\\.")
 LIVE = re.compile(r"!\[|\]\(|<img|<a\b|https?://|www\.", re.IGNORECASE)
 
 
+# Streamlit links bare URLs in text it has already parsed: a backslash before them does nothing.
+AUTOLINK = re.compile(r"https?://|www\.", re.IGNORECASE)
+
+
 def live_markup(text: str) -> str | None:
     """The first image, link, autolink or tag Markdown would make of ``text``, if any."""
-    found = LIVE.search(_ESCAPED.sub("", text))
+    found = LIVE.search(_ESCAPED.sub("", text)) or AUTOLINK.search(re.sub(r"\\(.)", r"\1", text))
     return found.group(0) if found else None
 
 
