@@ -49,8 +49,10 @@ def _md(text: str) -> str:
     return escape_markdown(text)
 
 
-def _flash(level: str, message: str) -> None:
-    st.session_state.setdefault(FLASH, []).append((level, message))
+def _flash(level: str, message: str, *, markdown: bool = False) -> None:
+    """A message for the top of the next run. It is plain text (order numbers, mall codes and
+    cell values in it are shown as typed) unless ``markdown``: then it is already escaped."""
+    st.session_state.setdefault(FLASH, []).append((level, message if markdown else _md(message)))
 
 
 def _show_flash() -> None:
@@ -134,7 +136,9 @@ def _change_status(keys: list[ob.OrderKey], status: str, reason: str, shown: dic
             )
         if change.refused:
             _flash(
-                "warning", "変更しなかった注文があります:\n\n" + "\n".join(f"- {r}" for r in change.refused)
+                "warning",
+                "変更しなかった注文があります:\n\n" + "\n".join(f"- {_md(r)}" for r in change.refused),
+                markdown=True,
             )
 
 
@@ -348,7 +352,7 @@ with list_tab:
         detail = ob.order_detail(source, target, history=history, reveal=reveal, mask_names=masked)
         if detail is not None:
             mark = f"・{ob.ARCHIVED}" if source.archived else ""
-            detail_head.subheader(f"注文 {detail.order_number}（{detail.mall}{mark}）")
+            detail_head.subheader(f"注文 {_md(detail.order_number)}（{_md(detail.mall)}{mark}）")
             if source.archived:
                 st.info("履歴データベースへ移した注文です（表示のみ）。", icon=":material/inventory_2:")
             if detail.blocked:
@@ -357,10 +361,10 @@ with list_tab:
                     icon=":material/error:",
                 )
             info_col, amount_col = st.columns([3, 2])
-            mall_status = f"（モール: {detail.mall_status}）" if detail.mall_status else ""
+            mall_status = f"（モール: {_md(detail.mall_status)}）" if detail.mall_status else ""
             allocation = "" if detail.allocates_stock else "　※モールが出荷するため自社在庫は引き当てません"
             info_col.markdown(
-                f"**注文日時** {detail.ordered_at}　**ステータス** {detail.status}{mall_status}  \n"
+                f"**注文日時** {_md(detail.ordered_at)}　**ステータス** {_md(detail.status)}{mall_status}  \n"
                 f"**支払方法** {_md(detail.payment_method or '—')}{allocation}  \n"
                 f"**購入者** {_md(detail.buyer_name or '—')}　**送付先** {_md(detail.recipient_name or '—')}  \n"
                 f"**住所** 〒{_md(detail.postcode or '—')} {_md(detail.address or '（なし）')}  \n"
@@ -387,7 +391,7 @@ with list_tab:
                 },
             )
             for note in detail.review:
-                st.warning(note, icon=":material/report:")
+                st.warning(_md(note), icon=":material/report:")
             if detail.notes:
                 st.info(
                     "**備考**  \n" + "  \n".join(_md(n) for n in detail.notes),
@@ -415,11 +419,11 @@ with queue_tab:
             ident = _key(item.mall, item.mall_item_code, item.mall_sku)
             with st.container(border=True):
                 about_col, pick_col, button_col = st.columns([4, 3, 2], vertical_alignment="center")
-                mall_sku = f"／モールSKU `{item.mall_sku}`" if item.mall_sku else ""
+                mall_sku = f"／モールSKU「{_md(item.mall_sku)}」" if item.mall_sku else ""
                 more = " ほか" if len(item.orders) > 2 else ""
                 about_col.markdown(
                     f"**{_md(item.mall)}**　「{_md(item.name or '（商品名なし）')}」  \n"
-                    f"商品コード `{item.mall_item_code}` {mall_sku}  \n"
+                    f"商品コード「{_md(item.mall_item_code)}」{mall_sku}  \n"
                     f":small[注文 {len(item.orders)} 件・{item.units} 点（{_md('、'.join(item.orders[:2]))}{more}）]"
                 )
                 if editable:

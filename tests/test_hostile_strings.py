@@ -111,9 +111,13 @@ _ESCAPED = re.compile(r"\\.")
 LIVE = re.compile(r"!\[|\]\(|<img|<a\b|https?://|www\.", re.IGNORECASE)
 
 
+# Streamlit links bare URLs in text it has already parsed: a backslash before them does nothing.
+AUTOLINK = re.compile(r"https?://|www\.", re.IGNORECASE)
+
+
 def live_markup(text: str) -> str | None:
     """The first image, link, autolink or tag Markdown would make of ``text``, if any."""
-    found = LIVE.search(_ESCAPED.sub("", text))
+    found = LIVE.search(_ESCAPED.sub("", text)) or AUTOLINK.search(re.sub(r"\\(.)", r"\1", text))
     return found.group(0) if found else None
 
 
@@ -193,3 +197,165 @@ def test_chart_labels_on_analytics_show_mall_data_as_text(shop: str) -> None:
     live = [(k, t[:80]) for k, t in texts if tags.search(t)]
     assert live == []
     assert any("&lt;img" in t for _, t in texts)  # the hostile names are there, as text
+
+
+# -- beyond each page's first render: an opened order, messages after actions, widget labels
+
+HOSTILE_NUMBERS = [
+    f"![n](http://{EVIL}/n.png)",
+    f"[番号](http://{EVIL}/n)",
+    f"<img src=http://{EVIL}/n2.png>",
+]
+
+
+def add_hostile_orders(url: str) -> None:
+    """Copies of the newest order whose 注文番号 (the mall's own words) are hostile, with their
+    lines; the mall's status and the 要確認 note of the copy hostile too."""
+    workbook = open_prepared_workbook(load_settings({"workbook": {"sql_url": url}}), datetime.now(JST))
+    tables = read_tables(workbook)
+    orders, lines = tables["受注"], tables["受注明細"]
+
+    def raw(table: object, row: int) -> dict[str, str]:
+        return {h: table.grid.cell(row, table.column(h)) for h in table.spec.headers}  # type: ignore[attr-defined]
+
+    source = max(orders.records, key=lambda r: raw(orders, r.row)["注文日時"])
+    order = raw(orders, source.row)
+    order.update({"ステータス": "発送待ち", "モールステータス": HOSTILE[2], "要確認": HOSTILE[0]})
+    its = [raw(lines, r.row) for r in lines.records]
+    its = [line for line in its if (line["モール"], line["注文番号"]) == (order["モール"], order["注文番号"])]
+    job = WriteJob()
+    job.append(orders, [{**order, "注文番号": n} for n in HOSTILE_NUMBERS])
+    job.append(  # SKU不明 lines: the mall's codes, hostile, wait in 要確認 for a mapping
+        lines,
+        [
+            {
+                **line,
+                "注文番号": n,
+                "SKU": "",
+                "モール商品コード": f"[コード{i}](http://{EVIL}/c{i})",
+                "モールSKU": HOSTILE[2],
+            }
+            for n in HOSTILE_NUMBERS
+            for i, line in enumerate(its)
+        ],
+    )
+    workbook.write(job)
+
+
+@pytest.fixture
+def shop_with_orders(tmp_path: Path) -> str:
+    url = hostile_shop(tmp_path)
+    add_hostile_orders(url)
+    return url
+
+
+def _md_escaped(text: str) -> str:
+    from vocabulary.text import escape_markdown
+
+    return escape_markdown(text)
+
+
+def _no_live_markup(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception][:1]
+    live = [(kind, text[:120]) for kind, text in rendered_markdown(at) if live_markup(text)]
+    assert live == []
+
+
+def _order_list(at: AppTest) -> object:
+    return next(d for d in at.dataframe if (d.key or "").startswith("orders_table_"))
+
+
+def _select_hostile_orders(at: AppTest) -> list[str]:
+    at.text_input(key="orders_search").set_value(EVIL).run()
+    table = _order_list(at)
+    view = table.value  # type: ignore[attr-defined]
+    rows = [i for i, n in enumerate(view["注文番号"]) if n in HOSTILE_NUMBERS]
+    assert len(rows) == len(HOSTILE_NUMBERS)
+    at.session_state[table.key] = {"selection": {"rows": rows, "columns": [], "cells": []}}  # type: ignore[attr-defined]
+    at.run()
+    return [view["注文番号"].iloc[i] for i in rows]
+
+
+@pytest.mark.parametrize("role", [None, "閲覧"])
+def test_an_opened_order_shows_mall_data_as_text(shop_with_orders: str, role: str | None) -> None:
+    at = run_page(shop_with_orders, "pages/orders.py", role)
+    numbers = _select_hostile_orders(at)
+    if role is None:
+        at.toggle(key="orders_reveal").set_value(True).run()  # address and phone unmasked too
+    _no_live_markup(at)
+    (head,) = [h for h in at.subheader if h.value.startswith("注文 ")]
+    assert "203\\.0\\.113\\.7" in head.value  # the order's number is there, escaped
+    assert any(EVIL in str(w.value) or "203\\.0\\.113\\.7" in w.value for w in at.warning)  # 要確認
+    # the other selected orders, offered by number: each one's detail as text too
+    (picker,) = [b for b in at.selectbox if (b.key or "").startswith("orders_detail_")]
+    mall = picker.options[0].rsplit("（", 1)[1].removesuffix("）")
+    for number in numbers[1:]:  # AppTest cannot set_value a tuple option: the state, as a pick does
+        at.session_state[picker.key] = (mall, number)
+        at.run()
+        _no_live_markup(at)
+        assert any(_md_escaped(number) in h.value for h in at.subheader)
+    assert len(picker.options) == len(numbers)
+
+
+def test_messages_after_a_status_change_show_order_numbers_as_text(shop_with_orders: str) -> None:
+    at = run_page(shop_with_orders, "pages/orders.py", None)
+    _select_hostile_orders(at)
+    at.selectbox(key="bulk_status").set_value("出荷済").run()
+    at.button(key="bulk_apply").click().run()
+    assert any("件の注文を「出荷済」に変更しました" in s.value for s in at.success)
+    _no_live_markup(at)
+    # again: now each is already 出荷済 (unchanged), then refused (出荷済 cannot go back)
+    _select_hostile_orders(at)
+    at.selectbox(key="bulk_status").set_value("出荷済").run()
+    at.button(key="bulk_apply").click().run()
+    assert any("すでに「出荷済」なので変更していません" in i.value for i in at.info)
+    _no_live_markup(at)
+    _select_hostile_orders(at)
+    at.selectbox(key="bulk_status").set_value("新規").run()
+    at.button(key="bulk_apply").click().run()
+    assert any("変更しなかった注文があります" in w.value for w in at.warning)
+    _no_live_markup(at)
+
+
+def test_the_message_after_mapping_a_hostile_mall_code_shows_it_as_text(shop_with_orders: str) -> None:
+    at = run_page(shop_with_orders, "pages/orders.py", None)
+    boxes = [s for s in at.selectbox if (s.key or "").startswith("map_sku_")]
+    assert boxes
+    box = boxes[0]
+    # AppTest applies format_func to a formatted option again: the state, as a pick does
+    at.session_state[box.key] = box.options[0].removeprefix("★ ").split("\u3000")[0]
+    at.run()
+    at.button(key=box.key.replace("map_sku_", "map_apply_")).click().run()
+    assert at.success, ([w.value[:300] for w in at.warning], [e.value[:300] for e in at.error], at.exception)
+    assert any("に対応付けました" in s.value and "203\\.0\\.113\\.7" in s.value for s in at.success)
+    _no_live_markup(at)
+
+
+def _sidebar_with_a_google_workbook(title: str) -> None:
+    from datetime import datetime
+
+    from settings import load_settings
+    from sheets_schema.workbook import WorkbookInfo
+    from ui import context, sidebar
+    from ui.context import Snapshot
+
+    settings = load_settings({"sync": {"auto_sync_demo": False}})
+    context.init(settings)
+    url = "https://docs.google.com/spreadsheets/d/1AbCdEf/edit"
+    info = WorkbookInfo("google", title, url, url)
+    sidebar.render(Snapshot({}, datetime.now(), info, None), settings)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("title", HOSTILE_NUMBERS)
+def test_the_sidebar_links_the_sheets_title_as_text(title: str) -> None:
+    """Staff name the Google spreadsheet as they like: the sidebar's link text shows the name,
+    and the one link is the spreadsheet's own."""
+    at = AppTest.from_function(_sidebar_with_a_google_workbook, args=(title,), default_timeout=30)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception][:1]
+    (link,) = [m.value for m in at.sidebar.markdown if "ワークブック" in m.value]
+    assert link.endswith("](https://docs.google.com/spreadsheets/d/1AbCdEf/edit)")
+    text = link.removeprefix("**ワークブック**: Google スプレッドシート [").removesuffix(
+        "](https://docs.google.com/spreadsheets/d/1AbCdEf/edit)"
+    )
+    assert live_markup(text) is None and EVIL.replace(".", "\\.") in text

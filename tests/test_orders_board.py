@@ -21,6 +21,7 @@ from sheets_schema.parsing import parse_grid
 from sheets_schema.tabs import TABS
 from shop import orders_board as ob
 from tests.shop_fixtures import ledger_problems, open_shop
+from vocabulary.text import escape_markdown
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
@@ -541,7 +542,10 @@ def test_an_unknown_sku_is_mapped_from_the_review_tab_and_allocated(tmp_path: Pa
     selectboxes = [s for s in at.selectbox if s.label == "対応付けるSKU"]
     cards = [m.value for m in at.markdown if "商品コード" in m.value]
     index = next(
-        i for i, text in enumerate(cards) if f"`{target.mall_item_code}`" in text and target.mall_sku in text
+        i
+        for i, text in enumerate(cards)
+        if f"「{escape_markdown(target.mall_item_code)}」" in text
+        and escape_markdown(target.mall_sku) in text
     )
     ident = selectboxes[index].key.removeprefix("map_sku_")
     at.selectbox(key=f"map_sku_{ident}").set_value("TWL-FACE-WH").run()

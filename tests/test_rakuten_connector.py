@@ -598,3 +598,57 @@ def test_recheck_with_no_numbers_makes_no_call_and_repeats_are_read_once(
     (page,) = connector.recheck_orders([number, number], until=NOW)
     assert [o.order_number for o in page.orders] == [number]
     assert [g.body["orderNumberList"] for g in fake.calls(GET)] == [[number]]
+
+
+# ------------------------------------------------- one absurd order (vocabulary/limits.py)
+
+
+def _make_absurd(fake: FakeRakuten, number: str, units: int) -> None:
+    """Set the order's one line to `units` at 楽天, as a fix (or a broken payload) would."""
+    with fake._lock:
+        order = fake._orders[number]
+        item = order["PackageModelList"][0]["ItemModelList"][0]
+        item["units"] = units
+        order["goodsPrice"] = order["totalPrice"] = order["requestPrice"] = item["price"] * units
+
+
+def test_an_absurd_order_is_skipped_and_reported_and_the_cursor_held_until_it_is_fixed(
+    fake: FakeRakuten, mono: Mono
+) -> None:
+    before = fake.add_order([(MIKAN, 1)], at=NOW - timedelta(hours=3))
+    absurd = fake.add_order([(MIKAN, 1)], at=NOW - timedelta(hours=2))
+    after = fake.add_order([(TENUGUI, 2)], at=NOW - timedelta(hours=1))
+    _make_absurd(fake, absurd["orderNumber"], 10**8)
+    connector = connect(fake, mono)
+    pages = fetch(connector)  # does not raise
+    orders = [o.order_number for p in pages for o in p.orders]
+    assert orders == [before["orderNumber"], after["orderNumber"]]
+    errors = [e for p in pages for e in p.errors]
+    assert len(errors) == 1
+    assert f"楽天の注文 {absurd['orderNumber']} を取り込めませんでした" in errors[0]
+    assert "数量は9,999,999以下にしてください" in errors[0]
+    # searchOrder lists by 注文日: the cursor stays at the skipped order's, so it comes again
+    cursor = pages[-1].cursor
+    assert cursor is not None and datetime.fromisoformat(cursor) <= NOW - timedelta(hours=2)
+    again = fetch(connector, cursor)
+    assert [e for p in again for e in p.errors] == errors
+    assert after["orderNumber"] in {o.order_number for p in again for o in p.orders}
+
+    _make_absurd(fake, absurd["orderNumber"], 1)  # fixed at 楽天
+    fixed = fetch(connector, cursor)
+    assert not [e for p in fixed for e in p.errors]
+    assert [o.order_number for p in fixed for o in p.orders] == [absurd["orderNumber"], after["orderNumber"]]
+    assert fixed[-1].cursor == (NOW - timedelta(hours=1)).isoformat()
+
+
+def test_a_recheck_skips_an_order_that_became_absurd_and_reads_the_others(
+    fake: FakeRakuten, mono: Mono
+) -> None:
+    good = fake.add_order([(MIKAN, 1)], at=NOW - timedelta(hours=2))
+    bad = fake.add_order([(MIKAN, 1)], at=NOW - timedelta(hours=1))
+    _make_absurd(fake, bad["orderNumber"], 10**8)
+    (page,) = connect(fake, mono).recheck_orders([good["orderNumber"], bad["orderNumber"]], until=NOW)
+    assert [o.order_number for o in page.orders] == [good["orderNumber"]]
+    (error,) = page.errors
+    assert f"楽天の注文 {bad['orderNumber']} を読み直せませんでした" in error
+    assert "数量は9,999,999以下にしてください" in error and page.cursor is None

@@ -15,6 +15,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from sheets_schema.cells import JST
+from sync.connectors import yahoo
 from sync.connectors.base import rechecks
 from sync.connectors.yahoo import (
     SHIP_COMPANY_CODES,
@@ -606,3 +607,34 @@ def test_recheck_raises_for_auth_and_maintenance_pages_and_makes_no_call_for_not
     fake.key_version = "2"
     with pytest.raises(MallAuthError, match="公開鍵認証に失敗しました"):
         list(connector.recheck_orders([order_id], until=NOW))
+
+
+def test_an_absurd_order_is_skipped_and_reported_and_the_cursor_held_at_the_fetch_start(
+    fake: FakeYahoo, connect: Callable[..., Connector], wall: WallClock
+) -> None:
+    before = place(fake, NOW - timedelta(hours=3))
+    absurd = place(
+        fake, NOW - timedelta(hours=2), Item("tshirt-001", "tshirt-001-red-m", "Tシャツ", 1350, 10**8)
+    )
+    after = place(fake, NOW - timedelta(hours=1))
+    connector = connect(page_size=2)
+    pages = fetch(connector)  # a first run; does not raise
+    assert [o.order_number for p in pages for o in p.orders] == [before, after]
+    (error,) = [e for p in pages for e in p.errors]
+    assert f"Yahoo!の注文 {absurd} を取り込めませんでした" in error
+    assert "数量は9,999,999以下にしてください" in error
+    # The cursor stays at this first fetch's start (the orders it listed are listed again) ...
+    cursor = pages[-1].cursor
+    assert cursor == (NOW - yahoo.FIRST_RUN_LOOKBACK).isoformat()
+    again = fetch(connector, cursor)
+    assert [e for p in again for e in p.errors] == [error]
+    # ... and a later fetch gives no cursor, so the stored one stays where it was.
+    assert [p.cursor for p in again] == [None] * len(again)
+
+    wall.now = NOW + timedelta(hours=1)
+    fixed_item = Item("tshirt-001", "tshirt-001-red-m", "Tシャツ", 1350, 1)
+    fake.update_order(absurd, at=wall.now, Items=[fixed_item], TotalPrice=1950)
+    fixed = fetch(connector, cursor, until=wall.now + timedelta(minutes=1))
+    assert not [e for p in fixed for e in p.errors]
+    assert absurd in {o.order_number for p in fixed for o in p.orders}
+    assert fixed[-1].cursor == wall.now.isoformat()

@@ -7,13 +7,17 @@ import streamlit as st
 from settings import Settings
 from ui import auth, context
 from ui.context import Snapshot
+from vocabulary.text import escape_markdown
 
 
 def render(snapshot: Snapshot, settings: Settings) -> None:
     with st.sidebar:
         info = snapshot.info
         if info.backend == "google":
-            st.markdown(f"**ワークブック**: Google スプレッドシート [{info.title}]({info.url})")
+            # The title is whatever staff named the spreadsheet in Google: link text, as typed.
+            st.markdown(
+                f"**ワークブック**: Google スプレッドシート [{escape_markdown(info.title)}]({info.url})"
+            )
         else:
             st.markdown(f"**ワークブック**: 内蔵データベース（SQLite）  \n`{info.location}`")
         st.caption(
@@ -32,7 +36,8 @@ def render(snapshot: Snapshot, settings: Settings) -> None:
         if auto is not None:
             if auto.last_error:
                 st.warning(
-                    f"デモモールとの自動同期でエラー: {auto.last_error}", icon=":material/sync_problem:"
+                    f"デモモールとの自動同期でエラー: {escape_markdown(auto.last_error)}",
+                    icon=":material/sync_problem:",
                 )
             elif auto.last_run is not None:
                 st.caption(

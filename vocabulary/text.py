@@ -53,19 +53,39 @@ def restore_formula_text(text: str) -> str:
 _MARKDOWN_PUNCTUATION = frozenset("!#$&()*+.<>@[\\]^_`{|}~")
 
 
+# Streamlit's markdown links bare URLs, www. names and e-mail addresses in the text it has
+# already parsed (remark-gfm's autolink literals), so a backslash or an entity before them
+# changes nothing: seen in chromium, "http\\://…" and "http&#58;//…" both became links.
+# An invisible WORD JOINER where the pattern needs two characters side by side ("://",
+# "www.", "x@") keeps the text as it reads and makes no link.
+WORD_JOINER = "\u2060"
+
+
+def _unlink(text: str, i: int) -> str:
+    """What goes in front of text[i] so no autolink literal starts or runs through it."""
+    if text[i] == "/" and text[i - 1 : i] == ":":
+        return WORD_JOINER
+    if text[i] == "@":
+        return WORD_JOINER
+    if text[i] == "." and text[max(0, i - 3) : i].lower() == "www":
+        return WORD_JOINER
+    return ""
+
+
 def escape_markdown(value: Any) -> str:
     """Shop or mall text to put inside a Streamlit markdown string, shown exactly as typed:
-    no image, link, bare-URL or e-mail autolink, HTML, heading, list, emphasis,
+    no image, link, bare-URL or e-mail autolink (an invisible WORD JOINER breaks those, see
+    above), HTML, heading, list, emphasis,
     ``:color[...]`` directive, ``:emoji:`` or ``$math$`` is ever made from it; line breaks
     become spaces."""
     text = "" if value is None else str(value)
     text = " ".join(text.splitlines())
     escaped = "".join(
-        "\\" + c
+        _unlink(text, i) + "\\" + c
         if c in _MARKDOWN_PUNCTUATION
         or (c == ":" and text[i + 1 : i + 2].isascii() and text[i + 1 : i + 2].isalpha())
         or text[i : i + 2] == ":/"
-        else c
+        else _unlink(text, i) + c
         for i, c in enumerate(text)
     )
     return "\\" + escaped if escaped[:1] in ("-", "=") else escaped

@@ -42,17 +42,22 @@ from sync.models import Order, PushResult, Shipment, StockLevel
 ORDER_PROBLEMS = (ValidationError, MallPayloadError)
 
 
-def skipped_order(mall: str, order_number: object, exc: Exception) -> str:
-    """One Japanese sentence for the 同期ログ and the 要確認 queue: which order, why, what to do."""
+def order_problem(exc: Exception) -> str:
+    """Why one order could not be mapped, in staff's words (a pydantic error's messages, not
+    its English report)."""
     if isinstance(exc, ValidationError):
         reasons = dict.fromkeys(
             str(e.get("msg", "")).removeprefix("Value error, ")
             + ("" if str(e.get("type")) == "value_error" else f"（{'.'.join(map(str, e.get('loc', ())))}）")
             for e in exc.errors(include_url=False)
         )
-        reason = "、".join(reasons)
-    else:
-        reason = str(exc)
+        return "、".join(reasons)
+    return str(exc)
+
+
+def skipped_order(mall: str, order_number: object, exc: Exception) -> str:
+    """One Japanese sentence for the 同期ログ and the 要確認 queue: which order, why, what to do."""
+    reason = order_problem(exc)
     number = str(order_number or "").strip() or "（番号不明）"
     return (
         f"{mall}の注文 {number} を取り込めませんでした: {reason}。"

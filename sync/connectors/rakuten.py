@@ -51,7 +51,15 @@ from typing import Any, Literal
 import requests
 from pydantic import Field, SecretStr
 
-from sync.connectors.base import ChannelSettings, Confirmations, OrderPage
+from sync.connectors.base import (
+    ORDER_PROBLEMS,
+    ChannelSettings,
+    Confirmations,
+    OrderPage,
+    held_cursor,
+    order_problem,
+    skipped_order,
+)
 from sync.connectors.http import MallHttp, TokenBucket, json_body
 from sync.errors import MallAuthError, MallPayloadError, MallRejected, SyncError
 from sync.models import Address, Carrier, Order, OrderLine, PushResult, Shipment, StockLevel
@@ -463,16 +471,25 @@ class Connector:
         start = start.astimezone(JST).replace(microsecond=0)
         until = until.astimezone(JST).replace(microsecond=0)
         newest: datetime | None = None
+        # The 注文日 of the first order skipped (base.py): searchOrder lists by 注文日, so a
+        # cursor kept there finds it (and reports it) again next run; `start` when its own
+        # 注文日 cannot be read.
+        hold: datetime | None = None
         seen: set[str] = set()
         for window_start, window_end in windows(start, until):
             for numbers in self._search(window_start, window_end):
                 fresh = [n for n in numbers if n not in seen]
                 seen.update(fresh)
                 for chunk_start in range(0, len(fresh), GET_ORDER_CHUNK):
-                    orders = self._get_orders(fresh[chunk_start : chunk_start + GET_ORDER_CHUNK])
+                    orders, errors, skipped_at = self._get_orders(
+                        fresh[chunk_start : chunk_start + GET_ORDER_CHUNK], start
+                    )
+                    if skipped_at is not None:
+                        hold = min(hold, skipped_at) if hold else skipped_at
                     for order in orders:
                         newest = max(newest, order.updated_at) if newest else order.updated_at
-                    yield OrderPage(orders, newest.isoformat() if newest else None)
+                    cursor = held_cursor(newest, hold)
+                    yield OrderPage(orders, cursor.isoformat() if cursor else None, tuple(errors))
 
     def recheck_orders(self, order_numbers: Sequence[str], *, until: datetime) -> Iterator[OrderPage]:
         """The current versions of exactly these orders (``Rechecks`` in base.py): getOrder with
@@ -539,8 +556,8 @@ class Connector:
                 continue
             try:
                 found[number] = map_order(raw, self.mall)
-            except MallPayloadError as exc:  # one unreadable order must not hide the others
-                errors[number] = f"{self.mall}の注文 {number} を読み直せませんでした: {exc}"
+            except ORDER_PROBLEMS as exc:  # one unreadable order must not hide the others
+                errors[number] = f"{self.mall}の注文 {number} を読み直せませんでした: {order_problem(exc)}"
         return refused
 
     def _parse_cursor(self, cursor: str) -> datetime:
@@ -591,17 +608,35 @@ class Connector:
         }
         return self._order_call("searchOrder", body)
 
-    def _get_orders(self, numbers: list[str]) -> list[Order]:
+    def _get_orders(
+        self, numbers: list[str], start: datetime
+    ) -> tuple[list[Order], list[str], datetime | None]:
+        """getOrder for new orders: (the orders by 注文日, the orders skipped described, the
+        earliest 注文日 of those skipped). An order that does not map (an amount beyond
+        vocabulary/limits.py, a field RMS left out) is skipped, never the call."""
         body = self._order_call("getOrder", {"orderNumberList": numbers, "version": GET_ORDER_VERSION})
         raws = body.get("OrderModelList")
         if not isinstance(raws, list) or not all(isinstance(r, dict) for r in raws):
             raise MallPayloadError(f"{self.mall}の受注情報の応答に OrderModelList がありません")
-        orders = [map_order(raw, self.mall) for raw in raws]
-        got = {o.order_number for o in orders}
+        orders: list[Order] = []
+        errors: list[str] = []
+        hold: datetime | None = None
+        got: set[str] = set()
+        for raw in raws:
+            got.add(_text(raw.get("orderNumber")))
+            try:
+                orders.append(map_order(raw, self.mall))
+            except ORDER_PROBLEMS as exc:
+                errors.append(skipped_order(self.mall, raw.get("orderNumber"), exc))
+                try:
+                    skipped_at = parse_rms_time(raw.get("orderDatetime"), "orderDatetime", self.mall)
+                except MallPayloadError:
+                    skipped_at = start
+                hold = min(hold, skipped_at) if hold else skipped_at
         missing = [n for n in numbers if n not in got]
         if missing:
             raise MallPayloadError(f"{self.mall}の受注情報に注文 {'、'.join(missing[:5])} がありませんでした")
-        return sorted(orders, key=lambda o: (o.ordered_at, o.order_number))
+        return sorted(orders, key=lambda o: (o.ordered_at, o.order_number)), errors, hold
 
     def _order_call(self, name: str, body: Mapping[str, Any], *, idempotent: bool = True) -> dict:
         response = self._orders_http.request(
@@ -736,8 +771,8 @@ class Connector:
             else:
                 try:
                     found[number] = progress[number] = map_order(raw, self.mall)
-                except MallPayloadError as exc:
-                    errors[number] = str(exc)
+                except ORDER_PROBLEMS as exc:
+                    errors[number] = order_problem(exc)
         return progress, errors
 
     # -- stock

@@ -50,7 +50,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pydantic import Field, SecretStr
 
-from sync.connectors.base import ChannelSettings, OrderPage
+from sync.connectors.base import ORDER_PROBLEMS, ChannelSettings, OrderPage, order_problem, skipped_order
 from sync.connectors.http import MallHttp, TokenBucket
 from sync.errors import MallAuthError, MallPayloadError, MallRejected, SyncError
 from sync.models import Address, Carrier, Order, OrderLine, PushResult, Shipment, StockLevel
@@ -470,16 +470,27 @@ class Connector:
         a little before the stored cursor. Listed orders whose LastUpdateTime is after `until`
         wait for the next run. The cursor (newest LastUpdateTime) is given with the last page
         only: pages come in order time, so an earlier cursor could pass over a later page.
+
+        An order whose orderInfo does not map (a quantity or amount beyond vocabulary/limits.py,
+        a field missing) is skipped and described in its page's ``errors`` (base.py); the other
+        orders go in. The cursor then stays at this fetch's start: the last page gives none (the
+        stored cursor stays, so the next run lists the same order times again) or, on a first
+        run, the start itself. The cursor is a LastUpdateTime while orderList filters by
+        OrderTime, so a cursor held at the skipped order's own time could pass over orders
+        listed before it that wait for the next run (updated after `until`); the fetch start
+        cannot, as the next run lists everything this one listed.
         """
         until = until if until.tzinfo else until.replace(tzinfo=JST)
         changed_since = self._parse_cursor(since) if since else None
         start = changed_since if changed_since else until - FIRST_RUN_LOOKBACK
+        first_start = start
         windows = []
         while start < until:
             end = min(until, start + timedelta(days=self.settings.window_days))
             windows.append((start, end))
             start = end + timedelta(seconds=1)  # OrderTimeTo is inclusive to the second
         newest: datetime | None = None
+        skipped = False
         pages: list[list[str]] = []
         for time_from, time_to in windows:
             for found in self._list_window(time_from, time_to):
@@ -490,9 +501,28 @@ class Connector:
                         newest = max(newest, updated) if newest else updated
                 pages.append(wanted)
                 if len(pages) > 1:
-                    yield OrderPage([self._order_info(o) for o in pages.pop(0)], None)
-        last = pages.pop() if pages else []
-        yield OrderPage([self._order_info(o) for o in last], _iso(newest) if newest else None)
+                    orders, errors = self._read_new(pages.pop(0))
+                    skipped = skipped or bool(errors)
+                    yield OrderPage(orders, None, errors)
+        orders, errors = self._read_new(pages.pop() if pages else [])
+        skipped = skipped or bool(errors)
+        if skipped:
+            cursor = None if changed_since else _iso(first_start)
+        else:
+            cursor = _iso(newest) if newest else None
+        yield OrderPage(orders, cursor, errors)
+
+    def _read_new(self, order_ids: list[str]) -> tuple[list[Order], tuple[str, ...]]:
+        """orderInfo for listed orders: those that map, and the others described (skipped)."""
+        orders: list[Order] = []
+        errors: list[str] = []
+        for order_id in order_ids:
+            root = self._xml("orderInfo", order_info_request(self.settings.seller_id, order_id), signed=True)
+            try:
+                orders.append(map_order_info(root, self.mall))
+            except ORDER_PROBLEMS as exc:
+                errors.append(skipped_order(self.mall, order_id, exc))
+        return orders, tuple(errors)
 
     def recheck_orders(self, order_numbers: Sequence[str], *, until: datetime) -> Iterator[OrderPage]:
         """The current versions of exactly these orders (``Rechecks`` in base.py): one orderInfo
@@ -521,8 +551,10 @@ class Connector:
                     raise MallPayloadError(f"{self.mall}から想定外の応答がありました（{root.tag}）")
                 try:
                     order = map_order_info(root, self.mall)
-                except (MallRejected, MallPayloadError) as exc:  # Status NG, or this order unreadable
-                    errors.append(f"{self.mall}の注文 {order_id} を読み直せませんでした: {exc}")
+                except (MallRejected, *ORDER_PROBLEMS) as exc:  # Status NG, or this order unreadable
+                    errors.append(
+                        f"{self.mall}の注文 {order_id} を読み直せませんでした: {order_problem(exc)}"
+                    )
                     continue
                 if order.order_number != order_id:
                     errors.append(
@@ -542,10 +574,6 @@ class Connector:
             start += size
             if not found or start > total:
                 return
-
-    def _order_info(self, order_id: str) -> Order:
-        root = self._xml("orderInfo", order_info_request(self.settings.seller_id, order_id), signed=True)
-        return map_order_info(root, self.mall)
 
     def _parse_cursor(self, cursor: str) -> datetime:
         try:
