@@ -57,15 +57,15 @@ _MARKDOWN_PUNCTUATION = frozenset("!#$&()*+.<>@[\\]^_`{|}~")
 # already parsed (remark-gfm's autolink literals), so a backslash or an entity before them
 # changes nothing: seen in chromium, "http\\://…" and "http&#58;//…" both became links.
 # An invisible WORD JOINER where the pattern needs two characters side by side ("://",
-# "www.", "x@") keeps the text as it reads and makes no link.
+# "www.") keeps the text as it reads and makes no link. E-mail addresses are left as they are:
+# their autolink is a mailto: (no request leaves the browser), and staff copy addresses from
+# the page, which a hidden character would break.
 WORD_JOINER = "\u2060"
 
 
 def _unlink(text: str, i: int) -> str:
     """What goes in front of text[i] so no autolink literal starts or runs through it."""
     if text[i] == "/" and text[i - 1 : i] == ":":
-        return WORD_JOINER
-    if text[i] == "@":
         return WORD_JOINER
     if text[i] == "." and text[max(0, i - 3) : i].lower() == "www":
         return WORD_JOINER
@@ -74,8 +74,8 @@ def _unlink(text: str, i: int) -> str:
 
 def escape_markdown(value: Any) -> str:
     """Shop or mall text to put inside a Streamlit markdown string, shown exactly as typed:
-    no image, link, bare-URL or e-mail autolink (an invisible WORD JOINER breaks those, see
-    above), HTML, heading, list, emphasis,
+    no image, link or bare-URL autolink (an invisible WORD JOINER breaks those, see above),
+    HTML, heading, list, emphasis,
     ``:color[...]`` directive, ``:emoji:`` or ``$math$`` is ever made from it; line breaks
     become spaces."""
     text = "" if value is None else str(value)
