@@ -1,0 +1,39 @@
+"""The 受注ボード's order list: the table with its columns, rows selected by clicking."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from shop import orders_board as ob
+
+TABLE_HEIGHT = 318
+
+
+def order_table(view: pd.DataFrame, keys: list[ob.OrderKey], *, key: str) -> list[ob.OrderKey]:
+    """Draw the list; the orders whose rows are selected."""
+    event = st.dataframe(
+        view,
+        key=key,
+        on_select="rerun",
+        selection_mode="multi-row",
+        hide_index=True,
+        height=TABLE_HEIGHT,
+        column_config={
+            "モール": st.column_config.TextColumn("モール", width=62),
+            "注文番号": st.column_config.TextColumn("注文番号", width=176),
+            "注文日時": st.column_config.DatetimeColumn("注文日時", format="YYYY-MM-DD HH:mm", width=114),
+            "ステータス": st.column_config.TextColumn("ステータス", width=80),
+            "購入者名": st.column_config.TextColumn("購入者名", width=86),
+            "SKU": st.column_config.TextColumn("SKU", width=108),
+            "合計金額": st.column_config.NumberColumn("合計金額", format="¥%,d", width=78),
+            "送料": st.column_config.NumberColumn("送料", format="¥%,d", width=54),
+            "要確認": st.column_config.TextColumn(
+                "要確認", width=118, help="要確認タブに載っている理由の種類です。詳しくは注文の詳細で"
+            ),
+            ob.ARCHIVED: st.column_config.TextColumn(
+                ob.ARCHIVED, width=44, help="履歴データベースへ移した注文です（表示のみ）"
+            ),
+        },
+    )
+    return [keys[i] for i in event.selection.rows if i < len(keys)]
