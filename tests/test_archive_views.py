@@ -27,6 +27,7 @@ from sheets_schema.xlsx import ArchivedRows, write_xlsx
 from shop import analytics
 from shop import orders_board as ob
 from tests.test_analytics import LINES_IN, ORDERS_IN, make_tables, workbook_sales
+from tests.test_auth import sign_in
 
 # Closed orders of every kind move: shipped, cancelled, an FBA order, one whose UTC time is the
 # previous JST day, and one sharing its day with an order that stays.
@@ -245,15 +246,7 @@ def _open_orders(sql_url: str, archive_url: str, viewer: bool = False) -> AppTes
     at.secrets["workbook"] = {"sql_url": sql_url, "archive_url": archive_url}
     at.secrets["sync"] = {"auto_sync_demo": False}
     if viewer:
-        at.secrets["auth"] = {
-            "redirect_uri": "http://localhost:8501/oauth2callback",
-            "cookie_secret": "test-secret",
-            "client_id": "ichigen",
-            "client_secret": "test",
-            "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
-        }
-        at.secrets["access"] = {"viewer@example.com": "閲覧"}
-        at.user = {"email": "viewer@example.com", "is_logged_in": True, "email_verified": True}
+        sign_in(at, "viewer@example.com", "閲覧")
     at.run()
     at.switch_page("pages/orders.py").run()
     assert not at.exception, [e.message for e in at.exception]

@@ -23,6 +23,14 @@ AUTH = {
 ACCESS = {"tencho@example.jp": "管理", "part@example.jp": "閲覧"}
 
 
+def sign_in(at: AppTest, email: str, role: str) -> AppTest:
+    """An AppTest with [auth] set and ``email`` signed in (verified) holding ``role``."""
+    at.secrets["auth"] = AUTH
+    at.secrets["access"] = {email: role}
+    at.user = {"is_logged_in": True, "email": email, "email_verified": True}
+    return at
+
+
 def app(tmp_path: Path, user: dict) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.secrets["workbook"] = {"sql_url": f"sqlite:///{tmp_path / 'wb.sqlite3'}"}

@@ -18,7 +18,7 @@ from sheets_schema.book import open_prepared_workbook, read_tables
 from sheets_schema.cells import JST
 from sheets_schema.changes import WriteJob
 from tests.page_probe import APP, PAGES, elements
-from tests.test_auth import AUTH
+from tests.test_auth import sign_in
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
@@ -126,9 +126,7 @@ def run_page(url: str, page: str, role: str | None) -> AppTest:
     at.secrets["workbook"] = {"sql_url": url}
     at.secrets["sync"] = {"auto_sync_demo": False}
     if role is not None:
-        at.secrets["auth"] = AUTH
-        at.secrets["access"] = {"x@example.jp": role}
-        at.user = {"is_logged_in": True, "email": "x@example.jp", "email_verified": True}
+        sign_in(at, "x@example.jp", role)
     at.run()
     if page != "pages/home.py":
         at.switch_page(page)

@@ -21,6 +21,7 @@ from sheets_schema.parsing import parse_grid
 from sheets_schema.tabs import TABS
 from shop import orders_board as ob
 from tests.shop_fixtures import ledger_problems, open_shop
+from tests.test_auth import sign_in
 from vocabulary.text import escape_markdown
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
@@ -503,15 +504,7 @@ def test_a_viewer_sees_masked_names_and_no_controls_that_change_anything(sql_url
     at = AppTest.from_file(APP, default_timeout=60)
     at.secrets["workbook"] = {"sql_url": sql_url}
     at.secrets["sync"] = {"auto_sync_demo": False}
-    at.secrets["auth"] = {
-        "redirect_uri": "http://localhost:8501/oauth2callback",
-        "cookie_secret": "test-secret",
-        "client_id": "ichigen",
-        "client_secret": "test",
-        "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
-    }
-    at.secrets["access"] = {"viewer@example.com": "閲覧"}
-    at.user = {"email": "viewer@example.com", "is_logged_in": True, "email_verified": True}
+    sign_in(at, "viewer@example.com", "閲覧")
     at.run()
     at.switch_page(PAGE).run()
     assert not at.exception

@@ -28,6 +28,7 @@ from sheets_schema.workbook import Workbook
 from shop import bulk_edit
 from sync.connectors import build_connectors
 from sync.engine import SyncEngine
+from tests.test_auth import sign_in
 
 APP = str(PROJECT_ROOT / "app.py")
 PAGE = "pages/products.py"
@@ -472,15 +473,7 @@ def test_a_viewer_sees_read_only_tables(tmp_path: Path, fresh_caches) -> None:
     at = AppTest.from_file(APP, default_timeout=60)
     at.secrets["workbook"] = {"sql_url": url}
     at.secrets["sync"] = {"auto_sync_demo": False}
-    at.secrets["auth"] = {
-        "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
-        "cookie_secret": "test-cookie-secret",
-        "client_id": "id",
-        "client_secret": "secret",
-        "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
-    }
-    at.secrets["access"] = {"part@example.jp": "閲覧"}
-    at.user = {"is_logged_in": True, "email": "part@example.jp", "email_verified": True}
+    sign_in(at, "part@example.jp", "閲覧")
     at.run()
     at.switch_page(PAGE).run()
     assert not at.exception
