@@ -21,7 +21,7 @@ kept once). Passes run under the sync lease, so no cycle appends meanwhile.
 from __future__ import annotations
 
 import contextlib
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -420,12 +420,3 @@ def opening_note(cutoff: datetime, movements: int) -> str:
 
 def _cell(cells: list[str], column: int) -> str:
     return cells[column].strip() if column < len(cells) else ""
-
-
-def opening_units(movements: list[StockMovement]) -> Counter[str]:
-    """Per SKU, what 繰越 rows hold (for checks: the archive plus these equal the ledger)."""
-    units: Counter[str] = Counter()
-    for movement in movements:
-        if movement.kind == OPENING:
-            units[movement.sku] += movement.quantity
-    return units
