@@ -115,6 +115,10 @@ class WorkbookSettings(Section):
     # History moved out of the workbook goes to this database (any SQLAlchemy URL); a SQLite
     # file beside the embedded workbook by default.
     archive_url: str = "sqlite:///data/ichigen-archive.sqlite3"
+    # With Google Sheets: a PostgreSQL database for the tabs only Ichigen writes (在庫移動,
+    # 同期ログ, 受注明細, メール送信履歴, the hidden state) and, unless archive_url is set, for
+    # the archive. Staff tabs stay in the spreadsheet (sheets_schema/adapters/hybrid.py).
+    machine_url: str = ""
     # 同期ログ rows (and, later, closed orders) older than this many days are archived.
     archive_after_days: int = Field(30, ge=1)
     # A database server (PostgreSQL: sql_url / archive_url = "postgresql+psycopg://user@host/db",
@@ -228,6 +232,20 @@ class Settings(BaseModel):
     # Who may do what once [auth] is set: e-mail -> 閲覧 (view), 編集 (edit) or 管理 (settings, sync).
     access: dict[str, Literal["閲覧", "編集", "管理"]] = {}
 
+    @model_validator(mode="after")
+    def _machine_url_with_sheets(self) -> Settings:
+        url = self.workbook.machine_url.strip()
+        if url and self.backend != "google":
+            raise ValueError(
+                "[workbook] machine_url は Google スプレッドシート（[google]）と組み合わせる設定です。"
+                "ワークブック全体をデータベースに置くときは sql_url を使ってください"
+            )
+        if url and not url.startswith("postgresql"):
+            raise ValueError(
+                "[workbook] machine_url には PostgreSQL の URL（postgresql+psycopg://…）を指定してください"
+            )
+        return self
+
     @property
     def backend(self) -> Literal["sql", "google"]:
         if self.workbook.backend == "auto":
@@ -239,7 +257,13 @@ class Settings(BaseModel):
         return _from_project(self.workbook.sql_url)
 
     def archive_url(self) -> str:
+        if self.machine_url() and "archive_url" not in self.workbook.model_fields_set:
+            return self.machine_url()  # the hybrid's database holds the history too
         return _from_project(self.workbook.archive_url)
+
+    def machine_url(self) -> str:
+        """The hybrid workbook's database ('' when every tab is in the one workbook)."""
+        return self.workbook.machine_url.strip() if self.backend == "google" else ""
 
     def sql_options(self) -> Any:
         """Connection settings for a database server (sheets_schema.adapters.sql.SqlOptions)."""

@@ -8,6 +8,8 @@ python -m sheets_schema archive [--dry-run]   move closed orders, old ledger and
 python -m sheets_schema check --fix           first trim Google Sheets grids to the cells in use
 python -m sheets_schema migrate --to URL [--dry-run]
                                               copy the workbook and its archive to PostgreSQL, verify, switch settings
+python -m sheets_schema migrate --machine-to URL [--dry-run]
+                                              Google Sheets: only Ichigen's own tabs (and the archive) to PostgreSQL
 """
 
 from __future__ import annotations
@@ -187,7 +189,7 @@ def archive(settings: Settings, workbook: Workbook, *, dry_run: bool) -> int:
     return 0
 
 
-_WORKBOOK_KEYS = ("backend", "sql_url", "archive_url")
+_WORKBOOK_KEYS = ("backend", "sql_url", "archive_url", "machine_url")
 
 
 def _stock_totals(workbook: Workbook) -> dict[str, dict[str, tuple[int, int]]]:
@@ -218,9 +220,13 @@ def migrate(
     archive_target: str | None,
     *,
     dry_run: bool,
+    machine_only: bool = False,
 ) -> int:
     """Copy the configured workbook and its archive to PostgreSQL, verify, then switch the
-    settings (see sheets_schema/migrate.py). Under the sync lease, like an archive pass."""
+    settings (see sheets_schema/migrate.py). Under the sync lease, like an archive pass.
+
+    ``machine_only`` (``--machine-to``): a Google Sheets workbook keeps its staff tabs in the
+    spreadsheet and only the tabs Ichigen alone writes move (the hybrid workbook)."""
     import socket
     import time
 
@@ -247,11 +253,26 @@ def migrate(
                 "移行先には PostgreSQL の URL（postgresql+psycopg://ユーザー@ホスト:5432/データベース）を指定してください。"
             )
     shown, shown_archive = masked_url(target), masked_url(archive_target)
+    if machine_only and settings.backend != "google":
+        raise FileProblem(
+            "--machine-to は Google スプレッドシートのワークブックで使います。ワークブック全体を移すときは --to を使ってください。"
+        )
+    if not machine_only and settings.machine_url():
+        raise FileProblem(
+            "Ichigen のシートはすでにデータベース（[workbook] machine_url）にあります。"
+            "スプレッドシートのシートはそのままにして、ほかを移すときは --machine-to を使ってください。"
+        )
     source = open_workbook(settings)
-    source_url = settings.sql_url() if settings.backend == "sql" else None
+    source_url = settings.sql_url() if settings.backend == "sql" else settings.machine_url() or None
     if source_url is not None and m.same_database(source_url, target):
         print(f"ワークブックはすでに {shown} にあります。移すものはありません（何も変えていません）")
         return 0
+    if settings.machine_url():
+        raise FileProblem(
+            f"Ichigen のシートはすでに {masked_url(settings.machine_url())} にあります。"
+            "データベースから別のデータベースへの移行は、PostgreSQL の pg_dump と pg_restore で行ってください。"
+        )
+    copied_source = m.MachineTabs(source) if machine_only else source
     source_archive = settings.archive_url()
     archive_moves = not m.same_database(source_archive, archive_target) and archive_exists(source_archive)
     tables = m.archive_definitions()
@@ -274,11 +295,16 @@ def migrate(
         source.info.location
         if settings.backend == "sql"
         else f"Google スプレッドシート（{source.info.title}）"
+        + (
+            "の Ichigen だけが書くシート（" + "・".join(t.title for t in TABS if t.machine_owned) + "）"
+            if machine_only
+            else ""
+        )
     )
     print(f"移行元: {source_name}")
     print(f"移行先: {shown}" + ("" if archive_target == target else f"（履歴: {shown_archive}）"))
     if dry_run:
-        content = m.workbook_fingerprint(source, LEASE_KEY)
+        content = m.workbook_fingerprint(copied_source, LEASE_KEY)
         history = (
             m.archive_fingerprint(create_sql_engine(source_archive), tables) if archive_moves else m.Part()
         )
@@ -318,7 +344,7 @@ def migrate(
         return 3
     try:
         wb, ar = target_states()
-        content = m.workbook_fingerprint(source, LEASE_KEY) if wb is not None else None
+        content = m.workbook_fingerprint(copied_source, LEASE_KEY) if wb is not None else None
         source_archive_engine = None
         history: m.Part | None = None
         if archive_moves:
@@ -339,13 +365,13 @@ def migrate(
             )
 
         def unchanged(copied: m.Part) -> None:
-            if m.workbook_fingerprint(source, LEASE_KEY) != copied:
+            if m.workbook_fingerprint(copied_source, LEASE_KEY) != copied:
                 raise m.MigrationRefused(
                     "コピーの間に移行元のワークブックが変わったため、移行先には何も残していません。もう一度実行してください"
                 )
 
         if wb is None:
-            content = m.copy_workbook(source, engine, LEASE_KEY, unchanged)
+            content = m.copy_workbook(copied_source, engine, LEASE_KEY, unchanged)
             print(f"ワークブックをコピーしました: {len(content.entries)} シート・{content.rows:,} 行")
         else:
             print(f"移行先にはすでに同じワークブックがあります（{wb.rows:,} 行）。コピーしません")
@@ -376,7 +402,11 @@ def migrate(
                     m.explain_differences(history, copied_ar, "移行先の履歴が移行元と一致しません")
                 )
         before = _stock_totals(source)
-        target_workbook = SqlWorkbook(target, engine=engine)
+        target_workbook: Workbook = SqlWorkbook(target, engine=engine)
+        if machine_only:
+            from sheets_schema.adapters.hybrid import HybridWorkbook
+
+            target_workbook = HybridWorkbook(source, target_workbook)  # type: ignore[arg-type]
         after = _stock_totals(target_workbook)
         for name in before:
             if before[name] != after[name]:
@@ -411,11 +441,14 @@ def migrate(
             )
         print(f"コピーと確認にかかった時間: {time.monotonic() - started:.1f} 秒")
 
-        updates = {"backend": "sql", "sql_url": target, "archive_url": archive_target}
+        updates = (
+            {"machine_url": target, "archive_url": archive_target}
+            if machine_only
+            else {"backend": "sql", "sql_url": target, "archive_url": archive_target}
+        )
+        keys = [k for k in _WORKBOOK_KEYS if k in updates]
         from_environment = [
-            f"ICHIGEN_WORKBOOK__{k.upper()}"
-            for k in _WORKBOOK_KEYS
-            if f"ICHIGEN_WORKBOOK__{k.upper()}" in environ
+            f"ICHIGEN_WORKBOOK__{k.upper()}" for k in keys if f"ICHIGEN_WORKBOOK__{k.upper()}" in environ
         ]
         path = secrets or DEFAULT_SECRETS_PATH
         backup = None
@@ -430,13 +463,24 @@ def migrate(
                 f"ワークブックの設定が環境変数（{'・'.join(from_environment)}）から来ているため、設定ファイルは変えていません。"
                 "次のように設定してから、アプリと同期を起動し直してください（*** はパスワードです）:"
             )
-            for key in _WORKBOOK_KEYS:
+            for key in keys:
                 value = updates[key]
                 print(f"  ICHIGEN_WORKBOOK__{key.upper()}={masked_url(value) if key != 'backend' else value}")
             return 0
+        kept = f"（元の設定は {backup} に残しました）" if backup else ""
+        if machine_only:
+            print(
+                f"設定を切り替えました: {path} の [workbook] machine_url = {shown}・archive_url = {shown_archive}{kept}"
+            )
+            print(
+                "アプリと同期（python -m sync watch）を起動し直すと、商品・在庫・モール商品・受注・メールテンプレートは"
+                "これまでどおりスプレッドシートで、ほかは PostgreSQL で扱います。スプレッドシートに残った "
+                + "・".join(t for t in copied_source.tab_titles())
+                + " はもう読み書きしません（確かめてから削除すると、そのぶんのセルが空きます）"
+            )
+            return 0
         print(
-            f'設定を切り替えました: {path} の [workbook] backend = "sql"・sql_url = {shown}・archive_url = {shown_archive}'
-            + (f"（元の設定は {backup} に残しました）" if backup else "")
+            f'設定を切り替えました: {path} の [workbook] backend = "sql"・sql_url = {shown}・archive_url = {shown_archive}{kept}'
         )
         print(
             "アプリと同期（python -m sync watch）を起動し直すと、PostgreSQL のワークブックを使います。移行元はそのまま残っています"
@@ -482,7 +526,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     migrator = commands.add_parser(
         "migrate", help="ワークブックと履歴データベースを PostgreSQL へコピーし、確認してから設定を切り替える"
     )
-    migrator.add_argument("--to", required=True, metavar="URL", help="移行先（postgresql+psycopg://…）")
+    where = migrator.add_mutually_exclusive_group(required=True)
+    where.add_argument("--to", metavar="URL", help="ワークブック全体の移行先（postgresql+psycopg://…）")
+    where.add_argument(
+        "--machine-to",
+        metavar="URL",
+        help="Google スプレッドシートのまま、Ichigen だけが書くシート（在庫移動・同期ログなど）を移す先",
+    )
     migrator.add_argument(
         "--archive-to", default=None, metavar="URL", help="履歴データベースの移行先（省略時は --to と同じ）"
     )
@@ -500,7 +550,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             _writable_target(args.path)
         if args.command == "migrate":  # the source as it is: never seeded
             return migrate(
-                settings, args.secrets, dict(os.environ), args.to, args.archive_to, dry_run=args.dry_run
+                settings,
+                args.secrets,
+                dict(os.environ),
+                args.to or args.machine_to,
+                args.archive_to,
+                dry_run=args.dry_run,
+                machine_only=args.machine_to is not None,
             )
         workbook = open_prepared_workbook(settings, datetime.now(JST))
         if args.command == "archive":

@@ -25,13 +25,19 @@ def open_workbook(settings: Settings) -> Workbook:
 
         google = settings.google
         assert google is not None
-        return GoogleSheetsWorkbook(
+        sheets = GoogleSheetsWorkbook(
             google.spreadsheet_key,
             google.service_account_info(),
             api_base_url=google.api_base_url,
             policy=RetryPolicy(google.max_retries, google.backoff_base_seconds, google.backoff_max_seconds),
             timeout_seconds=google.timeout_seconds,
         )
+        if not settings.machine_url():
+            return sheets
+        from sheets_schema.adapters.hybrid import HybridWorkbook
+        from sheets_schema.adapters.sql import SqlWorkbook
+
+        return HybridWorkbook(sheets, SqlWorkbook(settings.machine_url(), options=settings.sql_options()))
     from sheets_schema.adapters.sql import SqlWorkbook
 
     return SqlWorkbook(settings.sql_url(), options=settings.sql_options())

@@ -54,6 +54,7 @@ from sqlalchemy.engine import make_url
 
 from sheets_schema.adapters.sql import _SCHEMA_LOCK, _dumps, metadata, rows_table, tabs_table
 from sheets_schema.grid import FIRST_DATA_ROW
+from sheets_schema.tabs import machine_owned
 from sheets_schema.workbook import Workbook
 
 SYSTEM_TITLE = "_システム"
@@ -174,7 +175,7 @@ def sql_tabs(conn: Connection) -> Iterator[tuple[TabMeta, Iterator[tuple[int, st
         yield meta, rows()
 
 
-def google_tabs(workbook: Workbook) -> Iterator[tuple[TabMeta, Iterator[tuple[int, str]]]]:
+def google_tabs(workbook: Workbook | MachineTabs) -> Iterator[tuple[TabMeta, Iterator[tuple[int, str]]]]:
     """A Google Sheets workbook's tabs in order, one read per tab (one tab in memory at a time);
     rows as the port reads them (text cells), numbered from row 2."""
     hidden = workbook.hidden_titles()
@@ -192,8 +193,27 @@ def google_tabs(workbook: Workbook) -> Iterator[tuple[TabMeta, Iterator[tuple[in
         yield meta, rows()
 
 
+class MachineTabs:
+    """The tabs only Ichigen writes (``TabSpec.machine_owned``) of a Google Sheets workbook:
+    what ``migrate --machine-to`` moves to PostgreSQL while staff tabs stay in the spreadsheet."""
+
+    def __init__(self, workbook: Workbook) -> None:
+        self.workbook = workbook
+
+    def tab_titles(self) -> list[str]:
+        return [t for t in self.workbook.tab_titles() if machine_owned(t)]
+
+    def hidden_titles(self) -> set[str]:
+        return {t for t in self.workbook.hidden_titles() if machine_owned(t)}
+
+    def read(self, titles: Sequence[str]) -> dict[str, Any]:
+        return self.workbook.read([t for t in titles if machine_owned(t)])
+
+
 @contextlib.contextmanager
-def workbook_tabs(workbook: Workbook) -> Iterator[Iterator[tuple[TabMeta, Iterator[tuple[int, str]]]]]:
+def workbook_tabs(
+    workbook: Workbook | MachineTabs,
+) -> Iterator[Iterator[tuple[TabMeta, Iterator[tuple[int, str]]]]]:
     engine = getattr(workbook, "engine", None)
     if isinstance(engine, Engine):
         with engine.connect() as conn:
@@ -212,7 +232,7 @@ def fingerprint_tabs(tabs: Iterator[tuple[TabMeta, Iterator[tuple[int, str]]]], 
     return part
 
 
-def workbook_fingerprint(workbook: Workbook, lease_key: str) -> Part:
+def workbook_fingerprint(workbook: Workbook | MachineTabs, lease_key: str) -> Part:
     with workbook_tabs(workbook) as tabs:
         return fingerprint_tabs(tabs, lease_key)
 
@@ -238,7 +258,7 @@ def _copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Itera
 
 
 def copy_workbook(
-    workbook: Workbook,
+    workbook: Workbook | MachineTabs,
     engine: Engine,
     lease_key: str,
     before_commit: Callable[[Part], None] = lambda part: None,

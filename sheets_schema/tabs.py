@@ -50,6 +50,13 @@ class TabSpec:
         return bool(self.staff_columns) and not self.hidden
 
     @property
+    def machine_owned(self) -> bool:
+        """Tabs only Ichigen writes (ledger, logs, per-line state, send records, its own hidden
+        state): what a shop that outgrew one spreadsheet keeps on a database server while staff
+        go on editing the other tabs in Google Sheets (see sheets_schema/adapters/hybrid.py)."""
+        return self.hidden or not self.staff_columns
+
+    @property
     def system_columns(self) -> tuple[str, ...]:
         return tuple(h for h in self.headers if h not in self.staff_columns)
 
@@ -290,3 +297,9 @@ TABS: tuple[TabSpec, ...] = (
     ORDER_SETTLEMENTS,
 )
 TAB_BY_TITLE: dict[str, TabSpec] = {spec.title: spec for spec in TABS}
+
+
+def machine_owned(title: str) -> bool:
+    """Whether a tab is one only Ichigen writes (staff's own tabs are not)."""
+    spec = TAB_BY_TITLE.get(title)
+    return spec is not None and spec.machine_owned

@@ -28,6 +28,9 @@ class WorkbookInfo:
     title: str
     location: str  # file path or database URL without password, or the spreadsheet's URL
     url: str | None = None
+    # Where Ichigen's own tabs are when they are not with the staff tabs (the hybrid workbook):
+    # the database URL without password.
+    machine_location: str | None = None
 
 
 @dataclass(frozen=True)

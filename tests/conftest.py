@@ -18,6 +18,7 @@ import streamlit as st
 from sqlalchemy import delete, insert, select, update
 
 from sheets_schema.adapters.google_sheets import GoogleSheetsWorkbook
+from sheets_schema.adapters.hybrid import HybridWorkbook, machine_owned
 from sheets_schema.adapters.sql import SqlWorkbook, create_sql_engine, rows_table, tabs_table
 from sheets_schema.book import ensure_tabs
 from sheets_schema.grid import cell_text
@@ -156,6 +157,40 @@ class GoogleHarness:
         return f"sqlite:///{self.folder / 'archive.sqlite3'}"
 
 
+class HybridHarness:
+    """Staff tabs on the Sheets fake, Ichigen's own tabs on a PostgreSQL database."""
+
+    kind = "hybrid"
+    dialect = "postgresql"
+
+    def __init__(self, server: FakeSheetsServer, pg_url: str, folder: Path) -> None:
+        self.folder = folder
+        self.google = GoogleHarness(server, folder=folder)
+        self.sql = SqlHarness(folder / "machine", pg_url)
+        self.url = pg_url
+        self.new_database: Callable[[], str] | None = None
+        self.workbook: Workbook = self.fresh_workbook()
+
+    @property
+    def server(self) -> FakeSheetsServer:
+        return self.google.server
+
+    def fresh_workbook(self) -> Workbook:
+        return HybridWorkbook(self.google.fresh_workbook(), SqlWorkbook(self.sql.url, engine=self.sql.engine))
+
+    def _side(self, title: str) -> SqlHarness | GoogleHarness:
+        return self.sql if machine_owned(title) else self.google
+
+    def staff_put(self, title: str, values: list[list[Any]]) -> None:
+        self._side(title).staff_put(title, values)
+
+    def stored(self, title: str) -> list[list[str]]:
+        return self._side(title).stored(title)
+
+    def archive_url(self) -> str:
+        return self.url
+
+
 # -- PostgreSQL: a real server (see tests/pg_cluster.py), one fresh database per test
 
 
@@ -192,7 +227,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         callspec = getattr(item, "callspec", None)
         params = callspec.params.values() if callspec else ()
         fixtures = getattr(item, "fixturenames", ())
-        if "pg_database" in fixtures or "postgresql" in params:
+        if "pg_database" in fixtures or "postgresql" in params or "hybrid" in params:
             item.add_marker(pytest.mark.postgresql)
 
 
@@ -214,24 +249,34 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgresql: runs against a real PostgreSQL server")
+    config.addinivalue_line("markers", "backends(*names): the harness backends this test runs on")
 
 
-# Test modules that run on PostgreSQL too set HARNESS_BACKENDS = ("sql", "postgresql", "google").
+# Test modules that run on PostgreSQL too set HARNESS_BACKENDS = ("sql", "postgresql", "google", "hybrid")
+# ("hybrid": staff tabs on the Sheets fake, the rest on PostgreSQL).
 DEFAULT_BACKENDS = ("sql", "google")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "harness" in metafunc.fixturenames:
-        backends = getattr(metafunc.module, "HARNESS_BACKENDS", DEFAULT_BACKENDS)
+        only = metafunc.definition.get_closest_marker("backends")  # @pytest.mark.backends("hybrid")
+        backends = only.args if only else getattr(metafunc.module, "HARNESS_BACKENDS", DEFAULT_BACKENDS)
         metafunc.parametrize("harness", backends, indirect=True)
 
 
 @pytest.fixture
-def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlHarness | GoogleHarness]:
+def harness(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[SqlHarness | GoogleHarness | HybridHarness]:
     if request.param == "sql":
-        made: SqlHarness | GoogleHarness = SqlHarness(tmp_path / "workbook.sqlite3")
+        made: SqlHarness | GoogleHarness | HybridHarness = SqlHarness(tmp_path / "workbook.sqlite3")
     elif request.param == "postgresql":
         made = SqlHarness(tmp_path / "workbook", request.getfixturevalue("pg_url"))
+        made.new_database = request.getfixturevalue("pg_database")
+    elif request.param == "hybrid":
+        made = HybridHarness(
+            request.getfixturevalue("fake_sheets"), request.getfixturevalue("pg_url"), tmp_path
+        )
         made.new_database = request.getfixturevalue("pg_database")
     else:
         made = GoogleHarness(request.getfixturevalue("fake_sheets"), folder=tmp_path)
@@ -239,3 +284,5 @@ def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlHarne
     yield made
     if isinstance(made, SqlHarness):
         made.engine.dispose()
+    elif isinstance(made, HybridHarness):
+        made.sql.engine.dispose()

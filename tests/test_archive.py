@@ -31,7 +31,7 @@ from tests.shop_fixtures import ledger_problems
 from tests.shopify_shop import ShopifyShop, open_shopify_shop
 from tests.test_sync_crash import CrashingWorkbook, Killed
 
-HARNESS_BACKENDS = ("sql", "postgresql", "google")  # PostgreSQL: workbook and archive on the server
+HARNESS_BACKENDS = ("sql", "postgresql", "google", "hybrid")  # PostgreSQL: workbook and archive on the server
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=JST)
 AGES_IN_DAYS = [90, 60, 45, 31, 29, 10, 1]  # oldest first, as the log grows
 

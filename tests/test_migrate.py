@@ -15,18 +15,22 @@ import pytest
 from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import make_url
 
-from settings import PROJECT_ROOT
+from settings import PROJECT_ROOT, load_settings_file
 from sheets_schema.__main__ import main
+from sheets_schema.adapters.hybrid import HybridWorkbook
 from sheets_schema.adapters.sql import SqlWorkbook, create_sql_engine
 from sheets_schema.archive import Archive
-from sheets_schema.book import ensure_tabs, seed_demo_if_new
+from sheets_schema.book import ensure_tabs, open_workbook, read_tables, seed_demo_if_new
 from sheets_schema.cells import JST
 from sheets_schema.migrate import archive_definitions, edited_secrets
+from sheets_schema.tabs import machine_owned
 from sync.archive import archive_history
+from sync.engine import SyncEngine
 from sync.state import LEASE_KEY
 from tests.conftest import GoogleHarness, SqlHarness
 from tests.fakes.sheets_api import make_service_account_info
 from tests.fakes.shopify_api import FakeShopify
+from tests.shop_fixtures import ledger_problems
 from tests.test_archive import _shop_with_history
 
 PASSWORD = "hunter2-secret"
@@ -167,6 +171,63 @@ def test_a_google_sheets_workbook_moves_to_postgresql(
     code, out = _run(capsys, "--secrets", str(again), "migrate", "--to", pg_url)
     assert code == 0, out
     assert "すでに同じワークブックがあります" in out and "すでに同じ履歴があります" in out
+
+
+def test_machine_tabs_of_a_google_sheets_workbook_move_to_postgresql_and_the_hybrid_runs_on(
+    tmp_path: Path, pg_url: str, fake_sheets: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--machine-to: staff tabs stay in the spreadsheet, Ichigen's own tabs and the archive go
+    to PostgreSQL, verified; the settings then open the hybrid, which reads the same workbook
+    and syncs on it."""
+    source = GoogleHarness(fake_sheets, folder=tmp_path)
+    ensure_tabs(source.workbook)
+    _history_shop(source, tmp_path)
+    key_file = tmp_path / "sa.json"
+    key_file.write_text(json.dumps(make_service_account_info(fake_sheets.token_uri)), encoding="utf-8")
+    secrets = tmp_path / "secrets.toml"
+    original = (
+        f'[google]\nspreadsheet_key = "{source.key}"\nservice_account_file = "{key_file}"\n'
+        f'api_base_url = "{fake_sheets.base_url}"\n\n[workbook]\narchive_url = "{source.archive_url()}"\n'
+    )
+    secrets.write_text(original, encoding="utf-8")
+    before, archived = _everything(source.workbook), _archive_rows(source.archive_url())
+    target = _with_password(pg_url)
+
+    with pytest.raises(SystemExit) as refused:
+        main(["--secrets", str(secrets), "migrate", "--machine-to", target, "--to", target])
+    assert refused.value.code == 2 and "同時に使えません" in capsys.readouterr().err  # one or the other
+    code, out = _run(capsys, "--secrets", str(secrets), "migrate", "--machine-to", target, "--dry-run")
+    assert code == 0, out
+    assert "在庫移動" in out and "空です" in out and PASSWORD not in out
+    code, out = _run(capsys, "--secrets", str(secrets), "migrate", "--machine-to", target)
+    assert code == 0, out
+    assert "確認しました" in out and "machine_url" in out and PASSWORD not in out
+
+    # Only Ichigen's own tabs went to the database; the spreadsheet is untouched.
+    moved = SqlWorkbook(pg_url)
+    machine = [t for t in before if machine_owned(t)]
+    assert sorted(moved.tab_titles()) == sorted(machine) and "在庫移動" in machine
+    assert {t: v for t, v in _everything(moved).items()} == {t: before[t] for t in machine}
+    assert _everything(source.fresh_workbook()) == before
+    assert _archive_rows(pg_url) == archived
+    settings_file = tomllib.loads(secrets.read_text(encoding="utf-8"))
+    assert settings_file["workbook"]["machine_url"] == target
+    assert settings_file["google"]["spreadsheet_key"] == source.key  # still the staff surface
+
+    # The settings open the hybrid: the same workbook through the port, and a cycle runs on it.
+    settings = load_settings_file(secrets)
+    hybrid = open_workbook(settings)
+    assert isinstance(hybrid, HybridWorkbook) and settings.archive_url() == target
+    assert _everything(hybrid) == before
+    engine = SyncEngine(hybrid, [], settings.sync, archive=Archive(settings.archive_url()))
+    engine.run_once()  # the first cycle on the moved workbook
+    fake_sheets.reset_counts()
+    engine.run_once()
+    assert [r.kind for r in fake_sheets.requests if r.kind != "token"] == ["values.batchGet"]
+    assert ledger_problems(read_tables(hybrid)) == []
+    # A second run has nothing to move.
+    code, out = _run(capsys, "--secrets", str(secrets), "migrate", "--machine-to", target)
+    assert code == 0 and "すでに" in out
 
 
 def _demo_source(tmp_path: Path) -> tuple[SqlHarness, Path]:

@@ -102,3 +102,20 @@ def test_example_documents_every_connector_setting_and_its_malls_validate() -> N
     assert set(settings.malls) == {"shopify", "amazon_files"}
     for channel, section in settings.malls.items():
         assert channel_settings(channel, section).type == section["type"]
+
+
+def test_machine_url_goes_with_google_sheets_and_postgresql_only() -> None:
+    google = {"spreadsheet_key": "k", "service_account_file": "sa.json"}
+    url = "postgresql+psycopg://ichigen@db.example.jp/ichigen"
+    hybrid = load_settings({"google": google, "workbook": {"machine_url": url}})
+    assert hybrid.backend == "google" and hybrid.machine_url() == url
+    assert hybrid.archive_url() == url  # the history goes with the machine tabs unless set
+    own = load_settings(
+        {"google": google, "workbook": {"machine_url": url, "archive_url": "sqlite:////tmp/a.sqlite3"}}
+    )
+    assert own.archive_url() == "sqlite:////tmp/a.sqlite3"
+    assert load_settings({"google": google}).machine_url() == ""
+    with pytest.raises(SettingsInvalid, match="Google スプレッドシート"):
+        load_settings({"workbook": {"machine_url": url}})  # nothing to pair it with
+    with pytest.raises(SettingsInvalid, match="PostgreSQL"):
+        load_settings({"google": google, "workbook": {"machine_url": "sqlite:///machine.sqlite3"}})

@@ -24,10 +24,10 @@ from sheets_schema.book import ensure_tabs, open_workbook, read_tables
 from sheets_schema.changes import WriteJob
 from sheets_schema.workbook import Workbook, runner_lock
 from sync.connectors import DEMO_CHANNELS
-from tests.conftest import GoogleHarness, SqlHarness
+from tests.conftest import GoogleHarness, HybridHarness, SqlHarness
 from tests.shop_fixtures import Shop, ledger_problems, open_shop, snapshot
 
-HARNESS_BACKENDS = ("sql", "postgresql", "google")
+HARNESS_BACKENDS = ("sql", "postgresql", "google", "hybrid")
 
 
 class Killed(BaseException):
@@ -77,6 +77,8 @@ def another_workbook(harness: Any, folder: Path, name: str) -> Workbook:
     """A new, empty workbook on the same adapter as ``harness``."""
     if harness.kind == "google":
         made: Any = GoogleHarness(harness.server)
+    elif harness.kind == "hybrid":
+        made = HybridHarness(harness.server, harness.new_database(), folder / name)
     elif harness.dialect == "postgresql":
         made = SqlHarness(folder / name, harness.new_database())  # a database of its own
     else:
@@ -139,3 +141,65 @@ def test_kill_9_of_a_running_sync_then_a_rerun_loses_and_doubles_nothing(
     assert [str(e) for t in tables.values() for e in t.errors] == []  # no duplicated key anywhere
     again = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert "新規 0" in again.stdout and again.stdout.count("新規 0") == 4
+
+
+class CrashingSheets:
+    """The hybrid's spreadsheet half that dies just before or just after its n-th write lands:
+    the moments between the database half being applied and its commit."""
+
+    def __init__(self, inner: Any, machine: Any, crash_at: int, after: bool) -> None:
+        self.inner, self.machine, self.crash_at, self.after, self.writes = inner, machine, crash_at, after, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def write(self, job: WriteJob) -> None:
+        self.writes += 1
+        if self.writes == self.crash_at and not self.after:
+            self.die()
+        self.inner.write(job)
+        if self.writes == self.crash_at and self.after:
+            self.die()
+
+    def die(self) -> None:
+        lock = self.machine.runner_lock()
+        if lock is not None:
+            lock.release()
+        raise Killed
+
+
+@pytest.mark.backends("hybrid")
+def test_hybrid_a_crash_between_the_sheets_half_and_the_database_commit_is_repaired(
+    harness, tmp_path: Path
+) -> None:
+    """Killed after the database half was applied (uncommitted) and recorded as pending, just
+    before or just after the Sheets half landed: the next run finishes or drops that job by
+    the marker on Sheets, and ends where an uninterrupted run ends."""
+    from sheets_schema.adapters.hybrid import HybridWorkbook
+
+    reference = open_shop(harness.workbook, tmp_path / "reference-malls")
+    counter = CrashingSheets(reference.workbook.sheets, reference.workbook.machine, crash_at=0, after=False)
+    cycle_twice(reference, HybridWorkbook(counter, reference.workbook.machine))
+    expected = snapshot(reference.workbook)
+    assert counter.writes >= 1  # the import (受注, 在庫 with the ledger) at least
+
+    repaired = 0
+    for n in range(1, counter.writes + 1):
+        for after in (False, True):
+            name = f"hybrid-{n}-{'after' if after else 'before'}"
+            workbook = another_workbook(harness, tmp_path, name)
+            shop = open_shop(workbook, tmp_path / name)
+            crashing = CrashingSheets(workbook.sheets, workbook.machine, crash_at=n, after=after)
+            engine = shop.engine()
+            engine.workbook = HybridWorkbook(crashing, workbook.machine)
+            with contextlib.suppress(Killed):
+                engine.run_once()
+            if crashing.writes >= n:
+                assert workbook.pending_jobs() == 1, name  # the dead job is still to be settled
+                repaired += after
+            shop.clock.advance(seconds=shop.sync.lease_seconds + 1)
+            shop.engine().run_once()
+            assert workbook.pending_jobs() == 0, name
+            assert snapshot(workbook) == expected, name
+            assert ledger_problems(read_tables(workbook)) == []
+    assert repaired >= 1  # a job whose Sheets half landed was finished from the record

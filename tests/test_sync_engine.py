@@ -13,6 +13,9 @@ from sheets_schema.errors import StaleWorkbookError
 from sync.errors import LeaseHeld
 from tests.shop_fixtures import Shop, ledger_problems, open_shop, snapshot
 
+# The Sheets- and PostgreSQL-only workbooks, and the hybrid of Sheets (staff tabs) and PostgreSQL.
+HARNESS_BACKENDS = ("sql", "google", "hybrid")
+
 
 @pytest.fixture
 def shop(harness, tmp_path: Path) -> Shop:
@@ -157,6 +160,9 @@ def test_an_unknown_sku_is_imported_flagged_and_reallocated_once_mapped(harness,
     assert ledger_problems(tables) == []
 
 
+# The lease as a _システム cell that expires; with PostgreSQL (the hybrid too) the lease is the
+# server's advisory lock, tested with real processes in test_sync_runners_pg.py.
+@pytest.mark.backends("sql", "google")
 def test_a_second_runner_is_refused_while_the_lease_is_held(shop: Shop) -> None:
     first = shop.engine(holder="runner-A")
     first.acquire_lease()  # runner A is mid-cycle

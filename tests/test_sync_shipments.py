@@ -10,6 +10,9 @@ import pytest
 
 from tests.shop_fixtures import Shop, ledger_problems, open_shop
 
+# The Sheets- and PostgreSQL-only workbooks, and the hybrid of Sheets (staff tabs) and PostgreSQL.
+HARNESS_BACKENDS = ("sql", "google", "hybrid")
+
 
 @pytest.fixture
 def shop(harness, tmp_path: Path) -> Shop:

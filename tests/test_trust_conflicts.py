@@ -22,6 +22,9 @@ from shop import orders_board as ob
 from tests.test_orders_board import NOW, ROWS, open_page, order_list, select_rows, stored
 from tests.test_products_bulk_edit import click, diff, page
 
+# The Sheets- and PostgreSQL-only workbooks, and the hybrid of Sheets (staff tabs) and PostgreSQL.
+HARNESS_BACKENDS = ("sql", "google", "hybrid")
+
 STOCK_ROWS = [
     {"SKU": "TWL-FACE-WH", "実在庫": 19, "安全在庫": 2},
     {"SKU": "MUG-AI", "実在庫": 7, "安全在庫": 0},

@@ -21,6 +21,9 @@ from tests.fakes.shopify_api import FakeShopify
 from tests.shop_fixtures import ledger_problems
 from tests.shopify_shop import ShopifyShop, open_shopify_shop
 
+# The Sheets- and PostgreSQL-only workbooks, and the hybrid of Sheets (staff tabs) and PostgreSQL.
+HARNESS_BACKENDS = ("sql", "google", "hybrid")
+
 
 class PersonEditsBeforeWrite:
     """The workbook, with a person's edit landing just before the job's n-th write."""

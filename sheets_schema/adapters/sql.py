@@ -514,17 +514,32 @@ class SqlWorkbook:
     def write(self, job: WriteJob) -> None:
         if not job:
             return
+        # One transaction: all of the job or nothing, one writer at a time (per tab on
+        # PostgreSQL: _checked_tab_ids locks the job's tabs before anything is checked).
+        with self.transaction() as conn:
+            self.apply(conn, job)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction, committed when the block ends without an exception: what a
+        store that writes one job across this database and another (the hybrid workbook) uses
+        to hold the database's half open until the other half has landed."""
         try:
-            # One transaction: all of the job or nothing, one writer at a time (per tab on
-            # PostgreSQL: _checked_tab_ids locks the job's tabs before anything is checked).
             with self._engine.connect().execution_options(ichigen_write=True) as conn, conn.begin():
-                ids = self._checked_tab_ids(conn, job)
-                self._check_expectations(conn, job, ids)
-                self._apply_updates(conn, job, ids)
-                self._apply_appends(conn, job, ids)
-                self._apply_deletes(conn, job, ids)
+                yield conn
         except SQLAlchemyError as exc:
             raise unavailable(exc, self.info.location, "書き込め") from exc
+
+    def apply(self, conn: Connection, job: WriteJob) -> None:
+        """Check and apply ``job`` inside ``transaction()``: its tabs locked and headers checked,
+        its expectations checked, then its updates, appends and deletions."""
+        if not job:
+            return
+        ids = self._checked_tab_ids(conn, job)
+        self._check_expectations(conn, job, ids)
+        self._apply_updates(conn, job, ids)
+        self._apply_appends(conn, job, ids)
+        self._apply_deletes(conn, job, ids)
 
     def _check_expectations(self, conn: Connection, job: WriteJob, ids: dict[str, int]) -> None:
         """Inside the transaction: every expected cell still reads as the job read it."""
