@@ -203,3 +203,61 @@ def test_hybrid_a_crash_between_the_sheets_half_and_the_database_commit_is_repai
             assert snapshot(workbook) == expected, name
             assert ledger_problems(read_tables(workbook)) == []
     assert repaired >= 1  # a job whose Sheets half landed was finished from the record
+
+
+def test_kill_9_of_a_running_sync_on_the_hybrid_then_a_rerun_loses_and_doubles_nothing(
+    tmp_path: Path, fake_sheets: Any, pg_url: str
+) -> None:
+    """Real processes on the hybrid (staff tabs on the Sheets fake over loopback, the rest on
+    PostgreSQL), killed with SIGKILL at several moments of a cycle: the rerun settles whatever
+    job was cut in two, and nothing is lost or counted twice."""
+    from datetime import datetime
+
+    from sheets_schema.book import seed_demo_if_new
+    from sheets_schema.cells import JST
+    from tests.fakes.sheets_api import make_service_account_info
+
+    made = HybridHarness(fake_sheets, pg_url, tmp_path)
+    seed_demo_if_new(made.workbook, datetime.now(JST))
+    key_file = tmp_path / "sa.json"
+    key_file.write_text(json.dumps(make_service_account_info(fake_sheets.token_uri)), encoding="utf-8")
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(
+        f'[google]\nspreadsheet_key = "{made.google.key}"\nservice_account_file = "{key_file}"\n'
+        f'api_base_url = "{fake_sheets.base_url}"\n\n[workbook]\nmachine_url = "{pg_url}"\n'
+        "[sync]\nlease_seconds = 600\n"
+        + "".join(
+            f"[malls.{channel}]\n"
+            + "".join(f"{k} = {json.dumps(v)}\n" for k, v in section.items())
+            + f'state_dir = "{tmp_path / "demo_malls"}"\n'
+            for channel, section in DEMO_CHANNELS.items()
+        ),
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-m", "sync", "--secrets", str(secrets), "--quiet", "once"]
+    # Kill later and later (each run starts the cycle over) until a run finishes by itself:
+    # the kills then fell at moments all through a cycle, whatever this machine's speed.
+    mid_cycle, delay = 0, 0.5
+    while True:
+        process = subprocess.Popen(
+            command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        time.sleep(delay)
+        if process.poll() is not None:
+            break
+        process.send_signal(signal.SIGKILL)  # no cleanup: the server ends its sessions
+        process.wait()
+        mid_cycle += 1
+        delay += 0.2
+        assert delay < 30, "a run never finished"
+    assert mid_cycle >= 3
+    done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    workbook = made.fresh_workbook()
+    assert workbook.pending_jobs() == 0  # type: ignore[attr-defined]
+    tables = read_tables(workbook)
+    assert len(tables["受注"].records) > 0
+    assert ledger_problems(tables) == []
+    assert [str(e) for t in tables.values() for e in t.errors] == []  # no duplicated key anywhere
+    again = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=180)
+    assert "新規 0" in again.stdout and again.stdout.count("新規 0") == 4

@@ -49,7 +49,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from sheets_schema.adapters.google_sheets import GoogleSheetsWorkbook
-from sheets_schema.adapters.sql import PostgresRunnerLock, SqlWorkbook, masked_url, unavailable
+from sheets_schema.adapters.sql import _SCHEMA_LOCK, PostgresRunnerLock, SqlWorkbook, masked_url, unavailable
 from sheets_schema.changes import CellUpdate, TabAppend, WriteJob
 from sheets_schema.errors import CellConflict, HeaderError, StaleWorkbookError, WorkbookUnavailable
 from sheets_schema.grid import Grid, cell_text
@@ -135,7 +135,8 @@ class HybridWorkbook:
         self.machine = machine
         try:
             with machine.engine.begin() as conn:
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITE_LOCK})
+                # The schema lock (not the write lock: opening must not wait for a job).
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
                 _metadata.create_all(conn)
         except SQLAlchemyError as exc:
             raise unavailable(exc, machine.info.location, "読め") from exc
