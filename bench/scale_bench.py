@@ -200,7 +200,7 @@ class TabWriter:
 FIELDS: dict[str, tuple[str, ...]] = {
     spec.title: tuple(columns.split())
     for spec, columns in (
-        (PRODUCTS, "SKU 商品名 販売価格 原価 JANコード 仕入先 発注点 発注ロット リードタイム日数 メモ"),
+        (PRODUCTS, "SKU 商品名 販売価格 原価 JANコード 仕入先 発注点 発注ロット リードタイム日数 メモ 棚番"),
         (MALL_LISTINGS, "モール SKU モール商品コード モールSKU 在庫連携"),
         (
             ORDERS,
@@ -213,11 +213,11 @@ FIELDS: dict[str, tuple[str, ...]] = {
             SYNC_LOG,
             "実行ID 開始日時 終了日時 モール 処理 取得件数 新規 更新 重複スキップ 失敗 結果 エラー内容",
         ),
-        (STOCK, "SKU 実在庫 引当数 安全在庫 販売可能数 更新日時"),
+        (STOCK, "SKU 実在庫 引当数 安全在庫 販売可能数 更新日時 不良在庫"),
         (STOCK_RECORDS, "SKU 実在庫 安全在庫 更新日時"),
         (STOCK_PUSHES, "モール SKU モール商品コード モールSKU 送信数量 状態 送信日時 エラー"),
         (SYSTEM_STATE, "キー 値 更新日時"),
-        (LEDGER_BALANCES, "SKU 実在庫 引当数 更新日時"),
+        (LEDGER_BALANCES, "SKU 実在庫 引当数 更新日時 不良在庫"),
         (ORDER_SETTLEMENTS, "モール 注文番号 反映状態 明細在庫 更新日時"),
     )
 }
@@ -429,6 +429,7 @@ class ShopBuilder:
                     sku.lot,
                     7,
                     "",
+                    f"{'ABCDEFGH'[i % 8]}-{i // 8 % 50:02d}",  # 棚番: aisle and shelf
                 ]
             )
             for mall in MALLS:
@@ -749,9 +750,9 @@ class ShopBuilder:
         balances = tab_writer(self.conn, LEDGER_BALANCES)
         for sku in self.skus:
             at = stamp(sku.changed_at)
-            stock.add([sku.code, sku.on_hand, sku.allocated, SAFETY_STOCK, sku.available, at])
+            stock.add([sku.code, sku.on_hand, sku.allocated, SAFETY_STOCK, sku.available, at, 0])
             records.add([sku.code, sku.on_hand, SAFETY_STOCK, at])
-            balances.add([sku.code, sku.on_hand, sku.allocated, at])
+            balances.add([sku.code, sku.on_hand, sku.allocated, at, 0])
             for mall in MALLS:
                 pushes.add(
                     [

@@ -46,10 +46,13 @@ def open_workbook(settings: Settings) -> Workbook:
 def open_prepared_workbook(settings: Settings, now: datetime) -> Workbook:
     """The configured workbook with every tab present; a new embedded one gets the demo shop."""
     workbook = open_workbook(settings)
+    existing = set(workbook.tab_titles())
     if settings.backend == "sql" and settings.workbook.seed_demo:
         seed_demo_if_new(workbook, now)
     else:
         ensure_tabs(workbook)
+    # Tabs made just now have today's header; older ones may lack a column added since.
+    ensure_columns(workbook, [s for s in TABS if s.title in existing])
     return workbook
 
 
@@ -138,6 +141,27 @@ def ensure_tabs(workbook: Workbook, specs: Iterable[TabSpec] = TABS) -> list[str
     new = [NewTab(s.title, s.headers, s.hidden, s.initial_cells()) for s in specs if s.title not in existing]
     workbook.add_tabs(new)
     return [t.title for t in new]
+
+
+def ensure_columns(workbook: Workbook, specs: Iterable[TabSpec] = TABS) -> list[str]:
+    """Add the columns the contract gained since a tab was made (``TabSpec.added_columns``) at
+    the end of its header; one read of the header rows. Returns '「tab」の「column」' notes."""
+    specs = [s for s in specs if s.added_columns]
+    titles = set(workbook.tab_titles())
+    wanted = [s for s in specs if s.title in titles]
+    if not wanted:
+        return []
+    headers = workbook.read([s.title for s in wanted], start_rows={s.title: 10**9 for s in wanted})
+    added = []
+    for spec in wanted:
+        grid = headers.get(spec.title)
+        if grid is None:
+            continue
+        missing = [h for h in spec.headers if h in spec.added_columns and h not in grid.header]
+        if missing:
+            workbook.add_columns(spec.title, missing)
+            added.extend(f"「{spec.title}」の「{h}」" for h in missing)
+    return added
 
 
 def seed_demo_if_new(workbook: Workbook, now: datetime) -> bool:

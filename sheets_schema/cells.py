@@ -114,6 +114,24 @@ def format_datetime(value: datetime) -> str:
     return value.astimezone(JST).strftime(DATETIME_FORMAT)
 
 
+def _jst_date(value: Any) -> date:
+    """A day (発注日, 入荷予定日): '2026-12-01', '2026/12/1', or a date-time (its JST day)."""
+    if isinstance(value, datetime):
+        return _jst_datetime(value).date()
+    if isinstance(value, date):
+        return value
+    try:
+        return _jst_datetime(value).date()
+    except PydanticCustomError:
+        if not normalise_text(value):
+            raise
+        raise _error("日付は「2026-12-01」の形で入力してください") from None
+
+
+def format_date(value: date) -> str:
+    return value.strftime("%Y-%m-%d")
+
+
 def _optional_text(value: Any) -> str:
     return "" if value is None else str(value)
 
@@ -145,6 +163,7 @@ OnOff = Annotated[
     BeforeValidator(_on_off),
     PlainSerializer(lambda on: "ON" if on else "OFF", return_type=str),
 ]
+JstDate = Annotated[date, BeforeValidator(_jst_date), PlainSerializer(format_date, return_type=str)]
 # Free text: whatever staff typed, numbers included, kept as text.
 Text = Annotated[str, BeforeValidator(_optional_text)]
 
@@ -152,3 +171,4 @@ OptionalIdentifier = Annotated[Identifier | None, BeforeValidator(blank_to_none)
 OptionalQuantity = Annotated[Quantity | None, BeforeValidator(blank_to_none)]
 OptionalYen = Annotated[Yen | None, BeforeValidator(blank_to_none)]
 OptionalJstDateTime = Annotated[JstDateTime | None, BeforeValidator(blank_to_none)]
+OptionalJstDate = Annotated[JstDate | None, BeforeValidator(blank_to_none)]

@@ -109,11 +109,15 @@ class WriteJob:
             )
         if not table.grid.first_row <= row < table.grid.end_row:
             raise ValueError(f"row {row} is outside {table.title}")
+        written = []
         for header, value in values.items():
             if header not in table.spec.headers:
                 raise KeyError(f"{header} is not a column of {table.title}")
+            if header not in table.grid.header and header in table.spec.added_columns:
+                continue  # an older tab without this column yet: written once it is added
+            written.append(header)
             self.updates.append(CellUpdate(table.title, row, table.column(header), to_cell(value)))
-        self._guard(table, row, [*table.spec.key, *(h for h in values if h in table.spec.staff_columns)])
+        self._guard(table, row, [*table.spec.key, *(h for h in written if h in table.spec.staff_columns)])
 
     def rewrite(self, table: Table[Any], row: int, values: Mapping[str, Any]) -> None:
         """Replace a whole row, append-only tabs included: how an archive pass folds the old

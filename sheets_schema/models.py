@@ -11,6 +11,7 @@ from sheets_schema.cells import (
     JstDateTime,
     OnOff,
     OptionalIdentifier,
+    OptionalJstDate,
     OptionalJstDateTime,
     OptionalQuantity,
     OptionalYen,
@@ -26,6 +27,7 @@ from vocabulary.statuses import (  # noqa: F401  (the workbook's contract re-exp
     Carrier,
     MovementKind,
     OrderStatus,
+    PurchaseStatus,
     SyncResult,
 )
 
@@ -45,6 +47,8 @@ class Product(Row):
     reorder_lot: OptionalQuantity = Field(None, alias="発注ロット", ge=1)
     lead_time_days: OptionalQuantity = Field(None, alias="リードタイム日数", ge=0)
     memo: Text = Field("", alias="メモ")
+    # Where the goods are kept (a shelf or bin code): count sheets are sorted by it.
+    location: Text = Field("", alias="棚番")
 
 
 class Stock(Row):
@@ -56,6 +60,8 @@ class Stock(Row):
     safety_stock: Quantity = Field(0, alias="安全在庫", ge=0)
     available: Quantity = Field(0, alias="販売可能数", ge=0)
     updated_at: OptionalJstDateTime = Field(None, alias="更新日時")
+    # Units that cannot be sold (returned damaged, found defective): kept apart from 実在庫.
+    defective: Quantity = Field(0, alias="不良在庫", ge=0)
 
 
 class MallListing(Row):
@@ -163,6 +169,7 @@ class LedgerBalance(Row):
     on_hand: Quantity = Field(0, alias="実在庫")
     allocated: Quantity = Field(0, alias="引当数")
     updated_at: OptionalJstDateTime = Field(None, alias="更新日時")
+    defective: Quantity = Field(0, alias="不良在庫")
 
 
 class OrderSettlement(Row):
@@ -222,3 +229,44 @@ class MailLog(Row):
     at: OptionalJstDateTime = Field(None, alias="日時")
     error: Text = Field("", alias="エラー")
     attempts: Quantity = Field(0, alias="試行回数", ge=0)
+
+
+class Supplier(Row):
+    """A supplier (仕入先) that 商品 name in their 仕入先 column and 発注 are sent to."""
+
+    name: Identifier = Field(alias="仕入先")
+    contact: Text = Field("", alias="担当者")
+    email: Text = Field("", alias="メールアドレス")
+    phone: OptionalIdentifier = Field(None, alias="電話番号")
+    # Used for a SKU whose 商品 row has no リードタイム日数 of its own.
+    lead_time_days: OptionalQuantity = Field(None, alias="リードタイム日数", ge=0)
+    memo: Text = Field("", alias="メモ")
+
+
+class PurchaseOrder(Row):
+    """One 発注 to one supplier; its lines are in 発注明細."""
+
+    number: Identifier = Field(alias="発注番号")
+    supplier: Identifier = Field(alias="仕入先")
+    ordered_on: OptionalJstDate = Field(None, alias="発注日")
+    expected_on: OptionalJstDate = Field(None, alias="入荷予定日")
+    status: PurchaseStatus = Field("下書き", alias="ステータス")
+    note: Text = Field("", alias="備考")
+    sent_at: OptionalJstDateTime = Field(None, alias="送信日時")
+    updated_at: OptionalJstDateTime = Field(None, alias="更新日時")
+
+
+class PurchaseOrderLine(Row):
+    number: Identifier = Field(alias="発注番号")
+    line_number: Quantity = Field(alias="明細番号", ge=1)
+    sku: Identifier = Field(alias="SKU")
+    quantity: Quantity = Field(alias="数量", ge=1)
+    unit_cost: OptionalYen = Field(None, alias="単価", ge=0)
+    # Written by receiving, in the same job as its 入庫 movements.
+    received: Quantity = Field(0, alias="入荷数", ge=0)
+    note: Text = Field("", alias="備考")
+
+    @property
+    def outstanding(self) -> int:
+        """発注残: ordered and not yet received (an over-receipt leaves none)."""
+        return max(0, self.quantity - self.received)

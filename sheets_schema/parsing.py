@@ -107,6 +107,8 @@ def header_problems(spec: TabSpec, header: list[str]) -> list[str]:
         return [f"「{spec.title}」シートの1行目に見出しがありません"]
     for name in spec.headers:
         count = header.count(name)
+        if count == 0 and name in spec.added_columns:
+            continue  # read as blank until Ichigen adds it (sheets_schema.book.ensure_columns)
         if count == 0:
             problems.append(
                 f"「{spec.title}」シートの1行目に「{name}」列がありません。"
@@ -155,7 +157,8 @@ class _RowParser:
 
     def __init__(self, spec: TabSpec, grid: Grid) -> None:
         self.spec = spec
-        self.columns = [(h, grid.header.index(h)) for h in spec.headers]
+        # A column added to the contract later may be missing from an older tab: blank then.
+        self.columns = [(h, grid.header.index(h)) for h in spec.headers if h in grid.header]
         self.key_positions = [grid.header.index(h) for h in spec.key]
         # Cell text means a model only under one header (staff may reorder columns) and one
         # set of bounds (a quantity within today's limits may not be within tomorrow's).

@@ -32,12 +32,16 @@ class TabSpec:
     append_only: bool = False
     # Rows a new tab starts with ({header: value}), so no two writers ever race to add them.
     initial_rows: tuple[dict[str, str], ...] = ()
+    # Columns the contract gained after the tab's first version. A tab without them still reads
+    # (their cells count as blank, writes to them wait) until Ichigen adds them at the end of its
+    # header (sheets_schema.book.ensure_columns); any other missing column is a header problem.
+    added_columns: frozenset[str] = frozenset()
     headers: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         headers = tuple(f.alias or name for name, f in self.model.model_fields.items())
         object.__setattr__(self, "headers", headers)
-        unknown = (set(self.key) | self.staff_columns) - set(headers)
+        unknown = (set(self.key) | self.staff_columns | self.added_columns) - set(headers)
         if unknown:
             raise ValueError(f"{self.title}: unknown columns {sorted(unknown)}")
 
@@ -79,14 +83,19 @@ PRODUCTS = TabSpec(
     model=models.Product,
     key=("SKU",),
     staff_columns=frozenset(models.Product.model_fields[n].alias for n in models.Product.model_fields),
-    help="販売する商品の一覧です。SKUごとに1行。価格や発注点はここで編集します。",
+    help="販売する商品の一覧です。SKUごとに1行。価格や発注点、棚番（置き場所）はここで編集します。",
+    added_columns=frozenset({"棚番"}),
 )
 STOCK = TabSpec(
     title="在庫",
     model=models.Stock,
     key=("SKU",),
     staff_columns=frozenset({"SKU", "実在庫", "安全在庫"}),
-    help="SKUごとの在庫です。実在庫と安全在庫を編集すると、販売可能数が各モールへ反映されます。",
+    help=(
+        "SKUごとの在庫です。実在庫と安全在庫を編集すると、販売可能数が各モールへ反映されます。"
+        "不良在庫（売れない返品・不良品）は実在庫に含みません。"
+    ),
+    added_columns=frozenset({"不良在庫"}),
 )
 MALL_LISTINGS = TabSpec(
     title="モール商品",
@@ -151,6 +160,7 @@ LEDGER_BALANCES = TabSpec(
     staff_columns=frozenset(),
     help="在庫移動の台帳のSKUごとの合計です。同期が台帳と同時に更新します。編集しないでください。",
     hidden=True,
+    added_columns=frozenset({"不良在庫"}),
 )
 ORDER_SETTLEMENTS = TabSpec(
     title="_受注在庫",
@@ -280,6 +290,31 @@ MAIL_LOG = TabSpec(
     ),
 )
 
+SUPPLIERS = TabSpec(
+    title="仕入先",
+    model=models.Supplier,
+    key=("仕入先",),
+    staff_columns=frozenset(models.Supplier.model_fields[n].alias for n in models.Supplier.model_fields),
+    help="商品の仕入先です。商品シートの「仕入先」列と同じ名前で1行。発注書の送り先とリードタイムの既定値です。",
+)
+PURCHASE_ORDERS = TabSpec(
+    title="発注",
+    model=models.PurchaseOrder,
+    key=("発注番号",),
+    staff_columns=frozenset({"発注番号", "仕入先", "発注日", "入荷予定日", "ステータス", "備考"}),
+    help=(
+        "仕入先への発注です。ステータスは 下書き → 発注済 → 一部入荷 → 入荷済（入荷の登録で自動）、"
+        "やめたときはキャンセル。明細は発注明細シートにあります。"
+    ),
+)
+PURCHASE_ORDER_LINES = TabSpec(
+    title="発注明細",
+    model=models.PurchaseOrderLine,
+    key=("発注番号", "明細番号"),
+    staff_columns=frozenset({"発注番号", "明細番号", "SKU", "数量", "単価", "備考"}),
+    help="発注ごとの商品と数量・単価（原価）です。入荷数は入荷の登録で Ichigen が書きます。",
+)
+
 TABS: tuple[TabSpec, ...] = (
     PRODUCTS,
     STOCK,
@@ -293,6 +328,9 @@ TABS: tuple[TabSpec, ...] = (
     STOCK_PUSHES,
     MAIL_TEMPLATES,
     MAIL_LOG,
+    SUPPLIERS,
+    PURCHASE_ORDERS,
+    PURCHASE_ORDER_LINES,
     LEDGER_BALANCES,
     ORDER_SETTLEMENTS,
 )

@@ -5,7 +5,8 @@
 - ``write`` applies one job whole or not at all: cell updates, appends after the last row read,
   then row deletions; it refuses a job whose read no longer holds (an append target no longer
   empty, an updated row's key or overwritten staff cell changed, an expected cell changed).
-- ``add_tabs`` creates tabs with their header row (hidden tabs are for Ichigen's own state).
+- ``add_tabs`` creates tabs with their header row (hidden tabs are for Ichigen's own state);
+  ``add_columns`` extends an existing tab's header.
 - ``cells_used`` counts cells as Google Sheets does against its 10-million-cell limit.
 A backend with a server that can hold a lock for a live session (PostgreSQL) also offers
 ``runner_lock()`` (see ``runner_lock`` below): the sync runner's lease is then that lock.
@@ -79,6 +80,11 @@ class Workbook(Protocol):
     def write(self, job: WriteJob) -> None: ...
 
     def add_tabs(self, tabs: Sequence[NewTab]) -> None: ...
+
+    def add_columns(self, title: str, headers: Sequence[str]) -> None:
+        """Add these headers at the end of an existing tab's header row (those it lacks): how a
+        tab made by an older Ichigen gains a column the contract added later."""
+        ...
 
     def cells_used(self) -> int:
         """Cells the workbook takes against Google's limit (for SQL: what it would take there)."""

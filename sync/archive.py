@@ -43,7 +43,7 @@ from sheets_schema.tabs import (
 from sync import state
 from sync.engine import SyncEngine
 from sync.errors import LeaseHeld
-from sync.ledger import EFFECTS
+from sync.ledger import DEFECTIVE_EFFECTS, EFFECTS
 from sync.settlement import ARCHIVE_MARK, LEDGER_MARK, LOG_MARK, decode_lines, signature
 
 CLOSED = ("出荷済", "キャンセル")
@@ -360,6 +360,8 @@ def _plan_ledger(
         if not "".join(cells).strip():
             continue
         kind = _cell(cells, column["区分"])
+        if kind in DEFECTIVE_EFFECTS:
+            continue  # 不良在庫 is not carried by a 繰越: these few rows stay in the ledger
         if kind == OPENING:
             parsed = ledger.parse(row)
             if not isinstance(parsed, list):

@@ -605,12 +605,23 @@ class SyncEngine:
         for rows in (orders, lines, settlements):
             tables[rows.table.title] = rows.table
         read = CycleRead(grids, tables, orders, lines, settlements, marks)
+        self._add_missing_columns(grids)
         now_stored = state.values(read.system)
         if any(_mark(now_stored, key) != marks[title] for title, key in TAIL_TABS.items()):
             # Only a lease holder moves the marks; ours were read with the lease. Reading from
             # a stale mark would count rows twice, so this job stops rather than guess.
             raise LeaseHeld("台帳の読み取り位置が同期中に変わったため、書き込まずに終了しました")
         return read
+
+    def _add_missing_columns(self, grids: dict[str, Grid]) -> None:
+        """A tab made by an older Ichigen gains the columns added since (at the end of its
+        header): this cycle reads them as blank and writes them from the next one on."""
+        for spec in CYCLE_TABS:
+            grid = grids.get(spec.title)
+            if grid is not None and spec.added_columns:
+                missing = [h for h in spec.headers if h in spec.added_columns and h not in grid.header]
+                if missing:
+                    self.workbook.add_columns(spec.title, missing)
 
     def _commit_import(
         self,

@@ -26,7 +26,14 @@ EFFECTS: dict[str, tuple[int, int]] = {
     "繰越": (1, 0),
     "引当": (0, 1),
     "引当解除": (0, -1),
+    "返品入庫": (1, 0),
+    "不良入庫": (0, 0),
+    "不良振替": (-1, 0),
+    "不良処分": (0, 0),
 }
+# Effect on 不良在庫 (defective units kept apart from 実在庫). These movements stay in the
+# workbook when history is archived: the archive's 繰越 carries 実在庫 only.
+DEFECTIVE_EFFECTS: dict[str, int] = {"不良入庫": 1, "不良振替": 1, "不良処分": -1}
 
 LineKey = tuple[str, str, int]  # (モール, 注文番号, 明細番号)
 
@@ -43,6 +50,7 @@ class Ledger:
     lines: dict[LineKey, LineLedger] = field(default_factory=lambda: defaultdict(LineLedger))
     on_hand: Counter[str] = field(default_factory=Counter)
     allocated: Counter[str] = field(default_factory=Counter)
+    defective: Counter[str] = field(default_factory=Counter)  # SKU -> 不良在庫
     ids: set[str] = field(default_factory=set)
 
     def add(self, movement: StockMovement) -> None:
@@ -50,6 +58,8 @@ class Ledger:
         hand, alloc = EFFECTS[movement.kind]
         self.on_hand[movement.sku] += hand * movement.quantity
         self.allocated[movement.sku] += alloc * movement.quantity
+        if movement.kind in DEFECTIVE_EFFECTS:
+            self.defective[movement.sku] += DEFECTIVE_EFFECTS[movement.kind] * movement.quantity
         if movement.order_number and movement.line_number:
             line = self.lines[(movement.mall, movement.order_number, movement.line_number)]
             line.kinds[movement.kind] += 1

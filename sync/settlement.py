@@ -90,6 +90,7 @@ class SettledLedger:
                 balance: LedgerBalance = record.value
                 state.ledger.on_hand[balance.sku] = balance.on_hand
                 state.ledger.allocated[balance.sku] = balance.allocated
+                state.ledger.defective[balance.sku] = balance.defective
         for movement in tail.models():
             state.add(movement)
         return state
@@ -176,6 +177,7 @@ class SettledLedger:
                 "SKU": sku,
                 "実在庫": self.ledger.on_hand[sku],
                 "引当数": self.ledger.allocated[sku],
+                "不良在庫": self.ledger.defective[sku],
                 "更新日時": at,
             }
             job.put(self.balances, (sku,), cells)

@@ -158,14 +158,19 @@ def write_stock(
             continue
         on_hand = ledger.on_hand[row.sku]
         allocated = max(0, ledger.allocated[row.sku])
+        defective = max(0, ledger.defective[row.sku])
         free = available(on_hand, allocated, row.safety_stock)
         outcome.available[row.sku] = free
-        if (row.on_hand, row.allocated, row.available) != (on_hand, allocated, free):
-            job.set(
-                stock,
-                record.row,
-                {"実在庫": on_hand, "引当数": allocated, "販売可能数": free, "更新日時": at},
-            )
+        if (row.on_hand, row.allocated, row.available, row.defective) != (
+            on_hand,
+            allocated,
+            free,
+            defective,
+        ):
+            cells = {"実在庫": on_hand, "引当数": allocated, "販売可能数": free, "更新日時": at}
+            if row.defective != defective:
+                cells["不良在庫"] = defective
+            job.set(stock, record.row, cells)
             outcome.changed.add(row.sku)
         previous = last.get(row.sku)
         cells = {"実在庫": on_hand, "安全在庫": row.safety_stock, "更新日時": at}

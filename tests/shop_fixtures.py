@@ -18,7 +18,7 @@ from sheets_schema.workbook import Workbook
 from sync.connectors import DEMO_CHANNELS, channel_settings
 from sync.connectors.demo import Connector as DemoMall
 from sync.engine import SyncEngine
-from sync.ledger import EFFECTS, build_ledger
+from sync.ledger import DEFECTIVE_EFFECTS, EFFECTS, build_ledger
 from sync.settlement import decode_lines
 
 START = datetime(2026, 11, 30, 10, 0, tzinfo=JST)
@@ -97,11 +97,12 @@ def snapshot(workbook: Workbook) -> dict[str, list[tuple[str, ...]]]:
 def ledger_problems(tables: dict[str, Any]) -> list[str]:
     """The identities the ledger promises, per SKU: 実在庫 = Σ on-hand effects; 引当数 = units on
     open, allocating order lines; 販売可能数 = max(0, 実在庫 − 引当数 − 安全在庫)."""
-    on_hand, allocated = Counter(), Counter()
+    on_hand, allocated, defective = Counter(), Counter(), Counter()
     for movement in tables["在庫移動"].models():
         hand, alloc = EFFECTS[movement.kind]
         on_hand[movement.sku] += hand * movement.quantity
         allocated[movement.sku] += alloc * movement.quantity
+        defective[movement.sku] += DEFECTIVE_EFFECTS.get(movement.kind, 0) * movement.quantity
     orders = {(o.mall, o.order_number): o for o in tables["受注"].models()}
     open_units = Counter()
     for line in tables["受注明細"].models():
@@ -113,6 +114,8 @@ def ledger_problems(tables: dict[str, Any]) -> list[str]:
         expected = (on_hand[stock.sku], open_units[stock.sku])
         if (stock.on_hand, stock.allocated) != expected or allocated[stock.sku] != open_units[stock.sku]:
             problems.append(f"{stock.sku}: sheet {(stock.on_hand, stock.allocated)} ledger {expected}")
+        if stock.defective != max(0, defective[stock.sku]):
+            problems.append(f"{stock.sku}: 不良在庫 {stock.defective} ledger {defective[stock.sku]}")
         if stock.available != max(0, stock.on_hand - stock.allocated - stock.safety_stock):
             problems.append(f"{stock.sku}: 販売可能数 {stock.available}")
     return problems + persisted_ledger_problems(tables)
@@ -129,12 +132,11 @@ def persisted_ledger_problems(tables: dict[str, Any]) -> list[str]:
     problems = []
     if int(marks["末尾:在庫移動"]) != len(tables["在庫移動"].grid.rows) + 2:
         problems.append(f"末尾:在庫移動 {marks['末尾:在庫移動']} for {len(movements)} movements")
-    balances = {b.sku: (b.on_hand, b.allocated) for b in tables["_台帳集計"].models()}
+    balances = {b.sku: (b.on_hand, b.allocated, b.defective) for b in tables["_台帳集計"].models()}
     for sku in set(ledger.on_hand) | set(ledger.allocated) | set(balances):
-        if balances.get(sku, (0, 0)) != (ledger.on_hand[sku], ledger.allocated[sku]):
-            problems.append(
-                f"_台帳集計 {sku}: {balances.get(sku)} ledger {ledger.on_hand[sku], ledger.allocated[sku]}"
-            )
+        folded = (ledger.on_hand[sku], ledger.allocated[sku], ledger.defective[sku])
+        if balances.get(sku, (0, 0, 0)) != folded:
+            problems.append(f"_台帳集計 {sku}: {balances.get(sku)} ledger {folded}")
 
     def plain(line: Any) -> tuple[dict[str, int], ...]:
         return tuple({k: v for k, v in c.items() if v} for c in (line.allocated, line.shipped, line.kinds))

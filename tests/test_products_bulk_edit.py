@@ -75,7 +75,16 @@ def grids(workbook: Workbook) -> dict[str, list[list[str]]]:
 def test_the_frame_has_sheet_rows_typed_numbers_and_a_read_only_name(demo_tables) -> None:
     frame = stock_frame(demo_tables)
     assert frame.index.name == "行" and list(frame.index[:3]) == [2, 3, 4]
-    assert list(frame.columns) == ["SKU", "商品名", "実在庫", "引当数", "安全在庫", "販売可能数", "更新日時"]
+    assert list(frame.columns) == [
+        "SKU",
+        "商品名",
+        "実在庫",
+        "引当数",
+        "安全在庫",
+        "販売可能数",
+        "更新日時",
+        "不良在庫",
+    ]
     assert str(frame["実在庫"].dtype) == "Int64"
     first = frame.iloc[0]
     assert (first["SKU"], first["実在庫"], first["商品名"]) == (

@@ -209,3 +209,21 @@ def test_two_runners_started_together_never_double_anything(shop: Shop, tmp_path
     tables = shop.tables()
     assert [str(e) for t in tables.values() for e in t.errors] == []  # no duplicate order or movement
     assert ledger_problems(tables) == []
+
+
+# The harness retypes the tabs as a person would, which on Sheets turns 00901 into 901; each
+# adapter's add_columns is in the contract tests (test_workbook_contract.py).
+@pytest.mark.backends("sql")
+def test_a_cycle_gives_an_older_tab_the_columns_added_since(harness, shop: Shop) -> None:
+    """在庫 and _台帳集計 made before 不良在庫 existed: the next cycle adds the column at the end
+    of each header (no extra read) and the ledger's identities hold after the next."""
+    shop.engine().run_once()
+    for title in ("在庫", "_台帳集計"):
+        stored = harness.stored(title)
+        at = stored[0].index("不良在庫")
+        harness.staff_put(title, [[c for i, c in enumerate(row) if i != at] for row in stored])
+        assert "不良在庫" not in harness.stored(title)[0]
+    shop.engine().run_once()
+    assert harness.stored("在庫")[0][-1] == "不良在庫" and harness.stored("_台帳集計")[0][-1] == "不良在庫"
+    shop.engine().run_once()
+    assert ledger_problems(shop.tables()) == []

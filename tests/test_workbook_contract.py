@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 
-from sheets_schema.book import ensure_tabs, read_tables
+from sheets_schema.book import ensure_columns, ensure_tabs, read_tables
 from sheets_schema.cells import JST
 from sheets_schema.changes import WriteJob
 from sheets_schema.errors import HeaderError, InvalidRowError, StaleWorkbookError
@@ -361,3 +361,26 @@ def test_a_delete_built_on_a_stale_read_removes_nothing(harness) -> None:
     with pytest.raises(StaleWorkbookError):
         harness.workbook.write(job)
     assert sorted(_stored_numbers(harness)) == ["S1", "S2"]
+
+
+def test_a_tab_from_an_older_contract_reads_then_gains_the_added_column_at_its_end(harness) -> None:
+    """在庫 made before 不良在庫 existed, with a column of staff's own at the end: it reads and
+    writes without the new column, then ensure_columns adds it after staff's column."""
+    old = ["SKU", "実在庫", "引当数", "安全在庫", "販売可能数", "更新日時", "担当メモ"]
+    stock_rows(harness, [["TWL-1", 10, 0, 2, 8, "", "月曜に補充"]], header=old)
+    stock = read_tables(harness.workbook)[STOCK.title]
+    assert stock.header_problems == [] and stock.records[0].value.defective == 0
+    job = WriteJob()
+    job.set(stock, 2, {"引当数": 1, "不良在庫": 3})  # 不良在庫 waits for its column
+    harness.workbook.write(job)
+    assert harness.stored(STOCK.title)[1] == ["TWL-1", "10", "1", "2", "8", "", "月曜に補充"]
+
+    assert ensure_columns(harness.workbook) == ["「在庫」の「不良在庫」"]  # other tabs are new
+    assert ensure_columns(harness.workbook) == []  # once
+    assert harness.stored(STOCK.title)[0] == [*old, "不良在庫"]
+    stock = read_tables(harness.workbook)[STOCK.title]
+    job = WriteJob()
+    job.set(stock, 2, {"不良在庫": 3})
+    harness.workbook.write(job)
+    assert harness.stored(STOCK.title)[1] == ["TWL-1", "10", "1", "2", "8", "", "月曜に補充", "3"]
+    assert read_tables(harness.workbook)[STOCK.title].records[0].value.defective == 3

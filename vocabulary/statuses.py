@@ -10,8 +10,29 @@ ORDER_STATUSES: tuple[str, ...] = OrderStatus.__args__
 OPEN_ORDER_STATUSES: tuple[str, ...] = ("新規", "入金待ち", "発送待ち", "保留")
 
 # 繰越: the opening balance left in the workbook for a SKU's movements moved to the archive.
-MovementKind = Literal["入庫", "引当", "引当解除", "出荷", "手動調整", "棚卸", "繰越"]
+# 返品入庫: a customer's return back into sellable stock. Defective units are kept apart from
+# 実在庫 (在庫's 不良在庫): 不良入庫 a returned or received unit that cannot be sold, 不良振替 a
+# sellable unit found defective, 不良処分 defective units disposed of or sent back to the supplier.
+MovementKind = Literal[
+    "入庫",
+    "引当",
+    "引当解除",
+    "出荷",
+    "手動調整",
+    "棚卸",
+    "繰越",
+    "返品入庫",
+    "不良入庫",
+    "不良振替",
+    "不良処分",
+]
 MOVEMENT_KINDS: tuple[str, ...] = MovementKind.__args__
+
+# A purchase order (発注) from 下書き to 入荷済; 一部入荷 and 入荷済 are set by receiving.
+PurchaseStatus = Literal["下書き", "発注済", "一部入荷", "入荷済", "キャンセル"]
+PURCHASE_STATUSES: tuple[str, ...] = PurchaseStatus.__args__
+# Purchase orders still waiting for goods: their unreceived quantities are 発注残.
+OPEN_PURCHASE_STATUSES: tuple[str, ...] = ("発注済", "一部入荷")
 
 SyncResult = Literal["成功", "一部失敗", "失敗"]
 # Ichigen's carriers; each connector maps them to its mall's own codes.

@@ -475,6 +475,29 @@ class GoogleSheetsWorkbook:
         self._meta = None
         return len(requests_)
 
+    def add_columns(self, title: str, headers: Sequence[str]) -> None:
+        """New header cells after the last one in use, each still blank when written (a person
+        adding a column at the same moment keeps theirs: the job is refused and tried again)."""
+        header = self.read([title], start_rows={title: 10**9}).get(title)
+        if header is None:
+            raise StaleWorkbookError(f"「{title}」シートがありません。再読み込みしてください")
+        current = list(header.header)
+        while current and not current[-1].strip():
+            current.pop()
+        new = [h for h in headers if h not in current]
+        if not new:
+            return
+        self._meta = None  # the grid's width as it is now
+        sheets = {s["properties"]["title"]: s["properties"] for s in self._metadata().get("sheets", [])}
+        width = sheets[title].get("gridProperties", {}).get("columnCount", 0)
+        job = WriteJob(headers={title: current})
+        for offset, name in enumerate(new):
+            column = len(current) + offset
+            if column < width:  # beyond the grid a cell is blank by definition (and unreadable)
+                job.expectations.append(CellUpdate(title, 1, column, ""))
+            job.updates.append(CellUpdate(title, 1, column, name))
+        self.write(job)
+
     def add_tabs(self, tabs: Sequence[NewTab]) -> None:
         if not tabs:
             return

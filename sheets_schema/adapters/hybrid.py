@@ -215,6 +215,9 @@ class HybridWorkbook:
         self.machine.add_tabs([t for t in tabs if machine_owned(t.title)])
         self.sheets.add_tabs([t for t in tabs if not machine_owned(t.title)])
 
+    def add_columns(self, title: str, headers: Sequence[str]) -> None:
+        (self.machine if machine_owned(title) else self.sheets).add_columns(title, headers)
+
     def cells_used(self) -> int:
         """The spreadsheet's cells: the database's rows do not count against Google's limit."""
         return self.sheets.cells_used()

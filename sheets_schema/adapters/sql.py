@@ -670,6 +670,21 @@ class SqlWorkbook:
                 .values(row_number=-rows_table.c.row_number)
             )
 
+    def add_columns(self, title: str, headers: Sequence[str]) -> None:
+        with self.transaction() as conn:
+            tab = conn.execute(
+                select(tabs_table.c.id, tabs_table.c.header)
+                .where(tabs_table.c.title == title)
+                .with_for_update()
+            ).one_or_none()
+            if tab is None:
+                raise StaleWorkbookError(f"「{title}」シートがありません。再読み込みしてください")
+            new = [h for h in headers if h not in tab.header]
+            if new:  # rows keep their cells: a row shorter than its header reads blank there
+                conn.execute(
+                    update(tabs_table).where(tabs_table.c.id == tab.id).values(header=[*tab.header, *new])
+                )
+
     def add_tabs(self, tabs: Sequence[NewTab]) -> None:
         if not tabs:
             return
