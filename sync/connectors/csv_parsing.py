@@ -1,7 +1,7 @@
 """``parse_order_file`` (pure): the bytes of one downloaded file and a ``Layout`` -> canonical
 ``Order`` objects and a Japanese error per bad row, naming file, line, column and value. The
-connector and the UI's upload both call it. An order any of whose rows is wrong is held back
-as a whole: a partly imported order would allocate the wrong stock."""
+connector calls it once per file. An order any of whose rows is wrong is held back as a whole:
+a partly imported order would allocate the wrong stock."""
 
 from __future__ import annotations
 
