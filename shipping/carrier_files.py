@@ -152,14 +152,16 @@ def key_map(orders: Iterable[Order], limit: int = 20) -> dict[str, tuple[str, st
 # --- building -----------------------------------------------------------------------------
 
 
-def _check(value: str, *, who: str, column: Column) -> str:
-    for ch in value:
+def _encodable(text: str, who: str, what: str) -> None:
+    for ch in text:
         try:
-            ch.encode("cp932")
+            ch.encode(ENCODING)
         except UnicodeEncodeError:
-            raise LabelFileError(
-                f"{who} の {column.name} に Shift_JIS で使えない文字「{ch}」があります"
-            ) from None
+            raise LabelFileError(f"{who} の {what} に Shift_JIS で使えない文字「{ch}」があります") from None
+
+
+def _check(value: str, *, who: str, column: Column) -> str:
+    _encodable(value, who, column.name)
     if column.limit is not None and cp932_len(value) > column.limit:
         if column.truncate:
             return cut_to_width(value, column.limit)
@@ -172,11 +174,7 @@ def _check(value: str, *, who: str, column: Column) -> str:
 def _split(address: str, widths: Sequence[int], who: str, what: str) -> tuple[str, ...]:
     if not widths:
         return ()
-    for ch in address:
-        try:
-            ch.encode("cp932")
-        except UnicodeEncodeError:
-            raise LabelFileError(f"{who} の {what} に Shift_JIS で使えない文字「{ch}」があります") from None
+    _encodable(address, who, what)
     parts = split_address(address, widths)
     if parts is None:
         raise LabelFileError(

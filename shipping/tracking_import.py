@@ -17,7 +17,7 @@ from typing import Any, Literal
 from sheets_schema.changes import WriteJob
 from sheets_schema.models import Carrier
 from shipping.carrier_layouts import TRACKING_FORMATS, TrackingFormat
-from vocabulary.text import csv_problem
+from vocabulary.text import csv_problem, decode_staff_file
 
 RowStatus = Literal[
     "照合OK",
@@ -75,16 +75,10 @@ class ImportPreview:
 
 def decode(data: bytes) -> str:
     """UTF-8 (with or without BOM) first, then CP932."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp932")
-    except UnicodeDecodeError:
-        raise TrackingFileError(
-            "文字コードを判別できません（UTF-8 か Shift_JIS のCSVを選んでください）"
-        ) from None
+    text = decode_staff_file(data)
+    if text is None:
+        raise TrackingFileError("文字コードを判別できません（UTF-8 か Shift_JIS のCSVを選んでください）")
+    return text
 
 
 def read_csv(data: bytes) -> list[list[str]]:

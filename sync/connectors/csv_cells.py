@@ -20,7 +20,7 @@ from sync.connectors.csv_layouts import (
 )
 from vocabulary.jst import JST
 from vocabulary.statuses import OrderStatus
-from vocabulary.text import normalise_text
+from vocabulary.text import decode_staff_file, normalise_text
 
 
 class CellError(Exception):
@@ -33,17 +33,10 @@ class FileError(Exception):
 
 def decode_file(data: bytes) -> str:
     """Text of a UTF-8 (BOM or not), UTF-16 (Excel "Unicode text") or CP932 file."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        # CP932, not shift_jis: Excel and Seller Central write ①, ～ and NEC/IBM extensions.
-        return data.decode("cp932")
-    except UnicodeDecodeError:
-        raise FileError("文字コードを読み取れません。UTF-8かShift_JIS（CP932）で保存してください") from None
+    text = decode_staff_file(data, utf16=True)
+    if text is None:
+        raise FileError("文字コードを読み取れません。UTF-8かShift_JIS（CP932）で保存してください")
+    return text
 
 
 def fold_key(text: str) -> str:
