@@ -31,6 +31,7 @@ from sheets_schema.book import ensure_tabs, read_tables  # noqa: E402
 from sheets_schema.cells import JST  # noqa: E402
 from sheets_schema.changes import WriteJob  # noqa: E402
 from shipping import carrier_files, documents, mail, tracking_import  # noqa: E402
+from shipping.carrier_layouts import B2  # noqa: E402
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=JST)
 ORDERS = 1_000
@@ -131,8 +132,8 @@ def main() -> None:
         rows.append(("納品書 PDF（1,000 枚）", t, f"{len(slips) // 1024} KB"))
         t, b2 = timed(
             lambda: carrier_files.build_file(
-                carrier_files.B2,
-                carrier_files.orders_with_lines(tables, keys),
+                B2,
+                documents.orders_with_lines(tables, keys),
                 sender=sender,
                 ship_date=date(2026, 12, 1),
             )

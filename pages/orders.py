@@ -15,14 +15,17 @@ import streamlit as st
 
 from sheets_schema.cells import JST
 from sheets_schema.models import ORDER_STATUSES
-from shop import orders_board as ob
-from shop import orders_page as op
+from shop.orders import page_text
+from shop.orders.archived import ARCHIVE_SEARCH_LIMIT
+from shop.orders.board import Board, build_board
+from shop.orders.filters import PERIODS, filter_orders, period_range, status_counts
+from shop.orders.frame import ARCHIVED, OrderKey, archived_keys, keys_of, list_view, with_archived
 from ui import archive, auth, context, order_actions, order_detail, order_list, order_queue, status_change
 
 LIST_LIMIT = 1_000  # rows sent to the browser; filters find the rest
 
 snapshot = context.snapshot()
-board: ob.Board = context.derived("orders_board", ob.build_board)
+board: Board = context.derived("orders_board", build_board)
 role = context.role()
 can_edit = auth.can(role, "編集")
 masked = not can_edit  # 閲覧: names are masked everywhere on this page
@@ -42,7 +45,7 @@ if board.frame.empty and not board.input_errors:
     st.page_link("pages/sync.py", label="同期ページを開く", icon=":material/sync:")
     st.stop()
 
-counts = ob.status_counts(board.frame)
+counts = status_counts(board.frame)
 for column, (status, count) in zip(st.columns(len(counts)), counts.items(), strict=True):
     column.metric(status, f"{count:,}", border=True, help=f"ステータスが「{status}」の注文の件数")
 
@@ -61,14 +64,14 @@ with list_tab:
     )
     mall_col, period_col, search_col = st.columns([3, 2, 4])
     malls = mall_col.multiselect("モール", board.malls, placeholder="すべてのモール", key="orders_malls")
-    period = period_col.selectbox("注文日", ob.PERIODS, key="orders_period")
+    period = period_col.selectbox("注文日", PERIODS, key="orders_period")
     today = datetime.now(JST).date()
     custom: Any = ()
     if period == "期間を指定":
         custom = period_col.date_input(
             "期間", value=(today.replace(day=1), today), format="YYYY/MM/DD", key="orders_dates"
         )
-    start, end = ob.period_range(period, today, custom if isinstance(custom, (tuple, list)) else (custom,))
+    start, end = period_range(period, today, custom if isinstance(custom, (tuple, list)) else (custom,))
     text = search_col.text_input(
         "検索", placeholder="注文番号・購入者名・SKU で検索", key="orders_search", icon=":material/search:"
     )
@@ -81,15 +84,15 @@ with list_tab:
         "text": text,
         "masked": masked,
     }
-    filtered = ob.filter_orders(board.frame, **filters)
+    filtered = filter_orders(board.frame, **filters)
     # A search also looks in the archive (closed orders moved out of the workbook): the same
     # filters and masking, read-only, marked 履歴.
     found = archive.search_orders(text, board.products)
-    from_archive = ob.filter_orders(found.frame, **filters) if found is not None else filtered.iloc[:0]
-    listed = ob.with_archived(filtered, from_archive)
-    view = ob.list_view(listed, masked=masked, limit=LIST_LIMIT)
-    keys = ob.keys_of(view)
-    archived = ob.archived_keys(listed.head(LIST_LIMIT))
+    from_archive = filter_orders(found.frame, **filters) if found is not None else filtered.iloc[:0]
+    listed = with_archived(filtered, from_archive)
+    view = list_view(listed, masked=masked, limit=LIST_LIMIT)
+    keys = keys_of(view)
+    archived = archived_keys(listed.head(LIST_LIMIT))
     if len(listed) > LIST_LIMIT:
         st.caption(
             f"条件に合う注文 {len(listed):,} 件のうち、新しい順に {LIST_LIMIT:,} 件を表示しています。"
@@ -98,20 +101,20 @@ with list_tab:
     else:
         st.caption(f"{len(filtered):,} 件（全 {len(board.frame):,} 件）。行の左端をクリックすると選べます。")
     if len(from_archive):
-        more = "（新しい順に最大 " + f"{ob.ARCHIVE_SEARCH_LIMIT:,} 件）" if found is not None else ""
+        more = "（新しい順に最大 " + f"{ARCHIVE_SEARCH_LIMIT:,} 件）" if found is not None else ""
         st.caption(
-            f"ほかに履歴データベースの注文 {len(from_archive):,} 件{more}が見つかりました（「{ob.ARCHIVED}」の印。"
+            f"ほかに履歴データベースの注文 {len(from_archive):,} 件{more}が見つかりました（「{ARCHIVED}」の印。"
             "表示のみで、ステータスは変えられません）。"
         )
     elif archive.archive() is not None and not text.strip():
         st.caption("出荷・キャンセルから日がたった注文は履歴データベースにあり、検索すると見つかります。")
 
-    selected: list[ob.OrderKey] = []
+    selected: list[OrderKey] = []
     if view.empty:
         st.info("条件に合う注文がありません。絞り込みを外すか、検索する言葉を変えてください。")
     else:
         # The key follows the read and the filters: a selection never points at other rows.
-        signature = op.key(snapshot.read_at.isoformat(), statuses, malls, start, end, text, masked)
+        signature = page_text.key(snapshot.read_at.isoformat(), statuses, malls, start, end, text, masked)
         selected = order_list.order_table(view, keys, key=f"orders_table_{signature}")
 
     if not selected and not view.empty:

@@ -11,14 +11,14 @@ import io
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from sheets_schema.changes import WriteJob
 from sheets_schema.models import Carrier
-from vocabulary.text import csv_problem
+from shipping.carrier_layouts import TRACKING_FORMATS, TrackingFormat
+from vocabulary.text import csv_problem, decode_staff_file
 
-FormatKey = Literal["b2_issued", "ehiden2_history", "yupri_history", "simple"]
 RowStatus = Literal[
     "照合OK",
     "見つからない",
@@ -36,52 +36,6 @@ CARRIERS: tuple[str, ...] = Carrier.__args__
 
 class TrackingFileError(ValueError):
     """The file cannot be read as a tracking file; the message is for staff."""
-
-
-@dataclass(frozen=True)
-class TrackingFormat:
-    key: FormatKey
-    name: str
-    carrier: str | None  # the carrier the file implies; None for the simple file
-    key_column: int  # 0-based
-    tracking_column: int
-    has_header: bool = False
-    note: str = ""
-
-
-def _format(key: FormatKey, **changes: Any) -> TrackingFormat:
-    base = FORMATS[key]
-    return TrackingFormat(**{**base.__dict__, **changes})
-
-
-FORMATS: dict[str, TrackingFormat] = {
-    "b2_issued": TrackingFormat(
-        "b2_issued",
-        "ヤマト B2クラウド 発行済データ（97項目）",
-        "ヤマト運輸",
-        0,
-        3,
-        note="お客様管理番号（1列目）と伝票番号（4列目）で照合",
-    ),
-    "ehiden2_history": TrackingFormat(
-        "ehiden2_history",
-        "佐川 e飛伝II 出荷履歴（53項目）",
-        "佐川急便",
-        10,
-        0,
-        note="⚠ お客様管理ナンバーの位置（11列目）は出荷日時の後に取込項目が続くという資料からの推定。実データで確認すること",
-    ),
-    "yupri_history": TrackingFormat(
-        "yupri_history",
-        "ゆうプリR 発送履歴",
-        "日本郵便",
-        0,
-        1,
-        has_header=True,
-        note="見出しの「お客様側管理番号」「お問い合わせ番号」の列で照合",
-    ),
-    "simple": TrackingFormat("simple", "注文番号,追跡番号 の2列ファイル", None, 0, 1),
-}
 
 
 @dataclass(frozen=True)
@@ -121,16 +75,10 @@ class ImportPreview:
 
 def decode(data: bytes) -> str:
     """UTF-8 (with or without BOM) first, then CP932."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp932")
-    except UnicodeDecodeError:
-        raise TrackingFileError(
-            "文字コードを判別できません（UTF-8 か Shift_JIS のCSVを選んでください）"
-        ) from None
+    text = decode_staff_file(data)
+    if text is None:
+        raise TrackingFileError("文字コードを判別できません（UTF-8 か Shift_JIS のCSVを選んでください）")
+    return text
 
 
 def read_csv(data: bytes) -> list[list[str]]:
@@ -157,28 +105,30 @@ def detect(data: bytes) -> TrackingFormat:
         raise TrackingFileError("ファイルが空です")
     first = rows[0]
     if "お客様側管理番号" in first and "お問い合わせ番号" in first:
-        return _format(
-            "yupri_history",
+        return replace(
+            TRACKING_FORMATS["yupri_history"],
             key_column=first.index("お客様側管理番号"),
             tracking_column=first.index("お問い合わせ番号"),
         )
     width = max(len(r) for r in rows)
-    if width == 97:
-        return _format("b2_issued", has_header=first[0] == "お客様管理番号")
-    if width == 53:
+    b2, ehiden, simple = (TRACKING_FORMATS[k] for k in ("b2_issued", "ehiden2_history", "simple"))
+    if width == b2.width:
+        return replace(b2, has_header=first[0] == "お客様管理番号")
+    if width == ehiden.width:
         has_header = "送り状" in first[0] or not _looks_like_number(first[0])
-        fmt = _format("ehiden2_history", has_header=has_header)
+        fmt = replace(ehiden, has_header=has_header)
         if has_header:
             for i, name in enumerate(first):
                 if "お客様管理" in name:
-                    fmt = _format("ehiden2_history", has_header=True, key_column=i)
+                    fmt = replace(ehiden, has_header=True, key_column=i)
                     break
         return fmt
-    if width == 2:
-        return _format("simple", has_header=not _looks_like_number(first[1]))
+    if width == simple.width:
+        return replace(simple, has_header=not _looks_like_number(first[1]))
     raise TrackingFileError(
-        f"追跡番号ファイルの形式を判別できません（{width}列）。B2クラウド発行済データ（97列）、"
-        "e飛伝II出荷履歴（53列）、ゆうプリR発送履歴、または「注文番号,追跡番号」の2列で読み込んでください"
+        f"追跡番号ファイルの形式を判別できません（{width}列）。B2クラウド発行済データ（{b2.width}列）、"
+        f"e飛伝II出荷履歴（{ehiden.width}列）、ゆうプリR発送履歴、"
+        f"または「注文番号,追跡番号」の{simple.width}列で読み込んでください"
     )
 
 

@@ -31,7 +31,7 @@ from sheets_schema.models import Stock
 from sheets_schema.parsing import RowError, Table, parse_grid
 from sheets_schema.tabs import PRODUCTS, STOCK, TabSpec
 from sheets_schema.xlsx import read_xlsx, write_xlsx
-from vocabulary.text import csv_problem, neutralise_formula, restore_formula_text
+from vocabulary.text import csv_problem, decode_staff_file, neutralise_formula, restore_formula_text
 
 INDEX_NAME = "行"  # the frame's index: the row number staff see in the sheet
 YEN_COLUMNS = frozenset({"販売価格", "原価"})
@@ -439,7 +439,7 @@ def read_upload(
     if not data:
         return {}, ["ファイルが空です"], notices
     if suffix == ".csv":
-        text = _decode(data)
+        text = decode_staff_file(data)
         if text is None:
             return {}, ["文字コードを読み取れません。UTF-8 か Shift_JIS（CP932）で保存してください"], notices
         # A downloaded CSV has a 全角スペース before formula-like cells (table_csv): taken off again.
@@ -505,15 +505,6 @@ def detect_tab(header: Sequence[str]) -> TabSpec | None:
     if scores[0][0] == 0 or scores[0][0] == scores[1][0]:
         return None
     return scores[0][1]
-
-
-def _decode(data: bytes) -> str | None:
-    for encoding in ("utf-8-sig", "cp932"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return None
 
 
 def _complete(spec: TabSpec, table: Table[Any], grid: Grid) -> tuple[Grid | None, list[str], list[str]]:

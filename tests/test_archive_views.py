@@ -25,7 +25,11 @@ from sheets_schema.models import Order, OrderLine
 from sheets_schema.tabs import ORDER_LINES, ORDERS
 from sheets_schema.xlsx import ArchivedRows, write_xlsx
 from shop import analytics
-from shop import orders_board as ob
+from shop.orders.archived import archived_history, search_archive
+from shop.orders.board import build_board
+from shop.orders.detail import order_detail
+from shop.orders.filters import filter_orders
+from shop.orders.frame import ARCHIVED, list_view, with_archived
 from tests.test_analytics import LINES_IN, ORDERS_IN, make_tables, workbook_sales
 from tests.test_auth import sign_in
 
@@ -205,7 +209,7 @@ def test_a_search_finds_an_archived_order_by_number_name_or_sku_and_only_matchin
         _archived_order("ARCH-0002", 400, 3000, buyer_name="佐藤 一郎"),
     )
     numbers = lambda text, **kw: sorted(  # noqa: E731
-        ob.filter_orders(ob.search_archive(archive, text, {}).frame, text=text, **kw)["注文番号"]
+        filter_orders(search_archive(archive, text, {}).frame, text=text, **kw)["注文番号"]
     )
     assert numbers("ARCH-0001") == ["ARCH-0001"]  # two years old, found by its number
     assert numbers("arch-000") == ["ARCH-0001", "ARCH-0002"]  # ASCII case ignored, as in the workbook
@@ -215,26 +219,24 @@ def test_a_search_finds_an_archived_order_by_number_name_or_sku_and_only_matchin
     assert numbers("NOPE") == []
     assert numbers("花子", masked=True) == []  # 閲覧 cannot search the hidden given name
     assert numbers("履歴", masked=True) == ["ARCH-0001"]
-    board = ob.search_archive(archive, "ARCH", {}, limit=1)
+    board = search_archive(archive, "ARCH", {}, limit=1)
     assert list(board.frame["注文番号"]) == ["ARCH-0002"]  # newest first, at most the limit
     assert board.archived and board.lines[("楽天デモ", "ARCH-0002")][0].sku == "ARCHIVED-SKU"
 
 
 def test_archived_orders_are_masked_exactly_like_workbook_orders(tmp_path: Path) -> None:
     archive = _archive_with(tmp_path, _archived_order("ARCH-0001", 700, 5000))
-    board = ob.search_archive(archive, "ARCH-0001", {"ARCHIVED-SKU": "商品シートの名前"})
+    board = search_archive(archive, "ARCH-0001", {"ARCHIVED-SKU": "商品シートの名前"})
     key = ("楽天デモ", "ARCH-0001")
-    listed = ob.list_view(ob.with_archived(board.frame.iloc[:0], board.frame), masked=True)
-    assert list(listed["購入者名"]) == ["履歴 ＊＊"] and list(listed[ob.ARCHIVED]) == [ob.ARCHIVED]
-    viewer = ob.order_detail(
-        board, key, history=ob.archived_history(archive, key), mask_names=True, reveal=True
-    )
+    listed = list_view(with_archived(board.frame.iloc[:0], board.frame), masked=True)
+    assert list(listed["購入者名"]) == ["履歴 ＊＊"] and list(listed[ARCHIVED]) == [ARCHIVED]
+    viewer = order_detail(board, key, history=archived_history(archive, key), mask_names=True, reveal=True)
     assert viewer is not None
     assert (viewer.buyer_name, viewer.recipient_name) == ("履歴 ＊＊", "履歴 ＊＊")
     assert (viewer.postcode, viewer.address, viewer.phone) == ("150-****", "東京都 ＊＊＊", "031-****-5678")
-    staff = ob.order_detail(board, key, reveal=False)
+    staff = order_detail(board, key, reveal=False)
     assert staff is not None and staff.buyer_name == "履歴 花子" and staff.address == "東京都 ＊＊＊"
-    shown = ob.order_detail(board, key, reveal=True)
+    shown = order_detail(board, key, reveal=True)
     assert shown is not None and shown.address == "東京都渋谷区神宮前9-9-9"
     assert list(shown.lines["SKU"]) == ["ARCHIVED-SKU"] and shown.items_total == 5000
 
@@ -267,12 +269,12 @@ def test_the_board_finds_an_archived_order_shows_it_read_only_and_masks_it_for_a
     at.text_input(key="orders_search").set_value("ARCH-0001").run()
     assert not at.exception, [e.message for e in at.exception]
     listed = _order_list(at).value
-    assert list(listed["注文番号"]) == ["ARCH-0001"] and list(listed[ob.ARCHIVED]) == [ob.ARCHIVED]
+    assert list(listed["注文番号"]) == ["ARCH-0001"] and list(listed[ARCHIVED]) == [ARCHIVED]
     assert list(listed["購入者名"]) == (["履歴 ＊＊"] if viewer else ["履歴 花子"])
     at.session_state[_order_list(at).key] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     at.run()
     assert not at.exception, [e.message for e in at.exception]
-    assert any("ARCH-0001" in h.value and ob.ARCHIVED in h.value for h in at.subheader)
+    assert any("ARCH-0001" in h.value and ARCHIVED in h.value for h in at.subheader)
     assert not [b for b in at.button if b.key == "bulk_apply"]  # read-only for every role
     assert any("ステータスは変えられません" in c.value for c in at.caption)
     details = " ".join(m.value for m in at.markdown)
@@ -347,7 +349,7 @@ def test_an_order_copied_by_an_interrupted_pass_but_still_in_the_workbook_counts
     )
     _assert_same(_figures(whole, None, start, end), _figures(combined, None, start, end))
 
-    board = ob.build_board(whole_tables)
-    found = ob.search_archive(archive, "R1", board.products)
-    listed = ob.with_archived(ob.filter_orders(board.frame, text="R1"), found.frame)
+    board = build_board(whole_tables)
+    found = search_archive(archive, "R1", board.products)
+    listed = with_archived(filter_orders(board.frame, text="R1"), found.frame)
     assert list(listed["注文番号"]) == ["R1"] and not listed["_archived"].any()

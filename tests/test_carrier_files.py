@@ -10,20 +10,9 @@ import pytest
 
 from sheets_schema.cells import JST
 from sheets_schema.models import Order, OrderLine
-from shipping.carrier_files import (
-    B2,
-    CLICKPOST,
-    EHIDEN2,
-    EHIDEN3,
-    LAYOUTS,
-    YUPRI,
-    LabelFileError,
-    Sender,
-    build_file,
-    clean_cell,
-    key_map,
-    order_key,
-)
+from shipping.carrier_files import LabelFileError, Sender, build_file, key_map, order_key
+from shipping.carrier_layouts import B2, CLICKPOST, EHIDEN2, EHIDEN3, LAYOUTS, YUPRI
+from shipping.label_values import clean_cell
 
 SENDER = Sender(
     name="一源ストア", postcode="1500001", address="東京都渋谷区神宮前1-2-3 一源ビル 4F", phone="03-1111-2222"
@@ -210,3 +199,12 @@ def test_layouts_list_what_is_unverified() -> None:
     for layout in LAYOUTS.values():
         assert layout.source
         assert layout.unverified, layout.key
+
+
+def test_every_field_a_layout_can_name_has_a_fill() -> None:
+    from shipping.carrier_files import FILLS
+    from shipping.carrier_layouts.schema import Field
+
+    assert set(FILLS) == set(Field)
+    for layout in LAYOUTS.values():
+        assert all(c.fill is None or c.fill in FILLS for c in layout.columns), layout.key

@@ -96,7 +96,7 @@ def test_bad_rows_are_in_the_review_queue_until_the_file_is_saved_again_without_
     from streamlit.testing.v1 import AppTest
 
     from settings import PROJECT_ROOT
-    from shop.orders_board import build_board
+    from shop.orders.board import build_board
 
     url = f"sqlite:///{tmp_path / 'wb.sqlite3'}"
     workbook = SqlWorkbook(url)

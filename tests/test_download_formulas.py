@@ -20,7 +20,7 @@ import pytest
 from settings import load_settings
 from sheets_schema.book import open_prepared_workbook, read_tables
 from sheets_schema.cells import JST
-from shipping import carrier_files
+from shipping import label_values
 from shop import analytics, bulk_edit
 from tests.shop_fixtures import staff_edit
 from vocabulary.text import neutralise_formula
@@ -72,7 +72,7 @@ def test_the_shared_rule() -> None:
     assert neutralise_formula("-3+cmd", keep_numbers=True) == "\u3000-3+cmd"
     assert neutralise_formula("今治タオル") == "今治タオル"
     # The carrier files use the same function (and still turn inner tabs and breaks into spaces).
-    assert carrier_files.clean_cell("=1+1\r\n") == "\u3000=1+1 "
+    assert label_values.clean_cell("=1+1\r\n") == "\u3000=1+1 "
 
 
 def test_product_csv_neutralises_formula_cells(tricky) -> None:

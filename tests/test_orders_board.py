@@ -1,4 +1,4 @@
-"""受注ボード: the pure logic (shop/orders_board.py) on small hand-made tables, and the page through
+"""受注ボード: the pure logic (shop/orders/) on small hand-made tables, and the page through
 Streamlit's AppTest on a temporary demo workbook."""
 
 from __future__ import annotations
@@ -19,7 +19,13 @@ from sheets_schema.errors import StaleWorkbookError
 from sheets_schema.grid import Grid
 from sheets_schema.parsing import parse_grid
 from sheets_schema.tabs import TABS
-from shop import orders_board as ob
+from shop.orders.board import Board, build_board, build_history
+from shop.orders.bulk_change import change_status
+from shop.orders.detail import order_detail
+from shop.orders.filters import filter_orders, period_range, status_counts
+from shop.orders.frame import LIST_COLUMNS, list_view
+from shop.orders.review import queue_frame
+from shop.orders.unknown_skus import map_unknown_sku, suggest_skus
 from tests.shop_fixtures import ledger_problems, open_shop
 from tests.test_auth import sign_in
 from vocabulary.text import escape_markdown
@@ -172,19 +178,19 @@ def tables() -> dict[str, Any]:
 
 
 @pytest.fixture
-def board(tables: dict[str, Any]) -> ob.Board:
-    return ob.build_board(tables)
+def board(tables: dict[str, Any]) -> Board:
+    return build_board(tables)
 
 
 # -- pure logic
 
 
-def test_the_frame_has_one_row_per_valid_order_newest_first_and_counts_every_status(board: ob.Board) -> None:
+def test_the_frame_has_one_row_per_valid_order_newest_first_and_counts_every_status(board: Board) -> None:
     frame = board.frame
     assert list(frame["注文番号"]) == ["#1001", "A-1", "R-1", "R-2", "R-3", "R-4", "Y-1"]  # A-2 has an error
-    assert set(ob.LIST_COLUMNS) <= set(frame.columns)
+    assert set(LIST_COLUMNS) <= set(frame.columns)
     assert frame.loc[frame["注文番号"] == "R-1", "SKU"].item() == "TWL-FACE-WH"
-    assert ob.status_counts(frame) == {
+    assert status_counts(frame) == {
         "新規": 2,
         "入金待ち": 0,
         "発送待ち": 2,
@@ -194,11 +200,11 @@ def test_the_frame_has_one_row_per_valid_order_newest_first_and_counts_every_sta
     }
 
 
-def test_filters_by_mall_period_status_and_search_over_number_name_and_sku(board: ob.Board) -> None:
+def test_filters_by_mall_period_status_and_search_over_number_name_and_sku(board: Board) -> None:
     frame = board.frame
 
     def numbers(**filters: Any) -> list[str]:
-        return list(ob.filter_orders(frame, **filters)["注文番号"])
+        return list(filter_orders(frame, **filters)["注文番号"])
 
     assert numbers(malls=["楽天"]) == ["R-1", "R-2", "R-3", "R-4"]
     assert numbers(start=date(2026, 11, 28), end=date(2026, 11, 29)) == ["A-1", "R-1"]
@@ -211,14 +217,14 @@ def test_filters_by_mall_period_status_and_search_over_number_name_and_sku(board
     assert numbers(text="gift-a") == ["#1001"]  # an unmapped line is found by its mall code
     assert numbers(text="花子", masked=True) == []  # 閲覧 cannot search the hidden given name
     assert numbers(text="佐藤", masked=True) == ["A-1"]
-    assert ob.period_range("過去7日", date(2026, 11, 30)) == (date(2026, 11, 24), date(2026, 11, 30))
-    assert ob.period_range("すべて", date(2026, 11, 30)) == (None, None)
+    assert period_range("過去7日", date(2026, 11, 30)) == (date(2026, 11, 24), date(2026, 11, 30))
+    assert period_range("すべて", date(2026, 11, 30)) == (None, None)
 
 
-def test_the_list_view_masks_names_for_viewers(board: ob.Board) -> None:
-    plain = ob.list_view(board.frame, masked=False)
-    hidden = ob.list_view(board.frame, masked=True, limit=3)
-    assert list(plain.columns) == list(ob.LIST_COLUMNS)
+def test_the_list_view_masks_names_for_viewers(board: Board) -> None:
+    plain = list_view(board.frame, masked=False)
+    hidden = list_view(board.frame, masked=True, limit=3)
+    assert list(plain.columns) == list(LIST_COLUMNS)
     assert plain["購入者名"].iloc[1] == "佐藤 花子"
     assert list(hidden["購入者名"]) == ["高橋 ＊", "佐藤 ＊＊", "山田 ＊＊"]
     flags = dict(zip(plain["注文番号"], plain["要確認"], strict=True))
@@ -226,10 +232,10 @@ def test_the_list_view_masks_names_for_viewers(board: ob.Board) -> None:
 
 
 def test_the_detail_masks_address_and_phone_unless_revealed_and_shows_lines_and_history(
-    tables: dict[str, Any], board: ob.Board
+    tables: dict[str, Any], board: Board
 ) -> None:
-    history = ob.build_history(tables)
-    detail = ob.order_detail(board, ("楽天", "R-1"), history=history)
+    history = build_history(tables)
+    detail = order_detail(board, ("楽天", "R-1"), history=history)
     assert detail is not None
     assert (detail.address, detail.phone, detail.postcode) == ("東京都 ＊＊＊", "090-****-5678", "150-****")
     assert detail.buyer_name == "山田 太郎"
@@ -250,28 +256,28 @@ def test_the_detail_masks_address_and_phone_unless_revealed_and_shows_lines_and_
         "run-1" in e for e in events
     )  # the sync run that wrote the movement  # the sync run that wrote the movement
 
-    shown = ob.order_detail(board, ("楽天", "R-1"), reveal=True)
+    shown = order_detail(board, ("楽天", "R-1"), reveal=True)
     assert shown is not None
     assert (shown.address, shown.phone, shown.postcode) == (
         "東京都渋谷区神宮前1-2-3",
         "090-1234-5678",
         "150-0001",
     )
-    viewer = ob.order_detail(board, ("楽天", "R-1"), reveal=True, mask_names=True)
+    viewer = order_detail(board, ("楽天", "R-1"), reveal=True, mask_names=True)
     assert viewer is not None and viewer.buyer_name == "山田 ＊＊" and viewer.address == "東京都 ＊＊＊"
 
-    held = ob.order_detail(board, ("楽天", "R-3"), history=history)
+    held = order_detail(board, ("楽天", "R-3"), history=history)
     assert held is not None and "保留にしました（理由: 住所確認中）" in list(held.history["内容"])
     # Without the ledger: the stock state the status asks for, and no movements in the history.
-    quick = ob.order_detail(board, ("楽天", "R-1"))
+    quick = order_detail(board, ("楽天", "R-1"))
     assert quick is not None and quick.lines["在庫"].tolist() == ["引当の対象"]
     assert not any("在庫を引き当てました" in e for e in quick.history["内容"])
-    assert ob.order_detail(board, ("楽天", "nope")) is None
+    assert order_detail(board, ("楽天", "nope")) is None
 
 
 def test_a_bulk_change_sets_the_status_and_clears_a_settled_conflict(tables: dict[str, Any]) -> None:
     orders = tables["受注"]
-    change = ob.change_status(orders, [("楽天", "R-1"), ("楽天", "R-2")], "出荷済", now=NOW)
+    change = change_status(orders, [("楽天", "R-1"), ("楽天", "R-2")], "出荷済", now=NOW)
     assert change.changed == [("楽天", "R-1"), ("楽天", "R-2")] and not change.refused
     written = {(u.row, orders.grid.header[u.column]): u.value for u in change.job.updates}
     r1, r2 = orders.find_row(("楽天", "R-1")), orders.find_row(("楽天", "R-2"))
@@ -281,10 +287,10 @@ def test_a_bulk_change_sets_the_status_and_clears_a_settled_conflict(tables: dic
 
 def test_hold_needs_a_reason_which_is_appended_to_the_note(tables: dict[str, Any]) -> None:
     orders = tables["受注"]
-    refused = ob.change_status(orders, [("Amazon", "A-1")], "保留", reason="  ", now=NOW)
+    refused = change_status(orders, [("Amazon", "A-1")], "保留", reason="  ", now=NOW)
     assert not refused.job and refused.refused == ["保留にする理由を入力してください（備考に記録されます）"]
 
-    change = ob.change_status(orders, [("Amazon", "A-1")], "保留", reason="番地を\n確認中", now=NOW)
+    change = change_status(orders, [("Amazon", "A-1")], "保留", reason="番地を\n確認中", now=NOW)
     row = orders.find_row(("Amazon", "A-1"))
     notes = [u.value for u in change.job.updates if orders.grid.header[u.column] == "備考"]
     assert notes == ["至急: 配達日の連絡をください\n【保留】番地を 確認中 (2026-11-30 14:05)"]
@@ -299,7 +305,7 @@ def test_hold_needs_a_reason_which_is_appended_to_the_note(tables: dict[str, Any
 def test_a_bulk_change_refuses_bad_rows_and_transitions_with_a_reason_each(tables: dict[str, Any]) -> None:
     orders = tables["受注"]
     keys = [("Amazon", "A-2"), ("Yahoo!", "Y-1"), ("楽天", "R-4"), ("楽天", "missing"), ("Shopify", "#1001")]
-    change = ob.change_status(orders, keys, "発送待ち", now=NOW, blocked=[("Shopify", "#1001")])
+    change = change_status(orders, keys, "発送待ち", now=NOW, blocked=[("Shopify", "#1001")])
     assert not change.job and not change.changed
     assert len(change.refused) == 5
     assert "「受注」シート 8行目に入力エラーがあるため変更しません" in change.refused[0]
@@ -309,9 +315,9 @@ def test_a_bulk_change_refuses_bad_rows_and_transitions_with_a_reason_each(table
     assert "見つかりません" in change.refused[3]
     assert "「受注明細」シート" in change.refused[4]
 
-    same = ob.change_status(orders, [("楽天", "R-1")], "新規", now=NOW)
+    same = change_status(orders, [("楽天", "R-1")], "新規", now=NOW)
     assert same.unchanged == [("楽天", "R-1")] and not same.job
-    bad = ob.change_status(orders, [("楽天", "R-1")], "発送済み", now=NOW)
+    bad = change_status(orders, [("楽天", "R-1")], "発送済み", now=NOW)
     assert not bad.job and "使えないステータス" in bad.refused[0]
 
 
@@ -324,7 +330,7 @@ def test_a_bulk_change_stops_when_the_row_changed_after_it_was_read(tmp_path: Pa
         job.append(empty[title], ROWS[title])
     workbook.write(job)
     read = read_tables(workbook)["受注"]
-    change = ob.change_status(read, [("楽天", "R-1")], "発送待ち", now=NOW)
+    change = change_status(read, [("楽天", "R-1")], "発送待ち", now=NOW)
     meanwhile = WriteJob()  # the sync (or a person) moved the order in between
     meanwhile.set(read, read.find_row(("楽天", "R-1")), {"ステータス": "キャンセル"})
     workbook.write(meanwhile)
@@ -333,7 +339,7 @@ def test_a_bulk_change_stops_when_the_row_changed_after_it_was_read(tmp_path: Pa
     assert {o.order_number: o.status for o in read_tables(workbook)["受注"].models()}["R-1"] == "キャンセル"
 
 
-def test_the_review_queue_explains_each_problem_and_what_to_do(board: ob.Board) -> None:
+def test_the_review_queue_explains_each_problem_and_what_to_do(board: Board) -> None:
     found = {(i.order_number, i.kind): i for i in board.queue}
     assert set(found) == {
         ("A-2", "入力エラー"),
@@ -354,15 +360,15 @@ def test_the_review_queue_explains_each_problem_and_what_to_do(board: ob.Board) 
     assert "「受注」シート 8行目" in found[("A-2", "入力エラー")].reason
     assert [i.kind for i in board.queue][:2] == ["入力エラー", "SKU不明"]  # most urgent first
     assert board.queue_orders == 5
-    assert list(ob.queue_frame(board.queue, 2)["種類"]) == ["入力エラー", "SKU不明"]
+    assert list(queue_frame(board.queue, 2)["種類"]) == ["入力エラー", "SKU不明"]
     blank = make_tables(
         {**ROWS, "受注": [order("楽天", "R-9", "2026-11-30 10:00:00", "新規", 住所="", 郵便番号="")]}
     )
-    reasons = {i.reason for i in ob.build_board(blank).queue}
+    reasons = {i.reason for i in build_board(blank).queue}
     assert reasons == {"送付先の住所がありません", "郵便番号がありません"}
 
 
-def test_unknown_items_are_grouped_and_mapped_once(tables: dict[str, Any], board: ob.Board) -> None:
+def test_unknown_items_are_grouped_and_mapped_once(tables: dict[str, Any], board: Board) -> None:
     [item] = board.unknown_items
     assert (item.mall, item.mall_item_code, item.mall_sku, item.orders, item.units) == (
         "Shopify",
@@ -371,11 +377,9 @@ def test_unknown_items_are_grouped_and_mapped_once(tables: dict[str, Any], board
         ("#1001",),
         1,
     )
-    assert ob.suggest_skus(item.name, board.products)[0] == "TWL-GIFT"
+    assert suggest_skus(item.name, board.products)[0] == "TWL-GIFT"
 
-    mapping = ob.map_unknown_sku(
-        tables["モール商品"], tables["商品"], "Shopify", "gift", "gift-a", "TWL-GIFT"
-    )
+    mapping = map_unknown_sku(tables["モール商品"], tables["商品"], "Shopify", "gift", "gift-a", "TWL-GIFT")
     assert mapping.ok and mapping.job
     [rows] = [a.rows for a in mapping.job.appends.values()]
     header = tables["モール商品"].grid.header
@@ -392,13 +396,13 @@ def test_unknown_items_are_grouped_and_mapped_once(tables: dict[str, Any], board
     mapped = make_tables(
         {**ROWS, "モール商品": [*ROWS["モール商品"], dict(zip(header, rows[0], strict=True))]}
     )
-    again = ob.map_unknown_sku(mapped["モール商品"], mapped["商品"], "Shopify", "gift", "gift-a", "TWL-GIFT")
+    again = map_unknown_sku(mapped["モール商品"], mapped["商品"], "Shopify", "gift", "gift-a", "TWL-GIFT")
     assert again.ok and not again.job and "すでに" in again.message
-    other = ob.map_unknown_sku(mapped["モール商品"], mapped["商品"], "Shopify", "gift", "gift-a", "MUG-AI")
+    other = map_unknown_sku(mapped["モール商品"], mapped["商品"], "Shopify", "gift", "gift-a", "MUG-AI")
     assert not other.ok and not other.job and "TWL-GIFT" in other.message
-    missing = ob.map_unknown_sku(tables["モール商品"], tables["商品"], "Shopify", "gift", "gift-a", "NOPE")
+    missing = map_unknown_sku(tables["モール商品"], tables["商品"], "Shopify", "gift", "gift-a", "NOPE")
     assert not missing.ok and "商品シートにありません" in missing.message
-    ambiguous = ob.map_unknown_sku(tables["モール商品"], tables["商品"], "楽天", "towel", "", "MUG-AI")
+    ambiguous = map_unknown_sku(tables["モール商品"], tables["商品"], "楽天", "towel", "", "MUG-AI")
     assert not ambiguous.ok and "見分けられません" in ambiguous.message
 
 
@@ -564,7 +568,7 @@ def test_an_unknown_sku_is_mapped_from_the_review_tab_and_allocated(tmp_path: Pa
     assert ledger_problems(tables) == []
 
     # Mapping the same code again writes nothing more.
-    again = ob.map_unknown_sku(
+    again = map_unknown_sku(
         tables["モール商品"], tables["商品"], "楽天", target.mall_item_code, target.mall_sku, "TWL-FACE-WH"
     )
     assert again.ok and not again.job

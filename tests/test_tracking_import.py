@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from sheets_schema.book import ensure_tabs, read_tables
-from shipping.carrier_files import B2, EHIDEN2, Sender, build_file, key_map, order_key, orders_with_lines
+from shipping.carrier_files import Sender, build_file, key_map, order_key
+from shipping.carrier_layouts import B2, EHIDEN2
+from shipping.documents import orders_with_lines
 from shipping.tracking_import import (
     CONFLICT,
     DUPLICATE,

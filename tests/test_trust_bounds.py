@@ -143,7 +143,7 @@ def test_an_absurd_order_does_not_hold_up_the_orders_after_it_and_is_reported_un
     # The cursor stays at the bad order, so the next cycle sees it again (and reports it again)
     assert datetime.fromisoformat(_cursor(shop)) <= datetime.fromisoformat(absurd["updated_at"])
 
-    from shop.orders_board import build_board
+    from shop.orders.board import build_board
 
     (queued,) = [i for i in build_board(shop.tables()).queue if i.kind == "取込エラー"]
     assert (queued.mall, queued.order_number) == ("Shopify", str(absurd["id"]))

@@ -18,7 +18,7 @@ from sheets_schema.book import open_workbook, read_tables
 from sheets_schema.changes import WriteJob
 from sheets_schema.errors import CellConflict
 from shop import bulk_edit
-from shop import orders_board as ob
+from shop.orders.bulk_change import change_status
 from tests.test_orders_board import NOW, ROWS, open_page, order_list, select_rows, stored
 from tests.test_products_bulk_edit import click, diff, page
 
@@ -79,11 +79,11 @@ def test_a_status_change_on_a_stale_board_is_refused_naming_the_cell(harness: An
         job.append(empty[title], ROWS[title])
     harness.workbook.write(job)
     shown = {("楽天", "R-1"): "新規"}  # what both screens showed
-    a = ob.change_status(read_tables(harness.workbook)["受注"], [("楽天", "R-1")], "発送待ち", now=NOW)
+    a = change_status(read_tables(harness.workbook)["受注"], [("楽天", "R-1")], "発送待ち", now=NOW)
     harness.workbook.write(a.job)
     # B clicks on the old screen; the page reads 受注 afresh for the row numbers.
     fresh = read_tables(harness.workbook)["受注"]
-    b = ob.change_status(fresh, [("楽天", "R-1")], "保留", reason="住所確認", now=NOW, loaded=shown)
+    b = change_status(fresh, [("楽天", "R-1")], "保留", reason="住所確認", now=NOW, loaded=shown)
     with pytest.raises(CellConflict) as refused:
         harness.workbook.write(b.job)
     assert (refused.value.column, refused.value.loaded, refused.value.now) == (
@@ -131,7 +131,7 @@ def test_the_orders_board_shows_the_conflict_and_changes_nothing(sql_url: str, f
     person_b.text_input(key="bulk_reason").set_value("住所確認中")
     # Meanwhile person A, on another server (or in the sheet itself), ships the order on.
     workbook = open_workbook(load_settings({"workbook": {"sql_url": sql_url}}))
-    a = ob.change_status(read_tables(workbook)["受注"], [key], "発送待ち", now=NOW)
+    a = change_status(read_tables(workbook)["受注"], [key], "発送待ち", now=NOW)
     workbook.write(a.job)
 
     person_b.button(key="bulk_apply").click().run()

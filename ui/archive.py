@@ -14,8 +14,11 @@ import streamlit as st
 
 from sheets_schema.archive import Archive
 from sheets_schema.tabs import ORDERS
-from shop import analytics, orders_board
+from shop import analytics
 from shop.archive_access import open_archive
+from shop.orders.archived import archived_history, search_archive
+from shop.orders.board import Board, History
+from shop.orders.frame import OrderKey
 from ui import context
 
 STAMP_SECONDS = 60
@@ -88,11 +91,11 @@ def analytics_reach() -> tuple[tuple[str, ...], date | None, date | None]:
 @st.cache_resource(max_entries=32, show_spinner="履歴データベースを検索しています…")
 def _search(
     url: str, stamp: tuple[int, ...], read_at: str, text: str, _archive: Archive, _products: dict[str, str]
-) -> orders_board.Board:
-    return orders_board.search_archive(_archive, text, _products)
+) -> Board:
+    return search_archive(_archive, text, _products)
 
 
-def search_orders(text: str, products: dict[str, str]) -> orders_board.Board | None:
+def search_orders(text: str, products: dict[str, str]) -> Board | None:
     """Archived orders a 受注ボード search finds (None without an archive or a search text),
     cached per archive stamp and text: typing the same search again costs nothing."""
     found, current = archive(), stamp()
@@ -104,7 +107,7 @@ def search_orders(text: str, products: dict[str, str]) -> orders_board.Board | N
     )
 
 
-def order_history(key: orders_board.OrderKey) -> orders_board.History:
+def order_history(key: OrderKey) -> History:
     """An archived order's ledger movements and sync runs (one order: not cached)."""
     found = archive()
-    return orders_board.archived_history(found, key) if found is not None else orders_board.History({}, {})
+    return archived_history(found, key) if found is not None else History({}, {})

@@ -11,6 +11,8 @@ import streamlit as st
 from sheets_schema.book import Tables
 from sheets_schema.cells import JST
 from shipping import carrier_files
+from shipping.carrier_layouts import LAYOUTS, Layout
+from shipping.documents import orders_with_lines
 from ui import context
 
 
@@ -24,8 +26,8 @@ def _label_file(
     ship_date: str,
     _tables: Tables,
 ) -> bytes | carrier_files.LabelFileError:
-    layout = carrier_files.LAYOUTS[layout_key]
-    orders = carrier_files.orders_with_lines(_tables, list(keys))
+    layout = LAYOUTS[layout_key]
+    orders = orders_with_lines(_tables, list(keys))
     try:
         return carrier_files.build_file(
             layout,
@@ -37,9 +39,7 @@ def _label_file(
         return exc  # cached like a file: the same orders give the same error
 
 
-def label_file(
-    layout: carrier_files.Layout, keys: Sequence[tuple[str, str]], sender: carrier_files.Sender
-) -> bytes:
+def label_file(layout: Layout, keys: Sequence[tuple[str, str]], sender: carrier_files.Sender) -> bytes:
     """``carrier_files.build_file`` for these orders of the current snapshot, shipping today
     (JST); raises ``LabelFileError`` as it does."""
     snap = context.snapshot()

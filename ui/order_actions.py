@@ -12,8 +12,10 @@ from sheets_schema.book import read_tables
 from sheets_schema.cells import JST
 from sheets_schema.errors import CellConflict, WorkbookError
 from sheets_schema.tabs import MALL_LISTINGS, ORDERS, PRODUCTS
-from shop import orders_board as ob
-from shop import orders_page as op
+from shop.orders import bulk_change, page_text
+from shop.orders.board import Board
+from shop.orders.frame import OrderKey
+from shop.orders.unknown_skus import UnknownItem, map_unknown_sku
 from sync.errors import LeaseHeld, SyncError
 from ui import context
 from vocabulary.text import escape_markdown
@@ -58,10 +60,10 @@ def settle() -> None:
     finally:
         context.after_write()
     failed = sum(1 for p in report.pushes if not p.ok)
-    flash("success" if not failed else "warning", op.settled_message(report.movements, failed))
+    flash("success" if not failed else "warning", page_text.settled_message(report.movements, failed))
 
 
-def shown_statuses(board: ob.Board, keys: list[ob.OrderKey]) -> dict[ob.OrderKey, str]:
+def shown_statuses(board: Board, keys: list[OrderKey]) -> dict[OrderKey, str]:
     """The ステータス the person saw for these orders: what the previous run of this page drew
     (a rerun for the button click may already have read a newer workbook), else this run's."""
     before = st.session_state.get(SHOWN, {})
@@ -69,12 +71,12 @@ def shown_statuses(board: ob.Board, keys: list[ob.OrderKey]) -> dict[ob.OrderKey
 
 
 def change_status(
-    board: ob.Board, keys: list[ob.OrderKey], status: str, reason: str, shown: dict[ob.OrderKey, str]
+    board: Board, keys: list[OrderKey], status: str, reason: str, shown: dict[OrderKey, str]
 ) -> None:
     with st.spinner("ステータスを書き込み、在庫に反映しています…"):
         try:
             fresh = read_tables(context.workbook(), [ORDERS])[ORDERS.title]
-            change = ob.change_status(
+            change = bulk_change.change_status(
                 fresh,
                 keys,
                 status,
@@ -87,7 +89,7 @@ def change_status(
                 context.write(change.job)
         except CellConflict as exc:
             context.after_write()
-            flash("error", op.conflict_message(exc))
+            flash("error", page_text.conflict_message(exc))
             return
         except WorkbookError as exc:
             flash("error", f"書き込めませんでした: {exc}")
@@ -96,16 +98,16 @@ def change_status(
             flash("success", change.summary())
             settle()
         if change.unchanged:
-            flash("info", op.unchanged_message(change.unchanged, status))
+            flash("info", page_text.unchanged_message(change.unchanged, status))
         if change.refused:
-            flash("warning", op.refused_markdown(change.refused), markdown=True)
+            flash("warning", page_text.refused_markdown(change.refused), markdown=True)
 
 
-def map_sku(item: ob.UnknownItem, sku: str) -> None:
+def map_sku(item: UnknownItem, sku: str) -> None:
     with st.spinner("対応付けを書き込み、在庫を引き当てています…"):
         try:
             fresh = read_tables(context.workbook(), [MALL_LISTINGS, PRODUCTS])
-            mapping = ob.map_unknown_sku(
+            mapping = map_unknown_sku(
                 fresh[MALL_LISTINGS.title],
                 fresh[PRODUCTS.title],
                 item.mall,

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from shop import orders_board as ob
-from shop import orders_page as op
+from shop.orders import detail as order_details
+from shop.orders import page_text
+from shop.orders.board import Board, History, build_history
+from shop.orders.frame import OrderKey
 from ui import archive, context
 from vocabulary.text import escape_markdown
 
@@ -17,10 +19,10 @@ AUTO_HISTORY_ORDERS = 5_000
 
 
 def order_detail(
-    board: ob.Board,
-    selected: list[ob.OrderKey],
-    archived: set[ob.OrderKey],
-    found: ob.Board | None,
+    board: Board,
+    selected: list[OrderKey],
+    archived: set[OrderKey],
+    found: Board | None,
     *,
     can_edit: bool,
     masked: bool,
@@ -31,7 +33,7 @@ def order_detail(
             "詳細を表示する注文",
             selected,
             format_func=lambda k: f"{k[1]}（{k[0]}）",
-            key=f"orders_detail_{op.key(selected)}",
+            key=f"orders_detail_{page_text.key(selected)}",
         )
     reveal = False
     detail_head, ledger_col, toggle_col = st.columns([5, 2, 2], vertical_alignment="bottom")
@@ -43,21 +45,21 @@ def order_detail(
     )
     if can_edit:
         reveal = toggle_col.toggle("個人情報を表示", key="orders_reveal")
-    history: ob.History | None = None
+    history: History | None = None
     source = board
     if target in archived and found is not None:
         # One archived order: its rows, movements and sync runs come from the archive.
         source, history = found, archive.order_history(target)
     elif with_ledger:
         with st.spinner("在庫移動と同期ログを読み込んでいます…"):
-            history = context.derived("orders_history", ob.build_history)
-    detail = ob.order_detail(source, target, history=history, reveal=reveal, mask_names=masked)
+            history = context.derived("orders_history", build_history)
+    detail = order_details.order_detail(source, target, history=history, reveal=reveal, mask_names=masked)
     if detail is not None:
-        detail_head.subheader(op.detail_heading(detail, source.archived))
+        detail_head.subheader(page_text.detail_heading(detail, source.archived))
         _draw(detail, archived=source.archived)
 
 
-def _draw(detail: ob.OrderDetail, *, archived: bool) -> None:
+def _draw(detail: order_details.OrderDetail, *, archived: bool) -> None:
     if archived:
         st.info("履歴データベースへ移した注文です（表示のみ）。", icon=":material/inventory_2:")
     if detail.blocked:
@@ -66,10 +68,10 @@ def _draw(detail: ob.OrderDetail, *, archived: bool) -> None:
             icon=":material/error:",
         )
     info_col, amount_col = st.columns([3, 2])
-    info_col.markdown(op.detail_facts(detail))
-    amount_col.markdown(op.detail_amounts(detail))
+    info_col.markdown(page_text.detail_facts(detail))
+    amount_col.markdown(page_text.detail_amounts(detail))
     if detail.difference:
-        amount_col.caption(op.difference_caption(detail.difference))
+        amount_col.caption(page_text.difference_caption(detail.difference))
     st.dataframe(
         detail.lines,
         hide_index=True,
@@ -83,7 +85,7 @@ def _draw(detail: ob.OrderDetail, *, archived: bool) -> None:
     for note in detail.review:
         st.warning(escape_markdown(note), icon=":material/report:")
     if detail.notes:
-        st.info(op.notes_markdown(detail.notes), icon=":material/sticky_note_2:")
+        st.info(page_text.notes_markdown(detail.notes), icon=":material/sticky_note_2:")
     with st.expander(f"履歴（{len(detail.history)} 件）", icon=":material/history:"):
         st.dataframe(
             detail.history,

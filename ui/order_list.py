@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from shop import orders_board as ob
+from shop.orders.frame import ARCHIVED, OrderKey
 
 TABLE_HEIGHT = 318
 
 
-def order_table(view: pd.DataFrame, keys: list[ob.OrderKey], *, key: str) -> list[ob.OrderKey]:
+def order_table(view: pd.DataFrame, keys: list[OrderKey], *, key: str) -> list[OrderKey]:
     """Draw the list; the orders whose rows are selected."""
     event = st.dataframe(
         view,
@@ -31,8 +31,8 @@ def order_table(view: pd.DataFrame, keys: list[ob.OrderKey], *, key: str) -> lis
             "要確認": st.column_config.TextColumn(
                 "要確認", width=118, help="要確認タブに載っている理由の種類です。詳しくは注文の詳細で"
             ),
-            ob.ARCHIVED: st.column_config.TextColumn(
-                ob.ARCHIVED, width=44, help="履歴データベースへ移した注文です（表示のみ）"
+            ARCHIVED: st.column_config.TextColumn(
+                ARCHIVED, width=44, help="履歴データベースへ移した注文です（表示のみ）"
             ),
         },
     )

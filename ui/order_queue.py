@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from shop import orders_board as ob
-from shop import orders_page as op
+from shop.orders import page_text
+from shop.orders.board import Board
+from shop.orders.review import queue_frame
+from shop.orders.unknown_skus import UnknownItem, suggest_skus
 from ui import auth, order_actions
 from ui.auth import Role
 
@@ -14,7 +16,7 @@ QUEUE_LIMIT = 500
 UNKNOWN_LIMIT = 20
 
 
-def unknown_skus(board: ob.Board, role: Role) -> None:
+def unknown_skus(board: Board, role: Role) -> None:
     st.subheader("SKUが分からない商品")
     st.caption(
         "モールの商品コードが「モール商品」シートのどのSKUにも対応付けられていません。"
@@ -31,13 +33,13 @@ def unknown_skus(board: ob.Board, role: Role) -> None:
         )
 
 
-def _unknown_card(board: ob.Board, item: ob.UnknownItem, product_skus: list[str], *, editable: bool) -> None:
-    ident = op.key(item.mall, item.mall_item_code, item.mall_sku)
+def _unknown_card(board: Board, item: UnknownItem, product_skus: list[str], *, editable: bool) -> None:
+    ident = page_text.key(item.mall, item.mall_item_code, item.mall_sku)
     about_col, pick_col, button_col = st.columns([4, 3, 2], vertical_alignment="center")
-    about_col.markdown(op.unknown_item_markdown(item))
+    about_col.markdown(page_text.unknown_item_markdown(item))
     if not editable:
         return
-    suggested = ob.suggest_skus(item.name, board.products)
+    suggested = suggest_skus(item.name, board.products)
     options = suggested + [s for s in product_skus if s not in suggested]
     sku = pick_col.selectbox(
         "対応付けるSKU",
@@ -61,7 +63,7 @@ def _unknown_card(board: ob.Board, item: ob.UnknownItem, product_skus: list[str]
         st.rerun()
 
 
-def review_queue(board: ob.Board) -> None:
+def review_queue(board: Board) -> None:
     if not board.queue:
         st.success("確認が必要な注文はありません。", icon=":material/task_alt:")
         return
@@ -70,12 +72,12 @@ def review_queue(board: ob.Board) -> None:
         f"{board.queue_orders:,} 件の注文に {len(board.queue):,} 件の確認事項があります。"
         "注文番号で受注一覧を検索すると、詳細の確認とステータスの変更ができます。"
     )
-    groups = op.queue_groups(board.queue)
+    groups = page_text.queue_groups(board.queue)
     for kind, entries in groups.items():
-        urgent = kind in op.URGENT_KINDS
+        urgent = kind in page_text.URGENT_KINDS
         with st.expander(f"{kind}（{len(entries):,} 件）", expanded=urgent and len(groups) <= 4):
-            st.markdown(op.actions_markdown(entries))
-            shown = ob.queue_frame(entries, QUEUE_LIMIT)
+            st.markdown(page_text.actions_markdown(entries))
+            shown = queue_frame(entries, QUEUE_LIMIT)
             if len(entries) > QUEUE_LIMIT:
                 st.caption(f"新しい順に {QUEUE_LIMIT:,} 件を表示しています。")
             st.dataframe(

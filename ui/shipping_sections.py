@@ -14,6 +14,7 @@ import streamlit as st
 from sheets_schema.book import Tables
 from sheets_schema.cells import JST
 from shipping import carrier_files, documents, mail, screen, tracking_import
+from shipping.carrier_layouts import LAYOUTS
 from sync.errors import LeaseHeld
 from ui import context, labels
 from vocabulary.text import escape_markdown
@@ -48,11 +49,11 @@ def document_downloads(
 
 
 def carrier_file(keys: list[tuple[str, str]], now: datetime) -> None:
-    layout = carrier_files.LAYOUTS[
+    layout = LAYOUTS[
         st.selectbox(
             "送り状ソフト",
-            list(carrier_files.LAYOUTS),
-            format_func=lambda key: carrier_files.LAYOUTS[key].name,
+            list(LAYOUTS),
+            format_func=lambda key: LAYOUTS[key].name,
             key="shipping_layout",
         )
     ]

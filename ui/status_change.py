@@ -6,23 +6,22 @@ from __future__ import annotations
 import streamlit as st
 
 from sheets_schema.models import ORDER_STATUSES
-from shop import orders_board as ob
-from shop import orders_page as op
+from shop.orders import page_text
+from shop.orders.board import Board
+from shop.orders.frame import ARCHIVED, OrderKey
 from ui import auth, order_actions
 from ui.auth import Role
 from vocabulary.text import escape_markdown
 
 
-def selection_box(
-    board: ob.Board, role: Role, selected: list[ob.OrderKey], archived: set[ob.OrderKey]
-) -> None:
+def selection_box(board: Board, role: Role, selected: list[OrderKey], archived: set[OrderKey]) -> None:
     with st.container(border=True):
-        numbers = op.selection_numbers(selected)
+        numbers = page_text.selection_numbers(selected)
         st.markdown(f"**選択中の注文 {len(selected)} 件**: {escape_markdown(numbers)}")
         changeable = [k for k in selected if k not in archived]
         if len(changeable) < len(selected):
             st.caption(
-                f"「{ob.ARCHIVED}」の注文 {len(selected) - len(changeable)} 件は履歴データベースの記録のため、"
+                f"「{ARCHIVED}」の注文 {len(selected) - len(changeable)} 件は履歴データベースの記録のため、"
                 "ステータスは変えられません。"
             )
         if changeable and auth.require(role, "編集", "ステータスの変更"):
@@ -33,7 +32,7 @@ def selection_box(
         }
 
 
-def _status_form(board: ob.Board, changeable: list[ob.OrderKey]) -> None:
+def _status_form(board: Board, changeable: list[OrderKey]) -> None:
     new_col, reason_col, button_col = st.columns([2, 3, 2], vertical_alignment="bottom")
     new_status = new_col.selectbox(
         "新しいステータス",

@@ -91,6 +91,20 @@ def escape_markdown(value: Any) -> str:
     return "\\" + escaped if escaped[:1] in ("-", "=") else escaped
 
 
+def decode_staff_file(data: bytes, *, utf16: bool = False) -> str | None:
+    """Text of a file staff saved or downloaded: UTF-8 (with or without BOM), else CP932 (not
+    shift_jis: Excel and Seller Central write ①, ～ and NEC/IBM extensions); with ``utf16``, a
+    UTF-16 file with its BOM (Excel's "Unicode text") first. None when it is none of these."""
+    if utf16 and data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    for encoding in ("utf-8-sig", "cp932"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
 def csv_problem(exc: csv.Error) -> str:
     """The csv module's English error, in staff's words (never quoting the file's content)."""
     text = str(exc)

@@ -11,7 +11,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from sheets_schema.errors import CellConflict
-from shop import orders_board as ob
+from shop.orders.detail import OrderDetail
+from shop.orders.frame import ARCHIVED, OrderKey, yen
+from shop.orders.review import QueueItem
+from shop.orders.unknown_skus import UnknownItem
 from vocabulary.text import escape_markdown
 
 URGENT_KINDS = ("入力エラー", "取込エラー", "SKU不明", "ステータスの食い違い")
@@ -37,7 +40,7 @@ def conflict_message(exc: CellConflict) -> str:
     )
 
 
-def unchanged_message(unchanged: Sequence[ob.OrderKey], status: str) -> str:
+def unchanged_message(unchanged: Sequence[OrderKey], status: str) -> str:
     numbers = "、".join(n for _, n in unchanged[:5])
     return f"{len(unchanged)} 件はすでに「{status}」なので変更していません（{numbers}）。"
 
@@ -47,19 +50,19 @@ def refused_markdown(refused: Sequence[str]) -> str:
     return "変更しなかった注文があります:\n\n" + "\n".join(f"- {escape_markdown(r)}" for r in refused)
 
 
-def selection_numbers(selected: Sequence[ob.OrderKey]) -> str:
+def selection_numbers(selected: Sequence[OrderKey]) -> str:
     """The first order numbers of a selection, plain text (escape before markdown)."""
     return "、".join(n for _, n in selected[:4]) + (
         f" ほか{len(selected) - 4}件" if len(selected) > 4 else ""
     )
 
 
-def detail_heading(detail: ob.OrderDetail, archived: bool) -> str:
-    mark = f"・{ob.ARCHIVED}" if archived else ""
+def detail_heading(detail: OrderDetail, archived: bool) -> str:
+    mark = f"・{ARCHIVED}" if archived else ""
     return f"注文 {escape_markdown(detail.order_number)}（{escape_markdown(detail.mall)}{mark}）"
 
 
-def detail_facts(detail: ob.OrderDetail) -> str:
+def detail_facts(detail: OrderDetail) -> str:
     """注文日時 to 電話番号, as markdown; names already masked or revealed by ``order_detail``."""
     _md = escape_markdown
     mall_status = f"（モール: {_md(detail.mall_status)}）" if detail.mall_status else ""
@@ -73,18 +76,18 @@ def detail_facts(detail: ob.OrderDetail) -> str:
     )
 
 
-def detail_amounts(detail: ob.OrderDetail) -> str:
+def detail_amounts(detail: OrderDetail) -> str:
     return (
-        f"**商品合計** {ob.yen(detail.items_total)}　**送料** {ob.yen(detail.shipping_fee)}  \n"
-        f"**合計金額** {ob.yen(detail.total)}"
+        f"**商品合計** {yen(detail.items_total)}　**送料** {yen(detail.shipping_fee)}  \n"
+        f"**合計金額** {yen(detail.total)}"
     )
 
 
 def difference_caption(difference: int) -> str:
     return (
-        f"合計金額との差 {ob.yen(difference)}（ポイント・クーポン・手数料など）"
+        f"合計金額との差 {yen(difference)}（ポイント・クーポン・手数料など）"
         if difference > 0
-        else f"合計金額との差 −{ob.yen(-difference)}（ポイント・クーポンの値引きなど）"
+        else f"合計金額との差 −{yen(-difference)}（ポイント・クーポンの値引きなど）"
     )
 
 
@@ -92,7 +95,7 @@ def notes_markdown(notes: Sequence[str]) -> str:
     return "**備考**  \n" + "  \n".join(escape_markdown(n) for n in notes)
 
 
-def unknown_item_markdown(item: ob.UnknownItem) -> str:
+def unknown_item_markdown(item: UnknownItem) -> str:
     """An unknown SKU card's text: the mall, the item's name and codes, the orders it is in."""
     _md = escape_markdown
     mall_sku = f"／モールSKU「{_md(item.mall_sku)}」" if item.mall_sku else ""
@@ -104,13 +107,13 @@ def unknown_item_markdown(item: ob.UnknownItem) -> str:
     )
 
 
-def queue_groups(queue: Sequence[ob.QueueItem]) -> dict[str, list[ob.QueueItem]]:
-    groups: dict[str, list[ob.QueueItem]] = {}
+def queue_groups(queue: Sequence[QueueItem]) -> dict[str, list[QueueItem]]:
+    groups: dict[str, list[QueueItem]] = {}
     for entry in queue:
         groups.setdefault(entry.kind, []).append(entry)
     return groups
 
 
-def actions_markdown(entries: Sequence[ob.QueueItem]) -> str:
+def actions_markdown(entries: Sequence[QueueItem]) -> str:
     actions = list(dict.fromkeys(e.action for e in entries))
     return "**対応**  \n" + "  \n".join(f"・{escape_markdown(a)}" for a in actions[:6])

@@ -1,0 +1,148 @@
+"""ヤマト運輸 B2クラウド: the 外部データ取込 layout (97 columns, header row) and the 発行済データ
+export that brings the 伝票番号 back. Sources below; ⚠ marks what no source confirms."""
+
+from __future__ import annotations
+
+from shipping.carrier_layouts.schema import CodeTable, Column, Field, Layout, TrackingFormat
+
+SOURCE = (
+    "aiship manual『CSVレイアウト（ヤマトB2形式）』; jmleejake/csvProject NewYamatoVO.java; "
+    "codes from an old B2 layout PDF (paperzz.com/doc/5980562) and flagship.cc support"
+)
+_TIME_NOTE = (
+    "1214 と 2021 は古いPDFにのみ記載。2017年の時間帯変更・2023–25年のサービス変更（DM便→クロネコゆうメール、"
+    "ネコポス→クロネコゆうパケット）で現行コードが変わった可能性あり。new_exchange PDF で確認すること"
+)
+
+CODES = (
+    CodeTable(
+        "送り状種類",
+        {
+            "0": "発払い",
+            "2": "コレクト",
+            "3": "DM便",
+            "4": "タイム",
+            "5": "着払い",
+            "6": "メール便速達",
+            "7": "ネコポス",
+            "8": "宅急便コンパクト",
+            "9": "コンパクトコレクト",
+        },
+        SOURCE,
+        "3 DM便・7 ネコポス は2023–25年のサービス変更で廃止・改称の可能性あり",
+    ),
+    CodeTable("クール区分", {"0": "通常", "1": "冷凍", "2": "冷蔵"}, SOURCE),
+    CodeTable(
+        "配達時間帯",
+        {
+            "": "指定なし",
+            "0812": "午前中",
+            "1214": "12–14時",
+            "1416": "14–16時",
+            "1618": "16–18時",
+            "1820": "18–20時",
+            "2021": "20–21時",
+        },
+        SOURCE,
+        _TIME_NOTE,
+    ),
+)
+
+_NAMED = (
+    Column("お客様管理番号", 20, Field.MANAGEMENT_KEY),
+    Column("送り状種類", 1, value="0", cod_value="2"),  # 0 発払い, 2 コレクト (CODES)
+    Column("クール区分", 1, value="0"),
+    Column("伝票番号", 12),
+    Column("出荷予定日", 10, Field.SHIP_DATE),
+    Column("お届け予定（指定）日", 10),
+    Column("配達時間帯", 4),
+    Column("お届け先コード", 20),
+    Column("お届け先電話番号", 15, Field.RECIPIENT_PHONE),
+    Column("お届け先電話番号枝番", 2),
+    Column("お届け先郵便番号", 8, Field.RECIPIENT_POSTCODE),
+    Column("お届け先住所", 64, Field.RECIPIENT_ADDRESS_1),
+    Column("お届け先住所（アパートマンション名）", 32, Field.RECIPIENT_ADDRESS_2),
+    Column("お届け先会社・部門名１", 50),
+    Column("お届け先会社・部門名２", 50),
+    Column("お届け先名", 32, Field.RECIPIENT_NAME),
+    Column("お届け先名略称カナ", 50),
+    Column("敬称", 4, value="様"),
+    Column("ご依頼主コード", 20),
+    Column("ご依頼主電話番号", 15, Field.SENDER_PHONE),
+    Column("ご依頼主電話番号枝番", 2),
+    Column("ご依頼主郵便番号", 8, Field.SENDER_POSTCODE),
+    Column("ご依頼主住所", 64, Field.SENDER_ADDRESS_1),
+    Column("ご依頼主住所（アパートマンション名）", 32, Field.SENDER_ADDRESS_2),
+    Column("ご依頼主名", 32, Field.SENDER_NAME),
+    Column("ご依頼主略称カナ", 50),
+    Column("品名コード１", 30),
+    Column("品名１", 50, Field.ITEMS_SUMMARY, truncate=True),
+    Column("品名コード２", 30),
+    Column("品名２", 50),
+    Column("荷扱い１", 20),
+    Column("荷扱い２", 20),
+    Column("記事", 44, truncate=True),
+    Column("コレクト代金引換額（税込）", 7, Field.COD_AMOUNT),
+    Column("コレクト内消費税額等", 7),
+    Column("営業所止置き", 1),
+    Column("営業所コード", 6),
+    Column("発行枚数", 2, value="1"),
+    Column("個数口枠の印字", 1),
+    Column("ご請求先顧客コード", 12),
+    Column("ご請求先分類コード", 3),
+    Column("運賃管理番号", 2),
+    Column("クロネコwebコレクト データ登録", 1),
+)
+
+# Columns 44–97: named by the documented groups only (⚠ exact names not checked); left blank.
+_REST = (
+    "クロネコwebコレクト 加盟店番号",
+    *(f"クロネコwebコレクト 申込受付番号{i}" for i in (1, 2, 3)),
+    "お届け予定eメール 利用区分",
+    "お届け予定eメール アドレス",
+    "お届け予定eメール 入力機種",
+    "お届け予定eメール メッセージ",
+    "お届け完了eメール 利用区分",
+    "お届け完了eメール アドレス",
+    "お届け完了eメール メッセージ",
+    *(f"クロネコ収納代行 {i:02d}" for i in range(1, 20)),
+    "複数口くくりキー",
+    *(name for i in range(1, 6) for name in (f"検索キータイトル{i}", f"検索キー{i}")),
+    "予備1",
+    "予備2",
+    *(f"投函予定・投函完了メール {i}" for i in range(1, 10)),
+    "連携管理番号",
+    "通知メールアドレス",
+)
+
+B2 = Layout(
+    key="yamato_b2",
+    name="ヤマト B2クラウド 外部データ取込",
+    carrier="ヤマト運輸",
+    header=True,
+    columns=_NAMED + tuple(Column(n) for n in _REST),
+    codes=CODES,
+    key_column="お客様管理番号",
+    key_limit=20,
+    address_widths=(64, 32),
+    sender_address_widths=(64, 32),
+    source=SOURCE,
+    notes=(
+        "B2クラウドで取込パターン（1行目見出し・97項目）を一度登録してください",
+        "⚠ 44–97列の列名は資料の項目グループ名から付けたもの（公式PDF new_exchange1.pdf で未確認）。空欄で出力します",
+        "⚠ 送り状種類・配達時間帯のコードは古いPDF由来です",
+    ),
+)
+
+
+# The 発行済データ export: the same 97 columns with 伝票番号 (column 4, 12 digits) filled, joined on
+# お客様管理番号 (column 1) [jmleejake NewYamatoVO comment; cart.e-shops.jp/faq/7249].
+ISSUED = TrackingFormat(
+    "b2_issued",
+    "ヤマト B2クラウド 発行済データ（97項目）",
+    "ヤマト運輸",
+    0,
+    3,
+    note="お客様管理番号（1列目）と伝票番号（4列目）で照合",
+    width=97,
+)
