@@ -1,0 +1,9 @@
+"""発注・仕入・入荷・返品・棚卸: the stock side of 一元管理, as plain Python (no Streamlit).
+
+- ``suggestions``: what to order, per SKU, from sales velocity, stock, 発注残 and the product's
+  発注点 / 発注ロット / リードタイム日数, explained in a sentence per row;
+- ``purchase_orders``: 発注 and 発注明細 as the workbook holds them (発注残, drafting from
+  accepted suggestions, numbering);
+- ``receiving``: 入荷 against a 発注 (partial, short, over) or without one, as 入庫 movements and
+  the 発注's 入荷数 and status in one job.
+"""
