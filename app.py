@@ -33,7 +33,10 @@ page = st.navigation(
         "": [st.Page("pages/home.py", title="ホーム", icon=":material/home:", default=True)],
         "受注": [st.Page("pages/orders.py", title="受注ボード", icon=":material/view_kanban:")],
         "出荷": [st.Page("pages/shipping.py", title="出荷", icon=":material/local_shipping:")],
-        "商品・在庫": [st.Page("pages/products.py", title="商品・在庫", icon=":material/inventory_2:")],
+        "商品・在庫": [
+            st.Page("pages/products.py", title="商品・在庫", icon=":material/inventory_2:"),
+            st.Page("pages/purchasing.py", title="発注・入荷", icon=":material/local_mall:"),
+        ],
         "モール": [st.Page("pages/sync.py", title="同期", icon=":material/sync:")],
         "分析": [st.Page("pages/analytics.py", title="分析", icon=":material/monitoring:")],
     }

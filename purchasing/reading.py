@@ -63,3 +63,16 @@ def read_purchasing(workbook: Workbook) -> PurchasingTables:
         lines=tables[PURCHASE_ORDER_LINES.title],
         ledger=tables[STOCK_MOVEMENTS.title],
     )
+
+
+def from_tables(tables: Any) -> PurchasingTables:
+    """The staff tabs from an already read snapshot (what pages show); the ledger left out (a
+    page reads it fresh, from its mark, only to write)."""
+    return PurchasingTables(
+        products=tables[PRODUCTS.title],
+        stock=tables[STOCK.title],
+        suppliers=tables[SUPPLIERS.title],
+        orders=tables[PURCHASE_ORDERS.title],
+        lines=tables[PURCHASE_ORDER_LINES.title],
+        ledger=missing_table(STOCK_MOVEMENTS),
+    )

@@ -24,6 +24,7 @@ PAGES = [
     "pages/products.py",
     "pages/sync.py",
     "pages/analytics.py",
+    "pages/purchasing.py",
 ]
 
 

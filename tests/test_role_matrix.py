@@ -131,3 +131,18 @@ def test_an_unverified_email_gets_no_role(shop: tuple[str, set[str]], verified: 
     assert any("メールアドレスが確認されていない" in e.value for e in at.error)
     assert not at.metric
     assert leaks(element_text(at), personal) == []
+
+
+def test_every_page_the_app_routes_is_probed() -> None:
+    routed = re.findall(r'st\.Page\("(pages/[a-z_]+\.py)"', Path(APP).read_text(encoding="utf-8"))
+    assert sorted(routed) == sorted(PAGES)
+
+
+def test_a_viewer_on_purchasing_sees_orders_but_cannot_order_or_receive(shop: tuple[str, set[str]]) -> None:
+    url, _ = shop
+    at = page_as(url, "閲覧", "pages/purchasing.py")
+    keys = {b.key for b in at.button}
+    assert not keys & {"po_draft", "po_receive", "po_free_receive"}
+    assert any("「編集」以上の権限が必要です" in i.value for i in at.info)
+    editor = page_as(url, "編集", "pages/purchasing.py")
+    assert "po_draft" in {b.key for b in editor.button}

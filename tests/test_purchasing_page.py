@@ -1,0 +1,95 @@
+"""The 発注・入荷 page through AppTest on the embedded demo shop: suggestions to a 下書き, the
+下書き to 発注済, a receipt by scanned JANs, and what 閲覧 may not do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from purchasing.reading import read_purchasing
+from settings import PROJECT_ROOT, load_settings
+from sheets_schema.book import open_prepared_workbook, read_tables
+from sheets_schema.cells import JST
+from tests.shop_fixtures import ledger_problems
+
+APP = str(PROJECT_ROOT / "app.py")
+PAGE = "pages/purchasing.py"
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    from datetime import datetime
+
+    made = f"sqlite:///{tmp_path / 'wb.sqlite3'}"
+    open_prepared_workbook(load_settings({"workbook": {"sql_url": made}}), datetime.now(JST))
+    return made
+
+
+def page(url: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["workbook"] = {"sql_url": url}
+    at.secrets["sync"] = {"auto_sync_demo": False}
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def workbook(url: str) -> Any:
+    return open_prepared_workbook(
+        load_settings({"workbook": {"sql_url": url, "seed_demo": False}}),
+        __import__("datetime").datetime.now(JST),
+    )
+
+
+def test_suggestions_become_a_draft_then_an_order_then_scanned_goods_reach_stock(
+    url: str, fresh_caches
+) -> None:
+    at = page(url)
+    assert at.title[0].value == "発注・入荷"
+    editor = next(d for d in at.dataframe if d.proto.editing_mode != 0)
+    frame = editor.value
+    assert {"発注する", "提案数", "理由"} <= set(frame.columns)
+    wanted = frame[frame["発注する"] & (frame["提案数"] > 0)]
+    assert not wanted.empty  # the demo shop sells faster than some of its stock lasts
+    at.button(key="po_draft").click()
+    at.run()
+    assert not at.exception, at.exception
+    t = read_purchasing(workbook(url))
+    drafts = [o for o in t.orders.models() if o.status == "下書き"]
+    assert drafts and sum(x.quantity for x in t.lines.models()) == int(wanted["提案数"].sum())
+
+    # 発注済 for the first draft, chosen in the list.
+    number = drafts[0].number
+    at = page(url)
+    listed = [o.number for o in sorted(t.orders.models(), key=lambda o: o.number, reverse=True)]
+    at.session_state["po_list"] = {"selection": {"rows": [listed.index(number)], "columns": [], "cells": []}}
+    at.run()
+    at.button(key="po_move_発注済").click()
+    at.run()
+    assert not at.exception, at.exception
+    t = read_purchasing(workbook(url))
+    assert next(o for o in t.orders.models() if o.number == number).status == "発注済"
+
+    # Scan every unit of its first line by JAN (or SKU), then register the receipt.
+    line = next(x for x in t.lines.models() if x.number == number)
+    product = next(p for p in t.products.models() if p.sku == line.sku)
+    before = {s.sku: s.on_hand for s in read_tables(workbook(url))["在庫"].models()}[line.sku]
+    at = page(url)
+    for _ in range(line.quantity):
+        at.text_input(key="po_scan").input(product.jan or product.sku)
+        at.run()
+    assert f"{product.name}（{product.sku}）＋1" in [c.value for c in at.caption]
+    at.text_input(key="po_scan").input("0000000000000")
+    at.run()
+    assert any("に当たる商品がありません" in e.value for e in at.error)
+    at.button(key="po_receive").click()
+    at.run()
+    assert not at.exception, at.exception
+    tables = read_tables(workbook(url))
+    assert {s.sku: s.on_hand for s in tables["在庫"].models()}[line.sku] == before + line.quantity
+    assert ledger_problems(tables) == []
