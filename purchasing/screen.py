@@ -16,15 +16,16 @@ ORDER = "発注する"
 def suggestion_rows(suggestions: Sequence[Suggestion]) -> list[dict[str, Any]]:
     return [
         {
+            # What staff decide on first, so it stays in view on a laptop screen.
             ORDER: s.quantity > 0,
             "SKU": s.sku,
             "商品名": s.name,
-            "仕入先": s.supplier,
-            "1日平均": round(s.per_day, 1),
+            "提案数": s.quantity,
+            "在庫切れ予定日": s.runs_out_on.isoformat() if s.runs_out_on else "",
+            "1日平均": round(s.per_day, 2),
             "手元": s.free,
             "発注残": s.on_order,
-            "在庫切れ予定日": s.runs_out_on.isoformat() if s.runs_out_on else "",
-            "提案数": s.quantity,
+            "仕入先": s.supplier,
             "理由": s.why,
         }
         for s in suggestions
