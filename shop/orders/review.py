@@ -65,6 +65,7 @@ QUEUE_KINDS = (
     "入力エラー",
     "取込エラー",
     "SKU不明",
+    "在庫不足",
     "ステータスの食い違い",
     "モールからの注意",
     "住所",
@@ -132,11 +133,34 @@ def review_queue(
         for mall, number in keys_of(frame[flagged]):
             items.extend(_order_items(orders[(mall, number)]))
 
+    items.extend(_shortage_items(orders, tables))
+
     rank = {kind: i for i, kind in enumerate(QUEUE_KINDS)}
     oldest = datetime.min.replace(tzinfo=JST)
     items.sort(key=lambda item: item.ordered_at or oldest, reverse=True)
     items.sort(key=lambda item: rank.get(item.kind, len(rank)))
     return items
+
+
+def _shortage_items(orders: Mapping[OrderKey, Order], tables: Mapping[str, Table[Any]]) -> list[QueueItem]:
+    """Orders the shelf cannot fill yet, with the 発注 expected to bring their goods."""
+    from purchasing.purchase_orders import expected_arrivals
+    from purchasing.shortages import shortages
+
+    if not all(t in tables for t in ("在庫", "受注明細", "発注", "発注明細")):
+        return []
+    found = shortages(
+        tables["在庫"].models(),
+        orders,
+        tables["受注明細"].models(),
+        expected_arrivals(tables["発注"], tables["発注明細"]),
+    )
+    return [
+        QueueItem(
+            s.order[0], s.order[1], s.ordered_at, orders[s.order].status, "在庫不足", s.reason(), s.action()
+        )
+        for s in found
+    ]
 
 
 _SKIPPED_ORDER = re.compile(r"の注文 (\S+) を取り込めませんでした")

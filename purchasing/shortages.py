@@ -1,0 +1,79 @@
+"""Orders the stock on hand cannot fill (在庫不足), and when goods for them are expected.
+
+Ichigen allocates every open order (引当) as it comes in, so a SKU can be promised beyond what
+is on the shelf: 引当数 above 実在庫 (売り越し). Which orders are short is decided first come,
+first served: open, allocating order lines in 注文日時 order take 実在庫 until it runs out; the
+lines after that are short. When goods arrive (入荷), 実在庫 rises and those orders are no
+longer short — they were allocated all along; nothing else has to happen.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sheets_schema.models import Order, OrderLine, Stock
+from vocabulary.statuses import OPEN_ORDER_STATUSES
+
+OrderKey = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Shortage:
+    order: OrderKey
+    ordered_at: datetime
+    sku: str
+    short: int  # units of this line the shelf cannot fill
+    expected_on: date | None  # the soonest open 発注 that brings enough, if any
+    purchase_order: str
+
+    def reason(self) -> str:
+        return f"SKU「{self.sku}」が {self.short} 個足りません（先に入った注文に引き当て済み）"
+
+    def action(self) -> str:
+        if self.purchase_order:
+            when = f"{self.expected_on:%Y-%m-%d}" if self.expected_on else "入荷予定日未定"
+            return f"発注 {self.purchase_order} の入荷（{when}）を待って発送してください。入荷を登録すると自動で発送できる状態になります"
+        return "入荷の予定がありません。「発注・入荷」で発注するか、購入者に納期を連絡してください"
+
+
+def shortages(
+    stock: Iterable[Stock],
+    orders: Mapping[OrderKey, Order],
+    lines: Iterable[OrderLine],
+    arrivals: Mapping[str, list[tuple[date | None, int, str]]],
+) -> list[Shortage]:
+    on_hand = {s.sku: s.on_hand for s in stock}
+    wanted: dict[str, list[tuple[datetime, OrderKey, int]]] = defaultdict(list)
+    for line in lines:
+        order = orders.get((line.mall, line.order_number))
+        if order is None or not line.sku or line.sku not in on_hand:
+            continue
+        if order.status in OPEN_ORDER_STATUSES and order.allocates_stock:
+            wanted[line.sku].append((order.ordered_at, (line.mall, line.order_number), line.quantity))
+    found = []
+    for sku, demand in wanted.items():
+        left = max(0, on_hand[sku])
+        waiting = 0  # units short so far: an arrival must cover them in order
+        for ordered_at, key, units in sorted(demand):
+            taken = min(left, units)
+            left -= taken
+            short = units - taken
+            if not short:
+                continue
+            waiting += short
+            expected, number = _arrival(arrivals.get(sku, []), waiting)
+            found.append(Shortage(key, ordered_at, sku, short, expected, number))
+    return sorted(found, key=lambda s: (s.ordered_at, s.order, s.sku))
+
+
+def _arrival(arrivals: list[tuple[date | None, int, str]], units: int) -> tuple[date | None, str]:
+    """The first open 発注 by which ``units`` short units will have come in."""
+    total = 0
+    for expected, outstanding, number in arrivals:
+        total += outstanding
+        if total >= units:
+            return expected, number
+    return None, ""
