@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from purchasing.reading import from_tables
 from sheets_schema.parsing import Table
 from sheets_schema.tabs import PRODUCTS, STOCK, TabSpec
 from shop import bulk_edit
@@ -25,6 +26,7 @@ from shop.products_page import error_list, fingerprint
 from ui import auth, context
 from ui import product_editor as editor
 from ui import product_upload as upload
+from ui.purchasing_orders import expected_arrivals
 from ui.stock_push import push_panel
 from vocabulary.text import escape_markdown
 
@@ -218,5 +220,6 @@ with stock_tab:
         adds_rows=False,
         empty_hint="在庫の行はまだありません。「商品」に商品を追加すると、次の同期で在庫の行が作られます。",
     )
+    expected_arrivals(from_tables(tables))
 with upload_tab:
     _upload_tab(tables, editable)

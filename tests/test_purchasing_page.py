@@ -93,3 +93,37 @@ def test_suggestions_become_a_draft_then_an_order_then_scanned_goods_reach_stock
     tables = read_tables(workbook(url))
     assert {s.sku: s.on_hand for s in tables["在庫"].models()}[line.sku] == before + line.quantity
     assert ledger_problems(tables) == []
+
+
+def test_stock_shows_what_open_orders_will_bring(url: str, fresh_caches) -> None:
+    from datetime import datetime
+
+    from purchasing import purchase_orders as po
+    from sheets_schema.changes import WriteJob
+
+    wb = workbook(url)
+    t = read_purchasing(wb)
+    sku = t.products.records[0].value.sku
+    drafts = po.draft(
+        t.orders,
+        t.lines,
+        {p.sku: p for p in t.products.models()},
+        {sku: 5},
+        [po.DraftLine(sku, 7)],
+        now=datetime.now(JST),
+    )
+    wb.write(drafts.job)
+    t = read_purchasing(wb)
+    job = WriteJob()
+    job.set(t.orders, 2, {"ステータス": "発注済"})
+    wb.write(job)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["workbook"] = {"sql_url": url}
+    at.secrets["sync"] = {"auto_sync_demo": False}
+    at.run()
+    at.switch_page("pages/products.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert "入荷予定（1 件）" in [s.value for s in at.subheader]
+    shown = next(d.value for d in at.dataframe if "入荷予定日" in d.value.columns)
+    assert list(shown["SKU"]) == [sku] and list(shown["数量"]) == [7]

@@ -9,6 +9,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
+from purchasing import purchase_orders as po
 from purchasing import screen
 from purchasing.reading import PurchasingTables, read_purchasing
 from sheets_schema.cells import JST
@@ -78,3 +79,24 @@ def _move(number: str, shown: str, status: str) -> None:
     except (StaleWorkbookError, WorkbookError) as exc:
         flash("error", f"書き込めませんでした（{exc}）。もう一度お試しください。")
     st.rerun()
+
+
+def expected_arrivals(tables: PurchasingTables) -> None:
+    """入荷予定 under 在庫: what open 発注 will bring, per SKU, soonest first."""
+    names = {p.sku: p.name for p in tables.products.models()}
+    rows = [
+        {
+            "SKU": sku,
+            "商品名": names.get(sku, ""),
+            "入荷予定日": expected.isoformat() if expected else "未定",
+            "数量": units,
+            "発注番号": number,
+        }
+        for sku, arrivals in sorted(po.expected_arrivals(tables.orders, tables.lines).items())
+        for expected, units, number in arrivals
+    ]
+    if rows:
+        st.subheader(f"入荷予定（{len(rows)} 件）")
+        st.dataframe(
+            pd.DataFrame(rows), hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 300)
+        )
