@@ -27,6 +27,7 @@ import queue
 import socket
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -65,7 +66,7 @@ from sync.errors import ArchiveUnavailable, LeaseHeld, SyncError
 from sync.ledger import LineTarget, line_movements, movement_row
 from sync.models import Order, PushResult, StockLevel, SyncRun
 from sync.orders import ImportCounts, OrderBook, OrderView
-from sync.push import PlannedPush, mark_unconfirmed, plan_pushes, record_results
+from sync.push import PlannedPush, mark_unconfirmed, mirror_mall_sales, plan_pushes, record_results
 from sync.resolve import SkuResolver
 from sync.settlement import ARCHIVE_MARK, LEDGER_MARK, LOG_MARK, SettledLedger, signature
 from sync.stock import StockOutcome, staff_movements, write_stock
@@ -696,8 +697,9 @@ class SyncEngine:
             log_rows.append(self._stock_problem_row(run_id, started, finished, stock.problems))
         log_rows = [*self._unlogged, *log_rows]  # a kept-lease runner's last pushes first
         self._record_pushes(job, tables[STOCK_PUSHES.title], now)
+        latest = {(p.mall, p.mall_item_code, p.mall_sku): (p, r) for p, r in self._unrecorded}
+        mirrored = mirror_mall_sales(job, tables[STOCK_PUSHES.title], _sold_at_malls(book), latest.values())
         if push:
-            latest = {(p.mall, p.mall_item_code, p.mall_sku): (p, r) for p, r in self._unrecorded}
             mark_unconfirmed(
                 job,
                 stock.available,
@@ -705,6 +707,7 @@ class SyncEngine:
                 tables[STOCK_PUSHES.title],
                 self._pushing_malls(),
                 latest.values(),
+                mirrored,
             )
         log_table = tables[SYNC_LOG.title]
         job.append(log_table, log_rows)
@@ -1208,6 +1211,22 @@ def _matched(levels: list[StockLevel], results: list[PushResult], name: str) -> 
 
 def _all_failed(levels: list[StockLevel], error: str) -> list[PushResult]:
     return [PushResult(mall=v.mall, sku=v.sku, quantity=v.quantity, ok=False, error=error) for v in levels]
+
+
+def _sold_at_malls(book: OrderBook) -> dict[tuple[str, str, str], int]:
+    """Units per listing (モール, モール商品コード, モールSKU) of the orders this job took in new
+    (+) or saw cancelled at their mall (−), for orders that take stock from the shop's own
+    warehouse: what the malls did to their own quantities."""
+    sold: dict[tuple[str, str, str], int] = defaultdict(int)
+    for keys, sign in ((book.created, 1), (book.cancelled_by_mall, -1)):
+        for key in keys - book.blocked:
+            view = book.views.get(key)
+            if view is None or not view.order.allocates_stock:
+                continue
+            for line in view.lines.values():
+                if line.sku and line.mall_item_code:
+                    sold[(line.mall, line.mall_item_code, line.mall_sku)] += sign * line.quantity
+    return sold
 
 
 def _newest_versions(orders: list[Order]) -> dict[tuple[str, str], Order]:

@@ -125,6 +125,10 @@ class OrderBook:
         self.views: dict[tuple[str, str], OrderView] = {}
         self.blocked: set[tuple[str, str]] = set()  # orders with a row error somewhere
         self.written: set[tuple[str, str]] = set()  # orders whose 受注 row this job writes
+        # Orders the malls sold (new here) or cancelled this job: their malls changed their own
+        # stock for them (see sync.push.mirror_mall_sales).
+        self.created: set[tuple[str, str]] = set()
+        self.cancelled_by_mall: set[tuple[str, str]] = set()
         self._line_rows: dict[tuple[str, str], list[int]] | None = None
 
     def line_rows(self, key: tuple[str, str]) -> list[int]:
@@ -175,6 +179,7 @@ class OrderBook:
             job.append(self.lines_table, line_rows)
             self.views[key] = OrderView(row, {line.line_number: line for line in line_rows})
             self.written.add(key)
+            self.created.add(key)
             counts.created += 1
             return
         stored = current.order.updated_at
@@ -193,6 +198,8 @@ class OrderBook:
             if (f.alias or name) not in KEPT_ON_UPDATE
         }
         row = current.order.model_copy(update={**mall_owned, "status": status})
+        if order.status == status == "キャンセル" and current.order.status != "キャンセル":
+            self.cancelled_by_mall.add(key)
         self._update_order(job, key, row, status_changed=status != current.order.status)
         self._update_lines(job, key, line_rows, current)
         current.order = row

@@ -40,17 +40,22 @@ class PlannedPush:
         )
 
 
+ListingKey = tuple[str, str, str]  # (モール, モール商品コード, モールSKU)
+
+
 def plan_pushes(
     stock: Table[Any] | Mapping[str, int],
     listings: Table[Any],
     pushes: Table[Any],
     malls: Iterable[str],
     recorded: Iterable[tuple[PlannedPush, PushResult]] = (),
+    mirrored: Mapping[ListingKey, int] | None = None,
 ) -> list[PlannedPush]:
     """Every mapped SKU (在庫連携 ON) whose 販売可能数 differs from what its mall last got,
     or whose last push failed or is not confirmed yet. ``stock`` is the 在庫 tab as read, or
     販売可能数 per SKU as a job just wrote it; ``recorded``: results the job being built writes
-    to _在庫送信, taken as already there."""
+    to _在庫送信, taken as already there; ``mirrored``: 送信数量 the job sets after the malls'
+    own sales (``mirror_mall_sales``)."""
     malls = set(malls)
     if isinstance(stock, Table):
         doubled = key_trouble(stock).duplicates  # which row is right is for a person to say
@@ -76,6 +81,9 @@ def plan_pushes(
             送信数量=quantity,
             状態=state,
         )
+    for key, quantity in (mirrored or {}).items():
+        if key in last:
+            last[key] = last[key].model_copy(update={"quantity": quantity, "state": "未確認"})
     plan = []
     for record in listings:
         listing: MallListing = record.value
@@ -141,6 +149,44 @@ def _recorded(result: PushResult, accepted: int | None) -> tuple[int, str]:
     return quantity, state
 
 
+def mirror_mall_sales(
+    job: WriteJob,
+    pushes: Table[Any],
+    sold: Mapping[ListingKey, int],
+    recorded: Iterable[tuple[PlannedPush, PushResult]] = (),
+) -> dict[ListingKey, int]:
+    """What each listing shows at its mall now: a mall lowers its own quantity when it sells
+    (and may raise it again on a cancellation), so the quantity it was last sent is no longer
+    what it shows. ``sold``: units of orders this job imported as new (positive) or cancelled
+    at the mall (negative), per listing they were sold under. Without this, a sale at one mall
+    and a cancellation elsewhere in the same cycle leave 販売可能数 where it was, nothing is
+    pushed, and the selling mall keeps showing one fewer (or, after a cancellation the mall
+    restored, one more: sold twice) than 販売可能数. Returns the new 送信数量 per listing."""
+    if not pushes.writable or not sold:
+        return {}
+    base = {
+        (r.value.mall, r.value.mall_item_code, r.value.mall_sku): (r.value.quantity, r.value.state)
+        for r in pushes
+    }
+    for planned, result in recorded:
+        key = (planned.mall, planned.mall_item_code, planned.mall_sku)
+        base[key] = _recorded(result, base[key][0] if key in base else None)
+    mirrored = {}
+    for key, units in sold.items():
+        row = pushes.find_row(key)
+        if row is None or key not in base or not units:
+            continue  # never sent: the first push sends 販売可能数 anyway
+        quantity, state = base[key]
+        if state != "確認済":
+            continue  # the mall's own count is not known (a push in flight or failed): resent anyway
+        mirrored[key] = max(0, quantity - units)
+        # 未確認: what the mall shows is inferred, not seen, so the listing is sent (or, where
+        # the mall can be read, checked) even when 販売可能数 equals the inferred quantity: a
+        # mall that did not lower its own count is never left showing too many.
+        job.set(pushes, row, {"送信数量": mirrored[key], "状態": "未確認"}, allow_invalid=True)
+    return mirrored
+
+
 def mark_unconfirmed(
     job: WriteJob,
     stock: Mapping[str, int],
@@ -148,6 +194,7 @@ def mark_unconfirmed(
     pushes: Table[Any],
     malls: Iterable[str],
     recorded: Iterable[tuple[PlannedPush, PushResult]] = (),
+    mirrored: Mapping[ListingKey, int] | None = None,
 ) -> None:
     """Before a quantity change goes out, its listing's record stops saying 確認済: 状態 becomes
     未確認 in the job written before the mall is called (送信数量 still what the mall last took).
@@ -155,7 +202,7 @@ def mark_unconfirmed(
     results) is then sent again, even when 販売可能数 later comes back to the recorded number."""
     if not pushes.writable:
         return
-    for planned in plan_pushes(stock, listings, pushes, malls, recorded):
+    for planned in plan_pushes(stock, listings, pushes, malls, recorded, mirrored):
         if planned.reason != "数量変更":
             continue  # no record (初回送信), 失敗 or 未確認: sent again until one is recorded
         row = pushes.find_row((planned.mall, planned.mall_item_code, planned.mall_sku))
