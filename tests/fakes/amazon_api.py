@@ -27,15 +27,22 @@ from __future__ import annotations
 import copy
 import json
 import secrets
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.toolkit.clock import VirtualClock, wall_clock
+from tests.fakes.toolkit.faults import FaultInjection, Faults
+from tests.fakes.toolkit.reply import Reply
+from tests.fakes.toolkit.requests_log import Recorded, RequestLog
+from tests.fakes.toolkit.routes import Routes
+from tests.fakes.toolkit.server import LoopbackServer
+
+FakeClock = VirtualClock  # seconds for the buckets; the tests import it from here
 
 MARKETPLACE_ID = "A1VC38T7YXB528"
 SELLER_ID = "A2ICHIGENTEST1"
@@ -121,23 +128,8 @@ class Listing:
     issues: list[dict] = field(default_factory=list)  # shown with includedData=issues
 
 
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    body: Any
-    token: str | None
-    status: int = 0
-
-
-@dataclass
-class _Fault:
-    fault: int | str
-    paths: tuple[str, ...] | None
-
-    def matches(self, path: str) -> bool:
-        return self.paths is None or any(path.startswith(p) for p in self.paths)
+class RecordedRequest(Recorded):
+    token_header = "x-amz-access-token"
 
 
 class _Error(Exception):
@@ -165,30 +157,24 @@ class Bucket:
         return True
 
 
-@dataclass
-class FakeClock:
-    """Seconds for the buckets; the connector's injected sleep moves it."""
+class FakeAmazon(FaultInjection, LoopbackServer):
+    """Faults (``inject``) apply before anything else, the token endpoint included."""
 
-    now: float = 1000.0
+    content_type = "application/json"
+    malformed_page = _MALFORMED
 
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += max(0.0, seconds)
-
-
-class FakeAmazon:
     def __init__(
         self,
         *,
         clock: Callable[[], datetime] | None = None,
         bucket_clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        super().__init__()
+        self.clock: Callable[[], datetime] = clock or wall_clock(UTC)
         self.bucket_clock = bucket_clock
         self.buckets = {op: Bucket(rate, burst, bucket_clock) for op, (rate, burst) in LIMITS.items()}
-        self.requests: list[RecordedRequest] = []
+        self.requests = RequestLog()
+        self.faults = Faults()
         self.timeout_delay = 2.0
         self.item_page_size = 100
         self.token_lifetime = 3600
@@ -196,41 +182,22 @@ class FakeAmazon:
         self.hold_submissions = False  # ACCEPTED but not applied yet
         self.rdt_tokens: set[str] = set()
         self.shipments: list[dict] = []
-        self.base_url = ""
         self._tokens: dict[str, float] = {}  # access token -> bucket-clock expiry
         self._orders: dict[str, dict] = {}
         self._items: dict[str, list[dict]] = {}
         self._pii: dict[str, Buyer] = {}
         self._listings: dict[str, Listing] = {}
         self._pages: dict[str, tuple[list, int, datetime]] = {}
-        self._queued: list[_Fault] = []
-        self._always: list[_Fault] = []
         self._serial = 0
-        self._lock = threading.RLock()
-        self._httpd: ThreadingHTTPServer | None = None
-
-    # -- lifecycle
-
-    def start(self) -> FakeAmazon:
-        handler = type("_Bound", (_Handler,), {"fake": self})
-        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
-        self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> FakeAmazon:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self._routes = Routes(
+            {
+                ("GET", ORDERS_PATH): self._get_orders_call,
+                ("GET", ORDERS_PATH + "/{order_id}/orderItems"): self._get_items_call,
+                ("POST", ORDERS_PATH + "/{order_id}/shipmentConfirmation"): self._confirm_call,
+                ("GET", LISTINGS_PATH + "{seller}/{sku}"): self._listing_call,
+                ("PATCH", LISTINGS_PATH + "{seller}/{sku}"): self._listing_call,
+            }
+        )
 
     @property
     def token_url(self) -> str:
@@ -361,45 +328,20 @@ class FakeAmazon:
         with self._lock:
             self._tokens.clear()
 
-    # -- observation and faults
+    # -- observation
 
     def count(
         self, path_prefix: str | None = None, *, method: str | None = None, status: int | None = None
     ) -> int:
-        with self._lock:
-            return sum(
-                1
-                for r in self.requests
-                if (path_prefix is None or r.path.startswith(path_prefix))
-                and (method is None or r.method == method)
-                and (status is None or r.status == status)
-            )
-
-    def inject(self, *faults: int | str, paths: Iterable[str] | None = None) -> None:
-        with self._lock:
-            self._queued.extend(_Fault(f, tuple(paths) if paths else None) for f in faults)
-
-    def inject_always(self, fault: int | str, paths: Iterable[str] | None = None) -> None:
-        with self._lock:
-            self._always.append(_Fault(fault, tuple(paths) if paths else None))
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._queued.clear()
-            self._always.clear()
-
-    def _take_fault(self, path: str) -> int | str | None:
-        for i, fault in enumerate(self._queued):
-            if fault.matches(path):
-                return self._queued.pop(i).fault
-        return next((f.fault for f in self._always if f.matches(path)), None)
+        return len(self.requests.where(prefix=path_prefix or "", method=method, status=status))
 
     # -- serving
 
-    def serve(self, method: str, target: str, headers: Any, raw: bytes) -> tuple[int, Any]:
-        split = urlsplit(target)
-        path, query = split.path, parse_qs(split.query, keep_blank_values=True)
-        token = headers.get("x-amz-access-token")
+    def _fault_reply(self, status: int, key: str) -> Reply:
+        return Reply(status, _FAULT_BODIES.get(status, _FAULT_BODIES[500]))
+
+    def _serve(self, method: str, target: str, headers: Any, raw: bytes) -> Reply:
+        path = urlsplit(target).path
         body: Any = None
         if raw:
             if path == TOKEN_PATH:
@@ -409,65 +351,62 @@ class FakeAmazon:
                     body = json.loads(raw)
                 except ValueError:
                     body = raw
-        record = RecordedRequest(method, path, query, body, token)
-        with self._lock:
-            self.requests.append(record)
-            fault = self._take_fault(path)
-        if fault == "timeout":
-            time.sleep(self.timeout_delay)
-        if isinstance(fault, int):
-            record.status = fault
-            return fault, _FAULT_BODIES.get(fault, _FAULT_BODIES[500])
-        if fault == "malformed":
-            record.status = 200
-            return 200, _MALFORMED
-        try:
-            with self._lock:
-                status, payload = self._dispatch(method, path, query, body, token)
-        except _Error as error:
-            status, payload = error.status, error.body
-        record.status = status
-        return status, payload
+        call = self.requests.record(RecordedRequest.of(method, target, headers, body))
+        reply = self._faulted(path)
+        if reply is None:
+            try:
+                with self._lock:
+                    reply = Reply(*self._dispatch(call))
+            except _Error as error:
+                reply = Reply(error.status, error.body)
+        call.status = reply.status
+        reply.headers["x-amzn-RequestId"] = str(uuid.uuid4())
+        return reply
 
-    def _dispatch(self, method: str, path: str, query: dict, body: Any, token: str | None) -> tuple[int, Any]:
-        if path == TOKEN_PATH and method == "POST":
-            return self._token(body or {})
-        if token is None or self._tokens.get(token, -1) <= self.bucket_clock():
+    def _dispatch(self, call: RecordedRequest) -> tuple[int, Any]:
+        if call.path == TOKEN_PATH and call.method == "POST":
+            return self._token(call.body or {})
+        if call.token is None or self._tokens.get(call.token, -1) <= self.bucket_clock():
             raise _Error(403, DENIED_BODY)
-        pii = token in self.rdt_tokens
-        if path == ORDERS_PATH and method == "GET":
-            self._admit("getOrders")
-            return 200, self._get_orders(query, pii)
-        if path.startswith(ORDERS_PATH + "/"):
-            parts = path[len(ORDERS_PATH) + 1 :].split("/")
-            order_id = unquote(parts[0])
-            if order_id not in self._orders:
-                raise _Error(404, {"errors": [{"code": "NotFound", "message": "Order not found"}]})
-            if parts[1:] == ["orderItems"] and method == "GET":
-                self._admit("getOrderItems")
-                return 200, self._get_items(order_id, query)
-            if parts[1:] == ["shipmentConfirmation"] and method == "POST":
-                self._admit("confirmShipment")
-                self._confirm(order_id, body)
-                return 204, None
-        if path.startswith(LISTINGS_PATH):
-            seller, _, sku = path[len(LISTINGS_PATH) :].partition("/")
-            sku = unquote(sku)
-            if unquote(seller) != SELLER_ID:
-                raise _Error(403, DENIED_BODY)
-            if query.get("marketplaceIds") != [MARKETPLACE_ID]:
-                raise _invalid("marketplaceIds is required")
-            listing = self._listings.get(sku)
-            if listing is None:
-                message = f"SKU '{sku}' not found in marketplace {MARKETPLACE_ID}"
-                raise _Error(404, {"errors": [{"code": "NOT_FOUND", "message": message, "details": ""}]})
-            if method == "GET":
-                self._admit("getListingsItem")
-                return 200, self._listing(listing, query)
-            if method == "PATCH":
-                self._admit("patchListingsItem")
-                return 200, self._patch(listing, body)
-        raise _Error(404, {"errors": [{"code": "NotFound", "message": "Resource not found"}]})
+        route = self._routes.match(call.method, call.path)
+        if route is None:
+            raise _Error(404, {"errors": [{"code": "NotFound", "message": "Resource not found"}]})
+        handler, params = route
+        return handler(call, **params)
+
+    def _get_orders_call(self, call: RecordedRequest) -> tuple[int, Any]:
+        self._admit("getOrders")
+        return 200, self._get_orders(call.query, call.token in self.rdt_tokens)
+
+    def _get_items_call(self, call: RecordedRequest, order_id: str) -> tuple[int, Any]:
+        self._known_order(order_id)
+        self._admit("getOrderItems")
+        return 200, self._get_items(order_id, call.query)
+
+    def _confirm_call(self, call: RecordedRequest, order_id: str) -> tuple[int, Any]:
+        self._known_order(order_id)
+        self._admit("confirmShipment")
+        self._confirm(order_id, call.body)
+        return 204, None
+
+    def _known_order(self, order_id: str) -> None:
+        if order_id not in self._orders:
+            raise _Error(404, {"errors": [{"code": "NotFound", "message": "Order not found"}]})
+
+    def _listing_call(self, call: RecordedRequest, seller: str, sku: str) -> tuple[int, Any]:
+        if seller != SELLER_ID:
+            raise _Error(403, DENIED_BODY)
+        if call.query.get("marketplaceIds") != [MARKETPLACE_ID]:
+            raise _invalid("marketplaceIds is required")
+        listing = self._listings.get(sku)
+        if listing is None:
+            message = f"SKU '{sku}' not found in marketplace {MARKETPLACE_ID}"
+            raise _Error(404, {"errors": [{"code": "NOT_FOUND", "message": message, "details": ""}]})
+        if call.method == "GET":
+            self._admit("getListingsItem")
+            return 200, self._listing(listing, call.query)
+        self._admit("patchListingsItem")
+        return 200, self._patch(listing, call.body)
 
     def _admit(self, operation: str) -> None:
         if not self.buckets[operation].admit():
@@ -653,48 +592,3 @@ class FakeAmazon:
         else:
             listing.quantity = quantity
         return {"sku": listing.sku, "status": "ACCEPTED", "submissionId": submission, "issues": []}
-
-
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass
-
-
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeAmazon
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self._respond("GET")
-
-    def do_POST(self) -> None:
-        self._respond("POST")
-
-    def do_PATCH(self) -> None:
-        self._respond("PATCH")
-
-    def _respond(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        status, payload = self.fake.serve(method, self.path, self.headers, raw)
-        data = (
-            payload
-            if isinstance(payload, bytes)
-            else (b"" if payload is None else json.dumps(payload).encode())
-        )
-        try:
-            self.send_response(status)
-            self.send_header(
-                "Content-Type", "text/html" if isinstance(payload, bytes) else "application/json"
-            )
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass

@@ -8,47 +8,50 @@ RS256 id_token with the nonce, a JWKS endpoint and userinfo. Written from OpenID
 
 from __future__ import annotations
 
-import json
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from tests.fakes.toolkit.reply import Reply
+from tests.fakes.toolkit.routes import Routes
+from tests.fakes.toolkit.server import LoopbackServer
+
 CLIENT_ID = "ichigen-test-client"
 CLIENT_SECRET = "ichigen-test-secret"
 
 
 @dataclass
-class FakeOidc:
+class FakeOidc(LoopbackServer):
     email: str = "tencho@example.jp"
     name: str = "店長 一元"
     base_url: str = ""
     key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, parameters={"kid": "test-key"}))
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
-    _server: ThreadingHTTPServer | None = None
+
+    http_version = "HTTP/1.0"
+    content_type = "application/json"
+
+    def __post_init__(self) -> None:
+        super().__init__()
+        self._routes = Routes(
+            {
+                ("GET", "/.well-known/openid-configuration"): self._discovery,
+                ("GET", "/jwks"): self._jwks,
+                ("GET", "/authorize"): self._authorize,
+                ("GET", "/userinfo"): self._userinfo,
+                ("POST", "/token"): self._token,
+            }
+        )
 
     @property
     def metadata_url(self) -> str:
         return f"{self.base_url}/.well-known/openid-configuration"
-
-    def __enter__(self) -> FakeOidc:
-        handler = type("_Bound", (_Handler,), {"provider": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
 
     def discovery(self) -> dict[str, Any]:
         return {
@@ -77,62 +80,46 @@ class FakeOidc:
             "name": self.name,
         }
 
+    # -- serving
 
-class _Handler(BaseHTTPRequestHandler):
-    provider: FakeOidc
+    @staticmethod
+    def _json(payload: Any, status: int = 200) -> Reply:
+        return Reply(status, payload)
 
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        return
-
-    def _json(self, payload: Any, status: int = 200) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:
-        url = urlsplit(self.path)
-        query = {k: v[0] for k, v in parse_qs(url.query).items()}
-        self.provider.requests.append(url.path)
-        if url.path == "/.well-known/openid-configuration":
-            return self._json(self.provider.discovery())
-        if url.path == "/jwks":
-            return self._json({"keys": [self.provider.key.as_dict(private=False)]})
-        if url.path == "/authorize":
-            if query.get("client_id") != CLIENT_ID or query.get("response_type") != "code":
-                return self._json({"error": "invalid_request"}, 400)
-            code = secrets.token_urlsafe(16)
-            self.provider.codes[code] = {
-                "nonce": query.get("nonce", ""),
-                "redirect_uri": query["redirect_uri"],
-            }
-            self.send_response(302)
-            self.send_header(
-                "Location", f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query['state']})}"
-            )
-            self.end_headers()
-            return None
-        if url.path == "/userinfo":
-            return self._json({"sub": "user-1", "email": self.provider.email, "name": self.provider.name})
-        return self._json({"error": "not_found"}, 404)
-
-    def do_POST(self) -> None:
-        url = urlsplit(self.path)
-        self.provider.requests.append(url.path)
-        length = int(self.headers.get("Content-Length", 0))
-        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-        if url.path != "/token":
+    def _serve(self, method: str, target: str, headers: Any, body: bytes) -> Reply:
+        url = urlsplit(target)
+        self.requests.append(url.path)
+        # A GET's parameters are in the query, a POST's in its form body.
+        form = body.decode() if method == "POST" else url.query
+        route = self._routes.match(method, url.path)
+        if route is None:
             return self._json({"error": "not_found"}, 404)
-        grant = self.provider.codes.pop(form.get("code", ""), None)
+        return route[0]({k: v[0] for k, v in parse_qs(form).items()})
+
+    def _discovery(self, query: dict[str, str]) -> Reply:
+        return self._json(self.discovery())
+
+    def _jwks(self, query: dict[str, str]) -> Reply:
+        return self._json({"keys": [self.key.as_dict(private=False)]})
+
+    def _userinfo(self, query: dict[str, str]) -> Reply:
+        return self._json({"sub": "user-1", "email": self.email, "name": self.name})
+
+    def _authorize(self, query: dict[str, str]) -> Reply:
+        if query.get("client_id") != CLIENT_ID or query.get("response_type") != "code":
+            return self._json({"error": "invalid_request"}, 400)
+        code = secrets.token_urlsafe(16)
+        self.codes[code] = {"nonce": query.get("nonce", ""), "redirect_uri": query["redirect_uri"]}
+        location = f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query['state']})}"
+        return Reply(302, None, {"Location": location})
+
+    def _token(self, form: dict[str, str]) -> Reply:
+        grant = self.codes.pop(form.get("code", ""), None)
         if form.get("grant_type") != "authorization_code" or grant is None:
             return self._json({"error": "invalid_grant"}, 400)
         if form.get("redirect_uri") != grant["redirect_uri"]:
             return self._json({"error": "invalid_grant", "error_description": "redirect_uri mismatch"}, 400)
-        id_token = jwt.encode(
-            {"alg": "RS256", "kid": "test-key"}, self.provider.claims(grant["nonce"]), self.provider.key
-        )
+        id_token = jwt.encode({"alg": "RS256", "kid": "test-key"}, self.claims(grant["nonce"]), self.key)
         return self._json(
             {
                 "access_token": secrets.token_urlsafe(16),

@@ -47,16 +47,20 @@ from __future__ import annotations
 
 import base64
 import copy
-import json
 import re
-import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+
+from tests.fakes.toolkit.clock import wall_clock
+from tests.fakes.toolkit.faults import FaultInjection, Faults
+from tests.fakes.toolkit.limits import Spacing
+from tests.fakes.toolkit.reply import Reply, dropped
+from tests.fakes.toolkit.requests_log import Recorded, RequestLog, json_body
+from tests.fakes.toolkit.routes import Routes
+from tests.fakes.toolkit.server import LoopbackServer
 
 JST = timezone(timedelta(hours=9), "JST")
 SHOP_ID = "123456"
@@ -76,7 +80,6 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _INVENTORY_KEY = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 AUTH_ERROR_BODY = {"Results": {"errorCode": "ES04-01", "message": "Unauthorized"}}
 THROTTLED_BODY = {"errors": [{"code": "GE0009", "message": "Too Many Requests"}]}
-_FAULT_WORDS = frozenset({"timeout", "malformed"})
 _MALFORMED_BODY = b"<html><body><h1>RMS \xe3\x83\xa1\xe3\x83\xb3\xe3\x83\x86\xe3\x83\x8a\xe3\x83\xb3\xe3\x82\xb9\xe4\xb8\xad</h1></body></html>"
 # dateType → the OrderModel datetime it searches (4 発送日 and 6 決済確定日 are not modelled).
 _DATE_FIELDS = {
@@ -129,41 +132,28 @@ BUYERS = (
 )
 
 
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    body: Any
-    authorization: str | None
-    status: int = 0
-
-
-@dataclass
-class _Fault:
-    fault: int | str
-    paths: tuple[str, ...] | None
-
-    def matches(self, path: str) -> bool:
-        return self.paths is None or any(path.startswith(p) for p in self.paths)
-
-
-@dataclass
-class _Reply:
-    status: int
-    payload: Any = None  # JSON, raw bytes, or None for no body
-    headers: dict[str, str] = field(default_factory=dict)
+class RecordedRequest(Recorded):
+    @property
+    def authorization(self) -> str | None:  # ``ESA Base64(serviceSecret:licenseKey)``
+        return self.token
 
 
 def _messages(*entries: tuple[str, str, str], **extra: Any) -> list[dict]:
     return [{"messageType": t, "messageCode": c, "message": m, **extra} for t, c, m in entries]
 
 
-def _order_error(code: str, message: str) -> _Reply:
-    return _Reply(400, {"MessageModelList": _messages(("ERROR", code, message))})
+def _order_error(code: str, message: str) -> Reply:
+    return Reply(400, {"MessageModelList": _messages(("ERROR", code, message))})
 
 
-class FakeRakuten:
-    """In-memory RMS shop on 127.0.0.1; see the module docstring for what it covers."""
+class FakeRakuten(FaultInjection, LoopbackServer):
+    """In-memory RMS shop on 127.0.0.1; see the module docstring for what it covers.
+
+    Faults (``inject``) apply after the auth check: 429 answers with the throttle body, other
+    statuses with ``GE0001``, "malformed" with an RMS maintenance page.
+    """
+
+    malformed_page = _MALFORMED_BODY
 
     def __init__(
         self,
@@ -173,10 +163,11 @@ class FakeRakuten:
         clock: Callable[[], datetime] | None = None,
         bucket_clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__()
         self.service_secret = service_secret
         self.license_key = license_key
         self.license_expired = False
-        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(JST))
+        self.clock: Callable[[], datetime] = clock or wall_clock(JST)
         self.bucket_clock = bucket_clock
         self.timeout_delay = 2.0
         # searchOrder lists at most this many results (15,000); tests may lower it.
@@ -192,43 +183,23 @@ class FakeRakuten:
         self.confirm_error_status = 200
         # Confirm the orders but drop the answer (the connection closes): a lost reply.
         self.lose_confirm_answers = 0
-        self.requests: list[RecordedRequest] = []
-        self.base_url = ""
+        self.requests = RequestLog()
+        self.faults = Faults()
         self.inventory: dict[tuple[str, str], int] = {}
-        self._inventory_calls: list[float] = []
-        self._lock = threading.RLock()
+        self._inventory_spacing = Spacing()
         self._orders: dict[str, dict] = {}
         self._sequence = 0
         self._ids = 10_000_000
-        self._faults: list[_Fault] = []
-        self._always: list[_Fault] = []
         self._message_faults: list[tuple[str, list[dict]]] = []
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle
-
-    def start(self) -> FakeRakuten:
-        handler = type("_BoundHandler", (_Handler,), {"fake": self})
-        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
-        self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        self._routes = Routes(
+            {
+                ("POST", SEARCH): self._search,
+                ("POST", GET): self._get,
+                ("POST", SHIPPING): self._ship,
+                ("POST", CONFIRM): self._confirm,
+                ("POST", BULK_UPSERT): self._bulk_upsert,
+            }
         )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> FakeRakuten:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # -- orders
 
@@ -374,90 +345,58 @@ class FakeRakuten:
 
     # -- faults and accounting
 
-    def inject(self, *faults: int | str, paths: Iterable[str] | None = None) -> None:
-        """Queue faults, each taken by the next matching request: an HTTP status (429 with
-        the throttle body, 5xx), "timeout" (sleep ``timeout_delay`` then apply the request
-        normally) or "malformed" (200 with an HTML page). Faults apply after the auth check."""
-        with self._lock:
-            self._faults.extend(_make_fault(f, paths) for f in faults)
-
-    def inject_always(self, fault: int | str, paths: Iterable[str] | None = None) -> None:
-        with self._lock:
-            self._always.append(_make_fault(fault, paths))
-
     def inject_messages(self, path: str, *messages: tuple[str, str, str]) -> None:
         """The next call to `path` answers HTTP 200 carrying these (type, code, message)."""
         with self._lock:
             self._message_faults.append((path, _messages(*messages)))
 
     def clear_faults(self) -> None:
+        super().clear_faults()
         with self._lock:
-            self._faults.clear()
-            self._always.clear()
             self._message_faults.clear()
 
     def calls(self, path: str) -> list[RecordedRequest]:
-        with self._lock:
-            return [r for r in self.requests if r.path == path]
-
-    def _take_fault(self, path: str) -> int | str | None:
-        with self._lock:
-            for i, fault in enumerate(self._faults):
-                if fault.matches(path):
-                    return self._faults.pop(i).fault
-            return next((f.fault for f in self._always if f.matches(path)), None)
+        return self.requests.where(path=path)
 
     # -- dispatch
 
-    def _serve(self, method: str, target: str, headers: Any, raw: bytes) -> _Reply:
-        path = urlsplit(target).path
-        try:
-            body = json.loads(raw.decode("utf-8")) if raw else None
-            bad_json = False
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            body, bad_json = None, True
-        record = RecordedRequest(method, path, body, headers.get("Authorization"))
-        with self._lock:
-            self.requests.append(record)
-        reply = self._answer(method, path, headers, body, bad_json)
+    def _fault_reply(self, status: int, key: str) -> Reply:
+        if status == 429:
+            return Reply(429, THROTTLED_BODY)
+        return Reply(status, {"errors": [{"code": "GE0001", "message": "Internal Server Error"}]})
+
+    def _bug_reply(self, error: Exception) -> Reply:
+        return Reply(500, {"errors": [{"code": "FAKE", "message": repr(error)}]})
+
+    def _serve(self, method: str, target: str, headers: Any, raw: bytes) -> Reply:
+        body, bad_json = json_body(raw)
+        record = self.requests.record(RecordedRequest.of(method, target, headers, body))
+        reply = self._answer(method, record.path, headers, body, bad_json is not None)
         record.status = reply.status
         return reply
 
-    def _answer(self, method: str, path: str, headers: Any, body: Any, bad_json: bool) -> _Reply:
+    def _answer(self, method: str, path: str, headers: Any, body: Any, bad_json: bool) -> Reply:
         if headers.get("Authorization") != esa(self.service_secret, self.license_key) or self.license_expired:
-            return _Reply(401, AUTH_ERROR_BODY)
-        fault = self._take_fault(path)
-        if fault == "timeout":
-            time.sleep(self.timeout_delay)
-        elif fault == "malformed":
-            return _Reply(200, _MALFORMED_BODY, {"Content-Type": "text/html; charset=utf-8"})
-        elif fault == 429:
-            return _Reply(429, THROTTLED_BODY)
-        elif isinstance(fault, int):
-            return _Reply(fault, {"errors": [{"code": "GE0001", "message": "Internal Server Error"}]})
+            return Reply(401, AUTH_ERROR_BODY)
+        faulted = self._faulted(path)
+        if faulted is not None:
+            return faulted
         with self._lock:
             for i, (fault_path, messages) in enumerate(self._message_faults):
                 if fault_path == path:
                     del self._message_faults[i]
-                    return _Reply(200, {"MessageModelList": messages, "orderNumberList": None})
+                    return Reply(200, {"MessageModelList": messages, "orderNumberList": None})
         if method != "POST":
-            return _Reply(405, {"errors": [{"code": "GE0005", "message": "Method Not Allowed"}]})
+            return Reply(405, {"errors": [{"code": "GE0005", "message": "Method Not Allowed"}]})
         if bad_json or not isinstance(body, dict):
             return _order_error("ORDER_EXT_API_COMMON_ERROR_001", "リクエストの形式が不正です。")
-        with self._lock:
-            if path == SEARCH:
-                return self._search(body)
-            if path == GET:
-                return self._get(body)
-            if path == SHIPPING:
-                return self._ship(body)
-            if path == CONFIRM:
-                return self._confirm(body)
-            if path == BULK_UPSERT:
-                return self._bulk_upsert(body)
-        return _Reply(404, {"errors": [{"code": "GE0014", "message": "Not Found"}]})
+        route = self._routes.match(method, path)
+        if route is not None:
+            with self._lock:
+                return route[0](body)
+        return Reply(404, {"errors": [{"code": "GE0014", "message": "Not Found"}]})
 
-    def _search(self, body: dict) -> _Reply:
+    def _search(self, body: dict) -> Reply:
         errors = []
         date_type = body.get("dateType")
         if date_type is None:
@@ -486,7 +425,7 @@ class FakeRakuten:
                     ("ERROR", "ORDER_EXT_API_SEARCH_ORDER_ERROR_025", "SortModelListの値が不正です。")
                 )
         if errors:
-            return _Reply(
+            return Reply(
                 400,
                 {
                     "orderNumberList": None,
@@ -517,7 +456,7 @@ class FakeRakuten:
         hits.sort(key=lambda o: (_parse(o["orderDatetime"]), o["orderNumber"]), reverse=descending)
         total = len(hits)
         if not total:
-            return _Reply(
+            return Reply(
                 200,
                 {
                     "orderNumberList": [],
@@ -536,7 +475,7 @@ class FakeRakuten:
                 },
             )
         listed = hits[: self.result_cap][(page - 1) * amount : page * amount]
-        return _Reply(
+        return Reply(
             200,
             {
                 "orderNumberList": [o["orderNumber"] for o in listed],
@@ -551,7 +490,7 @@ class FakeRakuten:
             },
         )
 
-    def _get(self, body: dict) -> _Reply:
+    def _get(self, body: dict) -> Reply:
         numbers = body.get("orderNumberList")
         version = body.get("version")
         if not isinstance(numbers, list) or not 1 <= len(numbers) <= 100:
@@ -569,7 +508,7 @@ class FakeRakuten:
                     ("ERROR", "ORDER_EXT_API_GET_ORDER_ERROR_003", "注文が存在しません。"), orderNumber=n
                 )
             ]
-            return _Reply(self.unknown_order_status, {"MessageModelList": errors})
+            return Reply(self.unknown_order_status, {"MessageModelList": errors})
         messages, models = [], []
         for number in numbers:
             order = self._orders.get(number)
@@ -588,9 +527,9 @@ class FakeRakuten:
                 ("INFO", "ORDER_EXT_API_GET_ORDER_INFO_101", "受注情報取得に成功しました。"),
                 orderNumber=number,
             )
-        return _Reply(200, {"MessageModelList": messages, "OrderModelList": models})
+        return Reply(200, {"MessageModelList": messages, "OrderModelList": models})
 
-    def _ship(self, body: dict) -> _Reply:
+    def _ship(self, body: dict) -> Reply:
         order = self._orders.get(str(body.get("orderNumber")))
         if order is None:
             return _order_error("ORDER_EXT_API_UPDATE_ORDERSHIPPING_ERROR_003", "注文が存在しません。")
@@ -628,7 +567,7 @@ class FakeRakuten:
                     )
                 entries.append((package, entry))
         if errors or not entries:
-            return _Reply(
+            return Reply(
                 400,
                 {
                     "MessageModelList": errors
@@ -660,9 +599,9 @@ class FakeRakuten:
             )
             if order["orderProgress"] == 300 and entry.get("shippingDate") and entry.get("shippingNumber"):
                 self.set_progress(order["orderNumber"], self.progress_after_shipping)
-        return _Reply(200, {"MessageModelList": messages})
+        return Reply(200, {"MessageModelList": messages})
 
-    def _confirm(self, body: dict) -> _Reply:
+    def _confirm(self, body: dict) -> Reply:
         numbers = body.get("orderNumberList")
         if not isinstance(numbers, list) or not 1 <= len(numbers) <= 100:
             return _order_error(
@@ -698,18 +637,17 @@ class FakeRakuten:
                 )
         if self.lose_confirm_answers > 0:
             self.lose_confirm_answers -= 1
-            return _Reply(0)
-        return _Reply(self.confirm_error_status if refused else 200, {"MessageModelList": messages})
+            return dropped()
+        return Reply(self.confirm_error_status if refused else 200, {"MessageModelList": messages})
 
-    def _bulk_upsert(self, body: dict) -> _Reply:
+    def _bulk_upsert(self, body: dict) -> Reply:
         now = self.bucket_clock()
         # Inventory API 2.0: 1 request per second for bulk-upsert.
-        if self._inventory_calls and now - self._inventory_calls[-1] < 1.0:
-            return _Reply(429, THROTTLED_BODY)
-        self._inventory_calls.append(now)
+        if not self._inventory_spacing.admit(now, 1.0):
+            return Reply(429, THROTTLED_BODY)
         entries = body.get("inventories")
         if not isinstance(entries, list) or not 1 <= len(entries) <= 400:
-            return _Reply(
+            return Reply(
                 400,
                 {
                     "errors": [
@@ -759,72 +697,9 @@ class FakeRakuten:
                     }
                 )
         if errors:
-            return _Reply(400, {"errors": errors})
+            return Reply(400, {"errors": errors})
         for entry in entries:
             key = (entry["manageNumber"].lower(), entry["variantId"])  # manageNumber is lower-cased
             base = self.inventory.get(key, 0) if entry["mode"] == "RELATIVE" else 0
             self.inventory[key] = base + entry["quantity"]
-        return _Reply(204, None)
-
-
-def _make_fault(fault: int | str, paths: Iterable[str] | None) -> _Fault:
-    if isinstance(fault, bool) or not (
-        (isinstance(fault, int) and 400 <= fault <= 599) or fault in _FAULT_WORDS
-    ):
-        raise ValueError(f"unsupported fault {fault!r}")
-    return _Fault(fault, tuple(paths) if paths is not None else None)
-
-
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass
-
-
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeRakuten
-    protocol_version = "HTTP/1.1"
-    timeout = 30
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self._respond("GET")
-
-    def do_POST(self) -> None:
-        self._respond("POST")
-
-    def do_PUT(self) -> None:
-        self._respond("PUT")
-
-    def _respond(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            reply = self.fake._serve(method, self.path, self.headers, raw)
-        except Exception as err:  # surface fake bugs as a visible 500
-            reply = _Reply(500, {"errors": [{"code": "FAKE", "message": repr(err)}]})
-        if reply.status == 0:  # the work is done, the answer is lost
-            self.close_connection = True
-            return
-        if reply.payload is None:
-            data = b""
-        elif isinstance(reply.payload, bytes):
-            data = reply.payload
-        else:
-            data = json.dumps(reply.payload, ensure_ascii=False).encode("utf-8")
-        try:
-            self.send_response(reply.status)
-            if data:
-                headers = {"Content-Type": "application/json; charset=utf-8", **reply.headers}
-                for name, value in headers.items():
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
+        return Reply(204, None)

@@ -25,15 +25,18 @@ import json
 import re
 import secrets
 import threading
-import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from google.auth import jwt as google_jwt
+
+from tests.fakes.toolkit.faults import FaultInjection, Faults
+from tests.fakes.toolkit.reply import Reply
+from tests.fakes.toolkit.requests_log import Recorded, RequestLog
+from tests.fakes.toolkit.server import LoopbackServer
 
 SPREADSHEETS_SCOPE = "https://www.googleapis.com/auth/spreadsheets"
 # google-auth always puts Google's own endpoint in `aud`, whatever token_uri says.
@@ -88,7 +91,6 @@ _MISSING_CREDENTIALS = (
     "token, login cookie or other valid authentication credential. See "
     "https://developers.google.com/identity/sign-in/web/devconsole-project."
 )
-_FAULT_WORDS = frozenset({"timeout", "malformed"})
 _MALFORMED_BODY = b"<!DOCTYPE html><html><body>502. That's an error.</body></html>"
 
 _VALUE_RENDER_OPTIONS = frozenset({"FORMATTED_VALUE", "UNFORMATTED_VALUE", "FORMULA"})
@@ -182,14 +184,9 @@ class Cell:
     is_formula: bool
 
 
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str  # URL-decoded path without the query string
-    kind: str  # one of KINDS, or "unknown" for unroutable paths
-    query: dict[str, list[str]]
-    body: Any  # parsed JSON, the form fields for /token, or None
-    status: int = 0  # filled in once the response is known
+# path is URL-decoded; kind is one of KINDS, or "unknown" for unroutable paths; body is the
+# parsed JSON, the form fields for /token, or None.
+RecordedRequest = Recorded
 
 
 class _ApiError(Exception):
@@ -711,15 +708,11 @@ def _require_input_option(value: Any) -> str:
 # ---------------------------------------------------------------------- server
 
 
-@dataclass
-class _Fault:
-    fault: int | str
-    kinds: frozenset[str] | None
-
-    def matches(self, kind: str) -> bool:
-        if self.kinds is None:
-            return kind != "token"
-        return kind in self.kinds
+def _kind_matches(kinds: frozenset[str] | None, kind: str) -> bool:
+    """Fault scopes are request kinds; "token" only matches when listed."""
+    if kinds is None:
+        return kind != "token"
+    return kind in kinds
 
 
 @dataclass(frozen=True)
@@ -767,73 +760,36 @@ def _error_body(code: int, message: str) -> dict:
     return {"error": {"code": code, "message": message, "status": _STATUS_NAMES.get(code, "UNKNOWN")}}
 
 
-@dataclass
-class _Reply:
-    status: int
-    payload: Any = None  # JSON-serialisable, or raw bytes for "malformed"
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def _api_error_reply(code: int, message: str) -> _Reply:
+def _api_error_reply(code: int, message: str) -> Reply:
     headers = {}
     if code == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="https://accounts.google.com/"'
-    return _Reply(code, _error_body(code, message), headers)
+    return Reply(code, _error_body(code, message), headers)
 
 
-def _oauth_error(error: str, description: str) -> _Reply:
-    return _Reply(400, {"error": error, "error_description": description})
+def _oauth_error(error: str, description: str) -> Reply:
+    return Reply(400, {"error": error, "error_description": description})
 
 
-class FakeSheetsServer:
+class FakeSheetsServer(FaultInjection, LoopbackServer):
     """In-memory Sheets API v4 on 127.0.0.1; see the module docstring for its limits."""
 
+    content_type = "application/json; charset=UTF-8"
+    malformed_page = _MALFORMED_BODY
+    thread_name = "fake-sheets-api"
+
     def __init__(self) -> None:
-        self._lock = threading.RLock()
+        super().__init__()
         self._books: dict[str, _Spreadsheet] = {}
         self._tokens: set[str] = set()
-        self._queued_faults: list[_Fault] = []
-        self._persistent_faults: list[_Fault] = []
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self.requests: list[RecordedRequest] = []
+        self.faults = Faults(_kind_matches)
+        self.requests = RequestLog()
         self.timeout_delay = 2.0
-        self.base_url = ""
         self.token_uri = ""
 
-    # -- lifecycle
-
-    def start(self) -> FakeSheetsServer:
-        if self._httpd is not None:
-            return self
-        handler = type("_BoundHandler", (_Handler,), {"fake": self})
-        httpd = _QuietServer(("127.0.0.1", 0), handler)
-        self._httpd = httpd
-        port = httpd.server_address[1]
-        self.base_url = f"http://127.0.0.1:{port}"
-        self.token_uri = self.base_url + "/token"
-        # A short poll interval keeps stop(), and so every test teardown, fast.
-        self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, name="fake-sheets-api", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is None:
-            return
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._httpd = None
-        self._thread = None
-
-    def __enter__(self) -> FakeSheetsServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def _listening(self, origin: str) -> None:
+        self.base_url = origin
+        self.token_uri = origin + "/token"
 
     # -- test-side state helpers
 
@@ -933,14 +889,12 @@ class FakeSheetsServer:
     # -- request accounting and faults
 
     def count(self, kind: str | None = None) -> int:
-        with self._lock:
-            if kind is None:
-                return sum(1 for r in self.requests if r.kind != "token")
-            return sum(1 for r in self.requests if r.kind == kind)
+        if kind is None:
+            return len(self.requests) - len(self.requests.where(kind="token"))
+        return len(self.requests.where(kind=kind))
 
     def reset_counts(self) -> None:
-        with self._lock:
-            self.requests.clear()
+        self.requests.reset()
 
     def inject(self, *faults: int | str, kinds: set[str] | None = None) -> None:
         """Queue faults; each is consumed by the next matching request, in order.
@@ -952,57 +906,33 @@ class FakeSheetsServer:
         apply after the bearer-token check, so unauthenticated requests never use one.
         Note that google-auth answers a 401 by refreshing its token and retrying once.
         """
-        with self._lock:
-            self._queued_faults.extend(_make_fault(f, kinds) for f in faults)
+        self.faults.queue(faults, _kinds(kinds))
 
     def inject_always(self, fault: int | str, kinds: set[str] | None = None) -> None:
         """Like inject(), but the fault hits every matching request until clear_faults()."""
-        with self._lock:
-            self._persistent_faults.append(_make_fault(fault, kinds))
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._queued_faults.clear()
-            self._persistent_faults.clear()
-
-    def _take_fault(self, kind: str) -> int | str | None:
-        with self._lock:
-            for i, fault in enumerate(self._queued_faults):
-                if fault.matches(kind):
-                    del self._queued_faults[i]
-                    return fault.fault
-            for fault in self._persistent_faults:
-                if fault.matches(kind):
-                    return fault.fault
-        return None
+        self.faults.stand(fault, _kinds(kinds))
 
     # -- dispatch (called from handler threads)
 
-    def _serve(self, method: str, raw_target: str, headers: Any, raw_body: bytes) -> _Reply:
+    def _serve(self, method: str, raw_target: str, headers: Any, raw_body: bytes) -> Reply:
         split = urlsplit(raw_target)
-        query = parse_qs(split.query, keep_blank_values=True)
         route = _route(method, split.path)
         kind = route.kind if route else "unknown"
         body = _parse_body(raw_body, headers.get("Content-Type", ""))
-        record = RecordedRequest(method, unquote(split.path), kind, query, body)
-        with self._lock:
-            self.requests.append(record)
-        reply = self._answer(route, kind, query, headers, body)
+        record = self.requests.record(Recorded.of(method, raw_target, headers, body, kind))
+        record.path = unquote(split.path)
+        reply = self._answer(route, kind, record.query, headers, body)
         record.status = reply.status
         return reply
 
-    def _answer(self, route: _Route | None, kind: str, query: dict, headers: Any, body: Any) -> _Reply:
+    def _answer(self, route: _Route | None, kind: str, query: dict, headers: Any, body: Any) -> Reply:
         if kind != "token":
             denied = self._check_auth(headers.get("Authorization"))
             if denied is not None:
                 return denied
-        fault = self._take_fault(kind)
-        if fault == "timeout":
-            time.sleep(self.timeout_delay)  # outside the lock: other requests keep flowing
-        elif fault == "malformed":
-            return _Reply(200, _MALFORMED_BODY, {"Content-Type": "text/html; charset=UTF-8"})
-        elif isinstance(fault, int):
-            return self._fault_reply(fault, kind)
+        faulted = self._faulted(kind)
+        if faulted is not None:
+            return faulted
         if route is None:
             return _api_error_reply(404, "Requested entity was not found.")
         if isinstance(body, _InvalidJson):
@@ -1011,11 +941,11 @@ class FakeSheetsServer:
             return self._issue_token(body if isinstance(body, dict) else {})
         try:
             with self._lock:
-                return _Reply(200, self._dispatch(route, query, body))
+                return Reply(200, self._dispatch(route, query, body))
         except _ApiError as err:
             return _api_error_reply(err.code, err.message)
 
-    def _check_auth(self, authorization: str | None) -> _Reply | None:
+    def _check_auth(self, authorization: str | None) -> Reply | None:
         if not authorization:
             return _api_error_reply(401, _MISSING_CREDENTIALS)
         scheme, _, token = authorization.partition(" ")
@@ -1025,8 +955,10 @@ class FakeSheetsServer:
             return _api_error_reply(401, _FAULT_MESSAGES[401])
         return None
 
-    @staticmethod
-    def _fault_reply(code: int, kind: str) -> _Reply:
+    def _bug_reply(self, error: Exception) -> Reply:
+        return _api_error_reply(500, f"fake Sheets API bug: {error!r}")
+
+    def _fault_reply(self, code: int, kind: str) -> Reply:
         if code == 429:
             what = "Read requests" if kind in _READ_KINDS else "Write requests"
             message = (
@@ -1038,7 +970,7 @@ class FakeSheetsServer:
             message = _FAULT_MESSAGES.get(code, HTTPStatus(code).phrase)
         return _api_error_reply(code, message)
 
-    def _issue_token(self, form: dict) -> _Reply:
+    def _issue_token(self, form: dict) -> Reply:
         if form.get("grant_type") != JWT_BEARER_GRANT:
             return _oauth_error("unsupported_grant_type", "Invalid grant_type: ")
         assertion = form.get("assertion", "")
@@ -1063,7 +995,7 @@ class FakeSheetsServer:
         token = "ya29.fake-" + secrets.token_urlsafe(32)
         with self._lock:
             self._tokens.add(token)
-        return _Reply(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
+        return Reply(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
 
     def _dispatch(self, route: _Route, query: dict, body: Any) -> dict:
         book = self._books.get(route.spreadsheet_id or "")
@@ -1078,14 +1010,10 @@ class FakeSheetsServer:
         return response
 
 
-def _make_fault(fault: int | str, kinds: set[str] | None) -> _Fault:
-    if isinstance(fault, bool) or not (
-        (isinstance(fault, int) and 400 <= fault <= 599) or fault in _FAULT_WORDS
-    ):
-        raise ValueError(f"unsupported fault {fault!r}")
+def _kinds(kinds: Iterable[str] | None) -> frozenset[str] | None:
     if kinds is not None and (unknown := set(kinds) - KINDS):
         raise ValueError(f"unknown request kinds {sorted(unknown)}")
-    return _Fault(fault, frozenset(kinds) if kinds is not None else None)
+    return frozenset(kinds) if kinds is not None else None
 
 
 @dataclass(frozen=True)
@@ -1628,62 +1556,3 @@ _WRITERS: dict[str, Callable[[_Spreadsheet, str | None, dict, dict], dict]] = {
     "values.batchClear": _handle_values_batch_clear,
     "batchUpdate": _handle_batch_update,
 }
-
-
-# ------------------------------------------------------------------------ HTTP
-
-
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # clients that time out and hang up are expected; keep test output clean
-
-
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeSheetsServer
-    protocol_version = "HTTP/1.1"  # keep-alive, like requests.Session expects
-    timeout = 30  # idle keep-alive connections eventually release their thread
-    # Headers and body go out in separate writes; with Nagle on, delayed ACKs add ~40 ms each.
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self._respond("GET")
-
-    def do_POST(self) -> None:
-        self._respond("POST")
-
-    def do_PUT(self) -> None:
-        self._respond("PUT")
-
-    def do_DELETE(self) -> None:
-        self._respond("DELETE")
-
-    def do_PATCH(self) -> None:
-        self._respond("PATCH")
-
-    def _respond(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw_body = self.rfile.read(length) if length else b""
-        try:
-            reply = self.fake._serve(method, self.path, self.headers, raw_body)
-        except Exception as err:  # surface fake bugs as a visible 500
-            reply = _api_error_reply(500, f"fake Sheets API bug: {err!r}")
-        if isinstance(reply.payload, bytes):
-            data = reply.payload
-        else:
-            data = json.dumps(reply.payload, ensure_ascii=False).encode("utf-8")
-        try:
-            self.send_response(reply.status)
-            headers = {"Content-Type": "application/json; charset=UTF-8", **reply.headers}
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True

@@ -33,14 +33,19 @@ import base64
 import copy
 import json
 import math
-import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
+
+from tests.fakes.toolkit.clock import wall_clock
+from tests.fakes.toolkit.faults import FaultInjection, Faults
+from tests.fakes.toolkit.reply import Reply
+from tests.fakes.toolkit.requests_log import Recorded, RequestLog, json_body
+from tests.fakes.toolkit.routes import Routes
+from tests.fakes.toolkit.server import LoopbackServer
 
 API_VERSION = "2024-10"
 API_ROOT = f"/admin/api/{API_VERSION}/"
@@ -66,7 +71,6 @@ _FAULT_BODIES = {
     503: {"errors": "Service Unavailable"},
     504: {"errors": "Gateway Timeout"},
 }
-_FAULT_WORDS = frozenset({"timeout", "malformed"})
 _MALFORMED_BODY = (
     b"<!DOCTYPE html><html><head><title>Shopify</title></head>"
     b"<body><h1>There was a problem loading this website</h1></body></html>"
@@ -180,30 +184,8 @@ def _address(buyer: Buyer) -> dict:
 # ----------------------------------------------------------------- bookkeeping
 
 
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str  # without the query string
-    query: dict[str, list[str]]
-    body: Any  # parsed JSON or None
-    token: str | None
-    status: int = 0  # filled in once the response is known
-
-
-@dataclass
-class _Fault:
-    fault: int | str
-    paths: tuple[str, ...] | None
-
-    def matches(self, path: str) -> bool:
-        return self.paths is None or any(path.startswith(p) for p in self.paths)
-
-
-@dataclass
-class _Reply:
-    status: int
-    payload: Any = None  # JSON-serialisable, or raw bytes for "malformed"
-    headers: dict[str, str] = field(default_factory=dict)
+class RecordedRequest(Recorded):
+    token_header = "X-Shopify-Access-Token"
 
 
 class _ApiError(Exception):
@@ -255,8 +237,17 @@ class LeakyBucket:
 # ---------------------------------------------------------------------- server
 
 
-class FakeShopify:
-    """In-memory Shopify shop on 127.0.0.1; see the module docstring for what it covers."""
+class FakeShopify(FaultInjection, LoopbackServer):
+    """In-memory Shopify shop on 127.0.0.1; see the module docstring for what it covers.
+
+    Faults (``inject``, after the access-token check): 429 comes with Shopify's throttle body
+    and ``Retry-After``, 5xx with a short ``{"errors": …}``, "malformed" with an HTML page.
+    `paths` are prefixes such as "orders.json" (under the API root) or absolute paths.
+    """
+
+    fault_root = API_ROOT
+    malformed_page = _MALFORMED_BODY
+    thread_name = "fake-shopify"
 
     def __init__(
         self,
@@ -265,23 +256,21 @@ class FakeShopify:
         clock: Callable[[], datetime] | None = None,
         bucket_clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__()
         self.access_token = access_token
         # Shop time for updated_at bumps; tests pin it to make timestamps predictable.
-        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(SHOP_TZ))
+        self.clock: Callable[[], datetime] = clock or wall_clock(SHOP_TZ)
         self.bucket = LeakyBucket(BUCKET_SIZE, LEAK_PER_SECOND, bucket_clock)
         self.timeout_delay = 2.0
         self.auto_archive = True
         self.page_overlap = 0
-        self.requests: list[RecordedRequest] = []
-        self.base_url = ""
-        self._lock = threading.RLock()
+        self.requests = RequestLog()
+        self.faults = Faults()
         self._orders: dict[int, dict] = {}
         self._fulfillment_orders: dict[int, dict] = {}
         self._products: dict[int, dict] = {}
         self._inventory_items: dict[int, dict] = {}
         self._levels: dict[tuple[int, int], int] = {}
-        self._queued_faults: list[_Fault] = []
-        self._persistent_faults: list[_Fault] = []
         self._paging_updates: list[tuple[int, Callable[[], None]]] = []
         self._pages_served = 0
         self._ids: dict[str, int] = {}
@@ -290,39 +279,19 @@ class FakeShopify:
             self._location(61_100_000_001, "旧倉庫（閉鎖）", active=False),
             self._location(61_100_000_002, "本店倉庫", active=True),
         ]
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle
-
-    def start(self) -> FakeShopify:
-        if self._httpd is not None:
-            return self
-        handler = type("_BoundHandler", (_Handler,), {"fake": self})
-        httpd = _QuietServer(("127.0.0.1", 0), handler)
-        self._httpd = httpd
-        self.base_url = f"http://127.0.0.1:{httpd.server_address[1]}"
-        self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, name="fake-shopify", daemon=True
+        self._routes = Routes(
+            {
+                ("GET", "orders.json"): self._list_orders,
+                ("GET", "orders/{order_id}.json"): self._get_order,
+                ("GET", "orders/{order_id}/fulfillment_orders.json"): self._get_fulfillment_orders,
+                ("POST", "fulfillments.json"): self._post_fulfillment,
+                ("GET", "locations.json"): self._list_locations,
+                ("GET", "products.json"): self._list_products,
+                ("GET", "inventory_levels.json"): self._list_levels,
+                ("POST", "inventory_levels/set.json"): self._set_level,
+            },
+            root=API_ROOT,
         )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is None:
-            return
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._httpd = None
-        self._thread = None
-
-    def __enter__(self) -> FakeShopify:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # -- catalogue and stock
 
@@ -606,153 +575,81 @@ class FakeShopify:
         with self._lock:
             self._paging_updates.append((self._pages_served + pages, action))
 
-    # -- request accounting and faults
+    # -- request accounting
 
     def count(self, path_prefix: str | None = None, *, method: str | None = None) -> int:
         """Requests seen whose path starts with `path_prefix` (relative to the API root or absolute)."""
         prefix = _absolute(path_prefix) if path_prefix else ""
-        with self._lock:
-            return sum(
-                1
-                for r in self.requests
-                if r.path.startswith(prefix) and (method is None or r.method == method)
-            )
+        return len(self.requests.where(prefix=prefix, method=method))
 
     def reset_counts(self) -> None:
-        with self._lock:
-            self.requests.clear()
-
-    def inject(self, *faults: int | str, paths: Iterable[str] | None = None) -> None:
-        """Queue faults; each is taken by the next request whose path matches, in order.
-
-        A fault is an HTTP status (429 comes with Shopify's throttle body and ``Retry-After``;
-        5xx with a short ``{"errors": …}``), "timeout" (sleep ``timeout_delay`` seconds, then
-        answer and apply the request normally: the client has given up, Shopify has not) or
-        "malformed" (200 with an HTML body). `paths` are path prefixes such as "orders.json"
-        or "fulfillments.json" (relative to the API root) or absolute paths. Faults apply
-        after the access-token check.
-        """
-        with self._lock:
-            self._queued_faults.extend(_make_fault(f, paths) for f in faults)
-
-    def inject_always(self, fault: int | str, paths: Iterable[str] | None = None) -> None:
-        """Like inject(), but the fault hits every matching request until clear_faults()."""
-        with self._lock:
-            self._persistent_faults.append(_make_fault(fault, paths))
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._queued_faults.clear()
-            self._persistent_faults.clear()
-
-    def _take_fault(self, path: str) -> int | str | None:
-        with self._lock:
-            for i, fault in enumerate(self._queued_faults):
-                if fault.matches(path):
-                    del self._queued_faults[i]
-                    return fault.fault
-            for fault in self._persistent_faults:
-                if fault.matches(path):
-                    return fault.fault
-        return None
+        self.requests.reset()
 
     # -- dispatch (called from handler threads)
 
-    def _serve(self, method: str, raw_target: str, headers: Any, raw_body: bytes) -> _Reply:
-        split = urlsplit(raw_target)
-        query = parse_qs(split.query, keep_blank_values=True)
-        token = headers.get("X-Shopify-Access-Token")
-        body, body_error = _parse_body(raw_body)
-        record = RecordedRequest(method, split.path, query, body, token)
+    def _serve(self, method: str, raw_target: str, headers: Any, raw_body: bytes) -> Reply:
+        body, body_error = json_body(raw_body)
+        call = self.requests.record(RecordedRequest.of(method, raw_target, headers, body))
+        reply = self._answer(call, body_error)
         with self._lock:
-            self.requests.append(record)
-        reply = self._answer(method, split.path, query, token, body, body_error)
-        with self._lock:
-            record.status = reply.status
+            call.status = reply.status
             reply.headers.setdefault("X-Shopify-Shop-Api-Call-Limit", f"{self.bucket.used()}/{BUCKET_SIZE}")
         reply.headers.setdefault("X-Shopify-API-Version", API_VERSION)
         return reply
 
-    def _answer(
-        self, method: str, path: str, query: dict, token: str | None, body: Any, body_error: str | None
-    ) -> _Reply:
-        if token != self.access_token:
-            return _Reply(401, INVALID_TOKEN_BODY)
-        fault = self._take_fault(path)
-        if fault == "timeout":
-            time.sleep(self.timeout_delay)  # outside the lock: other requests keep flowing
-        elif fault == "malformed":
-            return _Reply(200, _MALFORMED_BODY, {"Content-Type": "text/html; charset=utf-8"})
-        elif fault == 429:
-            return self._throttled()
-        elif isinstance(fault, int):
-            return _Reply(fault, _FAULT_BODIES.get(fault, {"errors": "Error"}))
+    def _answer(self, call: RecordedRequest, body_error: str | None) -> Reply:
+        if call.token != self.access_token:
+            return Reply(401, INVALID_TOKEN_BODY)
+        faulted = self._faulted(call.path)
+        if faulted is not None:
+            return faulted
         with self._lock:
             if not self.bucket.admit():
                 return self._throttled()
         if body_error is not None:
-            return _Reply(400, {"errors": f"Invalid JSON in request body: {body_error}"})
+            return Reply(400, {"errors": f"Invalid JSON in request body: {body_error}"})
+        route = self._routes.match(call.method, call.path)
         try:
+            if route is None:
+                raise _not_found()
+            handler, params = route
             with self._lock:
-                return self._dispatch(method, path, query, body)
+                return handler(call, **params)
         except _ApiError as err:
-            return _Reply(err.status, err.body)
+            return Reply(err.status, err.body)
+
+    def _fault_reply(self, status: int, key: str) -> Reply:
+        if status == 429:
+            return self._throttled()
+        return Reply(status, _FAULT_BODIES.get(status, {"errors": "Error"}))
+
+    def _bug_reply(self, error: Exception) -> Reply:
+        return Reply(500, {"errors": f"fake Shopify bug: {error!r}"})
 
     @staticmethod
-    def _throttled() -> _Reply:
-        return _Reply(
+    def _throttled() -> Reply:
+        return Reply(
             429,
             THROTTLED_BODY,
             {"Retry-After": RETRY_AFTER, "X-Shopify-Shop-Api-Call-Limit": f"{BUCKET_SIZE}/{BUCKET_SIZE}"},
         )
 
-    def _dispatch(self, method: str, path: str, query: dict, body: Any) -> _Reply:
-        if not path.startswith(API_ROOT):
-            raise _not_found()
-        parts = path[len(API_ROOT) :].split("/")
-        route = (method, *parts)
-        if route == ("GET", "orders.json"):
-            return self._list_orders(path, query)
-        if method == "GET" and len(parts) == 2 and parts[0] == "orders" and parts[1].endswith(".json"):
-            order = self._find_order(parts[1].removesuffix(".json"))
-            return _Reply(200, {"order": _select(order, _fields(query))})
-        if (
-            method == "GET"
-            and len(parts) == 3
-            and parts[0] == "orders"
-            and parts[2] == "fulfillment_orders.json"
-        ):
-            order = self._find_order(parts[1])
-            return _Reply(
-                200, {"fulfillment_orders": copy.deepcopy(self._order_fulfillment_orders(order["id"]))}
-            )
-        if route == ("POST", "fulfillments.json"):
-            return self._post_fulfillment(body)
-        if route == ("GET", "locations.json"):
-            return _Reply(200, {"locations": copy.deepcopy(self.locations)})
-        if route == ("GET", "products.json"):
-            return self._list_products(path, query)
-        if route == ("GET", "inventory_levels.json"):
-            return self._list_levels(query)
-        if route == ("POST", "inventory_levels", "set.json"):
-            return self._set_level(body)
-        raise _not_found()
-
     # -- listing and pagination
 
-    def _list_orders(self, path: str, query: dict) -> _Reply:
-        page, link = self._paginate(path, query, list(self._orders.values()), _order_filter, "id desc")
-        fields = _fields(query)
-        reply = _Reply(200, {"orders": [_select(o, fields) for o in page]}, _link_headers(link))
+    def _list_orders(self, call: RecordedRequest) -> Reply:
+        orders = list(self._orders.values())
+        page, link = self._paginate(call.path, call.query, orders, _order_filter, "id desc")
+        fields = _fields(call.query)
+        reply = Reply(200, {"orders": [_select(o, fields) for o in page]}, _link_headers(link))
         self._pages_served += 1
         self._run_paging_updates()
         return reply
 
-    def _list_products(self, path: str, query: dict) -> _Reply:
+    def _list_products(self, call: RecordedRequest) -> Reply:
         products = list(self._products.values())
-        page, link = self._paginate(path, query, products, _product_filter, "id asc")
-        fields = _fields(query)
-        return _Reply(200, {"products": [_select(p, fields) for p in page]}, _link_headers(link))
+        page, link = self._paginate(call.path, call.query, products, _product_filter, "id asc")
+        fields = _fields(call.query)
+        return Reply(200, {"products": [_select(p, fields) for p in page]}, _link_headers(link))
 
     def _run_paging_updates(self) -> None:
         due = [change for at, change in self._paging_updates if at <= self._pages_served]
@@ -818,15 +715,25 @@ class FakeShopify:
 
     # -- single resources
 
+    def _get_order(self, call: RecordedRequest, order_id: str) -> Reply:
+        return Reply(200, {"order": _select(self._find_order(order_id), _fields(call.query))})
+
+    def _get_fulfillment_orders(self, call: RecordedRequest, order_id: str) -> Reply:
+        order = self._find_order(order_id)
+        return Reply(200, {"fulfillment_orders": copy.deepcopy(self._order_fulfillment_orders(order["id"]))})
+
+    def _list_locations(self, call: RecordedRequest) -> Reply:
+        return Reply(200, {"locations": copy.deepcopy(self.locations)})
+
     def _find_order(self, raw_id: str) -> dict:
         try:
             return self._orders[int(raw_id)]
         except (KeyError, ValueError):
             raise _not_found() from None
 
-    def _list_levels(self, query: dict) -> _Reply:
-        items = _id_list(query, "inventory_item_ids")
-        locations = _id_list(query, "location_ids")
+    def _list_levels(self, call: RecordedRequest) -> Reply:
+        items = _id_list(call.query, "inventory_item_ids")
+        locations = _id_list(call.query, "location_ids")
         if not items and not locations:
             raise _bad_request("inventory_item_ids or location_ids must be present")
         levels = [
@@ -834,10 +741,10 @@ class FakeShopify:
             for (item, location), available in self._levels.items()
             if (not items or item in items) and (not locations or location in locations)
         ]
-        return _Reply(200, {"inventory_levels": levels})
+        return Reply(200, {"inventory_levels": levels})
 
-    def _set_level(self, body: Any) -> _Reply:
-        body = body if isinstance(body, dict) else {}
+    def _set_level(self, call: RecordedRequest) -> Reply:
+        body = call.body if isinstance(call.body, dict) else {}
         for name in ("location_id", "inventory_item_id", "available"):
             if not isinstance(body.get(name), int) or isinstance(body.get(name), bool):
                 raise _bad_request({name: "Required parameter missing or invalid"})
@@ -848,7 +755,7 @@ class FakeShopify:
             raise _unprocessable("Location does not exist or is not active")
         self._levels[(item_id, location_id)] = available
         self._sync_variant_quantity(item_id)
-        return _Reply(200, {"inventory_level": self._level_json(item_id, location_id, available)})
+        return Reply(200, {"inventory_level": self._level_json(item_id, location_id, available)})
 
     def _level_json(self, item_id: int, location_id: int, available: int) -> dict:
         return {
@@ -868,8 +775,8 @@ class FakeShopify:
 
     # -- fulfillment
 
-    def _post_fulfillment(self, body: Any) -> _Reply:
-        request = body.get("fulfillment") if isinstance(body, dict) else None
+    def _post_fulfillment(self, call: RecordedRequest) -> Reply:
+        request = call.body.get("fulfillment") if isinstance(call.body, dict) else None
         if not isinstance(request, dict):
             raise _bad_request({"fulfillment": "Required parameter missing or invalid"})
         groups = request.get("line_items_by_fulfillment_order")
@@ -889,7 +796,7 @@ class FakeShopify:
             raise _unprocessable("All fulfillment orders must be assigned to the same location.")
         order = self._orders[fos[0]["order_id"]]
         fulfillment = self._create_fulfillment(order, groups, request, None)
-        return _Reply(201, {"fulfillment": fulfillment})
+        return Reply(201, {"fulfillment": fulfillment})
 
     def _create_fulfillment(
         self, order: dict, groups: list[dict], request: dict, at: datetime | None
@@ -1160,23 +1067,6 @@ def _absolute(path: str) -> str:
     return path if path.startswith("/") else API_ROOT + path
 
 
-def _make_fault(fault: int | str, paths: Iterable[str] | None) -> _Fault:
-    if isinstance(fault, bool) or not (
-        (isinstance(fault, int) and 400 <= fault <= 599) or fault in _FAULT_WORDS
-    ):
-        raise ValueError(f"unsupported fault {fault!r}")
-    return _Fault(fault, tuple(_absolute(p) for p in paths) if paths is not None else None)
-
-
-def _parse_body(raw: bytes) -> tuple[Any, str | None]:
-    if not raw:
-        return None, None
-    try:
-        return json.loads(raw.decode("utf-8")), None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        return None, str(err)
-
-
 def _limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_LIMIT
@@ -1311,59 +1201,3 @@ def _fulfillment_matches(wanted: str, actual: str | None) -> bool:
 def _product_filter(filters: dict[str, str]) -> Callable[[dict], bool]:
     ids = _id_list({"ids": [filters.get("ids", "")]}, "ids")
     return lambda product: not ids or product["id"] in ids
-
-
-# ------------------------------------------------------------------------ HTTP
-
-
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # clients that time out and hang up are expected; keep test output clean
-
-
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeShopify
-    protocol_version = "HTTP/1.1"  # keep-alive, like requests.Session expects
-    timeout = 30
-    # Headers and body go out in separate writes; with Nagle on, delayed ACKs add ~40 ms each.
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self._respond("GET")
-
-    def do_POST(self) -> None:
-        self._respond("POST")
-
-    def do_PUT(self) -> None:
-        self._respond("PUT")
-
-    def do_DELETE(self) -> None:
-        self._respond("DELETE")
-
-    def _respond(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw_body = self.rfile.read(length) if length else b""
-        try:
-            reply = self.fake._serve(method, self.path, self.headers, raw_body)
-        except Exception as err:  # surface fake bugs as a visible 500
-            reply = _Reply(500, {"errors": f"fake Shopify bug: {err!r}"})
-        if isinstance(reply.payload, bytes):
-            data = reply.payload
-        else:
-            data = json.dumps(reply.payload, ensure_ascii=False).encode("utf-8")
-        try:
-            self.send_response(reply.status)
-            headers = {"Content-Type": "application/json; charset=utf-8", **reply.headers}
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True

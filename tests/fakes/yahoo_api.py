@@ -22,20 +22,24 @@ from __future__ import annotations
 
 import base64
 import itertools
-import json
-import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from tests.fakes.toolkit.clock import wall_clock
+from tests.fakes.toolkit.faults import FaultInjection, Faults
+from tests.fakes.toolkit.limits import Spacing
+from tests.fakes.toolkit.reply import Reply
+from tests.fakes.toolkit.requests_log import Recorded, RequestLog
+from tests.fakes.toolkit.server import LoopbackServer
 
 API_ROOT = "/ShoppingWebService/V1/"
 TOKEN_PATH = "/yconnect/v2/token"
@@ -47,7 +51,6 @@ REFRESH_TOKEN = "ichigen-refresh-token"
 KEY_VERSION = "1"
 MAX_RESULT = 2000
 MAX_STOCK_CODES = 1000
-_FAULT_WORDS = frozenset({"timeout", "malformed"})
 _MALFORMED_BODY = b"<!DOCTYPE html><html><body><h1>\xe3\x83\xa1\xe3\x83\xb3\xe3\x83\x86\xe3\x83\x8a\xe3\x83\xb3\xe3\x82\xb9\xe4\xb8\xad</h1></body></html>"
 
 _KEY: rsa.RSAPrivateKey | None = None
@@ -70,13 +73,8 @@ def public_pem(key: rsa.RSAPrivateKey | None = None) -> str:
     )
 
 
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    status: int = 0
+class RecordedRequest(Recorded):
+    """``body`` is the raw bytes: a ``<Req>`` XML document or a form."""
 
     @property
     def form(self) -> dict[str, list[str]]:
@@ -85,22 +83,6 @@ class RecordedRequest:
     @property
     def xml(self) -> ET.Element:
         return ET.fromstring(self.body)
-
-
-@dataclass
-class _Fault:
-    fault: int | str
-    paths: tuple[str, ...] | None
-
-    def matches(self, path: str) -> bool:
-        return self.paths is None or any(path.startswith(p) for p in self.paths)
-
-
-@dataclass
-class _Reply:
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 class _ApiError(Exception):
@@ -126,15 +108,20 @@ class Item:
     option: str = ""
 
 
-class FakeYahoo:
+class FakeYahoo(FaultInjection, LoopbackServer):
     """In-memory Yahoo! store on 127.0.0.1; see the module docstring."""
 
+    content_type = "application/xml; charset=utf-8"
+    fault_root = API_ROOT  # fault paths are API names ("orderList") or absolute paths
+    malformed_page = _MALFORMED_BODY
+
     def __init__(self, *, clock: Callable[[], datetime] | None = None) -> None:
+        super().__init__()
         self.seller_id = SELLER_ID
         self.client_id, self.client_secret, self.refresh_token = CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
         self.key = store_key()
         self.key_version = KEY_VERSION
-        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(JST))
+        self.clock: Callable[[], datetime] = clock or wall_clock(JST)
         self.token_lifetime = 3600
         self.signature_tolerance = 600
         self.timeout_delay = 2.0
@@ -143,8 +130,9 @@ class FakeYahoo:
         # Throttling (vendor limit unknown): None is no limit; bucket_clock is injectable.
         self.calls_per_second: float | None = None
         self.bucket_clock: Callable[[], float] = time.monotonic
-        self._bucket_at: float | None = None
-        self.requests: list[RecordedRequest] = []
+        self._spacing = Spacing()
+        self.requests = RequestLog()
+        self.faults = Faults()
         self.base_url = self.token_url = ""
         self.stock: dict[str, int] = {}
         # item_code ("code" or "code:sub") -> ErrorCode setStock reports for it.
@@ -153,34 +141,9 @@ class FakeYahoo:
         self._tokens: dict[str, datetime] = {}
         self._numbers = itertools.count(10000001)
         self._token_numbers = itertools.count(1)
-        self._queued: list[_Fault] = []
-        self._persistent: list[_Fault] = []
-        self._lock = threading.RLock()
-        self._httpd: ThreadingHTTPServer | None = None
 
-    # -- lifecycle
-
-    def start(self) -> FakeYahoo:
-        handler = type("_BoundHandler", (_Handler,), {"fake": self})
-        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
-        origin = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+    def _listening(self, origin: str) -> None:
         self.base_url, self.token_url = origin + API_ROOT.rstrip("/"), origin + TOKEN_PATH
-        threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> FakeYahoo:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # -- the store
 
@@ -230,52 +193,26 @@ class FakeYahoo:
         self.update_order(order_id, at=at, OrderStatus="4")
 
     def count(self, api: str) -> int:
-        path = api if api.startswith("/") else API_ROOT + api
-        with self._lock:
-            return sum(1 for r in self.requests if r.path == path)
+        return len(self.of(api))
 
     def of(self, api: str) -> list[RecordedRequest]:
-        path = api if api.startswith("/") else API_ROOT + api
-        with self._lock:
-            return [r for r in self.requests if r.path == path]
-
-    # -- faults
-
-    def inject(self, *faults: int | str, paths: Iterable[str] | None = None) -> None:
-        """Queue faults for the next matching requests: an HTTP status (XML error body), "timeout"
-        (sleep ``timeout_delay``, then answer and apply) or "malformed" (200 with HTML).
-        `paths` are API names ("orderList") or absolute paths; faults apply after auth."""
-        with self._lock:
-            self._queued.extend(_make_fault(f, paths) for f in faults)
-
-    def inject_always(self, fault: int | str, paths: Iterable[str] | None = None) -> None:
-        with self._lock:
-            self._persistent.append(_make_fault(fault, paths))
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._queued.clear()
-            self._persistent.clear()
-
-    def _take_fault(self, path: str) -> int | str | None:
-        with self._lock:
-            for i, fault in enumerate(self._queued):
-                if fault.matches(path):
-                    del self._queued[i]
-                    return fault.fault
-            return next((f.fault for f in self._persistent if f.matches(path)), None)
+        return self.requests.where(path=api if api.startswith("/") else API_ROOT + api)
 
     # -- dispatch
 
-    def _serve(self, method: str, target: str, headers: Any, body: bytes) -> _Reply:
-        path = urlsplit(target).path
-        record = RecordedRequest(method, path, {k: v for k, v in headers.items()}, body)
-        with self._lock:
-            self.requests.append(record)
+    def _fault_reply(self, status: int, key: str) -> Reply:
+        # Faults apply after the bearer and signature checks, with the XML error body.
+        return Reply(status, error_xml("Service Temporarily Unavailable", str(status)))
+
+    def _bug_reply(self, error: Exception) -> Reply:
+        return Reply(500, error_xml(f"fake Yahoo bug: {error!r}", "500"))
+
+    def _serve(self, method: str, target: str, headers: Any, body: bytes) -> Reply:
+        record = self.requests.record(RecordedRequest.of(method, target, headers, body))
         try:
-            reply = self._answer(method, path, headers, body)
+            reply = self._answer(method, record.path, headers, body)
         except _ApiError as err:
-            reply = _Reply(err.status, error_xml(err.message, err.code))
+            reply = Reply(err.status, error_xml(err.message, err.code))
             if isinstance(err, _Unauthorized):
                 reply.headers["WWW-Authenticate"] = err.challenge
             if isinstance(err, _SignatureRefused):
@@ -283,7 +220,7 @@ class FakeYahoo:
         record.status = reply.status
         return reply
 
-    def _answer(self, method: str, path: str, headers: Any, body: bytes) -> _Reply:
+    def _answer(self, method: str, path: str, headers: Any, body: bytes) -> Reply:
         if path == TOKEN_PATH and method == "POST":
             return self._token(headers, body)
         if method != "POST" or not path.startswith(API_ROOT):
@@ -293,15 +230,11 @@ class FakeYahoo:
         signed = api in ("orderList", "orderInfo", "orderShipStatusChange")
         if signed:
             self._check_signature(headers)
-        fault = self._take_fault(path)
-        if fault == "timeout":
-            time.sleep(self.timeout_delay)
-        elif fault == "malformed":
-            return _Reply(200, _MALFORMED_BODY, {"Content-Type": "text/html; charset=utf-8"})
-        elif isinstance(fault, int):
-            return _Reply(fault, error_xml("Service Temporarily Unavailable", str(fault)))
+        faulted = self._faulted(path)
+        if faulted is not None:
+            return faulted
         if not self._admit():
-            return _Reply(429, error_xml("Too Many Requests", "429"))
+            return Reply(429, error_xml("Too Many Requests", "429"))
         extra = {"X-SWS-Authorize-Status": "authorized"} if signed else {}
         with self._lock:
             if api == "setStock":
@@ -326,12 +259,9 @@ class FakeYahoo:
             return True
         now = self.bucket_clock()
         with self._lock:
-            if self._bucket_at is not None and now - self._bucket_at < 1.0 / self.calls_per_second:
-                return False
-            self._bucket_at = now
-            return True
+            return self._spacing.admit(now, 1.0 / self.calls_per_second)
 
-    def _token(self, headers: Any, body: bytes) -> _Reply:
+    def _token(self, headers: Any, body: bytes) -> Reply:
         expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
         if headers.get("Authorization") != f"Basic {expected}":
             return _json(
@@ -369,7 +299,7 @@ class FakeYahoo:
 
     # -- APIs
 
-    def _order_list(self, req: ET.Element) -> _Reply:
+    def _order_list(self, req: ET.Element) -> Reply:
         search = req.find("Search")
         if search is None:
             raise _ApiError(400, "Invalid Parameter: Search", "od00002")
@@ -395,7 +325,7 @@ class FakeYahoo:
         parts.append("</Search></Result>")
         return _xml_reply("".join(parts))
 
-    def _order_info(self, req: ET.Element) -> _Reply:
+    def _order_info(self, req: ET.Element) -> Reply:
         order = self._orders.get(_text(req, "Target/OrderId"))
         if order is None and self.unknown_order_status == 200:
             return _xml_reply(
@@ -440,7 +370,7 @@ class FakeYahoo:
             f"<Result><Status>OK</Status>{info}</Result></ResultSet>"
         )
 
-    def _ship(self, req: ET.Element) -> _Reply:
+    def _ship(self, req: ET.Element) -> Reply:
         order = self._orders.get(_text(req, "Target/OrderId"))
         if order is None:
             raise _ApiError(400, "Not Found: OrderId", "od00004")
@@ -469,7 +399,7 @@ class FakeYahoo:
             "<Result><Status>OK</Status></Result></ResultSet>"
         )
 
-    def _set_stock(self, body: bytes) -> _Reply:
+    def _set_stock(self, body: bytes) -> Reply:
         form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
         if form.get("seller_id") != [self.seller_id]:
             raise _ApiError(400, "Invalid Parameter: seller_id", "st-00001")
@@ -519,15 +449,6 @@ class _SignatureRefused(_ApiError):
         super().__init__(403, "Public key authentication failed", "sws-403")
 
 
-def _make_fault(fault: int | str, paths: Iterable[str] | None) -> _Fault:
-    if isinstance(fault, bool) or not (
-        (isinstance(fault, int) and 400 <= fault <= 599) or fault in _FAULT_WORDS
-    ):
-        raise ValueError(f"unsupported fault {fault!r}")
-    absolute = None if paths is None else tuple(p if p.startswith("/") else API_ROOT + p for p in paths)
-    return _Fault(fault, absolute)
-
-
 def _parse_req(body: bytes) -> ET.Element:
     try:
         return ET.fromstring(body)
@@ -557,51 +478,10 @@ def _condition_time(search: ET.Element, name: str) -> datetime | None:
         raise _ApiError(400, f"Invalid Parameter: {name}", "od00009") from None
 
 
-def _xml_reply(text: str) -> _Reply:
+def _xml_reply(text: str) -> Reply:
     data = ('<?xml version="1.0" encoding="UTF-8"?>\n' + text).encode("utf-8")
-    return _Reply(200, data, {"Content-Type": "application/xml; charset=utf-8"})
+    return Reply(200, data, {"Content-Type": "application/xml; charset=utf-8"})
 
 
-def _json(status: int, body: dict) -> _Reply:
-    return _Reply(status, json.dumps(body).encode(), {"Content-Type": "application/json"})
-
-
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass
-
-
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeYahoo
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self._respond("GET")
-
-    def do_POST(self) -> None:
-        self._respond("POST")
-
-    def _respond(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        try:
-            reply = self.fake._serve(method, self.path, self.headers, body)
-        except Exception as err:
-            reply = _Reply(500, error_xml(f"fake Yahoo bug: {err!r}", "500"))
-        headers = {"Content-Type": "application/xml; charset=utf-8", **reply.headers}
-        try:
-            self.send_response(reply.status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.end_headers()
-            self.wfile.write(reply.body)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
+def _json(status: int, body: dict) -> Reply:
+    return Reply(status, body, {"Content-Type": "application/json"})
