@@ -8,6 +8,7 @@ from sheets_schema.tabs import TABS
 from shop.cell_budget import cell_budget
 from shop.overview import overview, yen
 from ui import context
+from ui.oversold import oversold_notice
 
 snapshot = context.snapshot()
 summary = context.derived("overview", overview)
@@ -22,6 +23,8 @@ units.metric("在庫数（実在庫の合計）", f"{summary.stock_units:,} 点"
 value.metric("在庫金額（原価）", yen(summary.stock_value_at_cost))
 if summary.skus_without_cost:
     st.caption(f"原価が未入力の {summary.skus_without_cost} SKU は在庫金額に含めていません。")
+
+oversold_notice()
 
 budget = cell_budget(context.cells_used(), snapshot.tables, snapshot.read_at)
 usage = "。".join(t for t in (budget.usage_text(), budget.pace_text()) if t)

@@ -26,6 +26,7 @@ from shop.products_page import error_list, fingerprint
 from ui import auth, context
 from ui import product_editor as editor
 from ui import product_upload as upload
+from ui.oversold import oversold_notice
 from ui.purchasing_orders import expected_arrivals
 from ui.stock_push import push_panel
 from vocabulary.text import escape_markdown
@@ -220,6 +221,7 @@ with stock_tab:
         adds_rows=False,
         empty_hint="在庫の行はまだありません。「商品」に商品を追加すると、次の同期で在庫の行が作られます。",
     )
+    oversold_notice()
     expected_arrivals(from_tables(tables))
 with upload_tab:
     _upload_tab(tables, editable)

@@ -127,3 +127,31 @@ def test_stock_shows_what_open_orders_will_bring(url: str, fresh_caches) -> None
     assert "入荷予定（1 件）" in [s.value for s in at.subheader]
     shown = next(d.value for d in at.dataframe if "入荷予定日" in d.value.columns)
     assert list(shown["SKU"]) == [sku] and list(shown["数量"]) == [7]
+
+
+def test_home_and_stock_flag_an_oversold_sku_with_the_orders_concerned(url: str, fresh_caches) -> None:
+    from datetime import datetime
+
+    from settings import SyncSettings
+    from sheets_schema.changes import WriteJob
+    from sync.engine import SyncEngine
+
+    wb = workbook(url)
+    tables = read_tables(wb)
+    allocated = next(s for s in tables["在庫"].models() if s.allocated > 0)
+    job = WriteJob()
+    job.set(tables["在庫"], tables["在庫"].find_row((allocated.sku,)), {"実在庫": 0})  # counted: none left
+    wb.write(job)
+    SyncEngine(wb, [], SyncSettings(), clock=lambda: datetime.now(JST)).run_once()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["workbook"] = {"sql_url": url}
+    at.secrets["sync"] = {"auto_sync_demo": False}
+    at.run()
+    assert not at.exception, at.exception
+    (flag,) = [e.value for e in at.error if e.value.startswith("売り越し")]
+    assert "「発注・入荷」で発注する" in flag
+    shown = next(d.value for d in at.dataframe if "不足数" in d.value.columns)
+    assert allocated.sku in set(shown["SKU"]) and shown["不足数"].sum() >= allocated.allocated
+    at.switch_page("pages/products.py")
+    at.run()
+    assert any(e.value.startswith("売り越し") for e in at.error)

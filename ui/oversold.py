@@ -1,0 +1,52 @@
+"""売り越し (more promised to orders than is on the shelf), shown where staff look first: ホーム
+and 在庫. Which orders are short comes from ``purchasing.shortages``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from purchasing.purchase_orders import expected_arrivals
+from purchasing.shortages import Shortage, shortages
+from ui import context
+
+
+def _find(tables: Mapping[str, Any]) -> list[Shortage]:
+    orders = {(o.mall, o.order_number): o for o in tables["受注"].models()}
+    return shortages(
+        tables["在庫"].models(),
+        orders,
+        tables["受注明細"].models(),
+        expected_arrivals(tables["発注"], tables["発注明細"]),
+    )
+
+
+def oversold_notice() -> None:
+    """Nothing when every open order can be filled; otherwise the SKUs, the orders concerned and
+    what to do."""
+    found: list[Shortage] = context.derived("oversold", _find)
+    if not found:
+        return
+    skus = sorted({s.sku for s in found})
+    st.error(
+        f"売り越し: {len(skus)} SKU で、注文に引き当てた数が実在庫を上回っています"
+        f"（足りない注文 {len({s.order for s in found})} 件）。先に入った注文から発送し、"
+        "足りない分は「発注・入荷」で発注するか、購入者に納期を連絡してください。",
+        icon=":material/error:",
+    )
+    rows = [
+        {
+            "SKU": s.sku,
+            "不足数": s.short,
+            "モール": s.order[0],
+            "注文番号": s.order[1],
+            "入荷予定": (f"{s.expected_on:%Y-%m-%d}" if s.expected_on else "未定") + f"（{s.purchase_order}）"
+            if s.purchase_order
+            else "発注なし",
+        }
+        for s in found
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 250))
