@@ -30,6 +30,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -175,17 +176,19 @@ class HybridWorkbook:
         staff = [t for t in titles if not machine_owned(t)]
         machine = [t for t in titles if machine_owned(t)]
         with self._reading():
-            grids = {}
-            if staff:
-                grids.update(
-                    self.sheets.read(staff, start_rows={t: start_rows[t] for t in staff if t in start_rows})
-                )
-            if machine:
-                grids.update(
-                    self.machine.read(
-                        machine, start_rows={t: start_rows[t] for t in machine if t in start_rows}
-                    )
-                )
+            grids: dict[str, Grid] = {}
+            staff_rows = {t: start_rows[t] for t in staff if t in start_rows}
+            machine_rows = {t: start_rows[t] for t in machine if t in start_rows}
+            if staff and machine:
+                # The spreadsheet answers over the network while the database is read here.
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    from_sheets = pool.submit(self.sheets.read, staff, start_rows=staff_rows)
+                    grids.update(self.machine.read(machine, start_rows=machine_rows))
+                    grids.update(from_sheets.result())
+            elif staff:
+                grids.update(self.sheets.read(staff, start_rows=staff_rows))
+            elif machine:
+                grids.update(self.machine.read(machine, start_rows=machine_rows))
         return grids
 
     def write(self, job: WriteJob) -> None:
