@@ -254,7 +254,8 @@ def plan_archive(
     plan = ArchivePlan()
     remaining = set()
     if ORDERS.title in tabs:
-        remaining = _plan_orders(plan, tabs, cutoff, limit)
+        unfolded = _unfolded_orders(tabs.get(STOCK_MOVEMENTS.title), stored)
+        remaining = _plan_orders(plan, tabs, cutoff, limit, unfolded)
     if STOCK_MOVEMENTS.title in tabs and LEDGER_MARK in stored:
         _plan_ledger(plan, tabs[STOCK_MOVEMENTS.title], remaining, int(stored[LEDGER_MARK]), cutoff, limit)
     if log is not None:
@@ -262,8 +263,23 @@ def plan_archive(
     return plan
 
 
+def _unfolded_orders(ledger: RowsOnDemand | None, stored: dict[str, str]) -> set[OrderKey]:
+    """Orders with movements from the mark on, not yet in _受注在庫 (a return registered since the
+    last cycle): they stay, or the next cycle would fold them into a row for an order gone."""
+    if ledger is None or LEDGER_MARK not in stored or not ledger.table.writable:
+        return set()
+    grid = ledger.table.grid
+    mall, number = ledger.table.column("モール"), ledger.table.column("注文番号")
+    start = max(int(stored[LEDGER_MARK]), grid.first_row) - grid.first_row
+    return {(_cell(cells, mall), _cell(cells, number)) for cells in grid.rows[start:] if _cell(cells, number)}
+
+
 def _plan_orders(
-    plan: ArchivePlan, tabs: dict[str, RowsOnDemand], cutoff: datetime, limit: int | None
+    plan: ArchivePlan,
+    tabs: dict[str, RowsOnDemand],
+    cutoff: datetime,
+    limit: int | None,
+    unfolded: set[OrderKey] = frozenset(),  # type: ignore[assignment]
 ) -> set[OrderKey]:
     """Closed orders to move; returns the orders that stay in 受注 (their movements stay too)."""
     orders = tabs[ORDERS.title]
@@ -281,7 +297,7 @@ def _plan_orders(
         order_key = (key[0], key[1])
         status = grid.rows[rows[0] - grid.first_row][status_at].strip()
         full = limit is not None and (len(plan.orders) >= limit or moved_lines >= limit)
-        if status not in CLOSED or full:
+        if status not in CLOSED or full or order_key in unfolded:
             plan.more = plan.more or (full and status in CLOSED)
             staying.add(order_key)
             continue
