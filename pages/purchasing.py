@@ -1,5 +1,6 @@
-"""発注・入荷: what to order (発注提案), the 発注 themselves, and goods received. The logic is in
-``purchasing``; the sections are drawn by ``ui.purchasing_*``."""
+"""発注・入荷: what to order (発注提案), the 発注 themselves, goods received, returns and
+defective goods, and stocktakes. The logic is in ``purchasing``; the sections are drawn by
+``ui.purchasing_*``."""
 
 from datetime import datetime
 
@@ -12,6 +13,8 @@ from ui import auth, context
 from ui.order_actions import show_flash
 from ui.purchasing_orders import orders_tab
 from ui.purchasing_receive import receive_tab
+from ui.purchasing_returns import returns_tab
+from ui.purchasing_stocktake import stocktake_tab
 from ui.purchasing_suggest import suggestions_tab
 
 snapshot = context.snapshot()
@@ -30,7 +33,9 @@ if problems:
         for problem in problems[:20]:
             st.text(problem)
 
-suggest_tab, list_tab, receiving_tab = st.tabs(["発注提案", "発注一覧", "入荷"])
+suggest_tab, list_tab, receiving_tab, return_tab, count_tab = st.tabs(
+    ["発注提案", "発注一覧", "入荷", "返品・不良", "棚卸"]
+)
 with suggest_tab:
     suggestions_tab(tables, today)
 with list_tab:
@@ -38,3 +43,7 @@ with list_tab:
 with receiving_tab:
     if auth.require(context.role(), "編集", "入荷の登録"):
         receive_tab(tables)
+with return_tab:
+    returns_tab()
+with count_tab:
+    stocktake_tab()
