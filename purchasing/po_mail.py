@@ -41,6 +41,7 @@ from shipping.pdf_layout import ShopInfo
 KIND = PURCHASE_ORDER_MAIL  # メール送信履歴.テンプレート名
 MALL = "発注"  # メール送信履歴.モール of a 発注書's row
 SENDABLE = ("下書き", "発注済", "一部入荷")
+LISTED_LINES = 30  # lines listed in the mail's body
 
 SUBJECT = "【発注書】{{ 発注番号 }}（{{ ショップ名 }}）"
 BODY = """{{ 宛名 }}
@@ -84,8 +85,10 @@ def context(doc: PurchaseOrderDocument, shop: ShopInfo, today: Any) -> dict[str,
     items = "\n".join(
         f"・{line.name}（SKU {line.sku}）× {line.quantity:,}"
         + (f"（単価 {line.unit_cost:,}円）" if line.unit_cost is not None else "（単価 未定）")
-        for line in doc.lines
+        for line in doc.lines[:LISTED_LINES]
     )
+    if len(doc.lines) > LISTED_LINES:  # the mail stays short; the PDF has every line
+        items += f"\n・ほか {len(doc.lines) - LISTED_LINES} 行（添付の発注書をご覧ください）"
     total = f"{doc.total:,}円" + (f"（単価未定 {doc.unpriced} 行を除く）" if doc.unpriced else "")
     return {
         "宛名": f"{supplier.name}\n{supplier.contact} 様" if supplier.contact else f"{supplier.name} 御中",

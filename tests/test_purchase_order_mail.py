@@ -17,6 +17,7 @@ from purchasing import po_mail
 from settings import AppSettings, MailSettings, Settings
 from sheets_schema.book import read_tables
 from sheets_schema.cells import JST
+from sheets_schema.changes import WriteJob
 from sheets_schema.models import MailTemplate
 from sheets_schema.tabs import MAIL_TEMPLATES
 from shipping.mail import due_orders, stale_after
@@ -242,3 +243,27 @@ def test_purchase_order_rows_leave_customer_mails_alone(workbook: Any, smtp: Any
     # 発注書 is no メールテンプレート: a row with that name is an input error, never listed.
     with pytest.raises(ValueError):
         MailTemplate.model_validate({"テンプレート名": "発注書", "件名": "x", "本文": "y"})
+
+
+def test_a_long_order_lists_its_first_lines_in_the_mail_and_all_in_the_pdf(workbook: Any, smtp: Any) -> None:
+    handler, port = smtp
+    tables = read_tables(workbook)
+    skus = [p.sku for p in tables["商品"].models()][:40]
+    job = WriteJob()
+    job.append(
+        tables["発注"], [{"発注番号": "PO-LONG", "仕入先": "有限会社浜田染工", "ステータス": "下書き"}]
+    )
+    job.append(
+        tables["発注明細"],
+        [{"発注番号": "PO-LONG", "明細番号": i, "SKU": s, "数量": 1} for i, s in enumerate(skus, start=1)],
+    )
+    workbook.write(job)
+    assert send(workbook, "PO-LONG", settings_for(port)).level == "success"
+    msg = BytesParser(policy=policy.default).parsebytes(handler.messages[0])
+    body = msg.get_body(("plain",)).get_content()
+    assert f"（SKU {skus[po_mail.LISTED_LINES - 1]}）" in body and f"（SKU {skus[-1]}）" not in body
+    assert f"・ほか {40 - po_mail.LISTED_LINES} 行（添付の発注書をご覧ください）" in body
+    assert "■発注日：2026年11月30日" in body  # blank in the sheet: the day it was sent
+    (attachment,) = list(msg.iter_attachments())
+    text = pdf_text.text(attachment.get_content())
+    assert all(sku in text for sku in skus) and "単価未定の40行は合計金額に含みません" in text

@@ -112,7 +112,11 @@ def _mail(doc: po_documents.PurchaseOrderDocument, tables: Tables, shop: ShopInf
         )
         return
     with st.expander("送るメールの内容"):
-        subject, body = po_mail.preview(doc, shop, datetime.now(JST))
+        try:
+            subject, body = po_mail.preview(doc, shop, datetime.now(JST))
+        except mail.MailTemplateError as exc:
+            st.error(escape_markdown(exc), icon=":material/error:")
+            return
         st.text_input("宛先", supplier.email, disabled=True, key=f"po_mail_to_{number}")
         st.text_input("件名", subject, disabled=True, key=f"po_mail_subject_{number}")
         st.text_area("本文", body, height=260, disabled=True, key=f"po_mail_body_{number}")

@@ -11,7 +11,8 @@ seeded generator in vocabulary/demo_shop.py, is unchanged by it). Times follow `
   one 下書き for the low-stock 手ぬぐい, ready to be sent;
 - ``receipts``: each 入荷 as the 入庫 movement receiving (purchasing/receiving.py) writes, with
   its 移動ID; vocabulary/demo_shop.py takes them out of the initial stock, so every 実在庫
-  stays what it was and the ledger never goes below zero.
+  stays what it was. The received SKUs are ones whose stock, replayed, stays above zero before
+  their goods came in (demo_shop checks it).
 """
 
 from __future__ import annotations
@@ -64,12 +65,12 @@ class PlannedOrder(NamedTuple):
 PLAN: tuple[PlannedOrder, ...] = (
     PlannedOrder("株式会社いまばり織布", 31, 14, "入荷済", 17, "", (
         PlannedLine("TWL-FACE-WH", 24, 24),
-        PlannedLine("TWL-FACE-NV", 24, 24),
         PlannedLine("TWL-BATH-WH", 12, 12),
+        PlannedLine("TWL-BATH-GY", 12, 12),
     )),
     PlannedOrder("奈良ニット工業株式会社", 24, 10, "入荷済", 14, "", (
-        PlannedLine("SOX-RIB-NV-M", 30, 30),
         PlannedLine("SOX-RIB-GY-L", 30, 30),
+        PlannedLine("SOX-RIB-BK-M", 30, 30),
     )),
     PlannedOrder("株式会社みどりテキスタイル", 22, 21, "一部入荷", 3, "残りは入荷次第発送とのこと", (
         PlannedLine("TSH-OC-WH-M", 10, 10),
@@ -85,7 +86,6 @@ PLAN: tuple[PlannedOrder, ...] = (
         PlannedLine("00123-03", 20, 0),
     )),
 )  # fmt: skip
-RECEIVED_AT_HOUR = 14  # goods come in the afternoon
 ORDERED_AT_HOUR = 10
 
 
@@ -103,9 +103,11 @@ def number(order: PlannedOrder, now: datetime) -> str:
 
 
 def received_at(order: PlannedOrder, now: datetime) -> datetime | None:
+    """Whole days before ``now``, like every time of the demo: which sales came before a
+    receipt is then the same whatever the time of day the demo is made."""
     if order.received_days_ago is None:
         return None
-    return _day(now, order.received_days_ago).replace(hour=RECEIVED_AT_HOUR, minute=0, second=0)
+    return _day(now, order.received_days_ago)
 
 
 def supplier_rows() -> list[Row]:

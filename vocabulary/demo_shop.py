@@ -636,8 +636,9 @@ def _ledger(rng: random.Random, now: datetime, skus: list[Sku], orders: list[Ord
     initial = []
     for s in skus:
         final = _final_stock(rng, s, allocated[s.code])
-        if received[s.code]:
-            final = max(final, _least_final(s.code, receipt_moves, leaving))
+        if received[s.code] and final < _least_final(s.code, receipt_moves, leaving):
+            # demo_purchasing.PLAN receives goods the shop could not have sold before they came.
+            raise ValueError(f"demo purchase plan: {s.code} would start or fall below zero")
         # Goods received from suppliers are in the ledger: the initial stock is what is left.
         qty = final + outflow[s.code] - received[s.code]
         initial.append(_move(f"入庫:初期:{s.code}", start, s.code, "入庫", qty, note="初期在庫"))
