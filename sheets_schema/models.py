@@ -200,6 +200,11 @@ class StockPush(Row):
 
 MailKind = Literal["サンクスメール", "入金確認", "発送連絡", "フォローメール"]
 MAIL_KINDS: tuple[str, ...] = MailKind.__args__
+# メール送信履歴 also records 発注書 sent to suppliers (purchasing/po_mail.py): テンプレート名
+# 「発注書」, モール「発注」, 注文番号 = 発注番号. Not a メールテンプレート name: its text is fixed
+# in code, and the 出荷 page lists only the customer templates.
+PURCHASE_ORDER_MAIL = "発注書"
+LoggedMailKind = Literal["サンクスメール", "入金確認", "発送連絡", "フォローメール", "発注書"]
 # 送信中 is written before the mail server is called: a row left 送信中 may or may not have gone.
 # 要確認: a run ended (or a later run found it stopped) without knowing whether the server took the
 # mail; never sent again automatically, staff check and delete the row to send again.
@@ -220,7 +225,7 @@ class MailTemplate(Row):
 class MailLog(Row):
     """One mail per (template, order): the record that makes sending exactly-once."""
 
-    template: MailKind = Field(alias="テンプレート名")
+    template: LoggedMailKind = Field(alias="テンプレート名")
     mall: Identifier = Field(alias="モール")
     order_number: Identifier = Field(alias="注文番号")
     to: Text = Field("", alias="宛先")

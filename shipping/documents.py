@@ -8,8 +8,8 @@ product family first, then colour and size), so lines are sorted by SKU, compare
 width-insensitively with digit runs as numbers ("X-2" before "X-10"). Lines without a SKU cannot
 be found on a shelf: they come last, one per item name, marked 要確認.
 
-The PDFs use reportlab's built-in Japanese CID fonts (no font files): HeiseiKakuGo-W5 for
-headings and figures, HeiseiMin-W3 for body text. Amounts are tax-included yen, printed ¥12,345.
+The PDFs are drawn with the shared paper stack of shipping/pdf_layout.py (Japanese CID fonts, a
+table that paginates). Amounts are tax-included yen, printed ¥12,345.
 """
 
 from __future__ import annotations
@@ -22,52 +22,45 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from reportlab.lib.pagesizes import A4
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
-from sheets_schema.cells import JST
 from sheets_schema.models import Order, OrderLine
 from sheets_schema.tabs import ORDER_LINES, ORDERS, PRODUCTS
+from shipping.pdf_layout import (
+    BOTTOM,
+    CONTENT_WIDTH,
+    GOTHIC,
+    MARGIN,
+    MINCHO,
+    PAGE_HEIGHT,
+    PAGE_WIDTH,
+    Column,
+    Paged,
+    ShopInfo,
+    Table,
+    date_text,
+    draw_notes,
+    draw_shop,
+    footer,
+    new_canvas,
+    paged_pdf,
+    paginate,
+    stamp,
+    wrap,
+    yen,
+)
 
 OrderKey = tuple[str, str]  # (モール, 注文番号)
 
-GOTHIC = "HeiseiKakuGo-W5"
-MINCHO = "HeiseiMin-W3"
 TAX_RATE_PERCENT = 10
 NEEDS_CHECK = "要確認"
 # 備考 lines Ichigen writes for staff (保留の理由) stay off the customer's 納品書.
 _STAFF_NOTE = re.compile(r"^\s*【保留】")
 
 
-def _register_fonts() -> None:
-    registered = set(pdfmetrics.getRegisteredFontNames())
-    for name in (GOTHIC, MINCHO):
-        if name not in registered:
-            pdfmetrics.registerFont(UnicodeCIDFont(name))
-
-
-_register_fonts()
-
-
-def yen(amount: int) -> str:
-    return f"¥{amount:,}"
-
-
 def included_tax(total: int, rate_percent: int = TAX_RATE_PERCENT) -> int:
     """The consumption tax inside a tax-included amount, rounded down (内税, 円未満切り捨て)."""
     return total * rate_percent // (100 + rate_percent)
-
-
-@dataclass(frozen=True)
-class ShopInfo:
-    """The sender printed on each 納品書."""
-
-    name: str
-    postcode: str = ""
-    address: str = ""
-    phone: str = ""
 
 
 # -- the picking list
@@ -173,145 +166,16 @@ def orders_with_lines(
     return [(found[key], lines[key]) for key in keys]
 
 
-# -- layout helpers
-
-PAGE_WIDTH, PAGE_HEIGHT = A4
-MARGIN = 40.0
-BOTTOM = 50.0
-CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
-
-
-def wrap(text: str, font: str, size: float, width: float) -> list[str]:
-    """Lines of ``text`` no wider than ``width``, broken at any character (Japanese has no spaces);
-    kept newlines start new lines. Always at least one line."""
-    out: list[str] = []
-    for paragraph in text.splitlines() or [""]:
-        current = ""
-        for char in paragraph:
-            if current and pdfmetrics.stringWidth(current + char, font, size) > width:
-                out.append(current.rstrip())
-                current = char.lstrip()
-            else:
-                current += char
-        out.append(current)
-    return out or [""]
-
-
-@dataclass(frozen=True)
-class _Column:
-    title: str
-    width: float
-    align: str = "left"  # "left" | "right" | "center"
-    wrap: bool = False
-
-
-@dataclass
-class _Table:
-    columns: tuple[_Column, ...]
-    size: float = 9.0
-    padding: float = 3.0
-
-    @property
-    def leading(self) -> float:
-        return self.size * 1.35
-
-    def cell_lines(self, row: Sequence[str]) -> list[list[str]]:
-        cells = []
-        for column, text in zip(self.columns, row, strict=True):
-            inner = column.width - 2 * self.padding
-            cells.append(wrap(text, MINCHO, self.size, inner) if column.wrap else [text])
-        return cells
-
-    def row_height(self, row: Sequence[str]) -> float:
-        return max(len(c) for c in self.cell_lines(row)) * self.leading + 2 * self.padding
-
-    @property
-    def header_height(self) -> float:
-        return self.leading + 2 * self.padding
-
-    def draw_header(self, canvas: Canvas, x: float, y: float) -> float:
-        canvas.setFillGray(0.9)
-        canvas.rect(x, y - self.header_height, sum(c.width for c in self.columns), self.header_height, 0, 1)
-        canvas.setFillGray(0)
-        self._cells(canvas, x, y, [[c.title] for c in self.columns], GOTHIC, header=True)
-        return y - self.header_height
-
-    def draw_row(self, canvas: Canvas, x: float, y: float, row: Sequence[str]) -> float:
-        cells = self.cell_lines(row)
-        height = max(len(c) for c in cells) * self.leading + 2 * self.padding
-        self._cells(canvas, x, y, cells, MINCHO)
-        canvas.setLineWidth(0.4)
-        canvas.line(x, y - height, x + sum(c.width for c in self.columns), y - height)
-        return y - height
-
-    def _cells(
-        self, canvas: Canvas, x: float, y: float, cells: list[list[str]], font: str, *, header: bool = False
-    ) -> None:
-        canvas.setFont(font, self.size)
-        left = x
-        for column, lines in zip(self.columns, cells, strict=True):
-            baseline = y - self.padding - self.size
-            for text in lines:
-                align = "center" if header else column.align
-                if align == "right":
-                    canvas.drawRightString(left + column.width - self.padding, baseline, text)
-                elif align == "center":
-                    canvas.drawCentredString(left + column.width / 2, baseline, text)
-                else:
-                    canvas.drawString(left + self.padding, baseline, text)
-                baseline -= self.leading
-            left += column.width
-
-
-def _paginate(heights: Sequence[float], first: float, rest: float, tail: float) -> list[list[int]]:
-    """Row indices per page: ``first``/``rest`` are the room for rows on the first/later pages;
-    the last page also needs ``tail`` below its rows (totals). A row taller than a page gets a
-    page of its own rather than looping."""
-    pages: list[list[int]] = [[]]
-    room = first
-    for i, height in enumerate(heights):
-        if height > room and pages[-1]:
-            pages.append([])
-            room = rest
-        pages[-1].append(i)
-        room -= height
-    if room < tail:
-        pages.append([])
-    return pages
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(JST).strftime("%Y-%m-%d %H:%M")
-
-
-def _date(moment: datetime) -> str:
-    local = moment.astimezone(JST)
-    return f"{local.year}年{local.month}月{local.day}日"
-
-
-def _new_canvas(buffer: io.BytesIO, title: str, author: str) -> Canvas:
-    canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
-    canvas.setTitle(title)
-    canvas.setAuthor(author)
-    return canvas
-
-
-def _footer(canvas: Canvas, text: str, page: int, pages: int) -> None:
-    canvas.setFont(MINCHO, 8)
-    canvas.drawString(MARGIN, BOTTOM - 20, text)
-    canvas.drawRightString(PAGE_WIDTH - MARGIN, BOTTOM - 20, f"{page} / {pages} ページ")
-
-
 # -- the picking list PDF
 
-_PICK_TABLE = _Table(
+_PICK_TABLE = Table(
     (
-        _Column("No.", 30, "right"),
-        _Column("SKU", 105),
-        _Column("商品名", 190, wrap=True),
-        _Column("数量", 45, "right"),
-        _Column("注文件数", 50, "right"),
-        _Column("注文番号", 65 + 30, wrap=True),
+        Column("No.", 30, "right"),
+        Column("SKU", 105),
+        Column("商品名", 190, wrap=True),
+        Column("数量", 45, "right"),
+        Column("注文件数", 50, "right"),
+        Column("注文番号", 65 + 30, wrap=True),
     )
 )
 
@@ -334,14 +198,14 @@ def picking_pdf(lines: Sequence[PickLine], *, shop_name: str, printed_at: dateti
     heights = [table.row_height(r) for r in rows]
     top_first = PAGE_HEIGHT - MARGIN - 70
     top_rest = PAGE_HEIGHT - MARGIN - 30
-    pages = _paginate(
+    pages = paginate(
         heights, top_first - table.header_height - BOTTOM, top_rest - table.header_height - BOTTOM, 20
     )
     units = sum(line.quantity for line in lines)
     order_count = len({key for line in lines for key in line.orders})
 
     buffer = io.BytesIO()
-    canvas = _new_canvas(buffer, "ピッキングリスト", shop_name)
+    canvas = new_canvas(buffer, "ピッキングリスト", shop_name)
     for page_number, indices in enumerate(pages, start=1):
         y = PAGE_HEIGHT - MARGIN
         if page_number == 1:
@@ -349,7 +213,7 @@ def picking_pdf(lines: Sequence[PickLine], *, shop_name: str, printed_at: dateti
             canvas.drawString(MARGIN, y - 16, "ピッキングリスト")
             canvas.setFont(MINCHO, 9)
             canvas.drawRightString(PAGE_WIDTH - MARGIN, y - 10, shop_name)
-            canvas.drawRightString(PAGE_WIDTH - MARGIN, y - 22, f"印刷日時 {_stamp(printed_at)}")
+            canvas.drawRightString(PAGE_WIDTH - MARGIN, y - 22, f"印刷日時 {stamp(printed_at)}")
             canvas.setFont(GOTHIC, 10)
             canvas.drawString(
                 MARGIN,
@@ -367,7 +231,7 @@ def picking_pdf(lines: Sequence[PickLine], *, shop_name: str, printed_at: dateti
         if page_number == len(pages) and not rows:
             canvas.setFont(MINCHO, 10)
             canvas.drawString(MARGIN, y - 16, "ピッキングする商品はありません。")
-        _footer(canvas, f"{shop_name}　ピッキングリスト　{_stamp(printed_at)}", page_number, len(pages))
+        footer(canvas, f"{shop_name}　ピッキングリスト　{stamp(printed_at)}", page_number, len(pages))
         canvas.showPage()
     canvas.save()
     return buffer.getvalue()
@@ -375,13 +239,13 @@ def picking_pdf(lines: Sequence[PickLine], *, shop_name: str, printed_at: dateti
 
 # -- 納品書
 
-_SLIP_TABLE = _Table(
+_SLIP_TABLE = Table(
     (
-        _Column("商品名", 235, wrap=True),
-        _Column("SKU", 105),
-        _Column("数量", 45, "right"),
-        _Column("単価", 65, "right"),
-        _Column("金額", 65, "right"),
+        Column("商品名", 235, wrap=True),
+        Column("SKU", 105),
+        Column("数量", 45, "right"),
+        Column("単価", 65, "right"),
+        Column("金額", 65, "right"),
     ),
     size=9.5,
 )
@@ -415,16 +279,7 @@ def _draw_slip_head(canvas: Canvas, order: Order, shop: ShopInfo, printed_at: da
 
     # The sender, top right.
     right = PAGE_WIDTH - MARGIN
-    y = top - 50
-    canvas.setFont(GOTHIC, 11)
-    canvas.drawRightString(right, y, shop.name)
-    canvas.setFont(MINCHO, 8.5)
-    sender = [f"〒{shop.postcode}" if shop.postcode else "", *wrap(shop.address, MINCHO, 8.5, 220)]
-    if shop.phone:
-        sender.append(f"TEL {shop.phone}")
-    for text in (t for t in sender if t):
-        y -= 12
-        canvas.drawRightString(right, y, text)
+    draw_shop(canvas, shop, top - 50)
 
     # The recipient, top left.
     y = top - 50
@@ -448,8 +303,8 @@ def _draw_slip_head(canvas: Canvas, order: Order, shop: ShopInfo, printed_at: da
     y = _SLIP_TOP_FIRST + 38
     canvas.setFont(MINCHO, 9.5)
     canvas.drawString(MARGIN, y, f"注文番号：{order.order_number}（{order.mall}）")
-    canvas.drawString(MARGIN, y - 14, f"注文日：{_date(order.ordered_at)}")
-    canvas.drawRightString(right, y - 14, f"発行日：{_date(printed_at)}")
+    canvas.drawString(MARGIN, y - 14, f"注文日：{date_text(order.ordered_at)}")
+    canvas.drawRightString(right, y - 14, f"発行日：{date_text(printed_at)}")
     canvas.setFont(MINCHO, 9)
     canvas.drawString(
         MARGIN, y - 30, "このたびはご注文いただき、誠にありがとうございます。下記の通り納品いたします。"
@@ -483,55 +338,24 @@ def _draw_totals(canvas: Canvas, order: Order, lines: Sequence[OrderLine], y: fl
     canvas.drawRightString(
         PAGE_WIDTH - MARGIN - 3, y, f"（内消費税 {TAX_RATE_PERCENT}%：{yen(tax)}）金額はすべて税込です"
     )
-    notes = _note_lines(order)
-    if notes:
-        y -= 24
-        canvas.setFont(GOTHIC, 9)
-        canvas.drawString(MARGIN, y, "備考")
-        canvas.setFont(MINCHO, 9)
-        for text in notes:
-            canvas.drawString(MARGIN + 50, y, text)
-            y -= 12
+    draw_notes(canvas, y, _note_lines(order))
 
 
-def _draw_slip(
-    canvas: Canvas, order: Order, lines: Sequence[OrderLine], shop: ShopInfo, printed_at: datetime
-) -> None:
-    table = _SLIP_TABLE
-    rows = _slip_rows(lines)
-    heights = [table.row_height(r) for r in rows]
-    tail = _TOTALS_HEIGHT + 12 * max(0, len(_note_lines(order)) - 1)
-    pages = _paginate(
-        heights,
-        _SLIP_TOP_FIRST - table.header_height - BOTTOM,
-        _SLIP_TOP_REST - table.header_height - BOTTOM,
-        tail,
+def _slip(order: Order, lines: Sequence[OrderLine], shop: ShopInfo, printed_at: datetime) -> Paged:
+    return Paged(
+        table=_SLIP_TABLE,
+        rows=_slip_rows(lines),
+        top_first=_SLIP_TOP_FIRST,
+        top_rest=_SLIP_TOP_REST,
+        tail=_TOTALS_HEIGHT + 12 * max(0, len(_note_lines(order)) - 1),
+        head=lambda canvas: _draw_slip_head(canvas, order, shop, printed_at),
+        continued=(
+            "納品書（続き）",
+            f"注文番号：{order.order_number}　{order.recipient_name or order.buyer_name} 様",
+        ),
+        totals=lambda canvas, y: _draw_totals(canvas, order, lines, y),
+        footer=f"{shop.name}　納品書　注文番号 {order.order_number}",
     )
-    for page_number, indices in enumerate(pages, start=1):
-        if page_number == 1:
-            _draw_slip_head(canvas, order, shop, printed_at)
-            y = _SLIP_TOP_FIRST
-        else:
-            canvas.setFont(GOTHIC, 12)
-            canvas.drawString(MARGIN, PAGE_HEIGHT - MARGIN - 14, "納品書（続き）")
-            canvas.setFont(MINCHO, 9.5)
-            canvas.drawRightString(
-                PAGE_WIDTH - MARGIN,
-                PAGE_HEIGHT - MARGIN - 14,
-                f"注文番号：{order.order_number}　{order.recipient_name or order.buyer_name} 様",
-            )
-            y = _SLIP_TOP_REST
-        if indices or page_number == 1:
-            y = table.draw_header(canvas, MARGIN, y)
-        for i in indices:
-            y = table.draw_row(canvas, MARGIN, y, rows[i])
-        if page_number == len(pages):
-            _draw_totals(canvas, order, lines, y)
-        else:
-            canvas.setFont(MINCHO, 8.5)
-            canvas.drawRightString(PAGE_WIDTH - MARGIN, y - 14, "次のページに続きます")
-        _footer(canvas, f"{shop.name}　納品書　注文番号 {order.order_number}", page_number, len(pages))
-        canvas.showPage()
 
 
 def delivery_slips_pdf(
@@ -543,21 +367,12 @@ def delivery_slips_pdf(
     """One 納品書 per order, each starting on its own A4 page; a long order continues on the
     next pages (「納品書（続き）」) with the totals on its last page. 備考 lines Ichigen wrote for
     staff (【保留】…) are left out."""
-    buffer = io.BytesIO()
-    canvas = _new_canvas(buffer, "納品書", shop.name)
-    count = 0
-    for order, lines in orders_with_lines:
-        _draw_slip(canvas, order, lines, shop, printed_at)
-        count += 1
-    if not count:
-        canvas.setFont(MINCHO, 10)
-        canvas.drawString(MARGIN, PAGE_HEIGHT - MARGIN - 20, "納品書を作成する注文がありません。")
-        canvas.showPage()
-    canvas.save()
-    return buffer.getvalue()
+    slips = (_slip(order, lines, shop, printed_at) for order, lines in orders_with_lines)
+    return paged_pdf("納品書", shop.name, slips, "納品書を作成する注文がありません。")
 
 
 __all__ = [
+    "MINCHO",
     "NEEDS_CHECK",
     "PickLine",
     "ShopInfo",

@@ -26,6 +26,7 @@ from sheets_schema.workbook import Workbook
 from tests import pg_cluster
 from tests.fakes.sheets_api import FakeSheetsServer, make_service_account_info
 from tests.page_probe import downloads  # noqa: F401  (a fixture: download payloads)
+from tests.smtp_server import smtp  # noqa: F401  (a fixture: a real SMTP server on loopback)
 from vocabulary.retry import RetryPolicy
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from settings import SyncSettings
-from sheets_schema.book import read_tables, seed_demo_if_new
+from sheets_schema.adapters.sql import SqlWorkbook
+from sheets_schema.book import ensure_tabs, read_tables, seed_demo_if_new
 from sheets_schema.cells import JST
 from sheets_schema.changes import WriteJob
 from sheets_schema.models import OPEN_ORDER_STATUSES
@@ -80,6 +81,13 @@ def open_shop(workbook: Workbook, state_dir: Path, **overrides: Any) -> Shop:
     for mall in malls:
         mall.epoch()  # the malls open now, whatever the first sync does
     return Shop(workbook, malls, clock)
+
+
+def sqlite_shop(folder: Path) -> Shop:
+    """The demo shop on a SQLite workbook of its own in ``folder``, its malls' state beside it."""
+    workbook = SqlWorkbook(f"sqlite:///{folder / 'workbook.sqlite3'}")
+    ensure_tabs(workbook)
+    return open_shop(workbook, folder / "malls")
 
 
 def snapshot(workbook: Workbook) -> dict[str, list[tuple[str, ...]]]:

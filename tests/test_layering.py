@@ -72,8 +72,6 @@ MODULES_PENDING_SPLIT = {  # older modules, still to split
     "shop/analytics.py",
     "shop/bulk_edit.py",
     "shop/sync_health.py",
-    "shipping/documents.py",
-    "shipping/mail.py",
 }
 
 

@@ -4,9 +4,7 @@ SMTP server (aiosmtpd) on loopback."""
 from __future__ import annotations
 
 import smtplib
-import socket
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from email import policy
 from email.parser import BytesParser
@@ -14,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from settings import AppSettings, MailSettings, Settings
 from sheets_schema.adapters.sql import SqlWorkbook
@@ -31,6 +28,7 @@ from shipping.mail import (
     send_pending,
     stale_after,
 )
+from tests.smtp_server import free_port
 
 NOW = datetime(2026, 11, 30, 14, 5, tzinfo=JST)
 SHOP = "一元堂"
@@ -176,54 +174,6 @@ def test_every_default_template_renders_and_fits_iso_2022_jp() -> None:
 
 
 # ---------------------------------------------------------------- sending
-
-
-class Handler:
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-        self.envelopes: list[tuple[str, list[str]]] = []
-        self.sessions: set[int] = set()
-        self.greetings = 0
-        self.refuse: set[str] = set()
-        self.drop: set[str] = set()  # take the mail, then cut the connection before answering
-
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):
-        self.greetings += 1
-        session.host_name = hostname
-        return responses
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 5.1.1 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.sessions.add(id(session))
-        self.messages.append(envelope.original_content or envelope.content)
-        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        if self.drop & set(envelope.rcpt_tos):
-            server.transport.abort()
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Handler, int]]:
-    handler = Handler()
-    port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    handler.greetings = 0
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -377,7 +327,7 @@ def test_a_refused_mail_is_failed_not_sent_and_retried_within_bounds(workbook, s
 
 
 def test_an_unreachable_server_is_failed_for_the_whole_batch(workbook) -> None:
-    port = _free_port()  # nothing listens here
+    port = free_port()  # nothing listens here
     report = send_pending(workbook, "発送連絡", [mail_order()], settings_for(port), clock=lambda: NOW)
     assert report.sent == [] and "接続できません" in report.failed[("楽天", "1001")]
     assert history(workbook)["1001"].state == "失敗"

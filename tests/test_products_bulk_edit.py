@@ -283,8 +283,8 @@ def test_a_cp932_csv_with_only_sku_and_stock_updates_stock(demo_tables) -> None:
 def test_a_cp932_product_csv_with_japanese_text_and_an_error(demo_tables) -> None:
     header = ",".join(PRODUCTS.headers)
     rows = [
-        "TWL-FACE-WH,今治タオル フェイスタオル 白,1320,560,4960123001017,株式会社いまばり織布,10,24,14,",
-        "TWL-FACE-NV,今治タオル フェイスタオル ネイビー,千円,560,4960123001024,株式会社いまばり織布,10,24,14,",
+        "TWL-FACE-WH,今治タオル フェイスタオル 白,1320,560,4960123001017,株式会社いまばり織布,10,24,14,,A-01-1",
+        "TWL-FACE-NV,今治タオル フェイスタオル ネイビー,千円,560,4960123001024,株式会社いまばり織布,10,24,14,,A-01-2",
     ]
     data = "\r\n".join([header, *rows]).encode("cp932")
     plan = bulk_edit.plan_upload(demo_tables, "商品.csv", data)

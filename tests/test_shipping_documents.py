@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pdfminer.high_level import extract_pages, extract_text
-from pdfminer.layout import LAParams
 from reportlab.pdfbase import pdfmetrics
 
-from sheets_schema.book import ensure_tabs
 from sheets_schema.cells import JST
 from sheets_schema.changes import WriteJob
 from sheets_schema.models import OPEN_ORDER_STATUSES
@@ -29,8 +25,8 @@ from shipping.documents import (
     wrap,
     yen,
 )
-from tests.conftest import SqlHarness
-from tests.shop_fixtures import Shop, open_shop
+from tests import pdf_text
+from tests.shop_fixtures import Shop, sqlite_shop
 
 PRINTED_AT = datetime(2026, 11, 30, 15, 30, tzinfo=JST)
 SHOP = ShopInfo(
@@ -41,22 +37,16 @@ SHOP = ShopInfo(
 )
 
 
-def _open(path: Path) -> Shop:
-    harness = SqlHarness(path / "workbook.sqlite3")
-    ensure_tabs(harness.workbook)
-    return open_shop(harness.workbook, path / "malls")
-
-
 @pytest.fixture(scope="module")
 def tables(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The demo shop, read once: the read-only tests share it."""
-    return _open(tmp_path_factory.mktemp("shop")).tables()
+    return sqlite_shop(tmp_path_factory.mktemp("shop")).tables()
 
 
 @pytest.fixture
 def shop(tmp_path: Path) -> Shop:
     """A demo shop of one's own, for tests that add order lines."""
-    return _open(tmp_path)
+    return sqlite_shop(tmp_path)
 
 
 def _keys(tables: dict[str, Any], statuses: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -79,21 +69,7 @@ def _add_lines(shop: Shop, key: tuple[str, str], lines: list[dict[str, Any]]) ->
     shop.workbook.write(job)
 
 
-# Read each printed line back whole, left to right (labels next to their amounts).
-LINES = LAParams(char_margin=1000.0)
-
-
-def _pages(pdf: bytes) -> list[str]:
-    count = len(list(extract_pages(io.BytesIO(pdf))))
-    return [extract_text(io.BytesIO(pdf), page_numbers=[i], laparams=LINES) for i in range(count)]
-
-
-def _text(pdf: bytes) -> str:
-    return _flat("".join(_pages(pdf)))
-
-
-def _flat(text: str) -> str:
-    return "".join(text.split())
+_pages, _text, _flat = pdf_text.pages, pdf_text.text, pdf_text.flat
 
 
 def _check_sums(tables: dict[str, Any], keys: list[tuple[str, str]]) -> list[Any]:

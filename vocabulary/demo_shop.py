@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from vocabulary import demo_purchasing
+
 JST = ZoneInfo("Asia/Tokyo")
 SEED = 20260110
 DEMO_MALLS: tuple[str, ...] = ("楽天", "Amazon", "Yahoo!", "Shopify")
@@ -36,6 +38,7 @@ HEADERS: dict[str, tuple[str, ...]] = {
         "発注ロット",
         "リードタイム日数",
         "メモ",
+        "棚番",
     ),
     "在庫": ("SKU", "実在庫", "引当数", "安全在庫", "販売可能数", "更新日時"),
     "モール商品": ("モール", "SKU", "モール商品コード", "モールSKU", "在庫連携"),
@@ -67,6 +70,7 @@ HEADERS: dict[str, tuple[str, ...]] = {
         "明細番号",
         "備考",
     ),
+    **demo_purchasing.HEADERS,
 }
 
 OPEN_STATUSES = ("新規", "入金待ち", "発送待ち", "保留")  # units still allocated
@@ -155,6 +159,9 @@ SYNC_OFF = {
     ("楽天", "00901"),
     ("Shopify", "00456-02"),
 }
+# 棚番: one rack per kind of goods, one shelf per product, one slot per variant ("A-01-2").
+RACKS = {"TWL": "A", "TOTE": "B", "MUG": "C", "00456": "C", "CB": "C", "TSH": "D", "SOX": "D", "APR": "D"}
+CLOTH_RACK = "E"  # 手ぬぐい, ふきん
 ADJUSTMENTS = (  # (days before now, SKU, signed 実在庫 delta, 備考); deltas <= 0 only
     (20, "TWL-FACE-GY", -1, "棚卸差異"),
     (9, "MUG-ARITA-SHU", -1, "破損のため廃棄"),
@@ -310,7 +317,19 @@ def _catalogue() -> list[Sku]:
 # --- tabs --------------------------------------------------------------------------------
 
 
+def _shelves() -> dict[str, str]:
+    """棚番 per SKU (see RACKS)."""
+    shelves, used = {}, {}
+    for p in PARENTS:
+        rack = RACKS.get(p.base.split("-")[0], CLOTH_RACK)
+        used[rack] = used.get(rack, 0) + 1
+        for slot, (suffix, _) in enumerate(p.variants, start=1):
+            shelves[f"{p.base}-{suffix}" if suffix else p.base] = f"{rack}-{used[rack]:02d}-{slot}"
+    return shelves
+
+
 def _product_rows(skus: list[Sku]) -> list[Row]:
+    shelves = _shelves()
     return [
         {
             "SKU": s.code,
@@ -323,6 +342,7 @@ def _product_rows(skus: list[Sku]) -> list[Row]:
             "発注ロット": s.parent.lot,
             "リードタイム日数": s.parent.lead_days,
             "メモ": MEMOS.get(s.code, ""),
+            "棚番": shelves[s.code],
         }
         for s in skus
     ]
@@ -588,28 +608,56 @@ def _final_stock(rng: random.Random, s: Sku, allocated: int) -> int:
 
 def _ledger(rng: random.Random, now: datetime, skus: list[Sku], orders: list[Order]) -> list[Row]:
     order_moves = _order_moves(orders)
-    # Units that leave 実在庫 after the initial 入庫 (shipments, negative adjustments).
+    # Units that leave 実在庫 after the initial 入庫 (shipments, negative adjustments), with when.
     outflow = {s.code: 0 for s in skus}
     allocated = {s.code: 0 for s in skus}
+    leaving: list[tuple[str, str, int]] = []  # (日時, SKU, units)
     for m in order_moves:
         sku, kind, qty = str(m["SKU"]), m["区分"], int(m["数量"])
         if kind == "出荷":
             outflow[sku] += qty
+            leaving.append((str(m["日時"]), sku, qty))
         else:
             allocated[sku] += qty if kind == "引当" else -qty
     adjust_moves = []
     for days, sku, delta, note in ADJUSTMENTS:
         at = now - timedelta(days=days, hours=3)
         outflow[sku] -= delta
+        leaving.append((_fmt(at), sku, -delta))
         adjust_moves.append(_move(f"手動調整:{at:%Y%m%d}:{sku}", at, sku, "手動調整", delta, note=note))
-    start = now - timedelta(days=INITIAL_STOCK_DAYS)
-    initial = [
-        _move(f"入庫:初期:{s.code}", start, s.code, "入庫", qty, note="初期在庫")
-        for s in skus
-        for qty in [_final_stock(rng, s, allocated[s.code]) + outflow[s.code]]
+    receipt_moves = [
+        _move(move_id, at, sku, "入庫", qty, note=note)
+        for at, sku, qty, move_id, note in demo_purchasing.receipts(now)
     ]
+    received = {s.code: 0 for s in skus}
+    for m in receipt_moves:
+        received[str(m["SKU"])] += int(m["数量"])
+    start = now - timedelta(days=INITIAL_STOCK_DAYS)
+    initial = []
+    for s in skus:
+        final = _final_stock(rng, s, allocated[s.code])
+        if received[s.code] and final < _least_final(s.code, receipt_moves, leaving):
+            # demo_purchasing.PLAN receives goods the shop could not have sold before they came.
+            raise ValueError(f"demo purchase plan: {s.code} would start or fall below zero")
+        # Goods received from suppliers are in the ledger: the initial stock is what is left.
+        qty = final + outflow[s.code] - received[s.code]
+        initial.append(_move(f"入庫:初期:{s.code}", start, s.code, "入庫", qty, note="初期在庫"))
     # Same-format time strings sort chronologically; the stable sort keeps 引当 before its 解除.
-    return sorted(initial + adjust_moves + order_moves, key=lambda m: m["日時"])
+    return sorted(initial + adjust_moves + order_moves + receipt_moves, key=lambda m: m["日時"])
+
+
+def _least_final(sku: str, receipts: list[Row], leaving: list[tuple[str, str, int]]) -> int:
+    """The smallest final 実在庫 for which a SKU's initial stock is at least one unit and its
+    stock is never below zero just before a receipt (goods received late in the window would
+    otherwise have had to cover sales before they arrived)."""
+    received = [(str(m["日時"]), int(m["数量"])) for m in receipts if m["SKU"] == sku]
+    out = [(at, qty) for at, s, qty in leaving if s == sku]
+    least = sum(q for _, q in received) - sum(q for _, q in out) + 1
+    for at, _ in received:
+        later_in = sum(q for t, q in received if t >= at)
+        later_out = sum(q for t, q in out if t > at)
+        least = max(least, later_in - later_out)
+    return least
 
 
 def _stock_rows(rng: random.Random, now: datetime, skus: list[Sku], ledger: list[Row]) -> list[Row]:
@@ -654,4 +702,7 @@ def demo_shop(now: datetime) -> dict[str, list[Row]]:
         "受注": heads,
         "受注明細": lines,
         "在庫移動": ledger,
+        "仕入先": demo_purchasing.supplier_rows(),
+        "発注": demo_purchasing.order_rows(now),
+        "発注明細": demo_purchasing.line_rows(now, {s.code: s.parent.cost for s in skus}),
     }
