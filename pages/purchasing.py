@@ -11,6 +11,7 @@ from purchasing.reading import from_tables
 from sheets_schema.cells import JST
 from ui import auth, context
 from ui.order_actions import show_flash
+from ui.purchasing_documents import order_documents
 from ui.purchasing_orders import orders_tab
 from ui.purchasing_receive import receive_tab
 from ui.purchasing_returns import returns_tab
@@ -39,7 +40,9 @@ suggest_tab, list_tab, receiving_tab, return_tab, count_tab = st.tabs(
 with suggest_tab:
     suggestions_tab(tables, today)
 with list_tab:
-    orders_tab(tables)
+    chosen = orders_tab(tables)
+    if chosen is not None:
+        order_documents(chosen, snapshot.tables)
 with receiving_tab:
     if auth.require(context.role(), "編集", "入荷の登録"):
         receive_tab(tables)
