@@ -443,7 +443,15 @@ def test_the_page_shows_the_workbooks_sales_in_yen_and_a_mall_filter_changes_the
     assert sales["layout"]["yaxis"]["tickprefix"] == "¥"
     assert sales["layout"]["xaxis"]["title"]["text"] == "日付"
     assert len(at.get("plotly_chart")) == 4  # 売上推移, 売れ筋SKU, ABC分析, 曜日×時間帯
-    assert [b.label for b in at.download_button] == ["CSVをダウンロード", "Excelファイルをダウンロード"]
+    assert [b.label for b in at.download_button] == [
+        "CSVをダウンロード",
+        "Excelファイルをダウンロード",
+        "月末在庫の明細（CSV）",
+    ]
+    assert shown["粗利（期間）"].startswith("¥")
+    summary = at.dataframe[-1].value
+    assert list(summary.columns)[-3:] == ["月末在庫数", "月末在庫金額", "原価不明SKU"]
+    assert summary["月末在庫金額"].iloc[-1] > 0
 
     at.multiselect(key="analytics_malls").set_value(["楽天"]).run()
     assert not at.exception
