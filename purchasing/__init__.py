@@ -5,5 +5,9 @@
 - ``purchase_orders``: 発注 and 発注明細 as the workbook holds them (発注残, drafting from
   accepted suggestions, numbering);
 - ``receiving``: 入荷 against a 発注 (partial, short, over) or without one, as 入庫 movements and
-  the 発注's 入荷数 and status in one job.
+  the 発注's 入荷数 and status in one job;
+- ``velocity``: units sold per SKU for 発注提案, from 分析's base and the archive's line facts;
+- ``valuation``: 在庫金額 at moving-average cost (原価 as the fallback) now and at month ends;
+  ``stock_history`` what it reads, ``ledger_rows`` the ledger's cells without pydantic;
+- ``return_rates``: 返品率 per SKU from the ledger's movements.
 """

@@ -401,3 +401,27 @@ def test_the_basis_of_a_sku_names_every_cost_its_units_had() -> None:
         "C": margin.PARTLY,
         "D": UNKNOWN,
     }
+
+
+def test_the_summary_gains_month_end_stock_and_the_excel_file_its_detail() -> None:
+    import io
+
+    import openpyxl
+
+    from shop import analytics
+
+    months = month_end_values(histories(), [date(2026, 11, 1), date(2026, 12, 1)], NOW)
+    summary = pd.DataFrame({"月": ["2026年10月", "2026年11月", "2026年12月"], "売上": [0, 0, 0]})
+    shown = margin.with_valuation(summary, months)
+    assert shown["月末在庫数"].tolist()[1:] == [33, 38] and pd.isna(shown["月末在庫数"].iloc[0])
+    assert shown["月末在庫金額"].tolist()[1:] == [3850, 2400 + 1800 + 400]
+    assert shown["原価不明SKU"].tolist()[1:] == [1, 1]
+    names = pd.Series({"A": "エー"})
+    detail = margin.valuation_detail(months, names)
+    assert detail.iloc[0].tolist() == ["2026年11月", "A", "エー", 15, 110.0, 1650, MOVING]
+    book = openpyxl.load_workbook(io.BytesIO(analytics.summary_xlsx(shown, more={"月末在庫評価": detail})))
+    assert book.sheetnames == ["月次サマリー", "月末在庫評価"]
+    rows = list(book["月末在庫評価"].iter_rows(values_only=True))
+    assert rows[0] == ("月", "SKU", "商品名", "月末実在庫", "単価", "在庫金額", "原価の根拠")
+    assert ("2026年11月", "C", None, 7, None, None, UNKNOWN) in rows  # unknown: empty, never 0
+    assert book["月次サマリー"]["B2"].value == 0 and book["月次サマリー"]["I2"].value is None
