@@ -71,7 +71,8 @@ from sqlalchemy import Connection, func, insert, select  # noqa: E402
 
 from settings import SyncSettings  # noqa: E402
 from sheets_schema.adapters.sql import SqlWorkbook, create_sql_engine, rows_table, tabs_table  # noqa: E402
-from sheets_schema.archive import TABLE_NAMES, Archive  # noqa: E402
+from sheets_schema.archive import LINE_FACTS, NAME_FACTS, ORDER_FACTS, TABLE_NAMES, Archive  # noqa: E402
+from sheets_schema.archive_ledger import MONTH_FACTS, RECEIPT_FACTS  # noqa: E402
 from sheets_schema.book import ensure_tabs  # noqa: E402
 from sheets_schema.cells import JST  # noqa: E402
 from sheets_schema.tabs import (  # noqa: E402
@@ -94,6 +95,8 @@ from sync.models import Address, Order, OrderLine, PushResult, Shipment, StockLe
 from sync.settlement import LEDGER_MARK, LOG_MARK, encode_lines, signature  # noqa: E402
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=JST)
+FACT_TABLES = (ORDER_FACTS, LINE_FACTS, NAME_FACTS)
+LEDGER_FACT_TABLES = (MONTH_FACTS, RECEIPT_FACTS)
 NOW_TS = int(NOW.timestamp())
 DAY = 86_400
 JST_OFFSET = 9 * 3600
@@ -282,9 +285,15 @@ class ArchiveWriter:
     def close(self) -> None:
         for title in list(self.buffers):
             self.flush(title)
+        # The facts (分析's per-day facts, valuation's stock facts) were made empty with the
+        # tables, before these rows: drop them so the archive builds them from the rows, as it
+        # does for an archive made before they existed. Built here, not in a measurement.
+        for table in (*FACT_TABLES, *LEDGER_FACT_TABLES):
+            self.db.execute(f"DROP TABLE IF EXISTS {table}")
         self.db.execute("COMMIT")
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.db.close()
+        Archive(f"sqlite:///{self.path}").engine.dispose()
 
 
 # -- the shop

@@ -1,17 +1,18 @@
-"""分析: sales over time, best sellers, ABC, order times, stock cover and a monthly summary.
+"""分析: sales over time, best sellers, ABC, order times, stock cover, 粗利, 返品率 and a monthly
+summary with the month-end stock valuation.
 
 Archived orders count as if they were in the workbook. The facts (orders and lines summed per
 day, hour, mall, SKU) of the workbook and of the archive are built once per workbook read and
 archive change (``ui.archive``); a filter change only filters and sums them. Numbers come from
 ``shop.analytics``, charts from ``shop.analytics_charts``, sentences and table shaping from
 ``shop.analytics_view``, the filters and column configs from ``ui.analytics_filters`` and
-``ui.analytics_columns``; this file only lays them out.
+``ui.analytics_columns``, the stock sections (粗利, 返品率, 月次サマリー) from
+``ui.analytics_stock``; this file only lays them out.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -31,10 +32,7 @@ from shop.analytics_charts import (
 )
 from shop.overview import yen
 from ui import analytics_columns as columns
-from ui import analytics_filters, archive, context
-
-ROW_PX = 35  # st.dataframe's row height
-
+from ui import analytics_filters, analytics_stock, archive, context
 
 # --- sections, top to bottom -------------------------------------------------------------------
 
@@ -170,37 +168,6 @@ def stock_cover(base: analytics.Base, today: date) -> None:
     st.caption(view.cover_caption(basis, window))
 
 
-def monthly_summary(selection: analytics.Selection) -> None:
-    st.subheader("月次サマリー")
-    summary = analytics.monthly_summary(selection.orders, selection.start, selection.end)
-    st.dataframe(
-        summary,
-        hide_index=True,
-        width="stretch",
-        height=ROW_PX * (min(len(summary), 13) + 1) + 3,  # a whole year without scrolling
-        column_config=columns.summary_columns(),
-    )
-    st.caption("期間の途中で始まる・終わる月は、期間内の受注だけを数えています。")
-    stem = view.summary_stem(selection.start, selection.end)
-    buttons = st.container(horizontal=True)
-    buttons.download_button(
-        "CSVをダウンロード",
-        analytics.summary_csv(summary),
-        file_name=f"{stem}.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        on_click="ignore",
-    )
-    buttons.download_button(
-        "Excelファイルをダウンロード",
-        partial(analytics.summary_xlsx, summary),  # built when clicked, not on every rerun
-        file_name=f"{stem}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        icon=":material/download:",
-        on_click="ignore",
-    )
-
-
 # --- the page ------------------------------------------------------------------------------------
 
 st.title("分析")
@@ -238,4 +205,6 @@ else:
 if not base.stock.empty:
     stock_cover(base, today)
 if selection is not None:
-    monthly_summary(selection)
+    analytics_stock.gross_margin(selection, base.names, malls)
+    analytics_stock.returns(selection, base.names, malls)
+    analytics_stock.monthly_summary(selection, base.names)

@@ -7,7 +7,8 @@ from sheets_schema.book import header_problems, row_errors
 from sheets_schema.tabs import TABS
 from shop.cell_budget import cell_budget
 from shop.overview import overview, yen
-from ui import context
+from shop.stock_value import stock_value_note
+from ui import context, valuation
 from ui.oversold import oversold_notice
 
 snapshot = context.snapshot()
@@ -20,9 +21,9 @@ if snapshot.demo_since:
 sku, units, value = st.columns(3)
 sku.metric("SKU数", f"{summary.sku_count:,}")
 units.metric("在庫数（実在庫の合計）", f"{summary.stock_units:,} 点")
-value.metric("在庫金額（原価）", yen(summary.stock_value_at_cost))
-if summary.skus_without_cost:
-    st.caption(f"原価が未入力の {summary.skus_without_cost} SKU は在庫金額に含めていません。")
+worth = valuation.current()
+value.metric("在庫金額（原価）", yen(worth.total), help="実在庫 × 移動平均原価（入荷した発注の単価から）")
+st.caption(stock_value_note(worth))
 
 oversold_notice()
 

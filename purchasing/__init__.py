@@ -10,8 +10,12 @@
   against a cycle moving the mark;
 - ``returns``: 返品 against a shipped order line (返品入庫 / 不良入庫), returned-before from
   _受注在庫 and the tail (the whole ledger only once a line had a folded return);
-- ``defective``: 不良処分 and 不良振替; ``return_rates``: returned / shipped per SKU for 分析;
+- ``defective``: 不良処分 and 不良振替;
 - ``stocktake`` and ``count_files``: the count sheet (CSV / .xlsx by 棚番), counts read back
   with errors by file, row and column, a preview valued at 原価, and 棚卸 movements in one job
   taken against 帳簿在庫 at count time.
+- ``velocity``: units sold per SKU for 発注提案, from 分析's base and the archive's line facts;
+- ``valuation``: 在庫金額 at moving-average cost (原価 as the fallback) now and at month ends;
+  ``stock_history`` what it reads, ``ledger_rows`` the ledger's cells without pydantic;
+- ``return_rates``: 返品率 per SKU from the ledger's movements.
 """

@@ -690,36 +690,56 @@ def summary_csv(summary: pd.DataFrame) -> bytes:
     return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
-def summary_xlsx(summary: pd.DataFrame, title: str = "月次サマリー") -> bytes:
-    """The same table as an .xlsx file: numbers stay numbers, yen shown as ¥12,345."""
+def summary_xlsx(
+    summary: pd.DataFrame, title: str = "月次サマリー", more: Mapping[str, pd.DataFrame] | None = None
+) -> bytes:
+    """The same table as an .xlsx file: numbers stay numbers, yen shown as ¥12,345; ``more``:
+    further sheets by title (the month-end stock valuation's detail)."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     book = Workbook()
     sheet = book.active
     sheet.title = title
-    sheet.append(list(summary.columns))
+    _fill_sheet(sheet, summary)
+    for name, frame in (more or {}).items():
+        _fill_sheet(book.create_sheet(name), frame)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+# Yen columns of the downloads besides the summary's own (the stock valuation's).
+XLSX_YEN_COLUMNS = frozenset({*SUMMARY_YEN_COLUMNS, "月末在庫金額", "在庫金額", "単価"})
+
+
+def _cell(value: Any) -> Any:
+    if value is pd.NA or value is None or (isinstance(value, float) and np.isnan(value)):
+        return None  # unknown stays an empty cell, never 0
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _fill_sheet(sheet: Any, frame: pd.DataFrame) -> None:
+    from openpyxl.styles import Font
+
+    sheet.append(list(frame.columns))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for row in summary.itertuples(index=False):
-        sheet.append([v.item() if isinstance(v, np.generic) else v for v in row])
+    for row in frame.itertuples(index=False):
+        sheet.append([_cell(v) for v in row])
         for cell in sheet[sheet.max_row]:
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # openpyxl would store "=…" as a formula Excel runs
-    for index, column in enumerate(summary.columns, start=1):
+    for index, column in enumerate(frame.columns, start=1):
         letter = sheet.cell(row=1, column=index).column_letter
         sheet.column_dimensions[letter].width = 16 if index > 1 else 12
-        if column in SUMMARY_YEN_COLUMNS:
-            fmt = '"¥"#,##0'
+        if column in XLSX_YEN_COLUMNS:
+            fmt = '"¥"#,##0' if column != "単価" else '"¥"#,##0.00'
         elif column == "キャンセル率（%）":
             fmt = "0.0"
-        elif column == "月":
+        elif not pd.api.types.is_numeric_dtype(frame[column]):
             fmt = "@"
         else:
             fmt = "#,##0"
         for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
             cell.number_format = fmt
     sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()

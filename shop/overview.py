@@ -24,9 +24,7 @@ class LowStockItem:
 @dataclass(frozen=True)
 class Overview:
     sku_count: int
-    stock_units: int
-    stock_value_at_cost: int  # yen; SKUs without 原価 are left out and counted below
-    skus_without_cost: int
+    stock_units: int  # 在庫金額 is purchasing.valuation's (moving-average cost), see ui.valuation
     orders_by_status: dict[str, int]
     low_stock: list[LowStockItem]
 
@@ -42,15 +40,6 @@ def overview(tables: dict[str, Table[Any]]) -> Overview:
     products: dict[str, Product] = {p.sku: p for p in tables[PRODUCTS.title].models()}
     stocks: list[Stock] = tables[STOCK.title].models()
     orders: list[Order] = tables[ORDERS.title].models()
-
-    value = 0
-    without_cost = 0
-    for stock in stocks:
-        cost = products[stock.sku].cost if stock.sku in products else None
-        if cost is None:
-            without_cost += 1
-        else:
-            value += cost * stock.on_hand
 
     by_status = dict.fromkeys(ORDER_STATUSES, 0)
     for order in orders:
@@ -73,8 +62,6 @@ def overview(tables: dict[str, Table[Any]]) -> Overview:
     return Overview(
         sku_count=len(products),
         stock_units=sum(s.on_hand for s in stocks),
-        stock_value_at_cost=value,
-        skus_without_cost=without_cost,
         orders_by_status=by_status,
         low_stock=low,
     )

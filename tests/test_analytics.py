@@ -443,7 +443,15 @@ def test_the_page_shows_the_workbooks_sales_in_yen_and_a_mall_filter_changes_the
     assert sales["layout"]["yaxis"]["tickprefix"] == "¥"
     assert sales["layout"]["xaxis"]["title"]["text"] == "日付"
     assert len(at.get("plotly_chart")) == 4  # 売上推移, 売れ筋SKU, ABC分析, 曜日×時間帯
-    assert [b.label for b in at.download_button] == ["CSVをダウンロード", "Excelファイルをダウンロード"]
+    assert [b.label for b in at.download_button] == [
+        "CSVをダウンロード",
+        "Excelファイルをダウンロード",
+        "月末在庫の明細（CSV）",
+    ]
+    assert shown["粗利（期間）"].startswith("¥")
+    summary = at.dataframe[-1].value
+    assert list(summary.columns)[-3:] == ["月末在庫数", "月末在庫金額", "原価不明SKU"]
+    assert summary["月末在庫金額"].iloc[-1] > 0
 
     at.multiselect(key="analytics_malls").set_value(["楽天"]).run()
     assert not at.exception
@@ -471,3 +479,46 @@ def test_a_period_without_orders_shows_a_hint_instead_of_charts(sql_url: str) ->
     assert not at.get("plotly_chart") and not at.download_button
     assert {m.label: m.value for m in at.metric}["売上"] == "¥0"
     assert at.dataframe, "the stock cover table does not depend on the period"
+
+
+def test_a_return_against_an_order_shows_in_the_return_rates(sql_url: str) -> None:
+    open_page(sql_url)  # the demo shop, its ledger written by the first run
+    from sheets_schema.changes import WriteJob
+
+    workbook = open_workbook(load_settings({"workbook": {"sql_url": sql_url}}))
+    tables = read_tables(workbook)
+    today = datetime.now(JST).date()
+    shipped = [
+        m
+        for m in tables["在庫移動"].models()
+        if m.kind == "出荷" and m.order_number and (today - m.at.date()).days < 20
+    ]
+    assert shipped, "the demo shop ships in the last 20 days"
+    first = shipped[0]
+    job = WriteJob()
+    job.append(
+        tables["在庫移動"],
+        [
+            {
+                "移動ID": "返品:テスト:1",
+                "日時": datetime.now(JST).replace(microsecond=0),
+                "SKU": first.sku,
+                "区分": "返品入庫",
+                "数量": 1,
+                "モール": first.mall,
+                "注文番号": first.order_number,
+                "明細番号": first.line_number,
+            }
+        ],
+    )
+    workbook.write(job)
+    at = open_page(sql_url)
+    returns = next(d.value for d in at.dataframe if "返品率（%）" in d.value.columns)
+    row = returns.set_index("SKU").loc[first.sku]
+    sent = sum(  # 直近30日, today included
+        m.quantity
+        for m in tables["在庫移動"].models()
+        if m.kind == "出荷" and m.sku == first.sku and (today - m.at.date()).days < 30
+    )
+    assert (row["返品数"], row["出荷数"]) == (1, sent)
+    assert row["返品率（%）"] == pytest.approx(round(100 / sent, 1))

@@ -11,7 +11,6 @@ import pytest
 
 from purchasing.defective import DISPOSE, MARK, move_defective
 from purchasing.ledger_now import read_ledger_now
-from purchasing.return_rates import return_rates
 from purchasing.returns import find_order, register_return
 from settings import SyncSettings
 from sheets_schema.archive import Archive
@@ -273,30 +272,6 @@ def _m(kind: str, sku: str, units: int, day: int) -> StockMovement:
         区分=kind,
         数量=units,
     )
-
-
-def test_return_rates_are_returns_over_shipments_in_the_period() -> None:
-    movements = [
-        _m("出荷", "A", 10, 2),
-        _m("出荷", "A", 10, 20),
-        _m("返品入庫", "A", 1, 21),
-        _m("不良入庫", "A", 2, 22),
-        _m("出荷", "B", 4, 3),
-        _m("返品入庫", "B", 2, 4),
-        _m("返品入庫", "C", 1, 5),  # returned, nothing shipped in the period
-        _m("出荷", "D", 5, 6),
-        _m("返品入庫", "A", 9, 30),  # after the period
-        _m("入庫", "A", 100, 7),  # not a shipment
-    ]
-    rates = return_rates(movements, datetime(2026, 11, 1, tzinfo=JST), datetime(2026, 11, 30, tzinfo=JST))
-    assert [(r.sku, r.shipped, r.returned_good, r.returned_defective, r.rate) for r in rates] == [
-        ("B", 4, 2, 0, 0.5),
-        ("A", 20, 1, 2, 0.15),
-        ("D", 5, 0, 0, 0.0),
-        ("C", 0, 1, 0, None),
-    ]
-    with pytest.raises(ValueError, match="集計期間"):
-        return_rates([], NOW, NOW)
 
 
 def test_an_order_with_a_return_not_yet_folded_is_not_archived(shop) -> None:

@@ -33,7 +33,7 @@ def suggestions_tab(tables: PurchasingTables, today: date) -> None:
     found = suggest(
         tables.products.models(),
         {s.sku: s for s in tables.stock.models()},
-        units_sold(base, today, window),
+        units_sold(base.lines, today, window),
         po.on_order(tables.orders, tables.lines),
         {s.name: s for s in tables.suppliers.models()},
         today=today,

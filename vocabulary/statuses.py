@@ -27,6 +27,22 @@ MovementKind = Literal[
     "不良処分",
 ]
 MOVEMENT_KINDS: tuple[str, ...] = MovementKind.__args__
+# What one unit of each kind does to 実在庫 (手動調整, 棚卸 and 繰越 carry their sign in 数量).
+# sync.ledger.EFFECTS says the same with the allocation effect beside it; the archive's stock
+# facts (sheets_schema.archive_ledger), which may not import sync, sum movements with this.
+ON_HAND_EFFECT: dict[str, int] = {
+    "入庫": 1,
+    "引当": 0,
+    "引当解除": 0,
+    "出荷": -1,
+    "手動調整": 1,
+    "棚卸": 1,
+    "繰越": 1,
+    "返品入庫": 1,
+    "不良入庫": 0,
+    "不良振替": -1,
+    "不良処分": 0,
+}
 
 # A purchase order (発注) from 下書き to 入荷済; 一部入荷 and 入荷済 are set by receiving.
 PurchaseStatus = Literal["下書き", "発注済", "一部入荷", "入荷済", "キャンセル"]
