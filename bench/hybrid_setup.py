@@ -47,3 +47,185 @@ def open_hybrid(spreadsheet: str, base_url: str, token_uri: str, machine_url: st
 
     sheets = GoogleSheetsWorkbook(spreadsheet, make_service_account_info(token_uri), api_base_url=base_url)
     return HybridWorkbook(sheets, SqlWorkbook(machine_url))
+
+
+def copy_machine_half(workbook: Path, archive: Path | None, machine_url: str) -> dict[str, float]:
+    """The workbook's machine-owned tabs and its archive into an empty PostgreSQL database, with
+    the product's own migrate code; seconds taken."""
+    import time
+
+    from sheets_schema import migrate as m
+    from sheets_schema.adapters.sql import SqlWorkbook, create_sql_engine
+    from sheets_schema.archive import Archive
+    from sync.state import LEASE_KEY
+
+    engine = create_sql_engine(machine_url)
+    started = time.monotonic()
+    m.copy_workbook(m.MachineTabs(SqlWorkbook(f"sqlite:///{workbook}")), engine, LEASE_KEY)
+    copied = time.monotonic() - started
+    if archive is not None and archive.exists():
+        tables = m.archive_definitions()
+        source = Archive(f"sqlite:///{archive}").engine
+        Archive(machine_url, engine=engine)  # tables and indexes, empty
+        m.copy_archive(source, engine, tables)
+    engine.dispose()
+    return {"workbook_seconds": round(copied, 1), "total_seconds": round(time.monotonic() - started, 1)}
+
+
+def measure_hybrid(
+    workbook: Any, cycle: str, offset_seconds: int, skus: int, archive_url: str
+) -> dict[str, Any]:
+    """One cycle on the hybrid, checked like ``scale_bench.measure`` checks one on SQL."""
+    import resource
+    import time
+    from datetime import timedelta
+
+    from scale_bench import MALLS, NOW, BenchConnector, cpu_seconds, new_orders
+
+    from settings import SyncSettings
+    from sheets_schema.archive import Archive
+    from sheets_schema.tabs import ORDER_LINES, ORDERS
+    from sync.engine import SyncEngine
+
+    def rows(title: str) -> int:
+        grid = workbook.read([title])[title]
+        return sum(1 for r in grid.rows if any(c.strip() for c in r))
+
+    before = {t: rows(t) for t in (ORDERS.title, ORDER_LINES.title)}
+    base = NOW + timedelta(seconds=offset_seconds)
+    origin = time.monotonic()
+
+    def clock() -> Any:
+        return base + timedelta(seconds=time.monotonic() - origin)
+
+    incoming, new_lines, sold = new_orders(100, skus, base) if cycle == "new100" else ({}, 0, set())
+    connectors = [BenchConnector(m, incoming.get(m.name, ())) for m in MALLS]
+    engine = SyncEngine(workbook, connectors, SyncSettings(), clock=clock, archive=Archive(archive_url))
+    cpu_before = cpu_seconds()
+    started = time.perf_counter()
+    report = engine.run_once()
+    seconds = time.perf_counter() - started
+    cpu = cpu_seconds() - cpu_before
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    grew = {t: rows(t) - n for t, n in before.items()}
+    problems = [
+        f"{r.mall} {r.job}: {r.result} {r.error}" for r in report.runs if r.result != "成功" or r.failed
+    ]
+    if [p for p in report.pushes if not p.ok]:
+        problems.append("pushes failed")
+    if cycle == "new100":
+        want = {
+            "created": 100,
+            "受注": 100,
+            "受注明細": new_lines,
+            "movements": new_lines,
+            "pushes": len(sold) * len(MALLS),
+        }
+        got = {"created": report.created, "受注": grew[ORDERS.title], "受注明細": grew[ORDER_LINES.title]}
+        got["movements"], got["pushes"] = report.movements, len(report.pushes)
+    else:
+        want = {"created": 0, "movements": 0, "pushes": 0, "受注": 0}
+        got = {"created": report.created, "movements": report.movements, "pushes": len(report.pushes)}
+        got["受注"] = grew[ORDERS.title]
+    problems += [f"{cycle} {k}: expected {v}, got {got[k]}" for k, v in want.items() if got[k] != v]
+    return {
+        "cycle": cycle,
+        "seconds": round(seconds, 3),
+        "cpu_seconds": round(cpu, 3),
+        "peak_mb": round(peak_mb),
+        "problems": problems,
+    }
+
+
+def main() -> None:
+    """python bench/hybrid_setup.py run --workbook PATH [--pg-url URL]: the scale bench's cycles on
+    the hybrid (staff tabs on the Sheets fake served by this process, the rest on PostgreSQL)."""
+    import argparse
+    import statistics
+    import subprocess
+    import sys
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--workbook", type=Path, required=True)
+    r.add_argument("--pg-url")
+    r.add_argument("--skus", type=int, default=5000)
+    mm = sub.add_parser("measure")
+    for name in ("--cycle", "--sheets", "--base-url", "--token-uri", "--machine-url"):
+        mm.add_argument(name, required=True)
+    mm.add_argument("--offset", type=int, default=60)
+    mm.add_argument("--skus", type=int, default=5000)
+    args = parser.parse_args()
+    if args.command == "measure":
+        hybrid = open_hybrid(args.sheets, args.base_url, args.token_uri, args.machine_url)
+        print(
+            json.dumps(
+                measure_hybrid(hybrid, args.cycle, args.offset, args.skus, args.machine_url),
+                ensure_ascii=False,
+            )
+        )
+        return
+
+    import contextlib
+
+    from tests import pg_cluster
+    from tests.fakes.sheets_api import FakeSheetsServer
+
+    archive = args.workbook.with_name(args.workbook.stem + "-archive.sqlite3")
+    with contextlib.ExitStack() as stack:
+        server_url = args.pg_url
+        if server_url is None:
+            bindir = pg_cluster.find_bindir()
+            if bindir is None:
+                raise SystemExit("hybrid bench: PostgreSQL のサーバーがありません（--pg-url か initdb）")
+            cluster = pg_cluster.Cluster(bindir)
+            server_url = cluster.start()
+            stack.callback(cluster.stop)
+        machine_url = pg_cluster.create_database(server_url)
+        copied = copy_machine_half(args.workbook, archive, machine_url)
+        sheets = stack.enter_context(FakeSheetsServer())
+        key = staff_spreadsheet(sheets, args.workbook)
+        results = []
+        for n, cycle in enumerate(["warmup", "steady", "steady", "steady", "new100"]):
+            sheets.reset_counts()
+            done = subprocess.run(
+                [sys.executable, __file__, "measure", "--cycle", cycle, "--sheets", key, "--base-url", sheets.base_url,
+                 "--token-uri", sheets.token_uri, "--machine-url", machine_url, "--offset", str(60 * (n + 1)),
+                 "--skus", str(args.skus)],
+                capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent,
+            )  # fmt: skip
+            if done.returncode != 0:
+                sys.stderr.write(done.stdout[-2000:] + done.stderr[-4000:])
+                raise SystemExit(1)
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            if result["problems"]:
+                raise SystemExit(f"hybrid bench: {cycle} did not do exactly its work: {result['problems']}")
+            # Sheets requests of the cycle itself (the row counts the checks read are 2 + 2 more).
+            result["sheets_requests"] = sheets.count() - 4
+            results.append(result)
+        steady = [r for r in results if r["cycle"] == "steady"]
+        summary = {
+            "copy": copied,
+            "warmup_seconds": results[0]["seconds"],
+            "steady_seconds": statistics.median(r["seconds"] for r in steady),
+            "steady_cpu_seconds": statistics.median(r["cpu_seconds"] for r in steady),
+            "steady_sheets_requests": max(r["sheets_requests"] for r in steady),
+            "new100_seconds": results[-1]["seconds"],
+            "new100_cpu_seconds": results[-1]["cpu_seconds"],
+            "new100_sheets_requests": results[-1]["sheets_requests"],
+            "peak_rss_mb": max(r["peak_mb"] for r in results),
+            "spreadsheet_cells": sum(
+                (len(sheets.values(key, t)) or 1) * max((len(r) for r in sheets.values(key, t)), default=1)
+                for t in sheets.sheet_titles(key)
+            ),
+        }
+        print(json.dumps(summary, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    import sys as _sys
+
+    _sys.path.insert(0, str(Path(__file__).resolve().parent))
+    _sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    main()
