@@ -3,6 +3,7 @@
     python bench/scale_bench.py build PATH --orders N [--per-day 1000] [--skus 5000]
                                       [--archive-after-days 30] [--verify]
     python bench/scale_bench.py run [--sizes 10000,50000] [--workdir DIR] [--rebuild] [--memory-gb 12]
+                                    [--backend sqlite|postgresql] [--pg-url URL]
 
 ``build`` writes a SQLite workbook plus archive exactly as Ichigen would hold them after N
 orders of trading at ``--per-day`` orders a day, ending at a fixed NOW, and prints one JSON line
@@ -10,8 +11,9 @@ orders of trading at ``--per-day`` orders a day, ending at a fixed NOW, and prin
 for the SKUs, 受注 and 受注明細 with statuses that fit each order's age, the 在庫移動 ledger the
 engine itself would have written (same movement IDs, same notes, at the minute cycle after each
 change), _在庫送信 equal to today's 販売可能数, _台帳集計 and _受注在庫 as the cycles left them,
-_システム cursors at NOW, the ledger and log marks where those tabs end, and a capped 同期ログ.
-So a steady cycle on it has nothing to do: no movement, no push.
+_システム cursors at NOW, the ledger and log marks where those tabs end (and 履歴:受注, the mark
+an archive pass leaves, when orders were archived), and a capped 同期ログ. So a steady cycle on
+it has nothing to do: no movement, no push.
 
 The archive (``<stem>-archive.sqlite3`` beside the workbook, ``sheets_schema.archive.Archive``'s
 tables, rows as the archive pass copies them) holds what that pass moves: every order shipped or
@@ -21,7 +23,8 @@ its 在庫移動 rows; other 在庫移動 rows (入庫, ...) and 同期ログ ro
 workbook's ledger keeps, per SKU with archived movements, one 繰越 movement (移動ID 繰越:{SKU},
 at the cutoff, the on-hand sum of those movements) at the row of its earliest archived one: the
 top of the ledger. _台帳集計 is unchanged by archiving (the fold of the hot ledger with its 繰越
-rows is the fold of the whole history).
+rows is the fold of the whole history). The archive's fact tables (what 分析 reads) are built
+from its rows at the end, as Ichigen builds them for an archive made before they existed.
 
 Rows go straight into the adapter's and the archive's tables with bulk inserts, streamed in
 time order with bounded memory (only orders not yet shipped or cancelled are held); an order's
@@ -40,14 +43,29 @@ first run), three steady cycles (no new orders; median), and a cycle importing 1
 from 4 in-memory malls. Wall and CPU seconds are both printed: CPU is steadier on a shared
 machine. A cycle that did not do exactly its work stops the bench with exit code 1 and no
 figure. Times are of ``run_once`` alone (the process's imports and the workbook's opening are
-not in them). Each measurement runs under an address-space limit (``--memory-gb``).
+not in them). Each measurement runs under an address-space limit (``--memory-gb``). The cycles
+run on a copy of the workbook and of its archive (the build is left as it is): the engine holds
+the archive as ``sync watch`` does, so the 100 new orders are looked up in it (a copy of an
+older build without 履歴:受注 gets the mark first). Then 分析 over 12 months (the year up to
+NOW, every mall; ``measure_analytics``): the archive's GROUP BY sums for the view, combined with
+the workbook's orders, and every figure of the page, checked against the archived rows.
+
+``--backend postgresql`` measures the same on PostgreSQL: each size's copy (workbook and
+archive) is moved to a fresh database with the product's own ``python -m sheets_schema migrate``
+(timed: that is the migration at this size), and the cycles and 分析 run there. The server is
+``--pg-url`` (one the bench may create and drop databases on) or, by default, a throwaway
+cluster of tests/pg_cluster.py (fsync off: a benchmark's server), removed at the end. On
+PostgreSQL the CPU column adds the server processes' CPU (read from /proc, a local server):
+wall time minus both is waiting for a CPU on a busy machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import heapq
 import json
+import os
 import random
 import resource
 import shutil
@@ -55,6 +73,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from bisect import bisect
 from collections import Counter
@@ -67,11 +86,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import Connection, func, insert, select  # noqa: E402
+from sqlalchemy import Connection, MetaData, func, insert, select  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from settings import SyncSettings  # noqa: E402
 from sheets_schema.adapters.sql import SqlWorkbook, create_sql_engine, rows_table, tabs_table  # noqa: E402
-from sheets_schema.archive import LINE_FACTS, NAME_FACTS, ORDER_FACTS, TABLE_NAMES, Archive  # noqa: E402
+from sheets_schema.archive import TABLE_NAMES, Archive, fact_tables  # noqa: E402
 from sheets_schema.archive_ledger import MONTH_FACTS, RECEIPT_FACTS  # noqa: E402
 from sheets_schema.book import ensure_tabs  # noqa: E402
 from sheets_schema.cells import JST  # noqa: E402
@@ -92,10 +112,9 @@ from sheets_schema.tabs import (  # noqa: E402
 from sync.connectors.base import OrderPage  # noqa: E402
 from sync.ledger import EFFECTS, LineLedger  # noqa: E402
 from sync.models import Address, Order, OrderLine, PushResult, Shipment, StockLevel  # noqa: E402
-from sync.settlement import LEDGER_MARK, LOG_MARK, encode_lines, signature  # noqa: E402
+from sync.settlement import ARCHIVE_MARK, LEDGER_MARK, LOG_MARK, encode_lines, signature  # noqa: E402
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=JST)
-FACT_TABLES = (ORDER_FACTS, LINE_FACTS, NAME_FACTS)
 LEDGER_FACT_TABLES = (MONTH_FACTS, RECEIPT_FACTS)
 NOW_TS = int(NOW.timestamp())
 DAY = 86_400
@@ -285,15 +304,17 @@ class ArchiveWriter:
     def close(self) -> None:
         for title in list(self.buffers):
             self.flush(title)
-        # The facts (分析's per-day facts, valuation's stock facts) were made empty with the
-        # tables, before these rows: drop them so the archive builds them from the rows, as it
+        # The facts (分析's day and month facts, valuation's stock facts) were made empty with
+        # the archive, before these rows: dropped so the archive builds them from the rows, as it
         # does for an archive made before they existed. Built here, not in a measurement.
-        for table in (*FACT_TABLES, *LEDGER_FACT_TABLES):
-            self.db.execute(f"DROP TABLE IF EXISTS {table}")
+        for name in (*fact_tables(MetaData()), *LEDGER_FACT_TABLES):
+            self.db.execute(f"DROP TABLE IF EXISTS {name}")
         self.db.execute("COMMIT")
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.db.close()
         Archive(f"sqlite:///{self.path}").engine.dispose()
+        db = sqlite3.connect(self.path)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
 
 
 # -- the shop
@@ -780,6 +801,8 @@ class ShopBuilder:
         # The ledger and the log are folded up to where they end (_台帳集計, _受注在庫).
         system.add([LEDGER_MARK, str(self.w_movements.next_row), stamp(NOW_TS)])
         system.add([LOG_MARK, str(self.w_log.next_row), stamp(NOW_TS)])
+        if self.stats.orders_archived:  # what the archive pass leaves once it moved orders
+            system.add([ARCHIVE_MARK, stamp(NOW_TS), stamp(NOW_TS)])
         for writer in (stock, records, pushes, system, balances):
             writer.flush()
 
@@ -1037,9 +1060,14 @@ def new_orders(
 # -- measuring one cycle in this process
 
 
-def tab_counts(path: Path) -> dict[str, tuple[int, int]]:
+def sql_url(target: Path | str) -> str:
+    """A workbook or archive given as a SQLite file or as a URL (PostgreSQL)."""
+    return target if isinstance(target, str) else f"sqlite:///{target}"
+
+
+def tab_counts(target: Path | str) -> dict[str, tuple[int, int]]:
     """{title: (data rows, header width)} straight from the adapter's tables."""
-    engine = create_sql_engine(f"sqlite:///{path}")
+    engine = create_sql_engine(sql_url(target))
     with engine.connect() as conn:
         counts = dict(
             conn.execute(select(rows_table.c.tab_id, func.count()).group_by(rows_table.c.tab_id)).all()
@@ -1061,17 +1089,97 @@ def archived_orders(path: Path) -> int:
         db.close()
 
 
+def mark_archived(path: Path) -> bool:
+    """Give the workbook at ``path`` the _システム mark an archive pass leaves (履歴:受注) when
+    its archive holds orders and the mark is missing (workbooks built before the builder wrote
+    it): with it, a cycle asks the archive about orders it does not find in 受注, as Ichigen's
+    does. Meant for the bench's work copy. True when it was added."""
+    if not archived_orders(path):
+        return False
+    engine = create_sql_engine(sql_url(path))
+    try:
+        with engine.connect() as conn:
+            tab_id = conn.scalar(select(tabs_table.c.id).where(tabs_table.c.title == SYSTEM_STATE.title))
+            keys = {
+                cells[0]
+                for cells in conn.scalars(select(rows_table.c.cells).where(rows_table.c.tab_id == tab_id))
+                if cells
+            }
+            if ARCHIVE_MARK in keys:
+                return False
+            writer = tab_writer(conn, SYSTEM_STATE)
+            writer.add([ARCHIVE_MARK, stamp(NOW_TS), stamp(NOW_TS)])
+            writer.flush()
+        return True
+    finally:
+        engine.dispose()
+
+
 def cpu_seconds() -> float:
     """This process's CPU time: on a machine shared with other work, wall time alone wobbles."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(path: Path, cycle: str, offset_seconds: int, skus: int) -> dict[str, Any]:
-    """One cycle of today's engine on ``path``; facts for the parent to check, and what was wrong."""
+class ServerCpu:
+    """CPU seconds the database server spent for this process: its PostgreSQL backends (the
+    sessions on the database at ``url``, read from /proc: a server on this machine), so that a
+    cycle's own work can be told from the wait for a CPU on a busy machine. None for SQLite
+    (its work is in this process's CPU) or a server elsewhere."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url if url.startswith("postgresql") else None
+        self.before = self.now() if self.url else {}
+
+    def now(self) -> dict[int, float]:
+        import psycopg
+
+        parsed = make_url(self.url or "")
+        with psycopg.connect(
+            host=parsed.host,
+            port=parsed.port,
+            user=parsed.username,
+            password=parsed.password,
+            dbname=parsed.database,
+            autocommit=True,
+        ) as conn:
+            pids = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ]
+        ticks = os.sysconf("SC_CLK_TCK")
+        seconds = {}
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            seconds[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        return seconds
+
+    def spent(self) -> float | None:
+        if not self.url:
+            return None
+        try:
+            after = self.now()
+        except Exception:
+            return None
+        if not after and not self.before:
+            return None
+        return round(sum(v - self.before.get(pid, 0.0) for pid, v in after.items()), 3)
+
+
+def measure(
+    path: Path | str, cycle: str, offset_seconds: int, skus: int, archive: str | None = None
+) -> dict[str, Any]:
+    """One cycle of today's engine on the workbook at ``path`` (a SQLite file, or a URL), with
+    the archive at ``archive`` (a URL) as ``sync watch`` gives it; facts for the parent to
+    check, and what was wrong."""
     from sync.engine import SyncEngine
 
-    if not path.is_file():  # SqlWorkbook would quietly create an empty workbook there
+    if isinstance(path, Path) and not path.is_file():  # SqlWorkbook would quietly create one there
         raise SystemExit(f"scale bench: no workbook at {path}")
     before = tab_counts(path)
     base = NOW + timedelta(seconds=offset_seconds)
@@ -1082,12 +1190,15 @@ def measure(path: Path, cycle: str, offset_seconds: int, skus: int) -> dict[str,
 
     incoming, new_lines, sold = new_orders(100, skus, base) if cycle == "new100" else ({}, 0, set())
     connectors = [BenchConnector(m, incoming.get(m.name, ())) for m in MALLS]
-    engine = SyncEngine(SqlWorkbook(f"sqlite:///{path}"), connectors, SyncSettings(), clock=clock)
+    store = Archive(archive) if archive else None  # opened once by a runner, not per cycle
+    engine = SyncEngine(SqlWorkbook(sql_url(path)), connectors, SyncSettings(), clock=clock, archive=store)
+    server = ServerCpu(sql_url(path))
     cpu_before = cpu_seconds()
     started = time.perf_counter()
     report = engine.run_once()
     seconds = time.perf_counter() - started
     cpu = cpu_seconds() - cpu_before
+    server_cpu = server.spent()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     after = tab_counts(path)
     grew = {t: after[t][0] - before.get(t, (0, 0))[0] for t in after}
@@ -1126,11 +1237,178 @@ def measure(path: Path, cycle: str, offset_seconds: int, skus: int) -> dict[str,
         "cycle": cycle,
         "seconds": round(seconds, 3),
         "cpu_seconds": round(cpu, 3),
+        "server_cpu_seconds": server_cpu,
         "peak_mb": round(peak_mb),
         "created": report.created,
         "movements": report.movements,
         "pushes": len(report.pushes),
         "notes": report.notes[:5],
+        "problems": problems,
+    }
+
+
+# -- 分析 over the archive, and the migration to PostgreSQL
+
+
+ANALYTICS_DAYS = 365  # 分析 over 12 months: the year up to NOW
+
+
+def analytics_view(base: Any, archive: Archive, start: Any, end: Any) -> tuple[Any, Any, int, float]:
+    """One 分析 view of ``start..end`` seen on ``end`` (every mall), as the page computes it:
+    the archive's share (its stamp and reach, ``load_archived``, the check for orders in both
+    places), combined with the workbook's, then every figure of the page. The archived facts,
+    the combined KPIs, the workbook orders counted, and the seconds the archive took."""
+    import pandas as pd
+
+    from settings import WorkbookSettings
+    from shop import analytics
+
+    started = time.perf_counter()
+    archive.stamp()
+    analytics.archive_reach(archive)
+    archived = analytics.load_archived(archive, start, end, end, base.names.index)
+    candidates = analytics.archive_candidates(base, archived.until, WorkbookSettings().archive_after_days)
+    in_both = archive.has(ORDERS, candidates) if candidates else set()
+    sql_seconds = time.perf_counter() - started
+    hot = analytics.without_orders(base, in_both)
+    combined = analytics.combine(hot, archived)
+    chosen = analytics.select(combined, None, start, end)
+    now = analytics.kpis(chosen.orders)
+    analytics.kpis(analytics.select(combined, None, *analytics.previous_period(start, end)).orders)
+    for grain in analytics.GRAINS:
+        analytics.sales_by_period(chosen.orders, grain, start, end)
+    for by in ("商品売上", "数量"):
+        analytics.top_skus(chosen.lines, by, 10, combined.names)  # type: ignore[arg-type]
+    analytics.abc_summary(analytics.abc_analysis(chosen.lines, combined.names))
+    analytics.weekday_hour_counts(chosen.orders)
+    for days in analytics.COVER_WINDOWS:
+        analytics.stock_cover(combined, end, days)
+    analytics.monthly_summary(chosen.orders, start, end)
+    days = hot.orders["日"]
+    in_workbook = int(((days >= pd.Timestamp(start)) & (days <= pd.Timestamp(end))).sum())
+    return archived, now, in_workbook, sql_seconds
+
+
+def measure_analytics(workbook: Path | str, archive_url: str) -> dict[str, Any]:
+    """分析 over 12 months (every mall) as the page computes it, without Streamlit
+    (``analytics_view``): first the year up to NOW in this fresh process (what the first page
+    after a start pays: connections, compiled statements), then the years up to each of the
+    three days before (a period changed in a running app: nothing of another view's cache
+    applies), their median. Timed from
+    the archive opened and the workbook's orders parsed (the app keeps both, per process and
+    per read). The first view is then checked against the archived rows themselves (plain
+    SQL, not timed)."""
+    import pandas as pd
+
+    from sheets_schema.book import read_tables
+    from shop import analytics
+
+    end = NOW.date()
+    start = end - timedelta(days=ANALYTICS_DAYS - 1)
+    base = analytics.build_base(
+        read_tables(SqlWorkbook(sql_url(workbook)), [ORDERS, ORDER_LINES, PRODUCTS, STOCK])
+    )
+    archive = Archive(archive_url)
+    cpu_before = cpu_seconds()
+    started = time.perf_counter()
+    archived, now, in_workbook, first_sql_seconds = analytics_view(base, archive, start, end)
+    first_seconds = time.perf_counter() - started
+    cpu_first = cpu_seconds() - cpu_before
+    warm = []
+    for back in (1, 2, 3):  # three other views, as after a change of period: the median
+        server = ServerCpu(archive_url)
+        cpu_before = cpu_seconds()
+        started = time.perf_counter()
+        *_, sql_seconds = analytics_view(
+            base, archive, start - timedelta(days=back), end - timedelta(days=back)
+        )
+        warm.append((time.perf_counter() - started, sql_seconds, cpu_seconds() - cpu_before, server.spent()))
+    seconds, sql_seconds, cpu, server_cpu = sorted(warm, key=lambda w: w[0])[1]
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    # The archived orders and lines of the 12 months, straight from their rows.
+    since, until = start.isoformat(), (end + timedelta(days=1)).isoformat()
+    orders_t, lines_t = archive.tables[ORDERS.title], archive.tables[ORDER_LINES.title]
+    at = orders_t.c["注文日時"]
+    with archive.engine.connect() as conn:
+        raw_orders, raw_total = conn.execute(
+            select(func.count(), func.coalesce(func.sum(orders_t.c["合計金額"]), 0)).where(
+                at >= since, at < until
+            )
+        ).one()
+        raw_units = conn.scalar(
+            select(func.coalesce(func.sum(lines_t.c["数量"]), 0))
+            .select_from(
+                lines_t.join(
+                    orders_t,
+                    (lines_t.c["モール"] == orders_t.c["モール"])
+                    & (lines_t.c["注文番号"] == orders_t.c["注文番号"]),
+                )
+            )
+            .where(at >= since, at < until, lines_t.c["SKU"] != "")
+        )
+    first, last = pd.Timestamp(start), pd.Timestamp(end)
+    period = archived.orders[(archived.orders["日"] >= first) & (archived.orders["日"] <= last)]
+    lines = archived.lines[(archived.lines["日"] >= first) & (archived.lines["日"] <= last)]
+    got = {
+        "orders": int(period["件数"].sum()),
+        "合計金額": int(period["合計金額"].sum()),
+        "数量": int(lines["数量"].sum()),
+    }
+    want = {"orders": int(raw_orders), "合計金額": int(raw_total), "数量": int(raw_units)}
+    problems = [
+        f"分析 archived {k}: {got[k]:,}, the archived rows hold {v:,}" for k, v in want.items() if got[k] != v
+    ]
+    if now.orders + now.cancelled != int(raw_orders) + in_workbook:
+        problems.append(
+            f"分析 counted {now.orders + now.cancelled:,} orders: {raw_orders:,} archived + {in_workbook:,} in the workbook"
+        )
+    archive.engine.dispose()
+    return {
+        "seconds": round(seconds, 3),
+        "sql_seconds": round(sql_seconds, 3),
+        "cpu_seconds": round(cpu, 3),
+        "server_cpu_seconds": server_cpu,
+        "first_seconds": round(first_seconds, 3),
+        "first_sql_seconds": round(first_sql_seconds, 3),
+        "first_cpu_seconds": round(cpu_first, 3),
+        "peak_mb": round(peak_mb),
+        "archived_orders": int(raw_orders),
+        "orders": now.orders + now.cancelled,
+        "problems": problems,
+    }
+
+
+def migrate(path: Path, target: str, folder: Path) -> dict[str, Any]:
+    """``python -m sheets_schema migrate --to target`` on the workbook at ``path`` and its archive
+    beside it (settings in a secrets file of its own in ``folder``), in this process: its exit
+    code, time, CPU and peak memory; a problem unless it copied, verified and switched."""
+    import contextlib
+    import io
+
+    from sheets_schema.__main__ import main as sheets_schema_main
+
+    secrets = folder / "secrets.toml"
+    secrets.write_text(
+        f'[workbook]\nbackend = "sql"\nsql_url = "{sql_url(path)}"\n'
+        f'archive_url = "{sql_url(archive_path(path))}"\nseed_demo = false\n',
+        encoding="utf-8",
+    )
+    out = io.StringIO()
+    cpu_before = cpu_seconds()
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = sheets_schema_main(["--secrets", str(secrets), "migrate", "--to", target])
+    seconds = time.perf_counter() - started
+    text = out.getvalue()
+    problems = []
+    if code != 0 or "確認しました" not in text or "設定を切り替えました" not in text:
+        problems.append(f"migrate exited {code}: {text[-1500:]}")
+    return {
+        "seconds": round(seconds, 1),
+        "cpu_seconds": round(cpu_seconds() - cpu_before, 1),
+        "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "output": [line for line in text.splitlines() if "コピーしました" in line or "時間" in line],
         "problems": problems,
     }
 
@@ -1162,82 +1440,192 @@ def child(args: list[str], memory_gb: float = 0) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@contextlib.contextmanager
+def postgresql_server(url: str | None) -> Iterator[str]:
+    """A PostgreSQL server the bench may create and drop databases on: ``url``, or a throwaway
+    cluster (tests/pg_cluster.py: initdb in a temp directory, as the ``postgres`` user when run
+    as root) removed at the end."""
+    if url:
+        yield url
+        return
+    from tests.pg_cluster import Cluster, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        raise SystemExit(
+            "scale bench: no PostgreSQL server (initdb) here: install postgresql or give --pg-url"
+        )
+    cluster = Cluster(bindir)
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+def workbook_mb(url: str) -> float:
+    """The workbook's tables on PostgreSQL with their indexes (the archive, in the same
+    database, aside: as the SQLite figure is the workbook's file alone)."""
+    engine = create_sql_engine(url)
+    try:
+        with engine.connect() as conn:
+            size = sum(
+                conn.scalar(select(func.pg_total_relation_size(table.name))) or 0
+                for table in (tabs_table, rows_table)
+            )
+        return round(size / 2**20, 1)
+    finally:
+        engine.dispose()
+
+
 def run_sizes(
-    sizes: list[int], workdir: Path, per_day: int, skus: int, rebuild: bool, memory_gb: float
+    sizes: list[int],
+    workdir: Path,
+    per_day: int,
+    skus: int,
+    rebuild: bool,
+    memory_gb: float,
+    backend: str = "sqlite",
+    pg_url: str | None = None,
 ) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     results = []
-    for size in sizes:
-        pristine = workdir / f"wb-{size}.sqlite3"
-        built: dict[str, Any] = {"seconds": None}
-        if rebuild or not pristine.exists():
-            built = child(
-                [
-                    "build",
-                    str(pristine),
-                    "--orders",
-                    str(size),
-                    "--per-day",
-                    str(per_day),
-                    "--skus",
-                    str(skus),
-                ]
-            )
-        work = workdir / f"wb-{size}.work.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{work}{suffix}").unlink(missing_ok=True)
-        shutil.copyfile(pristine, work)  # measurements change the workbook; the build is kept for reuse
-
-        def cycle(kind: str, offset: int, _work: Path = work, _size: int = size) -> dict[str, Any]:
-            args = ["measure", str(_work), "--cycle", kind, "--offset", str(offset), "--skus", str(skus)]
-            out = child(args, memory_gb)
-            if out["problems"]:
-                sys.stderr.write("\n".join(out["problems"]) + "\n")
-                raise SystemExit(
-                    f"scale bench: the {kind} cycle at {_size:,} orders did not do exactly its work: no figures"
-                )
-            return out
-
-        warm = cycle("warmup", 60)
-        steady = [cycle("steady", 120 + 60 * i) for i in range(3)]
-        new = cycle("new100", 600)
-        counts = tab_counts(work)
-        row = {
-            "orders": size,
-            "hot": tab_counts(pristine)[ORDERS.title][0],
-            "archived": archived_orders(pristine),
-            "build_seconds": built["seconds"],
-            "warmup_seconds": warm["seconds"],
-            "steady_seconds": statistics.median(s["seconds"] for s in steady),
-            "steady_cpu_seconds": statistics.median(s["cpu_seconds"] for s in steady),
-            "new100_seconds": new["seconds"],
-            "new100_cpu_seconds": new["cpu_seconds"],
-            "peak_rss_mb": max(m["peak_mb"] for m in [warm, *steady, new]),
-            "steady_peak_rss_mb": max(s["peak_mb"] for s in steady),
-            "cells": cells_used(counts),
-            "db_mb": round(work.stat().st_size / 2**20, 1),
-        }
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{work}{suffix}").unlink(missing_ok=True)
-        results.append(row)
-        print(json.dumps(row, ensure_ascii=False), flush=True)
-    # Wall time is the figure staff feel; CPU time (this process only) is steadier on a shared
-    # machine. Growth is against the smallest size, so a linear cycle shows the size ratio.
+    server_context = postgresql_server(pg_url) if backend == "postgresql" else contextlib.nullcontext("")
+    with server_context as server:
+        for size in sizes:
+            results.append(run_size(size, workdir, per_day, skus, rebuild, memory_gb, server))
+            print(json.dumps(results[-1], ensure_ascii=False), flush=True)
+    # Wall time is the figure staff feel; CPU time (this process only: on PostgreSQL the
+    # server's work is in the wall time, not here) is steadier on a shared machine. Growth is
+    # against the smallest size, so a linear cycle shows the size ratio.
     print(
-        "\norders | hot / archived | warm-up | steady (median of 3) | steady CPU | growth "
-        "| +100 orders (CPU) | peak RSS | Sheets cells | DB"
+        "\norders | backend | hot / archived | migrate (peak RSS) | warm-up | steady (median of 3) | steady CPU "
+        "| growth | +100 orders (CPU) | peak RSS | 分析 12 months (SQL part; CPU) | Sheets cells | DB"
     )
-    print("---|---|---|---|---|---|---|---|---|---")
+    print("---|---|---|---|---|---|---|---|---|---|---|---|---")
     first = results[0]
     for r in results:
         over = " (over Sheets' 10M)" if r["cells"] > 10_000_000 else ""
         growth = r["steady_cpu_seconds"] / first["steady_cpu_seconds"] if first["steady_cpu_seconds"] else 0
-        print(
-            f"{r['orders']:,} | {r['hot']:,} / {r['archived']:,} | {r['warmup_seconds']:.2f} s | {r['steady_seconds']:.2f} s "
-            f"| {r['steady_cpu_seconds']:.2f} s | x{growth:.1f} "
-            f"| {r['new100_seconds']:.2f} s ({r['new100_cpu_seconds']:.2f} s) "
-            f"| {r['peak_rss_mb']:,} MB | {r['cells']:,}{over} | {r['db_mb']} MB"
+        moved = (
+            f"{r['migrate_seconds']:.0f} s ({r['migrate_peak_rss_mb']:,} MB)"
+            if r["migrate_seconds"] is not None
+            else "–"
         )
+        print(
+            f"{r['orders']:,} | {r['backend']} | {r['hot']:,} / {r['archived']:,} | {moved} "
+            f"| {r['warmup_seconds']:.2f} s | {r['steady_seconds']:.2f} s "
+            f"| {cpu_text(r['steady_cpu_seconds'], r['steady_server_cpu_seconds'])} | x{growth:.1f} "
+            f"| {r['new100_seconds']:.2f} s ({cpu_text(r['new100_cpu_seconds'], r['new100_server_cpu_seconds'])}) "
+            f"| {r['peak_rss_mb']:,} MB | {r['analytics_seconds']:.2f} s ({r['analytics_sql_seconds']:.2f} s; "
+            f"{cpu_text(r['analytics_cpu_seconds'], r['analytics_server_cpu_seconds'])}) "
+            f"| {r['cells']:,}{over} | {r['db_mb']} MB"
+        )
+
+
+def median_or_none(values: Iterator[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
+
+
+def cpu_text(client: float, server: float | None) -> str:
+    """CPU seconds of the measuring process, and of its database server processes when known."""
+    return f"{client:.2f} s" if server is None else f"{client:.2f} s + {server:.2f} s server"
+
+
+def run_size(
+    size: int,
+    workdir: Path,
+    per_day: int,
+    skus: int,
+    rebuild: bool,
+    memory_gb: float,
+    server: str,
+) -> dict[str, Any]:
+    """Build (or reuse) the workbook of ``size`` orders, copy it (the build is kept for reuse:
+    measurements change the workbook), on PostgreSQL (``server``) migrate the copy to a fresh
+    database with ``python -m sheets_schema migrate``, then measure there; the copy and the
+    database are removed at the end."""
+    from tests.pg_cluster import create_database, drop_database
+
+    pristine = workdir / f"wb-{size}.sqlite3"
+    built: dict[str, Any] = {"seconds": None}
+    if rebuild or not pristine.exists():
+        built = child(
+            ["build", str(pristine), "--orders", str(size), "--per-day", str(per_day), "--skus", str(skus)]
+        )
+    scratch = Path(tempfile.mkdtemp(prefix=f"wb-{size}-work-", dir=workdir))
+    database = None
+    try:
+        work = scratch / "wb.sqlite3"
+        shutil.copyfile(pristine, work)
+        if archive_path(pristine).is_file():
+            shutil.copyfile(archive_path(pristine), archive_path(work))
+        hot, archived = tab_counts(work)[ORDERS.title][0], archived_orders(work)  # the build left untouched
+        marked = mark_archived(work)
+        # An archive built before the fact tables gets them on its first opening, as the app
+        # does it (once, minutes at 1M orders): here, before anything is measured.
+        Archive(sql_url(archive_path(work))).engine.dispose()
+        moved: dict[str, Any] = {"seconds": None, "peak_mb": None}
+        if server:
+            database = create_database(server)
+            moved = child(["migrate", str(work), "--to", database], memory_gb)
+            if moved["problems"]:
+                sys.stderr.write("\n".join(moved["problems"]) + "\n")
+                raise SystemExit(f"scale bench: migrating {size:,} orders to PostgreSQL failed: no figures")
+            target, archive_url = database, database
+        else:
+            target, archive_url = str(work), sql_url(archive_path(work))
+
+        def checked(args: list[str], what: str) -> dict[str, Any]:
+            out = child(args, memory_gb)
+            if out["problems"]:
+                sys.stderr.write("\n".join(out["problems"]) + "\n")
+                raise SystemExit(
+                    f"scale bench: {what} at {size:,} orders did not do exactly its work: no figures"
+                )
+            return out
+
+        def cycle(kind: str, offset: int) -> dict[str, Any]:
+            args = ["measure", target, "--cycle", kind, "--offset", str(offset), "--skus", str(skus)]
+            return checked([*args, "--archive", archive_url], f"the {kind} cycle")
+
+        warm = cycle("warmup", 60)
+        steady = [cycle("steady", 120 + 60 * i) for i in range(3)]
+        new = cycle("new100", 600)
+        analysed = checked(["analytics", target, "--archive", archive_url], "分析 over 12 months")
+        counts = tab_counts(database or work)
+        return {
+            "orders": size,
+            "backend": "postgresql" if server else "sqlite",
+            "hot": hot,
+            "archived": archived,
+            "build_seconds": built["seconds"],
+            "archive_mark_added": marked,
+            "migrate_seconds": moved["seconds"],
+            "migrate_peak_rss_mb": moved["peak_mb"],
+            "warmup_seconds": warm["seconds"],
+            "steady_seconds": statistics.median(s["seconds"] for s in steady),
+            "steady_cpu_seconds": statistics.median(s["cpu_seconds"] for s in steady),
+            "steady_server_cpu_seconds": median_or_none(s["server_cpu_seconds"] for s in steady),
+            "new100_seconds": new["seconds"],
+            "new100_cpu_seconds": new["cpu_seconds"],
+            "new100_server_cpu_seconds": new["server_cpu_seconds"],
+            "peak_rss_mb": max(m["peak_mb"] for m in [warm, *steady, new]),
+            "steady_peak_rss_mb": max(s["peak_mb"] for s in steady),
+            "analytics_seconds": analysed["seconds"],
+            "analytics_sql_seconds": analysed["sql_seconds"],
+            "analytics_cpu_seconds": analysed["cpu_seconds"],
+            "analytics_server_cpu_seconds": analysed["server_cpu_seconds"],
+            "analytics_first_seconds": analysed["first_seconds"],
+            "analytics_peak_rss_mb": analysed["peak_mb"],
+            "analytics_archived_orders": analysed["archived_orders"],
+            "cells": cells_used(counts),
+            "db_mb": workbook_mb(database) if database else round(work.stat().st_size / 2**20, 1),
+        }
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        if database:
+            drop_database(server, database)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -1261,11 +1649,29 @@ def main(argv: Sequence[str] | None = None) -> None:
     r.add_argument("--skus", type=int, default=5000)
     r.add_argument("--rebuild", action="store_true", help="build again even if the workdir has the file")
     r.add_argument("--memory-gb", type=float, default=12, help="address-space cap per measurement (0: none)")
+    r.add_argument(
+        "--backend",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="postgresql: migrate each workbook and its archive to a fresh PostgreSQL database first",
+    )
+    r.add_argument(
+        "--pg-url",
+        help="a PostgreSQL server the bench may create and drop databases on "
+        "(postgresql+psycopg://user@host:port/postgres); default: a throwaway cluster of its own",
+    )
     m = sub.add_parser("measure", help=argparse.SUPPRESS)  # one cycle, in a process of its own
-    m.add_argument("path", type=Path)
+    m.add_argument("path", help="a SQLite workbook file or a database URL")
     m.add_argument("--cycle", choices=("warmup", "steady", "new100"), required=True)
     m.add_argument("--offset", type=int, default=60)
     m.add_argument("--skus", type=int, default=5000)
+    m.add_argument("--archive", help="the archive's URL")
+    a = sub.add_parser("analytics", help=argparse.SUPPRESS)  # 分析 over 12 months, in a process of its own
+    a.add_argument("path", help="a SQLite workbook file or a database URL")
+    a.add_argument("--archive", required=True, help="the archive's URL")
+    g = sub.add_parser("migrate", help=argparse.SUPPRESS)  # the migration, in a process of its own
+    g.add_argument("path", type=Path)
+    g.add_argument("--to", required=True)
     args = parser.parse_args(argv)
     if args.command == "build":
         stats = build(args.path, args.orders, args.per_day, args.skus, args.archive_after_days)
@@ -1285,10 +1691,29 @@ def main(argv: Sequence[str] | None = None) -> None:
                 )
         print(json.dumps(stats.__dict__, ensure_ascii=False))
     elif args.command == "measure":
-        print(json.dumps(measure(args.path, args.cycle, args.offset, args.skus), ensure_ascii=False))
+        facts = measure(target(args.path), args.cycle, args.offset, args.skus, args.archive)
+        print(json.dumps(facts, ensure_ascii=False))
+    elif args.command == "analytics":
+        print(json.dumps(measure_analytics(target(args.path), args.archive), ensure_ascii=False))
+    elif args.command == "migrate":
+        print(json.dumps(migrate(args.path, args.to, args.path.parent), ensure_ascii=False))
     else:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-        run_sizes(sizes, args.workdir, args.per_day, args.skus, args.rebuild, args.memory_gb)
+        run_sizes(
+            sizes,
+            args.workdir,
+            args.per_day,
+            args.skus,
+            args.rebuild,
+            args.memory_gb,
+            args.backend,
+            args.pg_url,
+        )
+
+
+def target(text: str) -> Path | str:
+    """A workbook given on the command line: a URL as it is, else a SQLite file's path."""
+    return text if "://" in text else Path(text)
 
 
 if __name__ == "__main__":

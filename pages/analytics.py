@@ -137,7 +137,7 @@ def stock_cover(base: analytics.Base, today: date) -> None:
     head.subheader("在庫日数")
     window = window_col.segmented_control(
         "販売ペース（直近）",
-        (7, 30, 90),
+        analytics.COVER_WINDOWS,
         default=30,
         required=True,
         format_func=lambda d: f"{d}日",

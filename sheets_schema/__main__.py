@@ -372,6 +372,7 @@ def migrate(
 
         if wb is None:
             content = m.copy_workbook(copied_source, engine, LEASE_KEY, unchanged)
+            m.settle(engine, [m.tabs_table.name, m.rows_table.name])
             print(f"ワークブックをコピーしました: {len(content.entries)} シート・{content.rows:,} 行")
         else:
             print(f"移行先にはすでに同じワークブックがあります（{wb.rows:,} 行）。コピーしません")
@@ -383,6 +384,7 @@ def migrate(
             Archive(archive_target, engine=archive_engine)  # the tables and indexes, empty
             if ar is None:
                 history = m.copy_archive(source_archive_engine, archive_engine, tables)
+                m.settle(archive_engine, list(tables))
                 print(
                     f"履歴データベースをコピーしました: {history.rows:,} 行（{_counts_text(history.counts())}）"
                 )
@@ -489,6 +491,8 @@ def migrate(
     except m.MigrationRefused as exc:
         print(f"移行しませんでした: {exc}", file=sys.stderr)
         return 2
+    except SQLAlchemyError as exc:  # a Japanese sentence, not a traceback (nothing was committed)
+        raise unavailable(exc, shown, "書き込め") from exc
     finally:
         with contextlib.suppress(LeaseHeld, StaleWorkbookError, WorkbookError):
             engine_for_lease.release_lease()

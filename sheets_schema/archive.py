@@ -5,13 +5,15 @@ SQLAlchemy Core: a SQLite file beside the workbook by default, any SQLAlchemy UR
 Rows are copied by key with "insert, or keep the copy already there", so copying the same rows
 again (a pass interrupted after the copy, then run again) changes nothing.
 
-Beside the archived rows the archive keeps *facts*: the archived orders and lines summed per day
-(what 分析 reads, ``order_facts`` / ``line_facts`` / ``line_names``), so a page aggregates a few
-thousand fact rows instead of a million orders. They are derived data: every copy of orders or
-lines recomputes the facts of the days it touches (delete, then INSERT … SELECT … GROUP BY over
-the archived rows of those days) in the copy's own transaction, so the facts always equal an
-aggregation of the archived rows, a repeated copy leaves them as they were, and a reader never
-sees half of a pass. An archive made before facts existed gets them built once, when opened.
+Beside the archived rows the archive keeps *facts*: the archived orders and lines summed per day,
+and the lines per month too (what 分析 reads: ``order_facts``, ``order_sums``, ``line_sums``,
+``line_names``, each a GROUP BY of the facts of a range of days in the database), so a page
+receives sums per mall and SKU instead of a million orders. They are derived data: every copy
+of orders or lines recomputes the facts of the days (and months) it touches (delete, then
+INSERT … SELECT … GROUP BY over the archived rows of those days) in the copy's own transaction,
+so the facts always equal an aggregation of the archived rows, a repeated copy leaves them as
+they were, and a reader never sees half of a pass. An archive made before facts existed gets
+them built once, when opened (one process at a time on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -39,14 +41,16 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     tuple_,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine, make_url
 
 from sheets_schema import archive_ledger
-from sheets_schema.adapters.sql import SqlOptions, create_sql_engine
+from sheets_schema.adapters.sql import _SCHEMA_LOCK, SqlOptions, create_sql_engine
 from sheets_schema.changes import model_cells
 from sheets_schema.tabs import ORDER_LINES, ORDER_SETTLEMENTS, ORDERS, STOCK_MOVEMENTS, SYNC_LOG, TabSpec
 
@@ -74,6 +78,7 @@ CANCELLED = "キャンセル"
 ORDER_FACTS = "order_day_facts"  # 日, 時, モール, キャンセル -> 件数, 合計金額, 送料
 LINE_FACTS = "line_day_facts"  # 日, モール, SKU, キャンセル, 在庫引当 -> 数量, 商品売上
 NAME_FACTS = "line_name_facts"  # 日, SKU, 商品名 -> 最終注文日時 (its latest order that day)
+MONTH_FACTS = "line_month_facts"  # 月 ('YYYY-MM'), モール, SKU, キャンセル, 在庫引当 -> 数量, 商品売上
 ORDER_FACT_COLUMNS = ("日", "時", "モール", "キャンセル", "件数", "合計金額", "送料")
 LINE_FACT_COLUMNS = ("日", "モール", "SKU", "キャンセル", "在庫引当", "数量", "商品売上")
 
@@ -137,6 +142,19 @@ def fact_tables(metadata: MetaData) -> dict[str, Table]:
             key("商品名"),
             Column("最終注文日時", Text, nullable=False),
         ),
+        # The line facts summed per month: a sum over months of lines reads a month's row per
+        # key instead of one per day.
+        MONTH_FACTS: Table(
+            MONTH_FACTS,
+            metadata,
+            key("月"),
+            key("モール"),
+            key("SKU"),
+            key("キャンセル", Integer),
+            key("在庫引当", Integer),
+            total("数量"),
+            total("商品売上"),
+        ),
     }
 
 
@@ -180,18 +198,43 @@ class Archive:
 
     def _ensure_facts(self) -> None:
         """Build the fact tables of an archive made before they existed: once, in one
-        transaction (tables and rows together), whoever opens the archive first."""
+        transaction (tables and rows together), whoever opens the archive first. An archive
+        with the day facts but not the month facts gets those from its day facts."""
         names = list(self.facts)
         with self.engine.connect() as conn:
             if all(inspect(conn).has_table(name) for name in names):
                 return
         with self._writing() as conn, conn.begin():
-            if all(inspect(conn).has_table(name) for name in names):
+            if conn.dialect.name == "postgresql":  # one builder at a time (SQLite: its write lock)
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+            present = {name for name in names if inspect(conn).has_table(name)}
+            if present == set(names):
                 return  # built meanwhile by another process
+            if present == set(names) - {MONTH_FACTS}:
+                self.facts[MONTH_FACTS].create(conn)
+                self._insert_month_facts(conn, None)
+                return
             for table in self.facts.values():
                 table.drop(conn, checkfirst=True)
             self.facts_metadata.create_all(conn)
             self._insert_facts(conn, None)
+            self._insert_month_facts(conn, None)
+
+    def _insert_month_facts(self, conn: Connection, months: Sequence[str] | None) -> None:
+        """INSERT … SELECT … GROUP BY the month facts of these months ('YYYY-MM'; None: all)
+        from the day facts."""
+        days, month_facts = self.facts[LINE_FACTS], self.facts[MONTH_FACTS]
+        month = func.substr(days.c["日"], 1, 7).label("月")
+        keys = [days.c[c] for c in ("モール", "SKU", "キャンセル", "在庫引当")]
+        chunks = [None] if months is None else [months[i : i + _CHUNK] for i in range(0, len(months), _CHUNK)]
+        for chunk in chunks:
+            statement = select(month, *keys, func.sum(days.c["数量"]), func.sum(days.c["商品売上"]))
+            if chunk is not None:
+                statement = statement.where(
+                    or_(*(and_(days.c["日"] >= m, days.c["日"] < m + "\uffff") for m in chunk))
+                )
+            statement = statement.group_by(month, *keys)
+            conn.execute(month_facts.insert().from_select([c.name for c in month_facts.columns], statement))
 
     def _insert_facts(self, conn: Connection, days: Sequence[str] | None) -> None:
         """INSERT … SELECT … GROUP BY the facts of these days (None: of every archived order)."""
@@ -244,15 +287,22 @@ class Archive:
                 conn.execute(table.insert().from_select(columns, statement))
 
     def _refresh_facts(self, conn: Connection, days: set[str]) -> None:
-        """Recompute the facts of these days from the archived rows (same transaction)."""
+        """Recompute the facts of these days, and of their months, from the archived rows
+        (same transaction)."""
         ordered = sorted(d for d in days if len(d) == 10)
         if not ordered:
             return
         for start in range(0, len(ordered), _CHUNK):
             chunk = ordered[start : start + _CHUNK]
-            for table in self.facts.values():
-                conn.execute(delete(table).where(table.c["日"].in_(chunk)))
+            for name, table in self.facts.items():
+                if name != MONTH_FACTS:
+                    conn.execute(delete(table).where(table.c["日"].in_(chunk)))
         self._insert_facts(conn, ordered)
+        months = sorted({d[:7] for d in ordered})
+        month_facts = self.facts[MONTH_FACTS]
+        for start in range(0, len(months), _CHUNK):
+            conn.execute(delete(month_facts).where(month_facts.c["月"].in_(months[start : start + _CHUNK])))
+        self._insert_month_facts(conn, months)
 
     def _days_of_orders(self, conn: Connection, keys: Sequence[tuple[str, str]]) -> set[str]:
         orders = self.tables[ORDERS.title]
@@ -333,9 +383,11 @@ class Archive:
     # --- reading: the pages and the export, never one archived order at a time -----------
 
     def stamp(self) -> tuple[int, ...]:
-        """Row counts of the archived order tabs. A pass only adds rows (an order is archived
-        once, closed), so what was read from the archive stays valid while these are equal."""
-        return tuple(self.count(spec) for spec in (ORDERS, ORDER_LINES, STOCK_MOVEMENTS))
+        """Row counts of the archived orders and lines: what the cached reads (分析, the
+        search) are made of. A pass only adds rows (an order is archived once, closed), so what
+        was read from them stays valid while these are equal. Not the ledger (millions of rows
+        to count on PostgreSQL): an order's movements are read uncached, when it is opened."""
+        return tuple(self.count(spec) for spec in (ORDERS, ORDER_LINES))
 
     def iter_rows(self, spec: TabSpec, batch: int = 5_000) -> Iterator[dict[str, Any]]:
         """Every archived row of a tab in key order, fetched ``batch`` rows at a time."""
@@ -396,6 +448,59 @@ class Archive:
         )
         with self.engine.connect() as conn:
             return {str(sku): int(n) for sku, n in conn.execute(statement) if n}
+
+    def order_sums(self, since: str, until: str) -> list[tuple[Any, ...]]:
+        """The archived orders of ``since..until`` (as order_facts) summed per モール and
+        cancelled, by the database: tuples in ``ORDER_FACT_COLUMNS`` order, 日 = ``since`` and
+        時 = 0 (what a comparison of two periods needs, a row per mall instead of per hour)."""
+        facts = self.facts[ORDER_FACTS]
+        keys = (facts.c["モール"], facts.c["キャンセル"])
+        statement = (
+            select(
+                literal(since).label("日"),
+                literal(0).label("時"),
+                *keys,
+                *(func.sum(facts.c[c]) for c in ("件数", "合計金額", "送料")),
+            )
+            .where(facts.c["日"] >= since, facts.c["日"] < until)
+            .group_by(*keys)
+        )
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(statement)]
+
+    def line_sums(self, spans: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
+        """For each span ``(since, until)`` of days, its archived lines (as line_facts) summed
+        per モール, SKU, cancelled and 在庫引当 by the database: tuples in ``LINE_FACT_COLUMNS``
+        order, 日 = the span's ``since``. One GROUP BY per span over the month facts of its
+        whole months and the day facts of the days around them; as many rows as its distinct
+        keys (a few per SKU), not one per day."""
+        days, months = self.facts[LINE_FACTS], self.facts[MONTH_FACTS]
+        names = ("モール", "SKU", "キャンセル", "在庫引当")
+        found: list[tuple[Any, ...]] = []
+        with self.engine.connect() as conn:
+            for since, until in spans:
+                first, after = _whole_months(since, until)
+                parts = [
+                    select(*(days.c[n] for n in names), days.c["数量"], days.c["商品売上"]).where(
+                        or_(
+                            and_(days.c["日"] >= since, days.c["日"] < min(first, until)),
+                            and_(days.c["日"] >= max(after, since), days.c["日"] < until),
+                        )
+                    )
+                ]
+                if first < after:
+                    parts.append(
+                        select(*(months.c[n] for n in names), months.c["数量"], months.c["商品売上"]).where(
+                            months.c["月"] >= first[:7], months.c["月"] < after[:7]
+                        )
+                    )
+                both = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+                keys = [both.c[n] for n in names]
+                statement = select(
+                    literal(since).label("日"), *keys, func.sum(both.c["数量"]), func.sum(both.c["商品売上"])
+                ).group_by(*keys)
+                found.extend(tuple(r) for r in conn.execute(statement).all())
+        return found
 
     def _facts(self, name: str, since: str, until: str) -> list[tuple[Any, ...]]:
         facts = self.facts[name]
@@ -512,6 +617,18 @@ def _hour(table: Table) -> Any:
 
 def _cancelled(table: Table) -> Any:
     return case((table.c["ステータス"] == CANCELLED, 1), else_=0).label("キャンセル")
+
+
+def _whole_months(since: str, until: str) -> tuple[str, str]:
+    """The whole months within the days ``since..until`` (until excluded, 'YYYY-MM-DD'): the
+    first day of the first one and the first day after the last one (first >= after: none)."""
+    first = since if since.endswith("-01") else _next_month(since)
+    return first, until[:8] + "01"
+
+
+def _next_month(day: str) -> str:
+    year, month = int(day[:4]), int(day[5:7])
+    return f"{year + month // 12:04d}-{month % 12 + 1:02d}-01"
 
 
 def _between(orders: Table, since: str, until: str) -> ColumnElement[bool]:

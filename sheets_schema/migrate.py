@@ -51,6 +51,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from sheets_schema.adapters.sql import _SCHEMA_LOCK, _dumps, metadata, rows_table, tabs_table
 from sheets_schema.grid import FIRST_DATA_ROW
@@ -239,7 +240,8 @@ def workbook_fingerprint(workbook: Workbook | MachineTabs, lease_key: str) -> Pa
 
 def target_workbook(engine: Engine, lease_key: str) -> Part | None:
     """The target's workbook fingerprint; None when it holds none (no tab with a row)."""
-    with engine.connect() as conn:
+    with engine.connect() as conn, conn.begin():
+        _without_timeout(conn)
         if (
             not inspect(conn).has_table(rows_table.name)
             or conn.scalar(select(func.count()).select_from(rows_table)) == 0
@@ -248,13 +250,30 @@ def target_workbook(engine: Engine, lease_key: str) -> Part | None:
         return fingerprint_tabs(sql_tabs(conn), lease_key)
 
 
+def _without_timeout(conn: Connection) -> None:
+    """No statement timeout for the rest of this transaction: one COPY of a table of millions
+    of rows, or a read of it to verify, is one statement and may take minutes. The timeout
+    ([workbook] statement_timeout_seconds) is for the app's jobs, not for this one-off copy.
+    And its commit waits for the server's WAL flush whatever the server's synchronous_commit:
+    the copy is durable before the settings switch to it (and VACUUM, right after, can mark
+    its pages all-visible: a commit not yet flushed leaves every row unhinted)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SET LOCAL statement_timeout = 0"))
+        conn.execute(text("SET LOCAL synchronous_commit = on"))
+
+
 def _copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterator[Sequence[Any]]) -> None:
+    import psycopg
+
     quote = conn.dialect.identifier_preparer.quote
     raw = conn.connection.driver_connection
     statement = f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-        for row in rows:
-            copy.write_row(row)
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.Error as exc:  # on the driver's connection: wrapped as SQLAlchemy would
+        raise DBAPIError(statement, None, exc) from exc
 
 
 def copy_workbook(
@@ -267,6 +286,7 @@ def copy_workbook(
     transaction committed only when the target's fingerprint equals what was read and
     ``before_commit`` (given what was copied) does not raise."""
     with engine.connect() as conn, conn.begin():
+        _without_timeout(conn)
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
         metadata.create_all(conn)
         if conn.scalar(select(func.count()).select_from(rows_table)):
@@ -315,13 +335,30 @@ def archive_definitions() -> dict[str, Table]:
 
 
 def _table_rows(conn: Connection, table: Table) -> Iterator[tuple[Any, ...]]:
+    """Every row of an archive table in key order, as the driver's tuples, ``_BATCH`` at a time:
+    straight from the DB-API cursor (a server-side one on PostgreSQL, in the connection's
+    transaction), as SQLAlchemy rows cost more than the rest of a copy of ten million."""
     order = list(table.primary_key.columns) or list(table.columns)
-    for row in conn.execution_options(yield_per=_BATCH).execute(select(table).order_by(*order)):
-        yield tuple(row)
+    statement = str(select(table).order_by(*order).compile(dialect=conn.dialect))
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT 1"))  # the transaction a server-side cursor lives in
+    raw = conn.connection.driver_connection
+    cursor = (
+        raw.cursor(name=f"ichigen_copy_{table.name}")  # type: ignore[union-attr]
+        if conn.dialect.name == "postgresql"
+        else raw.cursor()  # type: ignore[union-attr]
+    )
+    try:
+        cursor.execute(statement)
+        while batch := cursor.fetchmany(_BATCH):
+            yield from batch
+    finally:
+        cursor.close()
 
 
-def _row_text(row: Sequence[Any]) -> bytes:
-    return (json.dumps(list(row), ensure_ascii=False, default=str) + "\n").encode()
+def _row_text(row: tuple[Any, ...]) -> bytes:
+    """A row as hashed: its repr (ints, text and None read back alike from every database)."""
+    return f"{row!r}\n".encode()
 
 
 class _Tally:
@@ -330,10 +367,15 @@ class _Tally:
         self.count = 0
 
     def counted(self, rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
-        for row in rows:
-            self.sha.update(_row_text(row))
-            self.count += 1
-            yield row
+        update = self.sha.update
+        count = 0
+        try:
+            for row in rows:
+                update(_row_text(row))
+                count += 1
+                yield row
+        finally:
+            self.count += count
 
     def entry(self) -> tuple[Any, int, str]:
         return ((), self.count, self.sha.hexdigest())
@@ -351,7 +393,8 @@ def fingerprint_archive(conn: Connection, tables: dict[str, Table]) -> Part:
 
 
 def archive_fingerprint(engine: Engine, tables: dict[str, Table]) -> Part:
-    with engine.connect() as conn:
+    with engine.connect() as conn, conn.begin():
+        _without_timeout(conn)
         return fingerprint_archive(conn, tables)
 
 
@@ -360,6 +403,7 @@ def copy_archive(source: Engine, target: Engine, tables: dict[str, Table]) -> Pa
     transaction committed only when the target's fingerprint equals what was read."""
     copied = Part()
     with source.connect() as read, target.connect() as conn, conn.begin():
+        _without_timeout(conn)
         for name, table in tables.items():
             if conn.scalar(select(func.count()).select_from(table)):
                 raise MigrationRefused(
@@ -377,6 +421,22 @@ def copy_archive(source: Engine, target: Engine, tables: dict[str, Table]) -> Pa
                 explain_differences(copied, written, "移行先に書いた履歴が読み込んだ内容と一致しません")
             )
     return copied
+
+
+def settle(engine: Engine, names: Sequence[str]) -> None:
+    """VACUUM (ANALYZE) these freshly copied tables. Rows loaded by COPY have no planner
+    statistics, no visibility map and unset hint bits: left so, the first queries after a
+    migration (a count for a page, a cycle's read) would scan and rewrite every page, seconds
+    per million rows, and plan without statistics. VACUUM runs outside a transaction, on a
+    connection of its own, without the statement timeout."""
+    quote = engine.dialect.identifier_preparer.quote
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("SET statement_timeout = 0"))
+        try:
+            for name in names:
+                conn.execute(text(f"VACUUM (ANALYZE) {quote(name)}"))
+        finally:
+            conn.execute(text("RESET statement_timeout"))
 
 
 def explain_differences(expected: Part, found: Part, what: str) -> str:

@@ -28,6 +28,7 @@ sums; a frame of single orders is just the finest case.
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -253,9 +254,9 @@ def line_facts(lines: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Archived:
-    """What 分析 needs from the archive: facts of the orders placed in ``since..until`` (the
-    days a page looks at), the first and last archived day, the malls, and 商品名 of SKUs that
-    only archived lines name."""
+    """What 分析 needs from the archive for one view (``load_archived``): order and line facts,
+    the first and last archived day, the malls, and 商品名 of SKUs that only archived lines
+    name. ``since..until``: the days it was read for (``covered_days``)."""
 
     orders: pd.DataFrame
     lines: pd.DataFrame
@@ -305,23 +306,66 @@ def archived_line_facts(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
     return frame
 
 
-def covered_days(start: date, end: date, today: date, cover_days: int = 90) -> tuple[date, date]:
+# The stock cover windows 分析 offers (days up to today).
+COVER_WINDOWS = (7, 30, 90)
+
+
+def covered_days(
+    start: date, end: date, today: date, cover_days: int = max(COVER_WINDOWS)
+) -> tuple[date, date]:
     """The days a 分析 view reads: the period, the one before it (KPI comparison) and the
     longest stock cover window up to today."""
     before, _ = previous_period(min(start, end), max(start, end))
     return min(before, today - timedelta(days=cover_days - 1)), max(start, end, today)
 
 
-def load_archived(archive: Archive, since: date, until: date, known: Iterable[str] = ()) -> Archived:
-    """The archive's share of 分析 for the orders of ``since..until``: a few GROUP BY queries on
-    the time index, never an archived order one by one. ``known``: SKUs already named (商品
-    tab, workbook lines), so only the others are looked up."""
-    bounds = (since.isoformat(), (until + timedelta(days=1)).isoformat())
-    orders = archived_order_facts(archive.order_facts(*bounds))
-    lines = archived_line_facts(archive.line_facts(*bounds))
+def line_segments(start: date, end: date, today: date) -> list[tuple[date, date]]:
+    """The days whose lines a 分析 view reads (the period, and each stock cover window up to
+    ``today``), cut at every edge of those ranges: (first, last) days, both included. Each of
+    the ranges is then a union of whole segments, so lines summed per segment give exact sums
+    for any of them."""
+    start, end = min(start, end), max(start, end)
+    ranges = [(start, end), *((today - timedelta(days=d - 1), today) for d in COVER_WINDOWS)]
+    edges = sorted({a for a, _ in ranges} | {b + timedelta(days=1) for _, b in ranges})
+    segments = []
+    for first, after in itertools.pairwise(edges):
+        last = after - timedelta(days=1)
+        if any(a <= first and last <= b for a, b in ranges):
+            segments.append((first, last))
+    return segments
+
+
+def load_archived(
+    archive: Archive, start: date, end: date, today: date, known: Iterable[str] = ()
+) -> Archived:
+    """The archive's share of the 分析 view of ``start..end`` seen on ``today``, aggregated by
+    the database (GROUP BY on the fact tables' day index), never an archived order one by one:
+
+    - orders: the period's order facts (per day, hour, mall, cancelled: the sales chart, the
+      heatmap and the monthly summary need them), and the previous period's summed per mall
+      and cancelled, dated at its first day (the KPI comparison sums them, nothing else);
+    - lines: summed per mall, SKU, cancelled and 在庫引当 over each ``line_segments`` segment,
+      dated at its first day. ``select`` of the period and ``stock_cover`` of each window take
+      whole segments, so every figure is exact, from a few rows per SKU instead of one per day.
+
+    A view of other days (another period, another today) needs another load. ``known``: SKUs
+    already named (商品 tab, workbook lines), so only the others are looked up."""
+    start, end = min(start, end), max(start, end)
+    before_start, before_end = previous_period(start, end)
+
+    def bounds(first: date, last: date) -> tuple[str, str]:
+        return first.isoformat(), (last + timedelta(days=1)).isoformat()
+
+    orders = archived_order_facts(
+        archive.order_facts(*bounds(start, end)) + archive.order_sums(*bounds(before_start, before_end))
+    )
+    lines = archived_line_facts(
+        archive.line_sums([bounds(a, b) for a, b in line_segments(start, end, today)])
+    )
+    since, until = covered_days(start, end, today)
     known = set(known)
     unnamed = sorted(set(lines["SKU"]) - known)
-    names = pd.Series(archive.line_names(unnamed, *bounds) if unnamed else {}, dtype="str")
+    names = pd.Series(archive.line_names(unnamed, *bounds(since, until)) if unnamed else {}, dtype="str")
     malls, span = archive_reach(archive)
     return Archived(orders, lines, span, malls, names, since, until)
 
@@ -372,8 +416,9 @@ def without_orders(base: Base, keys: Iterable[tuple[str, str]]) -> Base:
 
 def combine(base: Base, archived: Archived | None) -> Base:
     """The workbook's orders and the archive's as one Base of facts: every analysis gives the
-    same figures as if the archived orders were still in the workbook (for the days the
-    archive was read for: ``select`` only within ``archived.since..until``)."""
+    same figures as if the archived orders were still in the workbook, for the view the
+    archive was read for (``load_archived``: its period, the one before for the KPIs, its
+    stock cover windows)."""
     orders = order_facts(base.orders)
     lines = line_facts(base.lines)
     if archived is None:

@@ -5,12 +5,17 @@ archive made before the facts existed (built when it is opened)."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
+
+import pytest
+from sqlalchemy import text
 
 from sheets_schema.archive import (
     LINE_FACT_COLUMNS,
     LINE_FACTS,
+    MONTH_FACTS,
     NAME_FACTS,
     ORDER_FACT_COLUMNS,
     ORDER_FACTS,
@@ -37,6 +42,13 @@ EXPECTED = {
         SELECT substr(o."注文日時", 1, 10), l."SKU", l."商品名", max(o."注文日時")
         FROM order_lines l JOIN orders o ON o."モール" = l."モール" AND o."注文番号" = l."注文番号"
         WHERE l."SKU" != '' GROUP BY 1, 2, 3""",
+    MONTH_FACTS: """
+        SELECT substr(o."注文日時", 1, 7), o."モール", l."SKU",
+               CASE WHEN o."ステータス" = 'キャンセル' THEN 1 ELSE 0 END,
+               CASE WHEN o."在庫引当" = 'ON' THEN 1 ELSE 0 END,
+               coalesce(sum(l."数量"), 0), coalesce(sum(l."数量" * l."単価"), 0)
+        FROM order_lines l JOIN orders o ON o."モール" = l."モール" AND o."注文番号" = l."注文番号"
+        WHERE l."SKU" != '' GROUP BY 1, 2, 3, 4, 5""",
 }
 
 
@@ -118,3 +130,89 @@ def test_an_archive_made_before_the_facts_gets_them_once_when_opened(tmp_path: P
     reopened = Archive(f"sqlite:///{path}")
     _assert_facts_exact(path)
     assert sum(f[4] for f in reopened.order_facts("2000-01-01", "2100-01-01")) == len(orders)
+    reopened.engine.dispose()
+    # An archive with the day facts only (made before the month facts) gets those from them.
+    with sqlite3.connect(path) as db:
+        db.execute(f"DROP TABLE {MONTH_FACTS}")
+        db.execute(f"DELETE FROM {ORDER_FACTS}")  # not rebuilt: only the month facts are made
+    Archive(f"sqlite:///{path}").engine.dispose()
+    assert _rows(path, f"SELECT * FROM {MONTH_FACTS}") == _rows(path, EXPECTED[MONTH_FACTS])
+    assert _rows(path, f"SELECT count(*) FROM {ORDER_FACTS}") == [(0,)]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_sums_over_spans_are_the_facts_summed_by_the_database(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    """What 分析 asks for a long period: the facts of the days of a span summed per key by the
+    database, one row per key (dated at the span's first day), on SQLite and PostgreSQL alike."""
+    url = (
+        f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    archive = Archive(url)
+    orders, lines = _shop()
+    archive.copy(ORDERS, orders)
+    archive.copy(ORDER_LINES, lines)
+    spans = [
+        ("2026-01-01", "2026-01-12"),  # days
+        ("2026-01-12", "2026-03-01"),  # days, then a whole month
+        ("2026-03-01", "2026-04-01"),  # a whole month without a line
+        ("2025-12-15", "2026-02-02"),  # days, a whole month, a day
+    ]
+    summed = archive.line_sums(spans)
+    for since, until in spans:
+        expected: dict[tuple[Any, ...], list[int]] = {}
+        for fact in archive.line_facts(since, until):
+            sums = expected.setdefault(tuple(fact[1:5]), [0, 0])
+            sums[0] += fact[5]
+            sums[1] += fact[6]
+        got = {tuple(r[1:5]): [r[5], r[6]] for r in summed if r[0] == since}
+        assert got == expected and len([r for r in summed if r[0] == since]) == len(expected)
+    assert {r[0] for r in summed} == {"2026-01-01", "2026-01-12", "2025-12-15"}  # nothing in March
+    assert sum(r[5] for r in summed if r[0] != "2025-12-15") == sum(ln.quantity for ln in lines if ln.sku)
+
+    by_key: dict[tuple[Any, ...], list[int]] = {}
+    for fact in archive.order_facts("2026-01-05", "2026-01-31"):
+        sums = by_key.setdefault((fact[2], fact[3]), [0, 0, 0])
+        for i in range(3):
+            sums[i] += fact[4 + i]
+    rows = archive.order_sums("2026-01-05", "2026-01-31")
+    assert {(r[2], r[3]): list(r[4:]) for r in rows} == by_key and len(rows) == len(by_key)
+    assert {(r[0], r[1]) for r in rows} == {("2026-01-05", 0)}
+    assert tuple(type(v) for v in rows[0]) == (str, int, str, int, int, int, int)
+    archive.engine.dispose()
+
+
+def test_two_processes_opening_an_archive_without_month_facts_build_them_once(pg_url: str) -> None:
+    """After an upgrade the app and sync watch open the archive at once: on PostgreSQL one
+    builds the missing month facts, the other waits and finds them."""
+    archive = Archive(pg_url)
+    orders, lines = _shop()
+    archive.copy(ORDERS, orders)
+    archive.copy(ORDER_LINES, lines)
+    expected = sorted(tuple(r) for r in archive.line_sums([("2026-01-01", "2026-03-01")]))
+    with archive.engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE {MONTH_FACTS}"))
+    archive.engine.dispose()
+    ready = threading.Barrier(3)
+    opened: list[Archive] = []
+    failed: list[BaseException] = []
+
+    def open_it() -> None:
+        ready.wait()
+        try:
+            opened.append(Archive(pg_url))
+        except BaseException as exc:  # reported below
+            failed.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failed == [] and len(opened) == 3
+    for reopened in opened:
+        assert sorted(tuple(r) for r in reopened.line_sums([("2026-01-01", "2026-03-01")])) == expected
+        reopened.engine.dispose()

@@ -54,6 +54,9 @@ def _figures(base: analytics.Base, malls: list[str] | None, start: date, end: da
     chosen = analytics.select(base, malls, start, end)
     figures: dict[str, Any] = {
         "kpis": analytics.kpis(chosen.orders),
+        "kpis before": analytics.kpis(
+            analytics.select(base, malls, *analytics.previous_period(start, end)).orders
+        ),
         "heatmap": analytics.weekday_hour_counts(chosen.orders),
         "summary": analytics.monthly_summary(chosen.orders, start, end),
         "csv": analytics.summary_csv(analytics.monthly_summary(chosen.orders)),
@@ -87,6 +90,8 @@ PERIODS = [
     (["楽天"], date(2026, 1, 1), date(2026, 2, 28)),
     (["Amazon", "Shopify"], date(2026, 1, 11), date(2026, 1, 31)),
     ([], date(2026, 1, 1), date(2026, 2, 28)),
+    (None, date(2025, 2, 1), date(2026, 1, 31)),  # 12 months: lines summed per segment
+    (["楽天", "Shopify"], date(2026, 1, 31), date(2026, 2, 1)),  # the day before: 2 orders
 ]
 
 
@@ -96,10 +101,15 @@ def test_every_analysis_gives_the_same_figures_whether_an_order_is_in_the_workbo
 ) -> None:
     whole = analytics.build_base(make_tables())  # one row per order, as before archiving
     hot, archive = _split_shop(tmp_path)
-    since, until = analytics.covered_days(start, end, TODAY)
-    archived = analytics.load_archived(archive, since, until, known=hot.names.index)
-    assert archived.orders["件数"].sum() == len(MOVED) and not hot.orders["注文番号"].isin(list(MOVED)).any()
-    assert archived.lines["数量"].sum() == sum(ln[4] for ln in LINES_IN if ln[1] in MOVED)
+    archived = analytics.load_archived(archive, start, end, TODAY, known=hot.names.index)
+    # The orders of the period and of the one before (those summed per mall), every line
+    # (the 90-day stock cover window holds them all), aggregated by the database.
+    first, _ = analytics.previous_period(start, end)
+    read = whole.orders[whole.orders["注文番号"].isin(list(MOVED))]
+    read = read[(read["日"] >= pd.Timestamp(first)) & (read["日"] <= pd.Timestamp(end))]
+    assert archived.orders["件数"].sum() == len(read) and not hot.orders["注文番号"].isin(list(MOVED)).any()
+    assert archived.lines["数量"].sum() == sum(ln[4] for ln in LINES_IN if ln[1] in MOVED and ln[3])
+    assert len(archived.lines) < len(whole.lines)
     combined = analytics.combine(hot, archived)
     _assert_same(_figures(whole, malls, start, end), _figures(combined, malls, start, end))
     # And the facts of a workbook without an archive are the orders themselves, summed.
@@ -111,7 +121,7 @@ def test_every_analysis_gives_the_same_figures_whether_an_order_is_in_the_workbo
 def test_a_sku_only_archived_lines_name_keeps_that_name(tmp_path: Path) -> None:
     hot, archive = _split_shop(tmp_path)
     hot = replace(hot, names=hot.names.drop("TOTE"), stock=hot.stock)
-    archived = analytics.load_archived(archive, date(2026, 1, 1), TODAY, known=hot.names.index)
+    archived = analytics.load_archived(archive, date(2026, 1, 1), TODAY, TODAY, known=hot.names.index)
     combined = analytics.combine(hot, archived)
     assert combined.names["TOTE"] == "TOTEの明細"  # the line's name, as the workbook would give
     assert combined.stock.set_index("SKU").loc["TOTE", "商品名"] == "TOTEの明細"
@@ -120,7 +130,7 @@ def test_a_sku_only_archived_lines_name_keeps_that_name(tmp_path: Path) -> None:
 def test_an_empty_archive_and_an_empty_workbook_give_empty_figures(tmp_path: Path) -> None:
     archive = Archive(f"sqlite:///{tmp_path / 'archive.sqlite3'}")
     empty = analytics.build_base(make_tables([], []))
-    combined = analytics.combine(empty, analytics.load_archived(archive, date(2026, 1, 1), TODAY))
+    combined = analytics.combine(empty, analytics.load_archived(archive, date(2026, 1, 1), TODAY, TODAY))
     chosen = analytics.select(combined, None, date(2026, 1, 1), TODAY)
     assert chosen.empty and combined.first_day is None and combined.malls == ()
     assert analytics.kpis(chosen.orders) == analytics.Kpis(0, 0, 0, 0, 0.0)
@@ -338,14 +348,14 @@ def test_an_order_copied_by_an_interrupted_pass_but_still_in_the_workbook_counts
         ORDER_LINES, [ln for ln in whole_tables[ORDER_LINES.title].models() if ln.order_number in MOVED]
     )
     start, end = date(2026, 1, 1), date(2026, 2, 28)
-    since, until = analytics.covered_days(start, end, TODAY)
+    _, until = analytics.covered_days(start, end, TODAY)
 
     candidates = analytics.archive_candidates(whole, until, after_days=0)
     in_both = archive.has(ORDERS, candidates)
     assert {number for _, number in in_both} == MOVED
     combined = analytics.combine(
         analytics.without_orders(whole, in_both),
-        analytics.load_archived(archive, since, until, whole.names.index),
+        analytics.load_archived(archive, start, end, TODAY, whole.names.index),
     )
     _assert_same(_figures(whole, None, start, end), _figures(combined, None, start, end))
 

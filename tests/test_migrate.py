@@ -12,17 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from settings import PROJECT_ROOT, load_settings_file
 from sheets_schema.__main__ import main
 from sheets_schema.adapters.hybrid import HybridWorkbook
-from sheets_schema.adapters.sql import SqlWorkbook, create_sql_engine
+from sheets_schema.adapters.sql import SqlOptions, SqlWorkbook, create_sql_engine
 from sheets_schema.archive import Archive
 from sheets_schema.book import ensure_tabs, open_workbook, read_tables, seed_demo_if_new
 from sheets_schema.cells import JST
-from sheets_schema.migrate import archive_definitions, edited_secrets
+from sheets_schema.migrate import archive_definitions, copy_archive, copy_workbook, edited_secrets
 from sheets_schema.tabs import machine_owned
 from sync.archive import archive_history
 from sync.engine import SyncEngine
@@ -128,6 +128,17 @@ def test_a_sqlite_workbook_and_its_archive_move_to_postgresql_and_a_second_run_c
     assert [b.read_text(encoding="utf-8") for b in backups] == [original]
     # The archive on PostgreSQL answers as the app asks it.
     assert Archive(pg_url).order_span() is not None
+    # The copied tables were vacuumed and analyzed: statistics for the planner (a table loaded
+    # by COPY has none: reltuples -1) and hint bits set before the first query.
+    with create_sql_engine(pg_url).connect() as conn:
+        settled = conn.execute(
+            text(
+                "SELECT c.relname, c.reltuples, s.last_vacuum IS NOT NULL FROM pg_class c "
+                "JOIN pg_stat_user_tables s ON s.relid = c.oid "
+                "WHERE c.relname IN ('ichigen_rows', 'orders', 'order_day_facts')"
+            )
+        ).all()
+    assert len(settled) == 3 and all(tuples > 0 and vacuumed for _, tuples, vacuumed in settled), settled
 
     # A second run: the settings now name the target, nothing to do, nothing changed.
     code, out = _run(capsys, "--secrets", str(secrets), "migrate", "--to", target)
@@ -324,6 +335,34 @@ def test_settings_from_the_environment_are_printed_not_written(
     assert f"ICHIGEN_WORKBOOK__ARCHIVE_URL={shown}" in out and "ICHIGEN_WORKBOOK__BACKEND=sql" in out
     assert PASSWORD not in out
     assert secrets.read_text(encoding="utf-8") == original
+
+
+def test_a_copy_longer_than_the_statement_timeout_completes(tmp_path: Path, pg_url: str) -> None:
+    """[workbook] statement_timeout_seconds bounds the app's statements; the migration's COPY of
+    a table of millions of rows and its verification are one statement each and take longer."""
+    source = SqlHarness(tmp_path / "workbook.sqlite3")
+    ensure_tabs(source.workbook)
+    log = [
+        ["run", f"2025-01-01 00:{n // 60 % 60:02d}:{n % 60:02d}", "", "楽天", "受注取込", n]
+        for n in range(20_000)
+    ]
+    source.staff_put("同期ログ", [source.workbook.read(["同期ログ"])["同期ログ"].header, *log])
+    archive = Archive(source.archive_url())
+    with archive.engine.begin() as conn:
+        conn.execute(
+            insert(archive.tables["同期ログ"]),
+            [{"実行ID": f"run-{n}", "モール": "楽天", "処理": "受注取込"} for n in range(50_000)],
+        )
+    Archive(pg_url).engine.dispose()  # the archive's tables, as the command makes them first
+    hurried = create_sql_engine(pg_url, SqlOptions(statement_timeout_seconds=0.005))
+    try:
+        copied = copy_workbook(source.workbook, hurried, LEASE_KEY)
+        assert copied.counts()["同期ログ"] == 20_000
+        history = copy_archive(archive.engine, hurried, archive_definitions())
+        assert history.counts()["sync_log"] == 50_000
+    finally:
+        hurried.dispose()
+    assert _archive_rows(pg_url)["sync_log"] == _archive_rows(source.archive_url())["sync_log"]
 
 
 def test_editing_secrets_keeps_every_other_line() -> None:

@@ -16,8 +16,10 @@ from bench.scale_bench import (
     NOW,
     archive_path,
     build,
+    mark_archived,
     measure,
     movement_id,
+    run_sizes,
     verify,
     verify_archive,
     verify_totals,
@@ -178,12 +180,81 @@ def test_archived_rows_are_what_the_archive_pass_copies(archived: Path) -> None:
 def test_cycles_on_an_archived_workbook(archived: Path, tmp_path: Path) -> None:
     copy = tmp_path / "work.sqlite3"
     shutil.copyfile(archived, copy)
+    shutil.copyfile(archive_path(archived), archive_path(copy))
+    store = f"sqlite:///{archive_path(copy)}"
     for cycle, offset in (("warmup", 60), ("steady", 120)):
-        facts = measure(copy, cycle, offset_seconds=offset, skus=5_000)
+        facts = measure(copy, cycle, offset_seconds=offset, skus=5_000, archive=store)
         assert facts["problems"] == []
         assert (facts["movements"], facts["pushes"], facts["created"]) == (0, 0, 0)
-    facts = measure(copy, "new100", offset_seconds=600, skus=5_000)
+    # The build leaves the mark of an archive pass: new orders are looked up in the archive.
+    facts = measure(copy, "new100", offset_seconds=600, skus=5_000, archive=store)
     assert facts["problems"] == [] and facts["created"] == 100
+
+
+def test_an_archived_build_holds_the_facts_of_its_archived_orders(archived: Path) -> None:
+    """分析 reads the archive's fact tables: the build fills them from the rows it archived."""
+    archive = Archive(f"sqlite:///{archive_path(archived)}")
+    facts = archive.order_facts("2000-01-01", "2100-01-01")
+    assert sum(f[4] for f in facts) == archive.count(ORDERS) > 0
+    assert sum(f[5] for f in archive.line_facts("2000-01-01", "2100-01-01")) == sum(
+        row["数量"] for row in archive.rows(ORDER_LINES)
+    )
+    archive.engine.dispose()
+
+
+def test_mark_archived_adds_the_mark_once(archived: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "wb.sqlite3"
+    shutil.copyfile(archived, copy)
+    shutil.copyfile(archive_path(archived), archive_path(copy))
+    assert not mark_archived(copy)  # built with it
+    with sqlite3.connect(copy) as db:
+        (tab,) = db.execute("SELECT id FROM ichigen_tabs WHERE title = '_システム'").fetchone()
+        db.execute("DELETE FROM ichigen_rows WHERE tab_id = ? AND cells LIKE '[\"履歴:受注\"%'", (tab,))
+    assert mark_archived(copy) and not mark_archived(copy)
+    marks = {
+        json.loads(c)[0]
+        for (c,) in sqlite3.connect(copy).execute("SELECT cells FROM ichigen_rows WHERE tab_id = ?", (tab,))
+    }
+    assert "履歴:受注" in marks
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_run_measures_every_cycle_and_analytics_on_each_backend(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The growth table end to end on a small shop (100 days, the older ones archived): on
+    PostgreSQL the workbook and its archive are migrated first, and the database is dropped."""
+    server = None
+    if backend == "postgresql":
+        server = request.getfixturevalue("pg_server")
+        if server is None:
+            pytest.skip("PostgreSQL のサーバーがありません")
+    databases_before = _databases(server)
+    run_sizes(
+        [2_000], tmp_path, per_day=20, skus=300, rebuild=False, memory_gb=0, backend=backend, pg_url=server
+    )
+    out = capsys.readouterr().out
+    row = json.loads(out.splitlines()[0])
+    assert row["backend"] == backend and row["hot"] + row["archived"] == 2_000 and row["archived"] > 1_000
+    assert row["analytics_archived_orders"] > 0 and row["analytics_seconds"] > 0
+    assert (row["migrate_seconds"] is not None) == (backend == "postgresql")
+    assert f"| {backend} |" in out
+    # The build is kept, the work copies and the database are gone.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wb-2000-archive.sqlite3", "wb-2000.sqlite3"]
+    assert _databases(server) == databases_before
+
+
+def _databases(server: str | None) -> set[str]:
+    if server is None:
+        return set()
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(server)
+    try:
+        with engine.connect() as conn:
+            return set(conn.scalars(text("SELECT datname FROM pg_database")))
+    finally:
+        engine.dispose()
 
 
 def test_the_archive_pass_on_the_all_hot_workbook_gives_the_archived_build(
@@ -225,7 +296,7 @@ def test_the_archive_pass_on_the_all_hot_workbook_gives_the_archived_build(
         t: {r.key: r.value for r in tables["_システム"].models()}
         for t, tables in (("ours", ours), ("theirs", theirs))
     }
-    for mark in ("末尾:在庫移動", "末尾:同期ログ"):
+    for mark in ("末尾:在庫移動", "末尾:同期ログ", "履歴:受注"):
         assert marks["ours"][mark] == marks["theirs"][mark], mark
     archive.engine.dispose()
     built.engine.dispose()

@@ -41,35 +41,47 @@ def stamp() -> tuple[int, ...] | None:
 
 @st.cache_resource(max_entries=16, show_spinner="履歴データベースを集計しています…")
 def _archived(
-    url: str, stamp: tuple[int, ...], since: date, until: date, known: frozenset[str], _archive: Archive
+    url: str,
+    stamp: tuple[int, ...],
+    start: date,
+    end: date,
+    today: date,
+    known: frozenset[str],
+    _archive: Archive,
 ) -> analytics.Archived:
-    return analytics.load_archived(_archive, since, until, known)
+    return analytics.load_archived(_archive, start, end, today, known)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _combined(
-    read_at: str, url: str, stamp: tuple[int, ...] | None, since: date, until: date, _base: analytics.Base
+    read_at: str,
+    url: str,
+    stamp: tuple[int, ...] | None,
+    start: date,
+    end: date,
+    today: date,
+    _base: analytics.Base,
 ) -> analytics.Base:
     found = archive() if stamp is not None else None
     archived = None
     if found is not None and stamp is not None:
-        archived = _archived(url, stamp, since, until, frozenset(_base.names.index), found)
+        archived = _archived(url, stamp, start, end, today, frozenset(_base.names.index), found)
         # An order in both places (an archive pass interrupted between its copy and its
         # delete, until it runs again) counts once: from the archive, like its neighbours.
         after_days = context.settings().workbook.archive_after_days
-        candidates = analytics.archive_candidates(_base, until, after_days)
+        candidates = analytics.archive_candidates(_base, archived.until, after_days)
         if candidates:
             _base = analytics.without_orders(_base, found.has(ORDERS, candidates))
     return analytics.combine(_base, archived)
 
 
 def analytics_base(start: date, end: date, today: date) -> analytics.Base:
-    """分析's facts of the workbook and the archive for ``start..end`` (with the period before
-    it and the stock cover window), built once per workbook read, archive stamp and range."""
+    """分析's facts of the workbook and the archive for the view of ``start..end`` on ``today``
+    (with the period before it and the stock cover windows), built once per workbook read,
+    archive stamp and view."""
     base = context.derived("analytics.base", analytics.build_base)
-    since, until = analytics.covered_days(start, end, today)
     read_at = context.snapshot().read_at.isoformat()
-    return _combined(read_at, context.settings().archive_url(), stamp(), since, until, base)
+    return _combined(read_at, context.settings().archive_url(), stamp(), start, end, today, base)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
