@@ -3,7 +3,7 @@
     python bench/scale_bench.py build PATH --orders N [--per-day 1000] [--skus 5000]
                                       [--archive-after-days 30] [--verify]
     python bench/scale_bench.py run [--sizes 10000,50000] [--workdir DIR] [--rebuild] [--memory-gb 12]
-                                    [--backend sqlite|postgresql] [--pg-url URL]
+                                    [--backend sqlite|postgresql|hybrid] [--pg-url URL]
 
 ``build`` writes a SQLite workbook plus archive exactly as Ichigen would hold them after N
 orders of trading at ``--per-day`` orders a day, ending at a fixed NOW, and prints one JSON line
@@ -1477,6 +1477,25 @@ def workbook_mb(url: str) -> float:
         engine.dispose()
 
 
+def run_hybrid(
+    sizes: list[int], workdir: Path, per_day: int, skus: int, rebuild: bool, pg_url: str | None
+) -> None:
+    """Each size's built workbook measured on the hybrid (bench/hybrid_setup.py: its cycles in
+    fresh processes against a Sheets fake served from here and a fresh PostgreSQL database)."""
+    for size in sizes:
+        path = workdir / f"wb-{size}.sqlite3"
+        if rebuild or not path.is_file():
+            build(path, orders=size, per_day=per_day, skus=skus)
+        command = [sys.executable, str(ROOT / "bench" / "hybrid_setup.py"), "run", "--workbook", str(path)]
+        command += ["--skus", str(skus), *(["--pg-url", pg_url] if pg_url else [])]
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+        if done.returncode != 0:
+            sys.stderr.write(done.stdout[-2000:] + done.stderr[-4000:])
+            raise SystemExit(1)
+        figures = json.loads(done.stdout.strip().splitlines()[-1])
+        print(json.dumps({"orders": size, "backend": "hybrid", **figures}, ensure_ascii=False), flush=True)
+
+
 def run_sizes(
     sizes: list[int],
     workdir: Path,
@@ -1488,6 +1507,9 @@ def run_sizes(
     pg_url: str | None = None,
 ) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
+    if backend == "hybrid":
+        run_hybrid(sizes, workdir, per_day, skus, rebuild, pg_url)
+        return
     results = []
     server_context = postgresql_server(pg_url) if backend == "postgresql" else contextlib.nullcontext("")
     with server_context as server:
@@ -1651,9 +1673,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     r.add_argument("--memory-gb", type=float, default=12, help="address-space cap per measurement (0: none)")
     r.add_argument(
         "--backend",
-        choices=("sqlite", "postgresql"),
+        choices=("sqlite", "postgresql", "hybrid"),
         default="sqlite",
-        help="postgresql: migrate each workbook and its archive to a fresh PostgreSQL database first",
+        help="postgresql: migrate each workbook and its archive to a fresh PostgreSQL database first; "
+        "hybrid: staff tabs on the Sheets API fake, the rest on PostgreSQL (bench/hybrid_setup.py)",
     )
     r.add_argument(
         "--pg-url",
