@@ -191,6 +191,7 @@ def main() -> None:
             server_url = cluster.start()
             stack.callback(cluster.stop)
         machine_url = pg_cluster.create_database(server_url)
+        stack.callback(pg_cluster.drop_database, server_url, machine_url)
         copied = copy_machine_half(args.workbook, archive, machine_url)
         sheets = stack.enter_context(FakeSheetsServer())
         key = staff_spreadsheet(sheets, args.workbook)

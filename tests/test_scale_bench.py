@@ -244,6 +244,31 @@ def test_run_measures_every_cycle_and_analytics_on_each_backend(
     assert _databases(server) == databases_before
 
 
+@pytest.mark.postgresql  # skipped without a server: a failure under ICHIGEN_REQUIRE_PG=1
+def test_run_on_the_hybrid_makes_one_sheets_request_per_steady_cycle(
+    tmp_path: Path, pg_server: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The hybrid: staff tabs on the Sheets fake, the rest on PostgreSQL; every cycle checked
+    (100 new orders land on 受注 in the spreadsheet and 受注明細 in the database)."""
+    if pg_server is None:
+        pytest.skip("PostgreSQL のサーバーがありません")
+    databases_before = _databases(pg_server)
+    run_sizes(
+        [2_000],
+        tmp_path,
+        per_day=20,
+        skus=300,
+        rebuild=False,
+        memory_gb=0,
+        backend="hybrid",
+        pg_url=pg_server,
+    )
+    row = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert row["backend"] == "hybrid" and row["steady_sheets_requests"] == 1
+    assert row["new100_sheets_requests"] <= 6 and row["steady_seconds"] > 0
+    assert _databases(pg_server) == databases_before
+
+
 def _databases(server: str | None) -> set[str]:
     if server is None:
         return set()
