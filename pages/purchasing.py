@@ -23,7 +23,7 @@ tables = from_tables(snapshot.tables)
 today = datetime.now(JST).date()
 
 st.title("発注・入荷")
-st.caption("売れ行きと在庫から発注数を提案し、仕入先への発注と入荷の登録までをここで行います。")
+st.caption("売れ行きと在庫から発注数を提案し、仕入先への発注、入荷、返品・不良品、棚卸までをここで行います。")
 show_flash()
 
 problems = po.problems(tables.orders, tables.lines, tables.suppliers, tables.products)
