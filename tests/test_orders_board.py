@@ -474,7 +474,9 @@ def test_a_bulk_change_to_shipped_writes_the_status_and_settles_a_shipment(sql_u
     at.button(key="bulk_apply").click().run()
     assert not at.exception
     assert any("1 件の注文を「出荷済」に変更しました" in s.value for s in at.success)
-    assert any("在庫に反映しました" in s.value for s in at.success)
+    assert any(
+        "在庫に反映しました" in s.value or "在庫の数に変わりはありません" in s.value for s in at.success
+    )
     tables = stored(sql_url)
     assert next(o for o in tables["受注"].models() if o.order_number == number).status == "出荷済"
     assert any(m.kind == "出荷" and m.order_number == number for m in tables["在庫移動"].models())
@@ -583,3 +585,11 @@ def test_an_empty_workbook_points_to_the_sync_page(sql_url: str) -> None:
     assert not at.exception
     assert any("まだ注文がありません" in i.value and "今すぐ同期" in i.value for i in at.info)
     assert not at.metric and not at.dataframe
+
+
+def test_the_settle_message_says_plainly_when_stock_did_not_move() -> None:
+    from shop.orders.page_text import settled_message
+
+    assert settled_message(0, 0) == "保存しました。在庫の数に変わりはありません。"
+    assert settled_message(3, 0).startswith("在庫に反映しました（引当・出荷・入荷などの記録 3 件）")
+    assert "在庫送信 1 件が失敗しました" in settled_message(0, 1)

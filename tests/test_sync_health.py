@@ -291,6 +291,7 @@ def test_sync_now_imports_from_the_four_demo_malls_and_shows_their_counts(sql_ur
     assert created > 0 and status.label == f"同期が終わりました（新規の注文 {created} 件）"
     assert status.state == "complete"
     summary = "\n".join(m.value for m in status.markdown)
+    assert "書き込んでいます" not in summary and "取得しています" not in summary  # the steps gave way
     for mall, row in imported.items():
         assert f"{DEMO_NAMES[mall]}: 新規の注文 {row.created} 件" in summary
         assert f"在庫送信（{mall}）" in summary

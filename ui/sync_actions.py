@@ -62,6 +62,7 @@ def run_now(channels: Sequence[health.Channel]) -> None:
         finally:
             context.after_write()  # whatever was written shows below
         summary = health.cycle_summary(report, channels)
+        shown.empty()  # the steps (「ワークブックに書き込んでいます…」…) give way to what was done
         st.markdown("**結果**  \n" + "  \n".join(summary.lines))
         for error in summary.errors:
             st.warning(error, icon=":material/warning:")

@@ -25,7 +25,12 @@ def key(*parts: Any) -> str:
 
 
 def settled_message(movements: int, failed: int) -> str:
-    message = f"在庫に反映しました（在庫移動 {movements} 件を記録）。"
+    """What a write meant for stock, in staff's words: a status change that moves no stock (新規
+    → 入金待ち) says so instead of reporting 「0 件」."""
+    if movements:
+        message = f"在庫に反映しました（引当・出荷・入荷などの記録 {movements} 件）。"
+    else:
+        message = "保存しました。在庫の数に変わりはありません。"
     if failed:
         message += f" モールへの在庫送信 {failed} 件が失敗しました。同期ページで確かめてください。"
     return message
