@@ -87,7 +87,7 @@ class MailReport:
 
     def summary(self) -> str:
         return (
-            f"送信 {len(self.sent)} 件・outbox {len(self.outbox)} 件・失敗 {len(self.failed)} 件"
+            f"送信 {len(self.sent)} 件・送らずに保存 {len(self.outbox)} 件・失敗 {len(self.failed)} 件"
             f"・要確認 {len(self.interrupted)} 件・送信済み {len(self.already_sent)} 件"
             f"・宛先なし {len(self.no_address)} 件"
         )

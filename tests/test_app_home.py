@@ -39,7 +39,9 @@ def test_first_start_creates_the_demo_shop_and_shows_it_in_japanese(sql_url: str
     for status in ("新規", "入金待ち", "発送待ち", "保留", "出荷済", "キャンセル"):
         assert shown[status] == f"{sum(o.status == status for o in orders)} 件"
     assert any("デモデータを表示しています" in i.value for i in at.sidebar.info)
-    assert any("wb.sqlite3" in m.value for m in at.sidebar.markdown)
+    assert any("ワークブック" in m.value and "このパソコン" in m.value for m in at.sidebar.markdown)
+    assert not any("wb.sqlite3" in m.value for m in at.sidebar.markdown)  # the path only under 詳細
+    assert any("wb.sqlite3" in c.value for c in at.sidebar.caption)
     assert any("localhost" in c.value for c in at.sidebar.caption)
     assert [s.value for s in at.success if "入力エラー" in s.value] == ["入力エラーはありません。"]
     used = open_workbook(load_settings({"workbook": {"sql_url": sql_url}})).cells_used()

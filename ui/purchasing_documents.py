@@ -123,7 +123,7 @@ def _mail(doc: po_documents.PurchaseOrderDocument, tables: Tables, shop: ShopInf
         st.caption(f"添付: {escape_markdown(po_documents.file_stem([number]))}.pdf")
     if settings.mail is None:
         st.caption(
-            f"メールサーバーの設定（[mail]）がないため、メールは {escape_markdown(mail.outbox_folder(settings))} に保存されます。"
+            f"メールサーバーがまだ設定されていないため、メールは送らずにこのパソコンのフォルダ（{escape_markdown(mail.outbox_folder(settings))}）に保存します。"
         )
     confirmed = st.checkbox(
         escape_markdown(

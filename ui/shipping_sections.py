@@ -125,7 +125,7 @@ def mail_section(name: str, template: Any, due: list, line_index: dict) -> None:
     outbox = mail.outbox_folder(settings)
     if settings.mail is None:
         st.caption(
-            f"メールサーバーの設定（[mail]）がないため、メールは {escape_markdown(outbox)} に保存されます。"
+            f"メールサーバーがまだ設定されていないため、メールは送らずにこのパソコンのフォルダ（{escape_markdown(outbox)}）に保存します。"
         )
     targets = screen.mail_targets(due, line_index)
     confirmed = len(targets) <= mail.CONFIRM_ABOVE or st.checkbox(
@@ -152,5 +152,5 @@ def mail_section(name: str, template: Any, due: list, line_index: dict) -> None:
             st.warning(escape_markdown(note))
     saved = mail.list_outbox(outbox) if outbox.exists() else []
     if saved:
-        with st.expander(f"outbox のメール（{len(saved)} 通）"):
+        with st.expander(f"送らずに保存したメール（{len(saved)} 通）"):
             st.dataframe(pd.DataFrame(screen.outbox_rows(saved)), hide_index=True, width="stretch")

@@ -19,7 +19,13 @@ def render(snapshot: Snapshot, settings: Settings) -> None:
                 f"**ワークブック**: Google スプレッドシート [{escape_markdown(info.title)}]({info.url})"
             )
         else:
-            st.markdown(f"**ワークブック**: 内蔵データベース（SQLite）  \n`{info.location}`")
+            server = info.location.startswith("postgresql")
+            st.markdown(f"**ワークブック**: {'データベースサーバー' if server else 'このパソコンの中'}")
+        # Where exactly is for whoever looks after the setup, not for every screen of the day.
+        with st.expander("詳細", icon=":material/info:"):
+            st.caption(f"保存先: {info.machine_location or info.location}")
+            if info.machine_location:
+                st.caption("在庫移動・同期ログなど Ichigen だけが書くシートはデータベースに置いています")
         st.caption(
             f"読み込み: {snapshot.read_at:%Y-%m-%d %H:%M:%S}（{settings.app.cache_ttl_seconds}秒ごとに更新）"
         )
