@@ -44,11 +44,7 @@ class LedgerNow:
 def _mark(system: Table[Any]) -> int | None:
     """The first ledger row not yet in _台帳集計; None for a workbook no cycle has marked yet
     (its totals are then rebuilt from the whole ledger, as the first cycle does)."""
-    raw = state.values(system).get(LEDGER_MARK)
-    try:
-        return max(FIRST_DATA_ROW, int(raw)) if raw is not None else None
-    except ValueError:
-        return None
+    return state.mark(state.values(system), LEDGER_MARK)
 
 
 def _parsed(spec: Any, grid: Grid | None) -> Table[Any]:

@@ -41,10 +41,7 @@ class PurchasingTables:
 
 def ledger_mark(workbook: Workbook) -> int:
     system = read_tables(workbook, [SYSTEM_STATE])[SYSTEM_STATE.title]
-    try:
-        return max(FIRST_DATA_ROW, int(state.values(system).get(LEDGER_MARK, "")))
-    except ValueError:
-        return FIRST_DATA_ROW
+    return state.mark(state.values(system), LEDGER_MARK) or FIRST_DATA_ROW
 
 
 def read_purchasing(workbook: Workbook) -> PurchasingTables:

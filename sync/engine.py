@@ -155,10 +155,7 @@ class Committed:
 
 
 def _mark(stored: dict[str, str], key: str) -> int:
-    try:
-        return max(FIRST_DATA_ROW, int(stored.get(key, "")))
-    except ValueError:
-        return FIRST_DATA_ROW
+    return state.mark(stored, key) or FIRST_DATA_ROW
 
 
 def _table(spec: TabSpec, grid: Grid | None, *, parse: bool = True) -> Table[Any]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sheets_schema.cells import JST, format_datetime
 from sheets_schema.changes import WriteJob
+from sheets_schema.grid import FIRST_DATA_ROW
 from sheets_schema.parsing import Table
 
 LEASE_KEY = "同期リース"
@@ -225,3 +226,12 @@ class Problems:
             files.pop(min(files, key=lambda f: files[f]["at"]))  # the oldest file's go first
             text = json.dumps({"mall": self.mall, "files": files}, ensure_ascii=False)
         return text if files else ""
+
+
+def mark(stored: dict[str, str], key: str) -> int | None:
+    """A row mark kept in _システム (where an append-only tab was last read up to): None when
+    no cycle has set it yet (or it is not a number), never above the header."""
+    try:
+        return max(FIRST_DATA_ROW, int(stored[key]))
+    except (KeyError, ValueError):
+        return None

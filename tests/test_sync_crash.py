@@ -143,23 +143,14 @@ def test_kill_9_of_a_running_sync_then_a_rerun_loses_and_doubles_nothing(
     assert "新規 0" in again.stdout and again.stdout.count("新規 0") == 4
 
 
-class CrashingSheets:
+class CrashingSheets(CrashingWorkbook):
     """The hybrid's spreadsheet half that dies just before or just after its n-th write lands:
-    the moments between the database half being applied and its commit."""
+    the moments between the database half being applied and its commit. The runner's lock is
+    the database half's."""
 
     def __init__(self, inner: Any, machine: Any, crash_at: int, after: bool) -> None:
-        self.inner, self.machine, self.crash_at, self.after, self.writes = inner, machine, crash_at, after, 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def write(self, job: WriteJob) -> None:
-        self.writes += 1
-        if self.writes == self.crash_at and not self.after:
-            self.die()
-        self.inner.write(job)
-        if self.writes == self.crash_at and self.after:
-            self.die()
+        super().__init__(inner, crash_at, after)
+        self.machine = machine
 
     def die(self) -> None:
         lock = self.machine.runner_lock()
