@@ -148,20 +148,26 @@ def test_a_sqlite_workbook_and_its_archive_move_to_postgresql_and_a_second_run_c
     assert len(list(tmp_path.glob("secrets.toml.bak-*"))) == 1
 
 
-def test_a_google_sheets_workbook_moves_to_postgresql(
-    tmp_path: Path, pg_url: str, fake_sheets: Any, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _google_shop(fake_sheets: Any, tmp_path: Path) -> tuple[GoogleHarness, Path]:
+    """A Google Sheets shop with history and an archive, and the secrets.toml that opens it."""
     source = GoogleHarness(fake_sheets, folder=tmp_path)
     ensure_tabs(source.workbook)
     _history_shop(source, tmp_path)
     key_file = tmp_path / "sa.json"
     key_file.write_text(json.dumps(make_service_account_info(fake_sheets.token_uri)), encoding="utf-8")
     secrets = tmp_path / "secrets.toml"
-    original = (
+    secrets.write_text(
         f'[google]\nspreadsheet_key = "{source.key}"\nservice_account_file = "{key_file}"\n'
-        f'api_base_url = "{fake_sheets.base_url}"\n\n[workbook]\narchive_url = "{source.archive_url()}"\n'
+        f'api_base_url = "{fake_sheets.base_url}"\n\n[workbook]\narchive_url = "{source.archive_url()}"\n',
+        encoding="utf-8",
     )
-    secrets.write_text(original, encoding="utf-8")
+    return source, secrets
+
+
+def test_a_google_sheets_workbook_moves_to_postgresql(
+    tmp_path: Path, pg_url: str, fake_sheets: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source, secrets = _google_shop(fake_sheets, tmp_path)
     before, archived = _everything(source.workbook), _archive_rows(source.archive_url())
 
     code, out = _run(capsys, "--secrets", str(secrets), "migrate", "--to", pg_url)
@@ -190,17 +196,7 @@ def test_machine_tabs_of_a_google_sheets_workbook_move_to_postgresql_and_the_hyb
     """--machine-to: staff tabs stay in the spreadsheet, Ichigen's own tabs and the archive go
     to PostgreSQL, verified; the settings then open the hybrid, which reads the same workbook
     and syncs on it."""
-    source = GoogleHarness(fake_sheets, folder=tmp_path)
-    ensure_tabs(source.workbook)
-    _history_shop(source, tmp_path)
-    key_file = tmp_path / "sa.json"
-    key_file.write_text(json.dumps(make_service_account_info(fake_sheets.token_uri)), encoding="utf-8")
-    secrets = tmp_path / "secrets.toml"
-    original = (
-        f'[google]\nspreadsheet_key = "{source.key}"\nservice_account_file = "{key_file}"\n'
-        f'api_base_url = "{fake_sheets.base_url}"\n\n[workbook]\narchive_url = "{source.archive_url()}"\n'
-    )
-    secrets.write_text(original, encoding="utf-8")
+    source, secrets = _google_shop(fake_sheets, tmp_path)
     before, archived = _everything(source.workbook), _archive_rows(source.archive_url())
     target = _with_password(pg_url)
 
