@@ -12,9 +12,10 @@ from purchasing import purchase_orders as po
 from purchasing import screen
 from purchasing.reading import PurchasingTables, read_purchasing
 from purchasing.suggestions import suggest
-from purchasing.velocity import units_sold
+from purchasing.velocity import units_sold_with_archive
 from sheets_schema.cells import JST
 from sheets_schema.errors import WorkbookError
+from shop import analytics
 from ui import archive, auth, context
 from ui.order_actions import flash
 
@@ -29,11 +30,14 @@ def suggestions_tab(tables: PurchasingTables, today: date) -> None:
         "提案数 =（1日平均 ×（リードタイム＋発注間隔）＋安全在庫）−（手元＋発注残）を発注ロット単位に切り上げたもの。"
         "行ごとの「理由」に計算の内訳があります。"
     )
-    base = archive.analytics_base(today, today, today)
+    # The workbook's lines from 分析's base (built once per read) and the archive's in one GROUP
+    # BY: the path bench/purchasing_bench.py measures.
+    base = context.derived("analytics.base", analytics.build_base)
+    after_days = context.settings().workbook.archive_after_days
     found = suggest(
         tables.products.models(),
         {s.sku: s for s in tables.stock.models()},
-        units_sold(base.lines, today, window),
+        units_sold_with_archive(base, archive.archive(), today, window, after_days),
         po.on_order(tables.orders, tables.lines),
         {s.name: s for s in tables.suppliers.models()},
         today=today,
