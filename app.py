@@ -11,9 +11,10 @@ import streamlit as st
 
 from settings import SettingsError, load_settings
 from sheets_schema.errors import WorkbookError
-from ui import auth, context, sidebar
+from ui import auth, context, japanese_widgets, sidebar
 
 st.set_page_config(page_title="Ichigen 一元管理", page_icon="🛒", layout="wide")
+japanese_widgets.apply()
 
 try:
     secrets = st.secrets.to_dict()

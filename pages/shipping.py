@@ -48,25 +48,35 @@ else:
         column_config={"合計金額": st.column_config.NumberColumn("合計金額", format="¥%,d")},
     )
     rows = picked.selection.rows if picked and picked.selection else []
-    chosen = [waiting[i] for i in rows] or waiting
-    st.caption(
-        f"{'選んだ' if rows else 'すべての'} {len(chosen)} 件を対象にします（行の左端をクリックすると選べます）。"
+    chosen = screen.chosen_orders(
+        waiting,
+        rows,
+        everything=not rows
+        and st.checkbox(f"発送待ちのすべて（{len(waiting)} 件）を対象にする", key="shipping_all"),
     )
-    keys = [(o.mall, o.order_number) for o in chosen]
+    if not chosen:
+        # Nothing is printed or exported for orders nobody chose: a label file for every
+        # waiting order, made by a click on the wrong tab, ships goods that should wait.
+        st.info(
+            "出荷する注文を上の表で選んでください（行の左端をクリック。見出しの左端ですべて選べます）。",
+            icon=":material/touch_app:",
+        )
+    else:
+        st.caption(f"{'選んだ' if rows else 'すべての'} {len(chosen)} 件を対象にします。")
+        keys = [(o.mall, o.order_number) for o in chosen]
+        slips_tab, label_tab = st.tabs(["① ピッキング・納品書", "② 送り状データ"])
 
-    slips_tab, label_tab = st.tabs(["① ピッキング・納品書", "② 送り状データ"])
+        with slips_tab:
+            lines = documents.picking_list(tables, keys)
+            st.dataframe(pd.DataFrame(screen.picking_rows(lines)), hide_index=True, width="stretch")
+            # The documents carry customers' names and addresses (the picking list their order
+            # numbers): only for staff who ship, never for 閲覧.
+            if auth.require(role, "編集", "ピッキングリストと納品書の印刷"):
+                sections.document_downloads(tables, lines, keys, now)
 
-    with slips_tab:
-        lines = documents.picking_list(tables, keys)
-        st.dataframe(pd.DataFrame(screen.picking_rows(lines)), hide_index=True, width="stretch")
-        # The documents carry customers' names and addresses (the picking list their order
-        # numbers): only for staff who ship, never for 閲覧.
-        if auth.require(role, "編集", "ピッキングリストと納品書の印刷"):
-            sections.document_downloads(tables, lines, keys, now)
-
-    with label_tab:
-        if auth.require(role, "編集", "送り状データ（お客様の氏名・住所・電話番号入り）の作成"):
-            sections.carrier_file(keys, now)
+        with label_tab:
+            if auth.require(role, "編集", "送り状データ（お客様の氏名・住所・電話番号入り）の作成"):
+                sections.carrier_file(keys, now)
 
 with st.container():
     st.subheader("③ 追跡番号の取込")

@@ -200,7 +200,14 @@ if runs:
         hide_index=True,
         width="stretch",
         height=320,
-        column_config={"エラー内容": st.column_config.TextColumn(width="large")},
+        column_config={
+            "エラー内容": st.column_config.TextColumn(width="large"),
+            **{
+                name: st.column_config.NumberColumn(name, help=text)
+                for name, text in health.COUNT_HELP.items()
+            },
+        },
     )
+    st.caption("列の見出しにマウスを乗せると、各列の意味が表示されます。")
 else:
     st.caption("同期ログはまだありません。同期するたびに、モールごとに1行ずつ記録されます。")

@@ -17,10 +17,10 @@ from reportlab.pdfgen.canvas import Canvas
 from purchasing.po_documents import UNPRICED, DocumentLine, PurchaseOrderDocument
 from sheets_schema.cells import JST
 from shipping.pdf_layout import (
+    BODY,
     CONTENT_WIDTH,
-    GOTHIC,
+    HEADING,
     MARGIN,
-    MINCHO,
     PAGE_HEIGHT,
     PAGE_WIDTH,
     Column,
@@ -70,7 +70,7 @@ def row_cells(line: DocumentLine) -> tuple[str, ...]:
 
 
 def _note_lines(doc: PurchaseOrderDocument) -> list[str]:
-    return wrap(doc.note, MINCHO, 9, CONTENT_WIDTH - 50) if doc.note else []
+    return wrap(doc.note, BODY, 9, CONTENT_WIDTH - 50) if doc.note else []
 
 
 def _total_text(doc: PurchaseOrderDocument) -> str:
@@ -80,10 +80,10 @@ def _total_text(doc: PurchaseOrderDocument) -> str:
 def _draw_head(canvas: Canvas, doc: PurchaseOrderDocument, shop: ShopInfo, printed_on: date) -> None:
     top = PAGE_HEIGHT - MARGIN
     right = PAGE_WIDTH - MARGIN
-    canvas.setFont(GOTHIC, 20)
+    canvas.setFont(HEADING, 20)
     canvas.drawCentredString(PAGE_WIDTH / 2, top - 20, "発注書")
 
-    canvas.setFont(MINCHO, 9.5)
+    canvas.setFont(BODY, 9.5)
     canvas.drawRightString(right, top - 48, f"発注番号：{doc.number}")
     canvas.drawRightString(right, top - 62, f"発注日：{_day(doc.ordered_on(printed_on))}")
     draw_shop(canvas, shop, top - 86)
@@ -93,32 +93,32 @@ def _draw_head(canvas: Canvas, doc: PurchaseOrderDocument, shop: ShopInfo, print
     y = top - 60
     name = f"{supplier.name} 御中"
     # A long company name shrinks rather than run into the shop's block on the right.
-    size = min(14.0, 14.0 * 280 / max(1.0, pdfmetrics.stringWidth(name, GOTHIC, 14)))
-    canvas.setFont(GOTHIC, size)
+    size = min(14.0, 14.0 * 280 / max(1.0, pdfmetrics.stringWidth(name, HEADING, 14)))
+    canvas.setFont(HEADING, size)
     canvas.drawString(MARGIN, y, name)
     canvas.setLineWidth(0.6)
     canvas.line(MARGIN, y - 4, MARGIN + 280, y - 4)
-    canvas.setFont(MINCHO, 10)
+    canvas.setFont(BODY, 10)
     if supplier.contact:
         y -= 20
         canvas.drawString(MARGIN, y, f"{supplier.contact} 様")
-    canvas.setFont(MINCHO, 8.5)
+    canvas.setFont(BODY, 8.5)
     for text in (f"TEL {supplier.phone}" if supplier.phone else "", supplier.email):
         if text:
             y -= 13
             canvas.drawString(MARGIN, y, text)
 
     y = TOP_FIRST + 75
-    canvas.setFont(MINCHO, 9.5)
+    canvas.setFont(BODY, 9.5)
     canvas.drawString(MARGIN, y, "下記の通り発注いたします。ご確認のほど、よろしくお願いいたします。")
     # 入荷予定日 and the total, boxed: what the supplier must read first.
     box_top = y - 12
     canvas.setLineWidth(0.8)
     canvas.rect(MARGIN, box_top - 44, 300, 44, 1, 0)
-    canvas.setFont(GOTHIC, 10)
+    canvas.setFont(HEADING, 10)
     expected = _day(doc.order.expected_on) if doc.order.expected_on else "ご相談"
     canvas.drawString(MARGIN + 8, box_top - 17, f"納期（入荷予定日）：{expected}")
-    canvas.setFont(GOTHIC, 12)
+    canvas.setFont(HEADING, 12)
     canvas.drawString(MARGIN + 8, box_top - 36, f"合計金額：{_total_text(doc)}")
 
 
@@ -126,18 +126,18 @@ def _draw_totals(canvas: Canvas, doc: PurchaseOrderDocument, y: float) -> None:
     label_x = PAGE_WIDTH - MARGIN - 200
     right = PAGE_WIDTH - MARGIN - 3
     y -= 18
-    canvas.setFont(MINCHO, 9.5)
+    canvas.setFont(BODY, 9.5)
     canvas.drawString(label_x, y, "合計数量")
     canvas.drawRightString(right, y, f"{doc.units:,}")
     y -= 18
-    canvas.setFont(GOTHIC, 11)
+    canvas.setFont(HEADING, 11)
     canvas.drawString(label_x, y, "合計金額")
     canvas.drawRightString(right, y, yen(doc.total))
     canvas.setLineWidth(0.8)
     canvas.line(label_x, y - 4, PAGE_WIDTH - MARGIN, y - 4)
     if doc.unpriced:
         y -= 16
-        canvas.setFont(MINCHO, 8.5)
+        canvas.setFont(BODY, 8.5)
         canvas.drawRightString(right, y, f"単価{UNPRICED}の {doc.unpriced} 行は合計金額に含みません")
     draw_notes(canvas, y, _note_lines(doc))
 

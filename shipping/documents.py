@@ -27,11 +27,11 @@ from reportlab.pdfgen.canvas import Canvas
 from sheets_schema.models import Order, OrderLine
 from sheets_schema.tabs import ORDER_LINES, ORDERS, PRODUCTS
 from shipping.pdf_layout import (
+    BODY,
     BOTTOM,
     CONTENT_WIDTH,
-    GOTHIC,
+    HEADING,
     MARGIN,
-    MINCHO,
     PAGE_HEIGHT,
     PAGE_WIDTH,
     Column,
@@ -168,14 +168,16 @@ def orders_with_lines(
 
 # -- the picking list PDF
 
+# 注文番号 is wide enough for the longest mall number on one line (楽天's
+# 338112-20261207-93753136 is 131 pt at 9 pt) and breaks only between numbers.
 _PICK_TABLE = Table(
     (
-        Column("No.", 30, "right"),
-        Column("SKU", 105),
-        Column("商品名", 190, wrap=True),
-        Column("数量", 45, "right"),
-        Column("注文件数", 50, "right"),
-        Column("注文番号", 65 + 30, wrap=True),
+        Column("No.", 24, "right"),
+        Column("SKU", 86),
+        Column("商品名", 186, wrap=True),
+        Column("数量", 36, "right"),
+        Column("注文件数", 44, "right"),
+        Column("注文番号", 139, items=True),
     )
 )
 
@@ -209,12 +211,12 @@ def picking_pdf(lines: Sequence[PickLine], *, shop_name: str, printed_at: dateti
     for page_number, indices in enumerate(pages, start=1):
         y = PAGE_HEIGHT - MARGIN
         if page_number == 1:
-            canvas.setFont(GOTHIC, 16)
+            canvas.setFont(HEADING, 16)
             canvas.drawString(MARGIN, y - 16, "ピッキングリスト")
-            canvas.setFont(MINCHO, 9)
+            canvas.setFont(BODY, 9)
             canvas.drawRightString(PAGE_WIDTH - MARGIN, y - 10, shop_name)
             canvas.drawRightString(PAGE_WIDTH - MARGIN, y - 22, f"印刷日時 {stamp(printed_at)}")
-            canvas.setFont(GOTHIC, 10)
+            canvas.setFont(HEADING, 10)
             canvas.drawString(
                 MARGIN,
                 y - 45,
@@ -222,14 +224,14 @@ def picking_pdf(lines: Sequence[PickLine], *, shop_name: str, printed_at: dateti
             )
             y = top_first
         else:
-            canvas.setFont(GOTHIC, 11)
+            canvas.setFont(HEADING, 11)
             canvas.drawString(MARGIN, y - 12, "ピッキングリスト（続き）")
             y = top_rest
         y = table.draw_header(canvas, MARGIN, y)
         for i in indices:
             y = table.draw_row(canvas, MARGIN, y, rows[i])
         if page_number == len(pages) and not rows:
-            canvas.setFont(MINCHO, 10)
+            canvas.setFont(BODY, 10)
             canvas.drawString(MARGIN, y - 16, "ピッキングする商品はありません。")
         footer(canvas, f"{shop_name}　ピッキングリスト　{stamp(printed_at)}", page_number, len(pages))
         canvas.showPage()
@@ -256,7 +258,7 @@ _SLIP_TOP_REST = PAGE_HEIGHT - MARGIN - 50
 
 def _note_lines(order: Order) -> list[str]:
     kept = "\n".join(line for line in order.note.splitlines() if line.strip() and not _STAFF_NOTE.match(line))
-    return wrap(kept, MINCHO, 9, CONTENT_WIDTH - 50) if kept else []
+    return wrap(kept, BODY, 9, CONTENT_WIDTH - 50) if kept else []
 
 
 def _slip_rows(lines: Sequence[OrderLine]) -> list[tuple[str, ...]]:
@@ -274,7 +276,7 @@ def _slip_rows(lines: Sequence[OrderLine]) -> list[tuple[str, ...]]:
 
 def _draw_slip_head(canvas: Canvas, order: Order, shop: ShopInfo, printed_at: datetime) -> None:
     top = PAGE_HEIGHT - MARGIN
-    canvas.setFont(GOTHIC, 20)
+    canvas.setFont(HEADING, 20)
     canvas.drawCentredString(PAGE_WIDTH / 2, top - 20, "納品書")
 
     # The sender, top right.
@@ -283,17 +285,17 @@ def _draw_slip_head(canvas: Canvas, order: Order, shop: ShopInfo, printed_at: da
 
     # The recipient, top left.
     y = top - 50
-    canvas.setFont(GOTHIC, 9)
+    canvas.setFont(HEADING, 9)
     canvas.drawString(MARGIN, y, "お届け先")
-    canvas.setFont(MINCHO, 10)
+    canvas.setFont(BODY, 10)
     if order.postcode:
         y -= 14
         canvas.drawString(MARGIN, y, f"〒{order.postcode}")
-    for text in wrap(order.address, MINCHO, 10, 280)[:3]:
+    for text in wrap(order.address, BODY, 10, 280)[:3]:
         y -= 14
         canvas.drawString(MARGIN, y, text)
     y -= 20
-    canvas.setFont(GOTHIC, 13)
+    canvas.setFont(HEADING, 13)
     name = order.recipient_name or order.buyer_name
     canvas.drawString(MARGIN, y, f"{name} 様")
     canvas.setLineWidth(0.6)
@@ -301,11 +303,11 @@ def _draw_slip_head(canvas: Canvas, order: Order, shop: ShopInfo, printed_at: da
 
     # The order.
     y = _SLIP_TOP_FIRST + 38
-    canvas.setFont(MINCHO, 9.5)
+    canvas.setFont(BODY, 9.5)
     canvas.drawString(MARGIN, y, f"注文番号：{order.order_number}（{order.mall}）")
     canvas.drawString(MARGIN, y - 14, f"注文日：{date_text(order.ordered_at)}")
     canvas.drawRightString(right, y - 14, f"発行日：{date_text(printed_at)}")
-    canvas.setFont(MINCHO, 9)
+    canvas.setFont(BODY, 9)
     canvas.drawString(
         MARGIN, y - 30, "このたびはご注文いただき、誠にありがとうございます。下記の通り納品いたします。"
     )
@@ -315,25 +317,25 @@ def _draw_totals(canvas: Canvas, order: Order, lines: Sequence[OrderLine], y: fl
     subtotal = sum(line.quantity * line.unit_price for line in lines)
     adjustment = order.total - subtotal - order.shipping_fee
     rows: list[tuple[str, str, str]] = [
-        ("小計", yen(subtotal), MINCHO),
-        ("送料", yen(order.shipping_fee), MINCHO),
+        ("小計", yen(subtotal), BODY),
+        ("送料", yen(order.shipping_fee), BODY),
     ]
     if adjustment:
         # Coupons, points or fees the mall applied: printed so the figures add up.
-        rows.append(("値引き・調整", f"-{yen(-adjustment)}" if adjustment < 0 else yen(adjustment), MINCHO))
-    rows.append(("合計（税込）", yen(order.total), GOTHIC))
+        rows.append(("値引き・調整", f"-{yen(-adjustment)}" if adjustment < 0 else yen(adjustment), BODY))
+    rows.append(("合計（税込）", yen(order.total), HEADING))
     label_x = PAGE_WIDTH - MARGIN - 170
     y -= 6
     for label, amount, font in rows:
         y -= 16
-        size = 11 if font == GOTHIC else 9.5
+        size = 11 if font == HEADING else 9.5
         canvas.setFont(font, size)
         canvas.drawString(label_x, y, label)
         canvas.drawRightString(PAGE_WIDTH - MARGIN - 3, y, amount)
     canvas.setLineWidth(0.8)
     canvas.line(label_x, y - 4, PAGE_WIDTH - MARGIN, y - 4)
     y -= 16
-    canvas.setFont(MINCHO, 8.5)
+    canvas.setFont(BODY, 8.5)
     tax = included_tax(order.total)
     canvas.drawRightString(
         PAGE_WIDTH - MARGIN - 3, y, f"（内消費税 {TAX_RATE_PERCENT}%：{yen(tax)}）金額はすべて税込です"
@@ -372,7 +374,7 @@ def delivery_slips_pdf(
 
 
 __all__ = [
-    "MINCHO",
+    "BODY",
     "NEEDS_CHECK",
     "PickLine",
     "ShopInfo",

@@ -2,33 +2,60 @@
 fonts, yen, wrapping Japanese text, a ruled table that paginates, the shop's address block and
 the page footer. Pure reportlab, no Streamlit.
 
-The PDFs use reportlab's built-in Japanese CID fonts (no font files to ship or install):
-HeiseiKakuGo-W5 for headings and figures, HeiseiMin-W3 for body text.
+Every glyph is drawn with IPAexGothic, embedded in the PDF (reportlab embeds the subset of
+glyphs a document uses, ~15 KB per page), so the paper looks the same on every PC and printer.
+reportlab's built-in Heisei CID fonts were references only: each PDF viewer substituted its
+own font, with different widths, so lines wrapped and numbers ran over on some PCs.
+
+The font file comes with the matplotlib-fontja wheel (IPA Font License v1.0, which allows
+embedding and redistribution). Ichigen reads the .ttf from the installed package's folder
+and never imports matplotlib; nothing is downloaded at run time. IPAexGothic has one weight:
+headings are set apart by size (HEADING and BODY name the roles, not two fonts).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from sheets_schema.cells import JST
 
-GOTHIC = "HeiseiKakuGo-W5"
-MINCHO = "HeiseiMin-W3"
+FONT = "IPAexGothic"
+HEADING = FONT
+BODY = FONT
+
+
+class FontMissing(RuntimeError):
+    """The embedded font's package is not installed (requirements.txt was not installed)."""
+
+
+def font_path() -> Path:
+    """ipaexg.ttf inside the installed matplotlib-fontja, found without importing the package
+    (its __init__ imports matplotlib, which the PDFs do not need)."""
+    spec = importlib.util.find_spec("matplotlib_fontja")
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    for folder in folders:
+        path = Path(folder) / "fonts" / "ipaexg.ttf"
+        if path.is_file():
+            return path
+    raise FontMissing(
+        "PDF 用のフォント（IPAexゴシック）が見つかりません。"
+        "pip install -r requirements.txt を実行してから、もう一度お試しください。"
+    )
 
 
 def _register_fonts() -> None:
-    registered = set(pdfmetrics.getRegisteredFontNames())
-    for name in (GOTHIC, MINCHO):
-        if name not in registered:
-            pdfmetrics.registerFont(UnicodeCIDFont(name))
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(FONT, str(font_path())))
 
 
 _register_fonts()
@@ -69,12 +96,34 @@ def wrap(text: str, font: str, size: float, width: float) -> list[str]:
     return out or [""]
 
 
+def wrap_items(text: str, font: str, size: float, width: float, sep: str = "、") -> list[str]:
+    """Lines of the ``sep``-separated items in ``text``, packed greedily and broken only between
+    items, so an order number like 338112-20261207-93753136 is never split across lines (a
+    picker reads it whole). A line ends without the separator. Only an item wider than a whole
+    line is broken inside."""
+    out: list[str] = []
+    current = ""
+    for item in (i for i in text.split(sep) if i) if text else []:
+        joined = f"{current}{sep}{item}" if current else item
+        if pdfmetrics.stringWidth(joined, font, size) <= width:
+            current = joined
+            continue
+        if current:
+            out.append(current)  # the line break separates; no 「、」 hanging past the column
+        pieces = wrap(item, font, size, width)
+        out.extend(pieces[:-1])
+        current = pieces[-1]
+    out.append(current)
+    return out
+
+
 @dataclass(frozen=True)
 class Column:
     title: str
     width: float
     align: str = "left"  # "left" | "right" | "center"
     wrap: bool = False
+    items: bool = False  # wrap between 「、」-separated items only (numbers stay whole)
 
 
 @dataclass
@@ -97,7 +146,10 @@ class Table:
         cells = []
         for column, text in zip(self.columns, row, strict=True):
             inner = column.width - 2 * self.padding
-            cells.append(wrap(text, MINCHO, self.size, inner) if column.wrap else [text])
+            if column.items:
+                cells.append(wrap_items(text, BODY, self.size, inner))
+            else:
+                cells.append(wrap(text, BODY, self.size, inner) if column.wrap else [text])
         return cells
 
     def row_height(self, row: Sequence[str]) -> float:
@@ -111,13 +163,13 @@ class Table:
         canvas.setFillGray(0.9)
         canvas.rect(x, y - self.header_height, self.width, self.header_height, 0, 1)
         canvas.setFillGray(0)
-        self._cells(canvas, x, y, [[c.title] for c in self.columns], GOTHIC, header=True)
+        self._cells(canvas, x, y, [[c.title] for c in self.columns], HEADING, header=True)
         return y - self.header_height
 
     def draw_row(self, canvas: Canvas, x: float, y: float, row: Sequence[str]) -> float:
         cells = self.cell_lines(row)
         height = max(len(c) for c in cells) * self.leading + 2 * self.padding
-        self._cells(canvas, x, y, cells, MINCHO)
+        self._cells(canvas, x, y, cells, BODY)
         canvas.setLineWidth(0.4)
         canvas.line(x, y - height, x + self.width, y - height)
         return y - height
@@ -175,7 +227,7 @@ def new_canvas(buffer: io.BytesIO, title: str, author: str) -> Canvas:
 
 
 def footer(canvas: Canvas, text: str, page: int, pages: int) -> None:
-    canvas.setFont(MINCHO, 8)
+    canvas.setFont(BODY, 8)
     canvas.drawString(MARGIN, BOTTOM - 20, text)
     canvas.drawRightString(PAGE_WIDTH - MARGIN, BOTTOM - 20, f"{page} / {pages} ページ")
 
@@ -184,10 +236,10 @@ def draw_shop(canvas: Canvas, shop: ShopInfo, y: float) -> float:
     """The shop's name, postcode, address and phone, right-aligned from ``y`` down (the sender
     block of a 納品書, the orderer of a 発注書); returns the y of its last line."""
     right = PAGE_WIDTH - MARGIN
-    canvas.setFont(GOTHIC, 11)
+    canvas.setFont(HEADING, 11)
     canvas.drawRightString(right, y, shop.name)
-    canvas.setFont(MINCHO, 8.5)
-    lines = [f"〒{shop.postcode}" if shop.postcode else "", *wrap(shop.address, MINCHO, 8.5, 220)]
+    canvas.setFont(BODY, 8.5)
+    lines = [f"〒{shop.postcode}" if shop.postcode else "", *wrap(shop.address, BODY, 8.5, 220)]
     if shop.phone:
         lines.append(f"TEL {shop.phone}")
     for text in (t for t in lines if t):
@@ -201,9 +253,9 @@ def draw_notes(canvas: Canvas, y: float, notes: Sequence[str]) -> float:
     if not notes:
         return y
     y -= 24
-    canvas.setFont(GOTHIC, 9)
+    canvas.setFont(HEADING, 9)
     canvas.drawString(MARGIN, y, "備考")
-    canvas.setFont(MINCHO, 9)
+    canvas.setFont(BODY, 9)
     for text in notes:
         canvas.drawString(MARGIN + 50, y, text)
         y -= 12
@@ -236,9 +288,9 @@ def draw_paged(canvas: Canvas, doc: Paged) -> None:
             doc.head(canvas)
             y = doc.top_first
         else:
-            canvas.setFont(GOTHIC, 12)
+            canvas.setFont(HEADING, 12)
             canvas.drawString(MARGIN, PAGE_HEIGHT - MARGIN - 14, doc.continued[0])
-            canvas.setFont(MINCHO, 9.5)
+            canvas.setFont(BODY, 9.5)
             canvas.drawRightString(PAGE_WIDTH - MARGIN, PAGE_HEIGHT - MARGIN - 14, doc.continued[1])
             y = doc.top_rest
         if indices or page_number == 1:
@@ -248,7 +300,7 @@ def draw_paged(canvas: Canvas, doc: Paged) -> None:
         if page_number == len(pages):
             doc.totals(canvas, y)
         else:
-            canvas.setFont(MINCHO, 8.5)
+            canvas.setFont(BODY, 8.5)
             canvas.drawRightString(PAGE_WIDTH - MARGIN, y - 14, "次のページに続きます")
         footer(canvas, doc.footer, page_number, len(pages))
         canvas.showPage()
@@ -263,7 +315,7 @@ def paged_pdf(title: str, author: str, docs: Iterable[Paged], empty: str) -> byt
         draw_paged(canvas, doc)
         count += 1
     if not count:
-        canvas.setFont(MINCHO, 10)
+        canvas.setFont(BODY, 10)
         canvas.drawString(MARGIN, PAGE_HEIGHT - MARGIN - 20, empty)
         canvas.showPage()
     canvas.save()

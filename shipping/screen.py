@@ -75,3 +75,12 @@ def mail_targets(
 
 def outbox_rows(saved: Sequence[Any]) -> list[dict[str, str]]:
     return [{"件名": item.subject, "宛先": item.to} for item in saved[:OUTBOX_SHOWN]]
+
+
+def chosen_orders(waiting: list[Any], selected_rows: Iterable[int], *, everything: bool) -> list[Any]:
+    """The orders the documents and carrier file are made for: the selected rows, or all of
+    them only when staff ticked 「すべて」 — never all of them by default."""
+    picked = [waiting[i] for i in selected_rows if 0 <= i < len(waiting)]
+    if picked:
+        return picked
+    return list(waiting) if everything else []

@@ -443,16 +443,16 @@ def health_from_tables(
 
 
 def pull_counts(run: LoggedRun) -> str:
-    """The last import's counts (件): 取得 12・新規 3・更新 2・重複スキップ 1・失敗 0."""
+    """The last import's counts (件): 取得 12・新規 3・更新 2・変更なし 1・失敗 0."""
     return (
         f"取得 {run.fetched}・新規 {run.created}・更新 {run.updated}・"
-        f"重複スキップ {run.duplicates_skipped}・失敗 {run.failed}"
+        f"変更なし {run.duplicates_skipped}・失敗 {run.failed}"
     )
 
 
 def push_counts(run: LoggedRun) -> str:
-    """The last push's counts (件): 送信 40・反映 39・失敗 1."""
-    return f"送信 {run.fetched}・反映 {run.updated}・失敗 {run.failed}"
+    """The last push's counts (件): 送信 40・受付 39・失敗 1."""
+    return f"送信 {run.fetched}・モールが受付 {run.updated}・失敗 {run.failed}"
 
 
 # -- tables for the page
@@ -470,12 +470,28 @@ def log_rows(runs: Sequence[LoggedRun], channels: Sequence[Channel], limit: int 
             "取得件数": run.fetched,
             "新規": run.created,
             "更新": run.updated,
-            "重複スキップ": run.duplicates_skipped,
+            "変更なし": run.duplicates_skipped,
             "失敗": run.failed,
             "エラー内容": run.error,
         }
         for run in reversed(runs[-limit:])  # the tab is append-only: the last rows are the newest
     ]
+
+
+# What each count means, for the help line under a card and the 同期ログ's column headers.
+COUNT_HELP: dict[str, str] = {
+    "取得件数": "モールから受け取った注文（在庫送信では、送った在庫数）の数",
+    "新規": "初めて取り込んだ注文の数",
+    "更新": "取り込み済みの注文で、モールで変わった内容（キャンセル・住所など）を反映した数"
+    "（在庫送信では、モールが受け付けた数）",
+    "変更なし": "前に取り込んだときと同じ内容だったため、何もしなかった注文の数",
+    "失敗": "取り込めなかった注文（在庫送信では、送れなかった在庫数）の数。理由はエラー内容に",
+}
+CARD_HELP = (
+    "取得: モールから受け取った注文の数。新規: 初めての注文。更新: モールで変わった注文。"
+    "変更なし: 前と同じ内容の注文。在庫送信の「受付」は、モールが受け付けた在庫数の数です。"
+    "「取り込んだ範囲」より後の注文を、次の同期で取り込みます。"
+)
 
 
 def plan_rows(plan: Sequence[PlannedPush]) -> list[dict[str, Any]]:

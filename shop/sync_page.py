@@ -36,7 +36,7 @@ def card_heading(item: health.ChannelHealth) -> str:
 
 
 def card_facts(item: health.ChannelHealth, now: datetime) -> str:
-    """Last import and push, their counts and the 取得位置, one line each."""
+    """Last import and push, their counts and how far imports have got (取り込んだ範囲), one line each."""
     facts = [f"**受注取込**　最終成功 {health.when(item.last_pull_success, now)}"]
     if item.last_pull is not None:
         facts.append(f":small[前回の件数{_result(item.last_pull)}: {health.pull_counts(item.last_pull)}]")
@@ -44,7 +44,7 @@ def card_facts(item: health.ChannelHealth, now: datetime) -> str:
     if item.last_push is not None:
         facts.append(f":small[前回の件数{_result(item.last_push)}: {health.push_counts(item.last_push)}]")
     cursor = escape_markdown(item.cursor_text)  # a file name must not end :small[…]
-    facts.append(f":small[取得位置: {cursor}]")
+    facts.append(f":small[取り込んだ範囲: {cursor}]")
     return "  \n".join(facts)
 
 

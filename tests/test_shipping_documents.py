@@ -14,7 +14,8 @@ from sheets_schema.cells import JST
 from sheets_schema.changes import WriteJob
 from sheets_schema.models import OPEN_ORDER_STATUSES
 from shipping.documents import (
-    MINCHO,
+    BODY,
+    PickLine,
     ShopInfo,
     delivery_slips_pdf,
     included_tax,
@@ -25,6 +26,7 @@ from shipping.documents import (
     wrap,
     yen,
 )
+from shipping.pdf_layout import wrap_items
 from tests import pdf_text
 from tests.shop_fixtures import Shop, sqlite_shop
 
@@ -241,9 +243,9 @@ def test_a_thirty_line_order_continues_on_a_second_page(shop: Shop) -> None:
 
 def test_long_names_wrap_within_their_column() -> None:
     name = "今治タオル フェイスタオル 特別限定版 ギフトボックス入り 名入れ刺繍サービス付き（ネイビー・ホワイト・グレー三枚組）"
-    wrapped = wrap(name, MINCHO, 9.5, 229)
+    wrapped = wrap(name, BODY, 9.5, 229)
     assert len(wrapped) >= 2
-    assert all(pdfmetrics.stringWidth(t, MINCHO, 9.5) <= 229 for t in wrapped)
+    assert all(pdfmetrics.stringWidth(t, BODY, 9.5) <= 229 for t in wrapped)
     assert _flat("".join(wrapped)) == _flat(name)
 
 
@@ -262,3 +264,34 @@ def test_included_tax_is_rounded_down() -> None:
     assert included_tax(999) == 90  # 90.8…
     assert included_tax(0) == 0
     assert yen(12345) == "¥12,345"
+
+
+def test_the_font_is_embedded_so_every_pc_prints_the_same(tables: dict[str, Any]) -> None:
+    keys = _keys(tables, ("発送待ち",))
+    for pdf in (
+        picking_pdf(picking_list(tables, keys), shop_name=SHOP.name, printed_at=PRINTED_AT),
+        delivery_slips_pdf(orders_with_lines(tables, keys), shop=SHOP, printed_at=PRINTED_AT),
+    ):
+        # A TrueType font program inside the file (a subset of IPAexGothic), and no reference
+        # to a font the viewer must have (the Heisei CID fonts were never embedded).
+        assert b"/FontFile2" in pdf and b"IPAexGothic" in pdf
+        assert b"Heisei" not in pdf
+
+
+def test_a_rakuten_order_number_is_printed_on_one_line_of_the_picking_list() -> None:
+    numbers = ["338112-20261207-93753136", "338112-20261207-10000001", "#1043", "250-7545085-6071387"]
+    line = PickLine("TWL-BATH-GY", "今治タオル バスタオル", 4, 4, tuple(("楽天", n) for n in numbers))
+    pdf = picking_pdf([line], shop_name=SHOP.name, printed_at=PRINTED_AT)
+    printed = pdf_text.pages(pdf)[0].splitlines()
+    for number in numbers:  # each whole on some printed line, never split across two
+        assert any(number in row for row in printed), (number, printed)
+
+
+def test_items_wrap_between_numbers_not_inside_them() -> None:
+    text = "、".join(["338112-20261207-93753136", "#1043", "#1044", "338112-20261207-10000001"])
+    lines = wrap_items(text, BODY, 9, 133)
+    assert "、".join(lines) == text  # nothing lost; the breaks fall between numbers
+    assert all(pdfmetrics.stringWidth(line, BODY, 9) <= 133 for line in lines)
+    assert lines[0] == "338112-20261207-93753136"  # the next number did not fit beside it
+    assert wrap_items("", BODY, 9, 133) == [""]
+    assert len(wrap_items("X" * 80, BODY, 9, 133)) > 1  # one item wider than a line still wraps

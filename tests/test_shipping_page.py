@@ -16,13 +16,41 @@ pytestmark = pytest.mark.usefixtures("fresh_caches")
 APP = str(PROJECT_ROOT / "app.py")
 
 
-def shipping_page(sql_url: str) -> AppTest:
+def shipping_page(sql_url: str, *, everything: bool = True) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.secrets["workbook"] = {"sql_url": sql_url}
     at.secrets["sync"] = {"auto_sync_demo": False}
     at.run()
     at.switch_page("pages/shipping.py")
+    at.run()
+    if everything:  # AppTest cannot click dataframe rows: take every waiting order explicitly
+        at.checkbox(key="shipping_all").check()
     return at.run()
+
+
+def mail_preview(at: AppTest) -> str:
+    """The text of the mail preview box (st.html)."""
+    (box,) = [e.proto.body for e in at.get("html") if 'data-testid="mail-preview"' in e.proto.body]
+    return box
+
+
+def test_nothing_is_printed_or_exported_until_staff_choose_the_orders(sql_url: str) -> None:
+    at = shipping_page(sql_url, everything=False)
+    assert not at.exception
+    assert not at.get("download_button")  # no 納品書, no carrier file for orders nobody chose
+    assert any("出荷する注文を上の表で選んでください" in i.value for i in at.info)
+    at.checkbox(key="shipping_all").check().run()
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "ピッキングリスト（PDF）" in labels and any(label.startswith("納品書") for label in labels)
+    assert any("すべての" in c.value and "件を対象にします" in c.value for c in at.caption)
+
+
+def test_the_mail_preview_is_text_not_markup(sql_url: str) -> None:
+    at = shipping_page(sql_url)
+    at.selectbox(key="mail_template").set_value("サンクスメール").run()
+    box = mail_preview(at)
+    assert "件名: " in box and "white-space:pre-wrap" in box
+    assert "<script" not in box and "<b>" not in box
 
 
 def test_documents_and_a_carrier_file_are_offered_for_the_waiting_orders(sql_url: str) -> None:
@@ -67,7 +95,7 @@ def test_a_tracking_file_marks_orders_shipped_with_their_numbers(sql_url: str) -
     assert any("お客様へのメール" in h.value for h in at.subheader)
     at.selectbox(key="mail_template").set_value("発送連絡").run()
     # only the two orders with tracking numbers are due for 発送連絡; the first is previewed
-    assert any(o.order_number in at.text_area[0].value for o in waiting)
+    assert any(o.order_number in mail_preview(at) for o in waiting)
 
 
 def test_shipping_mails_go_to_the_outbox_once_when_no_mail_server_is_set(sql_url: str, tmp_path) -> None:

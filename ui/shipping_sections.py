@@ -5,6 +5,7 @@ and send. Mall and staff text is escaped for markdown."""
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
 from typing import Any
 
@@ -106,6 +107,18 @@ def apply_tracking(tables: Tables, preview: tracking_import.ImportPreview, carri
     context.after_write()
 
 
+def mail_preview(subject: str, body: str) -> None:
+    """The mail as the customer will read it: dark text on white in a framed box, line breaks
+    kept. (A disabled text area drew it in grey, hard to read.) Escaped as HTML, so a buyer's
+    name or a template can never become markup."""
+    st.html(
+        '<div data-testid="mail-preview" style="border:1px solid rgba(49,51,63,0.2);'
+        'border-radius:0.5rem;padding:0.75rem 1rem;line-height:1.7;color:inherit">'
+        f'<div style="font-weight:600;margin-bottom:0.5rem">件名: {html.escape(subject)}</div>'
+        f'<div style="white-space:pre-wrap">{html.escape(body)}</div></div>'
+    )
+
+
 def mail_section(name: str, template: Any, due: list, line_index: dict) -> None:
     settings = context.settings()
     choices = screen.mail_choices(due)
@@ -120,8 +133,7 @@ def mail_section(name: str, template: Any, due: list, line_index: dict) -> None:
     except mail.MailTemplateError as exc:
         st.error(escape_markdown(exc), icon=":material/error:")
     else:
-        st.text_input("件名", subject, disabled=True)
-        st.text_area("本文", body, height=240, disabled=True)
+        mail_preview(subject, body)
     outbox = mail.outbox_folder(settings)
     if settings.mail is None:
         st.caption(

@@ -18,9 +18,9 @@ def card(item: health.ChannelHealth, now: datetime) -> None:
         st.markdown(card_heading(item))
         if item.never_synced:
             st.caption("まだ同期していません。")
-        st.markdown(card_facts(item, now))
+        st.markdown(card_facts(item, now), help=health.CARD_HELP)
         if not channel.enabled:
-            st.caption("設定で一時停止中です（enabled = false）。")
+            st.caption("このモールの同期は設定で止めています（設定ファイルの enabled = false）。")
         if item.backoff_text:
             st.warning(escape_markdown(item.backoff_text), icon=":material/hourglass_top:")
         if item.credential is not None:

@@ -34,6 +34,7 @@ def test_picking_list_then_delivery_slips_ten_times_in_a_row_all_arrive(
         ),
     )
     page.goto(f"{app.url}/shipping")
+    page.get_by_text("発送待ちのすべて").click()  # nothing is printed until orders are chosen
     picking = page.get_by_role("button", name="ピッキングリスト（PDF）")
     slips = page.get_by_role("button", name="納品書").first
     expect(slips).to_be_visible(timeout=30_000)

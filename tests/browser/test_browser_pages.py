@@ -114,8 +114,17 @@ def test_the_delivery_slips_download_as_a_pdf_from_the_shipping_page(
     context = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True)
     page = context.new_page()
     page.goto(f"{app.url}/shipping")
-    button = page.get_by_role("button", name="納品書").first
+    grid = page.get_by_test_id("stDataFrame").first
+    expect(grid).to_be_visible(timeout=30_000)
+    wait_for_app(page)
+    expect(page.get_by_text("出荷する注文を上の表で選んでください")).to_be_visible()
+    expect(page.get_by_role("button", name="納品書")).to_have_count(0)  # nothing chosen, nothing printed
+    box = grid.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the first row's selection cell
+    button = page.get_by_role("button", name="納品書 1 枚（PDF）")
     expect(button).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("選んだ 1 件を対象にします")).to_be_visible()
     wait_for_app(page)
     with page.expect_download() as download:
         button.click()  # the PDF is made now, not on every rerun
