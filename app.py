@@ -11,10 +11,10 @@ import streamlit as st
 
 from settings import SettingsError, load_settings
 from sheets_schema.errors import WorkbookError
-from ui import auth, context, japanese_widgets, sidebar
+from ui import auth, context, screen_style, sidebar
 
 st.set_page_config(page_title="Ichigen 一元管理", page_icon="🛒", layout="wide")
-japanese_widgets.apply()
+screen_style.apply()
 
 try:
     secrets = st.secrets.to_dict()

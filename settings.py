@@ -168,6 +168,9 @@ class AppSettings(Section):
     shop_address: str = "東京都渋谷区神宮前1-2-3 いちげんビル2F"
     shop_phone: str = "03-1234-5678"
     cache_ttl_seconds: int = Field(60, ge=0)
+    # Each person's table settings (columns shown, rows, wrapping): screen settings, not shop
+    # data, so a file beside the app rather than a tab (shop/table_choices.py).
+    screen_settings_path: Path = Path("data/ichigen-screen.json")
 
 
 class SyncSettings(Section):

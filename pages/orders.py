@@ -21,6 +21,7 @@ from shop.orders.board import Board, build_board
 from shop.orders.filters import PERIODS, filter_orders, period_range, status_counts
 from shop.orders.frame import ARCHIVED, OrderKey, archived_keys, keys_of, list_view, with_archived
 from ui import archive, auth, context, order_actions, order_detail, order_list, order_queue, status_change
+from ui.table_choices import table_choice
 
 LIST_LIMIT = 1_000  # rows sent to the browser; filters find the rest
 
@@ -93,13 +94,18 @@ with list_tab:
     view = list_view(listed, masked=masked, limit=LIST_LIMIT)
     keys = keys_of(view)
     archived = archived_keys(listed.head(LIST_LIMIT))
+    count_col, choice_col = st.columns([6, 1], vertical_alignment="bottom")
+    with choice_col:
+        choice = table_choice("受注一覧", list(view.columns), order_list.DEFAULT)
     if len(listed) > LIST_LIMIT:
-        st.caption(
+        count_col.caption(
             f"条件に合う注文 {len(listed):,} 件のうち、新しい順に {LIST_LIMIT:,} 件を表示しています。"
             "期間や検索で絞り込んでください。"
         )
     else:
-        st.caption(f"{len(filtered):,} 件（全 {len(board.frame):,} 件）。行の左端をクリックすると選べます。")
+        count_col.caption(
+            f"{len(filtered):,} 件（全 {len(board.frame):,} 件）。行の左端をクリックすると選べます。"
+        )
     if len(from_archive):
         more = "（新しい順に最大 " + f"{ARCHIVE_SEARCH_LIMIT:,} 件）" if found is not None else ""
         st.caption(
@@ -115,7 +121,7 @@ with list_tab:
     else:
         # The key follows the read and the filters: a selection never points at other rows.
         signature = page_text.key(snapshot.read_at.isoformat(), statuses, malls, start, end, text, masked)
-        selected = order_list.order_table(view, keys, key=f"orders_table_{signature}")
+        selected = order_list.order_table(view, keys, choice, key=f"orders_table_{signature}")
 
     if not selected and not view.empty:
         st.caption("注文を選ぶと、ここに詳細と（編集権限があれば）ステータスの一括変更が表示されます。")

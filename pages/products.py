@@ -23,15 +23,19 @@ from sheets_schema.parsing import Table
 from sheets_schema.tabs import PRODUCTS, STOCK, TabSpec
 from shop import bulk_edit
 from shop.products_page import error_list, fingerprint
+from shop.table_choices import TableChoice
 from ui import auth, context
 from ui import product_editor as editor
 from ui import product_upload as upload
 from ui.oversold import oversold_notice
 from ui.purchasing_orders import expected_arrivals
 from ui.stock_push import push_panel
+from ui.table_choices import table_choice
 from vocabulary.text import escape_markdown
 
-EDITOR_HEIGHT = 390  # rows visible on a 1366×768 laptop with the title, tabs and buttons
+# 8 rows fit a 1366×768 laptop under the title and tabs with the buttons still in view;
+# each person can choose more (and which columns) from 「表示」.
+DEFAULT_GRID = TableChoice(rows=8)
 
 
 # -- the grids
@@ -63,16 +67,26 @@ def _editor_tab(
         st.info(empty_hint, icon=":material/lightbulb:")
     locked = {*spec.key} if not adds_rows else set()
     config = editor.column_config(spec, frame, editable, locked)
+    # The key column stays (rows are matched on it); the rest is the person's choice.
+    choosable = [c for c in frame.columns if c not in spec.key]
+    with st.columns([6, 1])[1]:
+        choice = table_choice(spec.title, choosable, DEFAULT_GRID)
+    shown = [*spec.key, *choice.columns(choosable)] if choosable else None
+    sizing = {
+        "height": choice.height(len(frame) + 1),
+        "row_height": choice.row_height(),
+        "column_order": shown,
+    }
     if not editable:
-        st.dataframe(frame, column_config=config, height=EDITOR_HEIGHT, width="stretch")
+        st.dataframe(frame, column_config=config, width="stretch", **sizing)
         return
     st.data_editor(
         frame,
         key=key,
         column_config=config,
         num_rows="add" if adds_rows else "fixed",
-        height=EDITOR_HEIGHT,
         width="stretch",
+        **sizing,
     )
     diff, pending = editor.pending_diff(key)
     check_col, undo_col, note_col = st.columns([1.3, 1.3, 4], vertical_alignment="center")

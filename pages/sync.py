@@ -2,7 +2,7 @@
 
 Top to bottom: a red banner per mall whose orders have not come in for too long; the actions
 (今すぐ同期 for 管理, auto-sync while this page is open); one bordered card per mall (last
-import and push, their counts, 取得位置, waiting after failures, key expiry, latest error); the
+import and push, their counts, how far imports got (取り込んだ範囲), waiting after failures, key expiry, latest error); the
 stock the next sync would send (dry run); the latest 同期ログ rows.
 """
 
@@ -17,11 +17,13 @@ from sheets_schema.errors import WorkbookError
 from sheets_schema.tabs import STOCK_PUSHES, SYSTEM_STATE
 from shop import sync_health as health
 from shop.sync_page import answered_message, never_synced_hint, push_plan_frame, unexpected_message
+from shop.table_choices import TableChoice
 from sync import state
 from sync.connectors import ChannelConfigError
 from sync.errors import LeaseHeld, SyncError
 from ui import auth, autosync, context, sync_actions
 from ui.sync_card import card
+from ui.table_choices import table_choice
 from vocabulary.text import escape_markdown
 
 _AUTO_LAST = "sync_page_auto_last"
@@ -193,13 +195,19 @@ if channels and not problems:
             else:
                 st.success("送る必要のある在庫数はありません。すべてのモールに最新の数を送信済みです。")
 
-st.subheader("同期ログ（最新50件）")
+title_col, choice_col = st.columns([6, 1], vertical_alignment="bottom")
+title_col.subheader("同期ログ（最新50件）")
 if runs:
+    log = pd.DataFrame(health.log_rows(runs, channels))
+    with choice_col:
+        choice = table_choice("同期ログ", list(log.columns), TableChoice(rows=15))
     st.dataframe(
-        pd.DataFrame(health.log_rows(runs, channels)),
+        log,
         hide_index=True,
         width="stretch",
-        height=320,
+        height=choice.height(len(log)),
+        row_height=choice.row_height(),
+        column_order=choice.columns(list(log.columns)),
         column_config={
             "エラー内容": st.column_config.TextColumn(width="large"),
             **{
