@@ -37,8 +37,12 @@ from ui import analytics_filters, analytics_stock, archive, context
 # --- sections, top to bottom -------------------------------------------------------------------
 
 
-def kpi_row(now: analytics.Kpis, before: analytics.Kpis) -> None:
-    """売上・件数・客単価・キャンセル率, each compared with the same number of days before."""
+def kpi_row(now: analytics.Kpis, before: analytics.Kpis | None) -> None:
+    """売上・件数・客単価・キャンセル率, each compared with the same number of days before —
+    only when that period is wholly within the shop's records (``before`` None otherwise): a
+    period half before the first order would show growth that never happened."""
+    if before is None or not before.orders:
+        before = analytics.Kpis(0, 0, 0, 0, 0.0) if before is None else before
     compare = "前期間比" if before.orders else None
     common = {"delta_description": compare, "border": True, "height": "stretch"}
     # 売上 gets the widest card: ¥123,456,789 must not be cut off on a 1366 px screen.
@@ -190,7 +194,15 @@ else:
     base = archive.analytics_base(start, end, today)
     chosen = analytics.select(base, malls, start, end)
     now = analytics.kpis(chosen.orders)
-    kpi_row(now, analytics.kpis(analytics.select(base, malls, *analytics.previous_period(start, end)).orders))
+    before_start, before_end = analytics.previous_period(start, end)
+    if before_start >= first_day:
+        kpi_row(now, analytics.kpis(analytics.select(base, malls, before_start, before_end).orders))
+    else:
+        kpi_row(now, None)
+        st.caption(
+            f"前期間（{before_start:%Y/%m/%d}〜{before_end:%Y/%m/%d}）は、受注の記録がある"
+            f" {first_day:%Y/%m/%d} より前を含むため、前期間比を出していません。"
+        )
     if not malls:
         st.info("モールを1つ以上選んでください。", icon=":material/filter_alt:")
     elif now.orders == 0:

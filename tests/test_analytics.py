@@ -522,3 +522,19 @@ def test_a_return_against_an_order_shows_in_the_return_rates(sql_url: str) -> No
     )
     assert (row["返品数"], row["出荷数"]) == (1, sent)
     assert row["返品率（%）"] == pytest.approx(round(100 / sent, 1))
+
+
+def test_the_demo_compares_like_with_like_and_never_with_days_before_its_records(sql_url: str) -> None:
+    """The demo's history sells at its live rate, so 直近30日 against the 30 days before is
+    ordinary noise, not +470 %; a period whose previous period starts before the first order
+    gets no 前期間比 (and says why) rather than growth that never happened."""
+    at = open_page(sql_url)
+    sales = next(m for m in at.metric if m.label == "売上")
+    assert sales.proto.delta_description == "前期間比"
+    change_percent = float(sales.proto.delta.replace("%", "").replace("+", ""))
+    assert -40 < change_percent < 40
+    at.segmented_control(key="analytics_period").set_value("直近90日").run()
+    assert not at.exception
+    kpis = [m for m in at.metric if m.label in ("売上", "件数", "客単価", "キャンセル率")]
+    assert len(kpis) == 4 and all(not m.proto.delta for m in kpis)
+    assert any("前期間比を出していません" in c.value for c in at.caption)

@@ -382,3 +382,23 @@ def test_shipments_the_mall_cannot_accept_are_rejected_in_japanese(tmp_path: Pat
     with pytest.raises(MallRejected, match="注文はありません"):
         connector.confirm_shipment(Shipment(order_number="#1001", **base))
     assert connector.shipments() == {}
+
+
+def test_with_the_daily_rhythm_orders_follow_the_day_at_the_same_mean_rate(tmp_path: Path) -> None:
+    """The embedded demo's malls sell like the seeded history (vocabulary.demo_rhythm): the
+    mean rate is orders_per_hour, evenings busy, nights quiet; still a pure function of the
+    seed and the epoch (a second connector on the same state sees the same orders)."""
+    days = 60
+    clock = Clock(T0)
+    connector = make(tmp_path, clock=clock, orders_per_hour=2.0, daily_rhythm=True, backlog_hours=24 * days)
+    orders = fetch(connector, None, T0)
+    arrived = [o.ordered_at for o in orders]
+    # Orders whose goods were all out of stock never exist, so count arrivals, not orders.
+    epoch = connector.epoch()
+    count = connector._arrivals(epoch).count_before((T0 - epoch).total_seconds())
+    assert abs(count / days - 48) < 48 * 0.1  # 2 an hour on average
+    evenings = sum(t.hour in (20, 21, 22) for t in arrived)
+    nights = sum(t.hour in (2, 3, 4) for t in arrived)
+    assert evenings > 5 * nights > 0
+    again = make(tmp_path, clock=clock, orders_per_hour=2.0, daily_rhythm=True, backlog_hours=24 * days)
+    assert [o.order_number for o in fetch(again, None, T0)] == [o.order_number for o in orders]

@@ -10,7 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from vocabulary.demo_shop import DEMO_MALLS, demo_shop
+from sync.connectors import DEMO_CHANNELS
+from vocabulary import demo_rhythm
+from vocabulary.demo_shop import DEMO_MALLS, HISTORY_HOURS, INITIAL_STOCK_DAYS, ORDER_WINDOW_DAYS, demo_shop
+
+HISTORY_DAYS = HISTORY_HOURS / 24
 
 JST = ZoneInfo("Asia/Tokyo")
 NOW = datetime(2026, 11, 20, 15, 30, 12, tzinfo=JST)
@@ -188,7 +192,8 @@ def test_mall_listings(shop) -> None:
 
 def test_orders(shop) -> None:
     orders = shop["受注"]
-    assert 70 <= len(orders) <= 90
+    # The live demo malls' rate over the days the seeded history covers (demo_rhythm).
+    assert abs(len(orders) - sum(demo_rhythm.DAILY_ORDERS.values()) * HISTORY_DAYS) <= 4
     malls = Counter(o["モール"] for o in orders)
     assert set(malls) == set(DEMO_MALLS) and malls.most_common(1)[0][0] == "楽天"
     keys = [(o["モール"], o["注文番号"]) for o in orders]
@@ -202,7 +207,7 @@ def test_orders(shop) -> None:
         assert match, o["注文番号"]
         ordered, updated = _parse(o["注文日時"]), _parse(o["更新日時"])
         assert ordered <= updated <= NOW
-        assert NOW - timedelta(days=45) <= ordered
+        assert NOW - timedelta(days=ORDER_WINDOW_DAYS) <= ordered
         if o["モール"] == "楽天":
             assert match.group(1) == ordered.strftime("%Y%m%d")
         assert re.fullmatch(r"\d{3}-\d{4}", str(o["郵便番号"]))
@@ -251,13 +256,13 @@ def test_ledger(shop) -> None:
     assert len(set(ids)) == len(ids)
     times = [_parse(m["日時"]) for m in ledger]
     assert times == sorted(times)
-    assert all(NOW - timedelta(days=46) <= t <= NOW for t in times)
+    assert all(NOW - timedelta(days=INITIAL_STOCK_DAYS) <= t <= NOW for t in times)
     assert {m["区分"] for m in ledger} <= {"入庫", "出荷", "引当", "引当解除", "手動調整"}
     initial = [m for m in ledger if m["区分"] == "入庫" and not str(m["移動ID"]).startswith("入荷:")]
     assert sorted(m["SKU"] for m in initial) == sorted(skus)
     for m in initial:
         assert m["移動ID"] == f"入庫:初期:{m['SKU']}" and m["備考"] == "初期在庫"
-        assert int(m["数量"]) > 0 and _parse(m["日時"]) == NOW - timedelta(days=46)
+        assert int(m["数量"]) > 0 and _parse(m["日時"]) == NOW - timedelta(days=INITIAL_STOCK_DAYS)
     for m in ledger:
         if m["区分"] != "手動調整":
             assert int(m["数量"]) > 0, m
@@ -397,3 +402,23 @@ def test_every_product_has_its_own_shelf(shop) -> None:
     shelves = [str(p["棚番"]) for p in shop["商品"]]
     assert all(re.fullmatch(r"[A-E]-\d{2}-\d", s) for s in shelves)
     assert len(set(shelves)) == len(shelves)
+
+
+def test_the_seeded_history_sells_at_the_live_demo_malls_rate_and_rhythm(shop) -> None:
+    """分析 compares like with like: the seeded orders per day and per mall are the demo malls'
+    own rates, the history stops where the malls' backlog starts, and evenings outsell nights."""
+    orders = shop["受注"]
+    ordered = [_parse(o["注文日時"]) for o in orders]
+    assert max(ordered) <= NOW - timedelta(hours=demo_rhythm.LIVE_BACKLOG_HOURS)
+    per_mall = Counter(o["モール"] for o in orders)
+    for channel in DEMO_CHANNELS.values():
+        daily = channel["orders_per_hour"] * 24
+        assert abs(per_mall[channel["mall"]] / HISTORY_DAYS - daily) <= 0.1, channel["mall"]
+        assert channel["daily_rhythm"] and channel["backlog_hours"] == demo_rhythm.LIVE_BACKLOG_HOURS
+    # Two halves of the window sell alike (no growth spike; Poisson noise only).
+    middle = NOW - timedelta(days=ORDER_WINDOW_DAYS / 2)
+    older, newer = sum(t < middle for t in ordered), sum(t >= middle for t in ordered)
+    assert 0.75 < newer / older < 1.33
+    evenings = sum(t.hour in (20, 21, 22) for t in ordered)
+    nights = sum(t.hour in (2, 3, 4) for t in ordered)
+    assert evenings > 5 * nights

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from vocabulary import demo_purchasing
+from vocabulary import demo_purchasing, demo_rhythm
 
 JST = ZoneInfo("Asia/Tokyo")
 SEED = 20260110
@@ -169,9 +169,14 @@ ADJUSTMENTS = (  # (days before now, SKU, signed 実在庫 delta, 備考); delta
 
 # --- orders ------------------------------------------------------------------------------
 
-ORDER_WINDOW_DAYS = 45
-INITIAL_STOCK_DAYS = 46
-MALL_ORDER_COUNTS = {"楽天": 32, "Amazon": 20, "Yahoo!": 12, "Shopify": 16}
+ORDER_WINDOW_DAYS = 62  # 直近30日 and the 30 days before it are both whole in 分析
+INITIAL_STOCK_DAYS = 63
+# The seeded orders cover [now - ORDER_WINDOW_DAYS, now - LIVE_BACKLOG_HOURS) at the demo malls' own
+# rate (vocabulary.demo_rhythm); the demo malls sell from there on.
+HISTORY_HOURS = ORDER_WINDOW_DAYS * 24 - demo_rhythm.LIVE_BACKLOG_HOURS
+MALL_ORDER_COUNTS = {
+    mall: round(daily * HISTORY_HOURS / 24) for mall, daily in demo_rhythm.DAILY_ORDERS.items()
+}
 ORDER_COUNT = sum(MALL_ORDER_COUNTS.values())
 PAYMENTS = {  # mall -> ((method, weight), ...)
     "楽天": (
@@ -246,7 +251,8 @@ CANCEL_NOTES = (
     "購入者都合によりキャンセル",
     "注文内容の誤りによりキャンセル（再注文あり）",
 )
-CANCEL_COUNT, HOLD_COUNT, AWAITING_PAYMENT_COUNT = 4, 2, 2
+# About 3 % of orders cancelled (the live demo malls cancel 5 % of theirs, some before import).
+CANCEL_COUNT, HOLD_COUNT, AWAITING_PAYMENT_COUNT = round(ORDER_COUNT * 0.03), 2, 2
 
 DAY = 86400  # seconds
 
@@ -473,14 +479,23 @@ class _Numberer:
         return f"{YAHOO_STORE}-{seq}" if mall == "Yahoo!" else f"#{seq}"
 
 
+def _history_offsets(rng: random.Random, now: datetime, count: int) -> list[int]:
+    """Seconds before ``now`` of ``count`` orders spread over the history window as the live
+    demo malls sell: by the hour and weekday of demo_rhythm (rejection sampling)."""
+    newest = int(demo_rhythm.LIVE_BACKLOG_HOURS * 3600)
+    oldest = ORDER_WINDOW_DAYS * DAY
+    offsets: list[int] = []
+    while len(offsets) < count:
+        offset = rng.randint(newest, oldest)
+        if rng.random() * demo_rhythm.PEAK < demo_rhythm.weight(now - timedelta(seconds=offset)):
+            offsets.append(offset)
+    return offsets
+
+
 def _orders(rng: random.Random, now: datetime, skus: list[Sku], listings: list[Row]) -> list[Order]:
     by_code = {s.code: s for s in skus}
     listed = {m: [by_code[str(r["SKU"])] for r in listings if r["モール"] == m] for m in DEMO_MALLS}
-    # Slight recency bias: more orders in the last few days, as for a growing shop.
-    offsets = sorted(
-        (max(600, int(ORDER_WINDOW_DAYS * DAY * rng.random() ** 1.3)) for _ in range(ORDER_COUNT)),
-        reverse=True,
-    )
+    offsets = sorted(_history_offsets(rng, now, ORDER_COUNT), reverse=True)
     ages = [o / DAY for o in offsets]
     statuses = _statuses(rng, ages)
     number = _Numberer(rng)
@@ -636,6 +651,9 @@ def _ledger(rng: random.Random, now: datetime, skus: list[Sku], orders: list[Ord
     initial = []
     for s in skus:
         final = _final_stock(rng, s, allocated[s.code])
+        if received[s.code] and s.code not in LOW_STOCK_SKUS + OUT_OF_STOCK_SKUS:
+            # Enough left that the received goods were never sold before they arrived.
+            final = max(final, _least_final(s.code, receipt_moves, leaving))
         if received[s.code] and final < _least_final(s.code, receipt_moves, leaving):
             # demo_purchasing.PLAN receives goods the shop could not have sold before they came.
             raise ValueError(f"demo purchase plan: {s.code} would start or fall below zero")

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 
 from settings import Settings
 from sync.connectors.base import ChannelSettings, Connector
+from vocabulary import demo_rhythm
 
 # type -> module; every module exposes Settings, Connector and its map_* functions.
 CONNECTOR_MODULES: dict[str, str] = {
@@ -26,35 +27,46 @@ CONNECTOR_MODULES: dict[str, str] = {
     "yahoo": "sync.connectors.yahoo",
 }
 
+
+def _demo_rate(mall: str) -> dict[str, Any]:
+    """The same rhythm as the seeded history (vocabulary.demo_rhythm): ~10 orders a day in all,
+    following the day; the mall starts where the seeded history ends."""
+    return {
+        "orders_per_hour": demo_rhythm.orders_per_hour(mall),
+        "daily_rhythm": True,
+        "backlog_hours": demo_rhythm.LIVE_BACKLOG_HOURS,
+    }
+
+
 # What the embedded default runs when no mall is configured: four simulated malls.
 DEMO_CHANNELS: dict[str, dict[str, Any]] = {
     "rakuten_demo": {
         "type": "demo",
         "mall": "楽天",
+        **_demo_rate("楽天"),
         "display_name": "楽天デモ",
         "seed": 1,
-        "orders_per_hour": 4.0,
     },
     "amazon_demo": {
         "type": "demo",
         "mall": "Amazon",
+        **_demo_rate("Amazon"),
         "display_name": "Amazonデモ",
         "seed": 2,
-        "orders_per_hour": 3.0,
     },
     "yahoo_demo": {
         "type": "demo",
         "mall": "Yahoo!",
+        **_demo_rate("Yahoo!"),
         "display_name": "Yahoo!デモ",
         "seed": 3,
-        "orders_per_hour": 2.0,
     },
     "shopify_demo": {
         "type": "demo",
         "mall": "Shopify",
+        **_demo_rate("Shopify"),
         "display_name": "Shopifyデモ",
         "seed": 4,
-        "orders_per_hour": 2.0,
     },
 }
 

@@ -46,6 +46,7 @@ from pydantic import Field, field_validator
 from sync.connectors.base import ChannelSettings, OrderPage
 from sync.errors import MallPayloadError, MallRejected
 from sync.models import Address, Order, OrderLine, PushResult, Shipment, StockLevel
+from vocabulary import demo_rhythm
 from vocabulary import demo_shop as shop
 
 JST = shop.JST
@@ -61,6 +62,9 @@ class Settings(ChannelSettings):
     orders_per_hour: float = Field(3.0, gt=0, le=1000)
     # On first contact the mall already has this many hours of orders.
     backlog_hours: float = Field(6.0, ge=0, le=24 * 90)
+    # Orders follow the shop's day (vocabulary.demo_rhythm: night low, evening peak) around
+    # the mean orders_per_hour, instead of arriving at a constant rate.
+    daily_rhythm: bool = False
     state_dir: Path = Path("data/demo_malls")  # relative to the project folder
     unknown_sku_rate: float = Field(0.02, ge=0, le=1)
     cancel_rate: float = Field(0.05, ge=0, le=1)
@@ -265,19 +269,37 @@ def arrival_gap(seed: int, k: int, orders_per_hour: float) -> float:
 
 
 class Arrivals:
-    """Whole seconds from the epoch at which each order arrives, extended as time goes on."""
+    """Whole seconds from the epoch at which each order arrives, extended as time goes on.
 
-    def __init__(self, seed: int, orders_per_hour: float) -> None:
+    With a ``rhythm`` (seconds from the epoch -> rate relative to the mean, at most ``peak``)
+    the arrivals follow the day: candidates come at ``peak`` times the mean rate and candidate
+    j is kept with probability rhythm(t_j) / peak, drawn from (seed, j) only (thinning), so
+    the orders are still a pure function of the seed and the epoch."""
+
+    def __init__(
+        self,
+        seed: int,
+        orders_per_hour: float,
+        rhythm: Callable[[float], float] | None = None,
+        peak: float = 1.0,
+    ) -> None:
         self.seed, self.rate = seed, orders_per_hour
+        self.rhythm, self.peak = rhythm, peak if rhythm is not None else 1.0
         self._total = 0.0
+        self._candidates = 0
         self.seconds: list[int] = []
+
+    def _next(self) -> None:
+        self._total += arrival_gap(self.seed, self._candidates, self.rate * self.peak)
+        j, self._candidates = self._candidates, self._candidates + 1
+        if self.rhythm is None or _rng(self.seed, j, "keep").random() * self.peak < self.rhythm(self._total):
+            self.seconds.append(math.floor(self._total))
 
     def count_before(self, seconds: float) -> int:
         """How many orders arrived strictly before `seconds` after the epoch."""
-        # Stop at the first order arriving at or after ceil(seconds): every later one is too.
+        # Stop at the first candidate at or after ceil(seconds): every later one is too.
         while self._total < math.ceil(seconds):
-            self._total += arrival_gap(self.seed, len(self.seconds), self.rate)
-            self.seconds.append(math.floor(self._total))
+            self._next()
         return bisect_left(self.seconds, math.ceil(seconds))
 
     def first_at_or_after(self, seconds: float) -> int:
@@ -543,7 +565,7 @@ class Connector:
         self.display_name = settings.display_name or f"{settings.mall}デモ"
         self.state_path = Path(project_root) / settings.state_dir / f"{channel.replace(os.sep, '_')}.json"
         self._clock = clock
-        self._arrivals = Arrivals(settings.seed, settings.orders_per_hour)
+        self._arrivals_by_epoch: dict[datetime, Arrivals] = {}
 
     # -- state
 
@@ -579,8 +601,19 @@ class Connector:
 
     # -- orders
 
+    def _arrivals(self, epoch: datetime) -> Arrivals:
+        """The arrivals for this state file's epoch (the rhythm needs the wall clock)."""
+        arrivals = self._arrivals_by_epoch.get(epoch)
+        if arrivals is None:
+            rhythm = None
+            if self.settings.daily_rhythm:
+                rhythm = lambda seconds: demo_rhythm.weight(epoch + timedelta(seconds=seconds))  # noqa: E731
+            arrivals = Arrivals(self.settings.seed, self.settings.orders_per_hour, rhythm, demo_rhythm.PEAK)
+            self._arrivals_by_epoch = {epoch: arrivals}
+        return arrivals
+
     def _ordered_at(self, epoch: datetime, k: int) -> datetime:
-        return epoch + timedelta(seconds=self._arrivals.seconds[k])
+        return epoch + timedelta(seconds=self._arrivals(epoch).seconds[k])
 
     def _plan(self, epoch: datetime, stock: StockHistory, k: int) -> Plan | None:
         ordered_at = self._ordered_at(epoch, k)
@@ -599,8 +632,8 @@ class Connector:
         if end <= start:
             return
         stock = StockHistory(state["stock"])
-        arrived = self._arrivals.count_before((end - epoch).total_seconds())
-        first = self._arrivals.first_at_or_after((start - MAX_EVENT_DELAY - epoch).total_seconds())
+        arrived = self._arrivals(epoch).count_before((end - epoch).total_seconds())
+        first = self._arrivals(epoch).first_at_or_after((start - MAX_EVENT_DELAY - epoch).total_seconds())
         shipped = _shipped_by_index(state["shipments"])
         candidates = set(range(first, arrived)) | {k for k in shipped if k < arrived}
         changed: list[tuple[datetime, int, Order]] = []
@@ -642,7 +675,7 @@ class Connector:
     def _find(self, state: dict[str, Any], number: str, now: datetime) -> Plan | None:
         epoch = datetime.fromisoformat(state["epoch"])
         k = order_index(self.mall, self.settings.seed, number)
-        arrived = self._arrivals.count_before((now - epoch).total_seconds())
+        arrived = self._arrivals(epoch).count_before((now - epoch).total_seconds())
         if k is None or k >= arrived:
             return None
         if order_number(self.mall, self.settings.seed, k, self._ordered_at(epoch, k)) != number:
