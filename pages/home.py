@@ -10,6 +10,7 @@ from shop.overview import overview, yen
 from shop.stock_value import stock_value_note
 from ui import context, valuation
 from ui.oversold import oversold_notice
+from ui.today import today_cards
 
 snapshot = context.snapshot()
 summary = context.derived("overview", overview)
@@ -17,6 +18,8 @@ summary = context.derived("overview", overview)
 st.title("ホーム")
 if snapshot.demo_since:
     st.caption("デモショップのデータです。自由に操作して試せます。")
+
+today_cards()
 
 sku, units, value = st.columns(3)
 sku.metric("SKU数", f"{summary.sku_count:,}")

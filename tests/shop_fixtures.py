@@ -64,9 +64,27 @@ def staff_edit(workbook: Workbook, tab: str, key: tuple[str, ...], values: dict[
     workbook.write(job)
 
 
+# Tests want a busy shop: orders every few minutes at a constant rate, a 6-hour backlog on
+# first contact (the demo malls the app ships sell ~10 a day following the day, like the
+# seeded history; a test that advances its clock 20 minutes would see none).
+BUSY_RATES = {"rakuten_demo": 4.0, "amazon_demo": 3.0, "yahoo_demo": 2.0, "shopify_demo": 2.0}
+
+
+def busy_demo_channels() -> dict[str, dict[str, Any]]:
+    return {
+        channel: {
+            **section,
+            "orders_per_hour": BUSY_RATES[channel],
+            "daily_rhythm": False,
+            "backlog_hours": 6.0,
+        }
+        for channel, section in DEMO_CHANNELS.items()
+    }
+
+
 def demo_malls(state_dir: Path, clock: Clock, **overrides: Any) -> list[DemoMall]:
     malls = []
-    for channel, section in DEMO_CHANNELS.items():
+    for channel, section in busy_demo_channels().items():
         parsed = channel_settings(
             channel, {**section, "state_dir": str(state_dir), **overrides.get(channel, {})}
         )

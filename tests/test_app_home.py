@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from settings import PROJECT_ROOT, load_settings
 from sheets_schema.book import open_workbook, read_tables
 from sheets_schema.changes import WriteJob
+from shop.orders.board import build_board
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
@@ -126,7 +127,11 @@ def test_the_whole_app_runs_against_a_sheets_compatible_server(fake_sheets) -> N
     assert metrics(at)["SKU数"] == "0"
     assert {"商品", "在庫", "受注", "_システム"} <= set(fake_sheets.sheet_titles(key))
     assert fake_sheets.is_hidden(key, "_システム")
-    assert fake_sheets.count("values.batchGet") == 1
+    # The snapshot (every tab but 同期ログ) and the tail of 同期ログ for 今日やること's sync card
+    # (kept per snapshot and shared with the 同期 page, which reads it no more).
+    assert fake_sheets.count("values.batchGet") == 2
+    at.switch_page("pages/sync.py").run()
+    assert not at.exception and fake_sheets.count("values.batchGet") == 2
     # The tabs Ichigen made came with their warning-only protections, in the same request.
     assert fake_sheets.count("batchUpdate") == 1
 
@@ -157,3 +162,20 @@ def test_the_embedded_demo_keeps_syncing_its_demo_malls_in_the_background(sql_ur
     again.secrets["sync"] = {"interval_seconds": 3600}
     again.run()
     assert any("自動同期中" in c.value for c in again.sidebar.caption)
+
+
+def test_home_answers_the_four_first_questions_with_counts_and_links(sql_url: str) -> None:
+    """Where orders needing attention are, how to ship today's orders, how to change a stock
+    number, and whether every mall is in sync — each a card with its count and a link."""
+    at = app_for(sql_url).run()
+    assert not at.exception
+    assert any(h.value == "今日やること" for h in at.subheader)
+    tables = read_tables(open_workbook(load_settings({"workbook": {"sql_url": sql_url}})))
+    board = build_board(tables)
+    waiting = sum(o.status == "発送待ち" for o in tables["受注"].models())
+    texts = [m.value for m in at.markdown]
+    assert board.queue_orders > 0 and f":red[{board.queue_orders} 件]" in texts  # red: needs doing
+    assert f"発送待ち {waiting} 件" in texts and "売り越しなし" in texts
+    assert "まだ同期していません" in texts  # the demo malls have not been synced in this test
+    links = [(link.proto.page, link.proto.label) for link in at.get("page_link")]
+    assert [page for page, _ in links] == ["orders", "shipping", "products", "sync"]

@@ -87,9 +87,10 @@ def test_the_frame_has_sheet_rows_typed_numbers_and_a_read_only_name(demo_tables
     ]
     assert str(frame["実在庫"].dtype) == "Int64"
     first = frame.iloc[0]
+    stored = demo_tables["在庫"].models()[0]  # the sheet's first row, as typed
     assert (first["SKU"], first["実在庫"], first["商品名"]) == (
-        "TWL-FACE-WH",
-        37,
+        stored.sku,
+        stored.on_hand,
         "今治タオル フェイスタオル ホワイト",
     )
     products = bulk_edit.editor_frame(demo_tables["商品"])

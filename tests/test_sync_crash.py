@@ -23,9 +23,8 @@ from settings import PROJECT_ROOT, load_settings
 from sheets_schema.book import ensure_tabs, open_workbook, read_tables
 from sheets_schema.changes import WriteJob
 from sheets_schema.workbook import Workbook, runner_lock
-from sync.connectors import DEMO_CHANNELS
 from tests.conftest import GoogleHarness, HybridHarness, SqlHarness
-from tests.shop_fixtures import Shop, ledger_problems, open_shop, snapshot
+from tests.shop_fixtures import Shop, busy_demo_channels, ledger_problems, open_shop, snapshot
 
 HARNESS_BACKENDS = ("sql", "postgresql", "google", "hybrid")
 
@@ -121,7 +120,7 @@ def test_kill_9_of_a_running_sync_then_a_rerun_loses_and_doubles_nothing(
             f"[malls.{channel}]\n"
             + "".join(f"{k} = {json.dumps(v)}\n" for k, v in section.items())
             + f'state_dir = "{tmp_path / "demo_malls"}"\n'
-            for channel, section in DEMO_CHANNELS.items()
+            for channel, section in busy_demo_channels().items()
         ),
         encoding="utf-8",
     )
@@ -221,7 +220,7 @@ def test_kill_9_of_a_running_sync_on_the_hybrid_then_a_rerun_loses_and_doubles_n
             f"[malls.{channel}]\n"
             + "".join(f"{k} = {json.dumps(v)}\n" for k, v in section.items())
             + f'state_dir = "{tmp_path / "demo_malls"}"\n'
-            for channel, section in DEMO_CHANNELS.items()
+            for channel, section in busy_demo_channels().items()
         ),
         encoding="utf-8",
     )

@@ -24,6 +24,11 @@ def _find(tables: Mapping[str, Any]) -> list[Shortage]:
     )
 
 
+def oversold_skus() -> int:
+    """How many SKUs are oversold now (the same finding as the notice, once per read)."""
+    return len({s.sku for s in context.derived("oversold", _find)})
+
+
 def oversold_notice() -> None:
     """Nothing when every open order can be filled; otherwise the SKUs, the orders concerned and
     what to do."""
