@@ -137,7 +137,7 @@ def test_a_valid_edit_becomes_one_job_with_a_before_after_preview(demo) -> None:
         "行": "2",
         "キー": "TWL-FACE-WH",
         "列": "実在庫",
-        "変更前": "37",
+        "変更前": str(tables["在庫"].models()[0].on_hand),
         "変更後": "50",
     }
     assert plan.summary().startswith("3 行")
@@ -269,11 +269,14 @@ def test_a_diff_for_rows_that_moved_is_refused(demo_tables) -> None:
 
 
 def test_a_cp932_csv_with_only_sku_and_stock_updates_stock(demo_tables) -> None:
-    data = "SKU,実在庫\r\nTWL-FACE-WH,45\r\nTWL-FACE-NV,19\r\n".encode("cp932")
+    stock = {s.sku: s.on_hand for s in demo_tables["在庫"].models()}
+    assert stock["TWL-FACE-WH"] != 45
+    unchanged = stock["TWL-FACE-NV"]  # a line with today's count: nothing to change
+    data = f"SKU,実在庫\r\nTWL-FACE-WH,45\r\nTWL-FACE-NV,{unchanged}\r\n".encode("cp932")
     plan = bulk_edit.plan_upload(demo_tables, "棚卸.csv", data)
     assert plan.errors == []
     assert [(c.tab, c.row, c.column, c.before, c.after) for c in plan.changes] == [
-        ("在庫", 2, "実在庫", "37", "45")
+        ("在庫", 2, "実在庫", str(stock["TWL-FACE-WH"]), "45")
     ]
     assert any("今の値のまま" in n for n in plan.notices)
     assert bulk_edit.upload_touches_stock(plan) and bulk_edit.upload_changed_keys(plan, "在庫") == [
@@ -427,6 +430,8 @@ def test_a_stock_change_is_settled_and_its_push_planned_then_sent(demo, fresh_ca
     settings = _settings(url)
     SyncEngine(workbook, build_connectors(settings), settings.sync).run_once(fetch=False)  # malls in sync
     ledger_before = {m.movement_id for m in read_tables(workbook)["在庫移動"].models()}
+    first = read_tables(workbook)["在庫"].models()[0]
+    last_sent = {p.sku: p.quantity for p in read_tables(workbook)["_在庫送信"].models()}[first.sku]
     at = page(url)
     at.session_state["stock_editor_0"] = diff({0: {"実在庫": 50}})
     at.run()
@@ -435,12 +440,13 @@ def test_a_stock_change_is_settled_and_its_push_planned_then_sent(demo, fresh_ca
     assert not at.exception
     tables = read_tables(workbook)
     new = [m for m in tables["在庫移動"].models() if m.movement_id not in ledger_before]
-    assert [(m.kind, m.sku, m.quantity) for m in new] == [("手動調整", "TWL-FACE-WH", 13)]
-    assert tables["在庫"].models()[0].available == 45  # 50 − 引当 1 − 安全在庫 4
+    assert [(m.kind, m.sku, m.quantity) for m in new] == [("手動調整", "TWL-FACE-WH", 50 - first.on_hand)]
+    available = 50 - first.allocated - first.safety_stock
+    assert tables["在庫"].models()[0].available == available
     (planned,) = tables_shown(at, "今回送信数")
     assert set(planned.columns) == {"SKU", "モール", "前回送信数", "今回送信数", "理由"}
     assert planned[["SKU", "前回送信数", "今回送信数", "理由"]].drop_duplicates().values.tolist() == [
-        ["TWL-FACE-WH", "32", 45, "数量変更"]
+        ["TWL-FACE-WH", str(last_sent), available, "数量変更"]
     ]
     assert set(planned["モール"]) == {"楽天", "Amazon", "Yahoo!", "Shopify"}
     click(at, "stock_push_send")
@@ -449,7 +455,7 @@ def test_a_stock_change_is_settled_and_its_push_planned_then_sent(demo, fresh_ca
         "4 件の在庫数をモールへ送信しました（楽天 1 件・Amazon 1 件・Yahoo! 1 件・Shopify 1 件）"
     ]
     pushes = [p for p in read_tables(workbook)["_在庫送信"].models() if p.sku == "TWL-FACE-WH"]
-    assert {(p.quantity, p.state) for p in pushes} == {(45, "確認済")} and len(pushes) == 4
+    assert {(p.quantity, p.state) for p in pushes} == {(available, "確認済")} and len(pushes) == 4
 
 
 def test_page_upload_with_errors_shows_them_then_a_good_file_applies(demo, fresh_caches) -> None:
