@@ -127,6 +127,8 @@ _POSITIONAL = ("b2_issued", "ehiden2_history", "ehiden3_export", "yupri_history"
 def _by_position(rows: list[list[str]], keys: Mapping[str, Any]) -> TrackingFormat | None:
     """A file without a header: the positional layout whose key column finds the most orders
     (ties: the one whose width is the standard export's). None when no column finds any."""
+    if not rows:
+        return None
     width = max(len(r) for r in rows)
     best: tuple[int, int, TrackingFormat] | None = None
     for name in _POSITIONAL:
