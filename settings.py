@@ -207,6 +207,26 @@ class MailSettings(Section):
         return self.outbox_dir if self.outbox_dir.is_absolute() else PROJECT_ROOT / self.outbox_dir
 
 
+class YamatoSettings(Section):
+    """B2クラウド's ご請求先 (the shop's Yamato billing codes), written on every label row. B2
+    refuses rows without them unless the account's 取込パターン fixes them (labocho/yamato_b2_cloud
+    record.rb validates both; skoji/stores-to-b2cloud asks staff for them)."""
+
+    # ご請求先顧客コード: 10–12 digits (B2クラウド → ご請求先の設定).
+    billing_customer_code: str = Field("", pattern=r"^(\d{10,12})?$")
+    # ご請求先分類コード: 3 digits, or blank when the account has none.
+    billing_class_code: str = Field("", pattern=r"^(\d{3})?$")
+    # 運賃管理番号: 2 digits (usually "01").
+    freight_number: str = Field("", pattern=r"^(\d{2})?$")
+    # コレクト内消費税額等 on 代引 rows: the tax inside the total at this rate (8 for a shop that
+    # sells only food at the reduced rate).
+    cod_tax_rate_percent: int = Field(10, ge=0, le=100)
+
+
+class CarriersSettings(Section):
+    yamato: YamatoSettings = YamatoSettings()
+
+
 class LimitsSettings(Section):
     """Largest quantity and yen amount any cell, mall order or file may hold (see
     vocabulary/limits.py); a bigger one is reported as an input error, never pushed."""
@@ -227,6 +247,8 @@ class Settings(BaseModel):
     sync: SyncSettings = SyncSettings()
     limits: LimitsSettings = LimitsSettings()
     mail: MailSettings | None = None
+    # The shop's accounts with the carriers, for their label files ([carriers.yamato]).
+    carriers: CarriersSettings = CarriersSettings()
     # One section per sales channel: [malls.<channel>] with type = "shopify" | "csv" | "demo" …;
     # each connector validates its own keys (sync/connectors/<type>.py, class Settings).
     malls: dict[str, dict[str, Any]] = {}

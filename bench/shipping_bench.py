@@ -136,6 +136,7 @@ def main() -> None:
                 documents.orders_with_lines(tables, keys),
                 sender=sender,
                 ship_date=date(2026, 12, 1),
+                account=carrier_files.YamatoAccount("0312345678", "", "01"),
             )
         )
         rows.append(("B2クラウド CSV（1,000 行）", t, f"{len(b2) // 1024} KB"))
@@ -149,7 +150,7 @@ def main() -> None:
 
         def import_and_apply() -> int:
             fresh = read_tables(workbook)
-            result = tracking_import.preview(fresh, data, carrier_files.key_map(fresh["受注"].models(), 20))
+            result = tracking_import.preview(fresh, data, carrier_files.key_map(fresh["受注"].models()))
             workbook.write(tracking_import.apply(fresh, result, "ヤマト運輸"))
             return len(result.matched)
 

@@ -89,7 +89,7 @@ with st.container():
         data = upload.getvalue()
         orders = tables["受注"].models()
         try:
-            preview = tracking_import.preview(tables, data, carrier_files.key_map(orders, 20))
+            preview = tracking_import.preview(tables, data, carrier_files.key_map(orders))
         except (tracking_import.TrackingFileError, carrier_files.LabelFileError) as exc:
             st.error(escape_markdown(exc), icon=":material/error:")
         else:

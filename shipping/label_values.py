@@ -39,14 +39,29 @@ def cp932_len(text: str) -> int:
     return len(text.encode("cp932", errors="replace"))
 
 
-def split_address(address: str, widths: Sequence[int]) -> tuple[str, ...] | None:
-    """The address over columns of the given byte widths, breaking at spaces where it can.
-    None when it does not fit at all."""
+# 半角 → 全角 for the columns whose software counts 全角 characters (e飛伝II/III, クリックポスト).
+# Mirrors PHP's mb_convert_kana($s, "ASKV") that the production plugins call before cutting at
+# 16/20 characters (Welcart WCEX Sagawa Number `outcsv_shipping`; YAJIMA/welcart_csv4clickpost
+# ClickpostNumber.class.php): ASCII U+0021–U+007E → U+FF01–U+FF5E, space → U+3000, 半角カナ →
+# 全角カナ (voiced marks joined). Every result is a 2-byte CP932 character, so a limit of N 全角
+# characters is exactly 2N CP932 bytes and the byte checks below stay the one rule.
+_ASCII_TO_FULL = {code: code + 0xFEE0 for code in range(0x21, 0x7F)} | {0x20: 0x3000}
+_HALFWIDTH_KANA = re.compile(r"[\uff61-\uff9f]+")
+
+
+def to_zenkaku(text: str) -> str:
+    text = _HALFWIDTH_KANA.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+    return text.translate(_ASCII_TO_FULL)
+
+
+def split_address(address: str, widths: Sequence[int], joiner: str = " ") -> tuple[str, ...] | None:
+    """The address over columns of the given byte widths, breaking at spaces where it can
+    (words of one column joined by ``joiner``). None when it does not fit at all."""
     words = [w for w in re.split(r"[ \u3000]+", address.strip()) if w]
     parts: list[str] = []
     current = ""
     for word in words:
-        candidate = f"{current} {word}" if current else word
+        candidate = f"{current}{joiner}{word}" if current else word
         if cp932_len(candidate) <= widths[len(parts)]:
             current = candidate
             continue

@@ -23,6 +23,21 @@ def sender(app: Any) -> carrier_files.Sender:
     return carrier_files.Sender(app.shop_name, app.shop_postcode, app.shop_address, app.shop_phone)
 
 
+def yamato_account(carriers: Any) -> carrier_files.YamatoAccount:
+    """The shop's B2クラウド ご請求先 (from settings.carriers.yamato)."""
+    y = carriers.yamato
+    return carrier_files.YamatoAccount(
+        y.billing_customer_code, y.billing_class_code, y.freight_number, y.cod_tax_rate_percent
+    )
+
+
+def problem_rows(problems: Iterable[carrier_files.LabelProblem]) -> list[dict[str, str]]:
+    """The orders left out of a label file, one row each: which order, which column, why."""
+    return [
+        {"モール": p.mall, "注文番号": p.order_number, "列": p.column, "理由": p.reason} for p in problems
+    ]
+
+
 def waiting_rows(orders: Iterable[Any], mask: Callable[[str], str] | None) -> list[dict[str, Any]]:
     """One row per 発送待ち order; the recipient's name through ``mask`` when given (閲覧)."""
     rows = []

@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from sheets_schema.changes import WriteJob
 from sheets_schema.models import Carrier
+from shipping.carrier_files import KeyMap, normalize_key
+from shipping.carrier_files import key_map as carrier_key_map
 from shipping.carrier_layouts import TRACKING_FORMATS, TrackingFormat
 from vocabulary.text import csv_problem, decode_staff_file
 
@@ -98,36 +100,80 @@ def _looks_like_number(value: str) -> bool:
     return bool(re.fullmatch(r"[0-9\-]{6,}", normalize_tracking(value) or "x"))
 
 
-def detect(data: bytes) -> TrackingFormat:
-    """Which tracking file this is, from its header or shape."""
+def _header_name(cell: str) -> str:
+    """A header cell compared loosely: full-width/half-width and spaces do not matter."""
+    return re.sub(r"\s", "", unicodedata.normalize("NFKC", cell))
+
+
+def _find(header: list[str], names: tuple[str, ...]) -> int | None:
+    wanted = {_header_name(n) for n in names}
+    return next((i for i, cell in enumerate(header) if _header_name(cell) in wanted), None)
+
+
+def _by_header(first: list[str]) -> TrackingFormat | None:
+    """The format whose key and tracking columns the header row names, at their positions."""
+    for fmt in TRACKING_FORMATS.values():
+        if not fmt.key_names:
+            continue
+        key, tracking = _find(first, fmt.key_names), _find(first, fmt.tracking_names)
+        if key is not None and tracking is not None:
+            return replace(fmt, has_header=True, key_column=key, tracking_column=tracking)
+    return None
+
+
+_POSITIONAL = ("b2_issued", "ehiden2_history", "ehiden3_export", "yupri_history")
+
+
+def _by_position(rows: list[list[str]], keys: Mapping[str, Any]) -> TrackingFormat | None:
+    """A file without a header: the positional layout whose key column finds the most orders
+    (ties: the one whose width is the standard export's). None when no column finds any."""
+    if not rows:
+        return None
+    width = max(len(r) for r in rows)
+    best: tuple[int, int, TrackingFormat] | None = None
+    for name in _POSITIONAL:
+        fmt = TRACKING_FORMATS[name]
+        if max(fmt.key_column, fmt.tracking_column) >= width:
+            continue
+        found = sum(
+            1
+            for r in rows
+            if fmt.key_column < len(r)
+            and normalize_key(r[fmt.key_column]) in keys
+            and _looks_like_number(r[fmt.tracking_column] if fmt.tracking_column < len(r) else "")
+        )
+        score = (found, int(fmt.width == width))
+        if found and (best is None or score > best[:2]):
+            best = (*score, fmt)
+    return best[2] if best else None
+
+
+def detect(data: bytes, keys: Mapping[str, Any] | None = None) -> TrackingFormat:
+    """Which tracking file this is: by the names in its header row, or, without one, by which
+    column holds the management keys of known orders (``keys``, from ``key_map``)."""
     rows = read_csv(data)
     if not rows:
         raise TrackingFileError("ファイルが空です")
     first = rows[0]
-    if "お客様側管理番号" in first and "お問い合わせ番号" in first:
-        return replace(
-            TRACKING_FORMATS["yupri_history"],
-            key_column=first.index("お客様側管理番号"),
-            tracking_column=first.index("お問い合わせ番号"),
-        )
+    found = _by_header(first)
+    if found is not None:
+        return found
+    simple = TRACKING_FORMATS["simple"]
     width = max(len(r) for r in rows)
-    b2, ehiden, simple = (TRACKING_FORMATS[k] for k in ("b2_issued", "ehiden2_history", "simple"))
-    if width == b2.width:
-        return replace(b2, has_header=first[0] == "お客様管理番号")
-    if width == ehiden.width:
-        has_header = "送り状" in first[0] or not _looks_like_number(first[0])
-        fmt = replace(ehiden, has_header=has_header)
-        if has_header:
-            for i, name in enumerate(first):
-                if "お客様管理" in name:
-                    fmt = replace(ehiden, has_header=True, key_column=i)
-                    break
-        return fmt
     if width == simple.width:
         return replace(simple, has_header=not _looks_like_number(first[1]))
+    has_header = not any(_looks_like_number(c) for c in first)
+    found = _by_position(rows[1:] if has_header else rows, keys or {})
+    if found is not None:
+        return replace(found, has_header=has_header)
+    names = "・".join(
+        f"{f.name}（{'/'.join(f.key_names[:1] + f.tracking_names[:1])}）"
+        for f in TRACKING_FORMATS.values()
+        if f.key_names
+    )
     raise TrackingFileError(
-        f"追跡番号ファイルの形式を判別できません（{width}列）。B2クラウド発行済データ（{b2.width}列）、"
-        f"e飛伝II出荷履歴（{ehiden.width}列）、ゆうプリR発送履歴、"
+        f"追跡番号ファイルの形式を判別できません（{width}列）。見出し行に管理番号と追跡番号の列名がある出力"
+        f"（{names}）か、Ichigen で作った送り状データの管理番号が入った出力、"
         f"または「注文番号,追跡番号」の{simple.width}列で読み込んでください"
     )
 
@@ -135,10 +181,14 @@ def detect(data: bytes) -> TrackingFormat:
 # --- preview ------------------------------------------------------------------------------
 
 
-def _resolve(key: str, key_map: Mapping[str, tuple[str, str]], orders: list[Any]) -> tuple[str, str] | str:
+def _resolve(key: str, key_map: KeyMap, orders: list[Any]) -> tuple[str, str] | str:
     """(モール, 注文番号) for a key, or why it could not be found."""
-    if key in key_map:
-        return key_map[key]
+    normalized = normalize_key(key)
+    if normalized in key_map:
+        found = key_map[normalized]
+        if found is None:
+            return f"管理番号「{key}」は2つ以上の注文に当たるため照合できません。手で登録してください"
+        return found
     if ":" in key:
         mall, number = key.split(":", 1)
         if any(o.mall == mall and o.order_number == number for o in orders):
@@ -152,9 +202,12 @@ def _resolve(key: str, key_map: Mapping[str, tuple[str, str]], orders: list[Any]
     return f"管理番号「{key}」に当たる注文が受注シートにありません"
 
 
-def preview(tables: Mapping[str, Any], data: bytes, key_map: Mapping[str, tuple[str, str]]) -> ImportPreview:
-    """Each line of the file classified against 受注, nothing written."""
-    fmt = detect(data)
+def preview(tables: Mapping[str, Any], data: bytes, key_map: KeyMap | None = None) -> ImportPreview:
+    """Each line of the file classified against 受注, nothing written. ``key_map``: the orders'
+    management keys (``carrier_files.key_map`` of 受注 when not given)."""
+    if key_map is None:
+        key_map = carrier_key_map(tables["受注"].models())
+    fmt = detect(data, key_map)
     rows = read_csv(data)
     start = 1 if fmt.has_header else 0
     orders_table = tables["受注"]

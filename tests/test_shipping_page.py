@@ -7,19 +7,26 @@ import email
 import email.policy
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from settings import PROJECT_ROOT, load_settings
 from sheets_schema.book import open_workbook, read_tables
+from tests.shop_fixtures import staff_edit
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 APP = str(PROJECT_ROOT / "app.py")
 
 
-def shipping_page(sql_url: str, *, everything: bool = True) -> AppTest:
+YAMATO = {"billing_customer_code": "0312345678", "freight_number": "01"}
+
+
+def shipping_page(sql_url: str, yamato: dict | None = YAMATO, *, everything: bool = True) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.secrets["workbook"] = {"sql_url": sql_url}
     at.secrets["sync"] = {"auto_sync_demo": False}
+    if yamato is not None:
+        at.secrets["carriers"] = {"yamato": yamato}
     at.run()
     at.switch_page("pages/shipping.py")
     at.run()
@@ -67,6 +74,33 @@ def test_documents_and_a_carrier_file_are_offered_for_the_waiting_orders(sql_url
     labels = [b.proto.label for b in at.get("download_button")]
     assert "ピッキングリスト（PDF）" in labels and f"納品書 {len(waiting)} 枚（PDF）" in labels
     assert any("B2" in label or "ヤマト" in label for label in labels)
+
+
+def test_b2_file_is_not_offered_without_the_billing_codes_and_says_where_to_set_them(sql_url: str) -> None:
+    at = shipping_page(sql_url, yamato=None)
+    assert not at.exception
+    (error,) = [e.value.replace("\\", "") for e in at.error]  # as shown: markdown escapes removed
+    assert "ご請求先顧客コード" in error and "[carriers.yamato]" in error and "secrets.toml" in error
+    assert not any("B2" in b.proto.label for b in at.get("download_button"))
+
+
+def test_orders_that_do_not_fit_are_listed_before_the_download_and_left_out(sql_url: str) -> None:
+    at = shipping_page(sql_url)  # seeds the demo workbook
+    workbook = open_workbook(load_settings({"workbook": {"sql_url": sql_url}}))
+    waiting = [o for o in read_tables(workbook)["受注"].models() if o.status == "発送待ち"]
+    long = waiting[0]
+    staff_edit(workbook, "受注", (long.mall, long.order_number), {"住所": "東京都" + "あ" * 60})
+    st.cache_data.clear()  # as after the snapshot's time to live
+    st.cache_resource.clear()
+    at = shipping_page(sql_url)
+    at.selectbox(key="shipping_layout").set_value("sagawa_ehiden2").run()
+    assert not at.exception
+    assert any("1 件の注文は送り状の欄に入らない" in w.value for w in at.warning)
+    table = at.dataframe[-1].value
+    assert list(table["注文番号"]) == [long.order_number]
+    assert "お届け先住所1" in table["列"][0] and "全角48文字" in table["理由"][0]
+    label = next(b.proto.label for b in at.get("download_button") if "e飛伝II" in b.proto.label)
+    assert f"{len(waiting) - 1} 件・1 件を除く" in label
 
 
 def test_a_tracking_file_marks_orders_shipped_with_their_numbers(sql_url: str) -> None:

@@ -1,4 +1,5 @@
-"""Tracking numbers back: format detection, preview classes, apply, and a B2 round trip."""
+"""Tracking numbers back: each carrier export (with and without its header row, built from the
+references' layouts in tests/carrier_references.py), preview classes, apply, round trips."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from sheets_schema.book import ensure_tabs, read_tables
-from shipping.carrier_files import Sender, build_file, key_map, order_key
-from shipping.carrier_layouts import B2, EHIDEN2
+from shipping.carrier_files import Sender, YamatoAccount, build_file, key_map, legacy_order_key, order_key
+from shipping.carrier_layouts import B2, EHIDEN2, EHIDEN3
 from shipping.documents import orders_with_lines
 from shipping.tracking_import import (
     CONFLICT,
@@ -24,12 +25,20 @@ from shipping.tracking_import import (
     detect,
     preview,
 )
+from tests.carrier_references import (
+    EHIDEN2_HISTORY_HEADER,
+    EHIDEN3_HEADER,
+    YUPRI_HISTORY_HEADER,
+    csv_bytes,
+    row_with,
+)
 from tests.conftest import SqlHarness
 from tests.shop_fixtures import Shop, open_shop, staff_edit
 
 SENDER = Sender(
     name="一源ストア", postcode="150-0001", address="東京都渋谷区神宮前1-2-3", phone="03-1111-2222"
 )
+ACCOUNT = YamatoAccount("0312345678", "", "01")
 
 
 @pytest.fixture
@@ -43,30 +52,135 @@ def unshipped(shop: Shop) -> list:
     return [o for o in shop.tables()["受注"].models() if o.status == "出荷済" and not o.tracking_number][:5]
 
 
-def csv_bytes(rows: list[list[str]], encoding: str = "cp932") -> bytes:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(rows)
-    return out.getvalue().encode(encoding)
+def keys(shop: Shop) -> dict:
+    return key_map(shop.tables()["受注"].models())
 
 
-def keys(shop: Shop, limit: int = 20) -> dict[str, tuple[str, str]]:
-    return key_map(shop.tables()["受注"].models(), limit)
+def four(shop: Shop) -> list:
+    """Four orders to ship, the longest order numbers first (楽天's 24 digits among them: the
+    ones a 16-character key used to lose)."""
+    waiting = [o for o in shop.tables()["受注"].models() if o.status == "出荷済" and not o.tracking_number]
+    chosen = sorted(waiting, key=lambda o: -len(o.order_number))[:4]
+    assert any(o.mall == "楽天" and len(o.order_number) > 20 for o in chosen)
+    return chosen
 
 
-def test_detect_each_format() -> None:
-    b2 = csv_bytes([B2.column_names, ["RT1A2B3", "0", "0", "123456789012"] + [""] * 93])
-    assert detect(b2).key == "b2_issued" and detect(b2).has_header
-    ehiden = csv_bytes([["400012345678", "2026/12/01"] + [""] * 8 + ["RT1001ABCD"] + [""] * 42])
-    fmt = detect(ehiden)
-    assert fmt.key == "ehiden2_history" and not fmt.has_header and fmt.key_column == 10
-    yupri_header = ["お客様側管理番号", "お問い合わせ番号", "仮引受確定作業年月日", "配送完了作業年月日",
-                    "配達ステータス集約コード", "配達ステータス明細コード"]  # fmt: skip
-    yupri = detect(csv_bytes([yupri_header, ["RT1001ABCD", "1234-5678-9012", "", "", "", ""]]))
-    assert yupri.key == "yupri_history" and yupri.carrier == "日本郵便"
+def issued_keys(shop: Shop, layout, orders: list) -> list[str]:
+    """The management keys as Ichigen's label file for ``layout`` wrote them."""
+    data = build_file(
+        layout, orders_with_lines(shop.tables(), [(o.mall, o.order_number) for o in orders]),
+        sender=SENDER, ship_date=date(2026, 12, 1), account=ACCOUNT,
+    )  # fmt: skip
+    header, *rows = list(csv.reader(io.StringIO(data.decode("cp932"), newline="")))
+    return [r[header.index(layout.key_column)] for r in rows]
+
+
+def tracking(i: int) -> str:
+    return f"4000123456{i:02d}"
+
+
+def matched(result) -> list[tuple[str, str, str]]:
+    return [(r.status, r.mall, r.order_number, r.tracking_number) for r in result.rows]
+
+
+def expected(orders: list) -> list:
+    return [(MATCHED, o.mall, o.order_number, tracking(i)) for i, o in enumerate(orders)]
+
+
+def b2_export(width: int, key_at: int, tracking_at: int, header: bool, pairs: list) -> bytes:
+    names = [f"項目{i}" for i in range(width)]
+    names[key_at], names[tracking_at] = "お客様管理番号", "伝票番号"
+    rows = [row_with(width, {key_at: k, tracking_at: t, width - 1: "x"}) for k, t in pairs]
+    return csv_bytes(([names] if header else []) + rows)
+
+
+@pytest.mark.parametrize(
+    ("width", "key_at", "tracking_at", "header"),
+    [
+        (5, 1, 0, True),  # an account exporting 5 columns, 伝票番号 first
+        (98, 0, 3, True),  # a 98-column variant
+        (97, 0, 3, True),  # the import layout
+        (97, 0, 3, False),  # headerless: the import layout's positions
+        (40, 0, 3, False),
+    ],
+)
+def test_b2_issued_data_of_any_width_is_read_by_header_name(
+    shop: Shop, width, key_at, tracking_at, header
+) -> None:
+    orders = four(shop)
+    pairs = [(k, tracking(i)) for i, k in enumerate(issued_keys(shop, B2, orders))]
+    result = preview(shop.tables(), b2_export(width, key_at, tracking_at, header, pairs), keys(shop))
+    assert result.format.key == "b2_issued" and result.format.has_header == header
+    assert matched(result) == expected(orders)
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_ehiden2_history_matches_every_order_at_the_references_column(shop: Shop, header: bool) -> None:
+    orders = four(shop)
+    keys_written = issued_keys(shop, EHIDEN2, orders)
+    # NewSagawaVO: お問合せ送り状No at 0, 出荷日時 at 1, お客様管理ナンバー at 12 (PAEhidenUtills: [12])
+    rows = [
+        row_with(53, {0: tracking(i), 1: "20261201", 9: "山田 花子", 10: "（名称2）", 12: key})
+        for i, key in enumerate(keys_written)
+    ]
+    data = csv_bytes(([EHIDEN2_HISTORY_HEADER] if header else []) + rows)
+    result = preview(shop.tables(), data, keys(shop))
+    assert result.format.key == "ehiden2_history" and result.format.has_header == header
+    assert result.format.key_column == 12 and result.format.carrier == "佐川急便"
+    assert matched(result) == expected(orders)  # 4 of 4 (was 0 of 4 headerless, 2 of 4 with header)
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_ehiden3_export_is_read(shop: Shop, header: bool) -> None:
+    orders = four(shop)
+    keys_written = issued_keys(shop, EHIDEN3, orders)
+    if header:
+        # the 74-column layout with お問い合せ送り状No. filled
+        at_key, at_tracking = (
+            EHIDEN3_HEADER.index("お客様管理番号"),
+            EHIDEN3_HEADER.index("お問い合せ送り状No."),
+        )
+        rows = [EHIDEN3_HEADER] + [
+            row_with(74, {at_key: k, at_tracking: tracking(i)}) for i, k in enumerate(keys_written)
+        ]
+    else:
+        # WCEX Sagawa Number reads [0] 荷物配送番号, [2] 出荷日付, [18] お客様管理番号
+        rows = [row_with(30, {0: tracking(i), 2: "20261201", 18: k}) for i, k in enumerate(keys_written)]
+    result = preview(shop.tables(), csv_bytes(rows), keys(shop))
+    assert result.format.key == "ehiden3_export" and result.format.carrier == "佐川急便"
+    assert matched(result) == expected(orders)
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_yupri_history_is_read_with_and_without_header(shop: Shop, header: bool) -> None:
+    orders = four(shop)
+    rows = [
+        [order_key(o.mall, o.order_number), tracking(i), "2026/12/01", "", "", ""]
+        for i, o in enumerate(orders)
+    ]
+    result = preview(shop.tables(), csv_bytes(([YUPRI_HISTORY_HEADER] if header else []) + rows), keys(shop))
+    assert result.format.key == "yupri_history" and result.format.carrier == "日本郵便"
+    assert matched(result) == expected(orders)
+
+
+def test_keys_of_files_printed_before_the_16_character_scheme_still_match(shop: Shop) -> None:
+    orders = four(shop)
+    pairs = [(legacy_order_key(o.mall, o.order_number, 20), tracking(i)) for i, o in enumerate(orders)]
+    result = preview(shop.tables(), b2_export(97, 0, 3, True, pairs), keys(shop))
+    assert matched(result) == expected(orders)
+    # full-width digits/letters as some exports write them are read too
+    wide = [(k.translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)}), t) for k, t in pairs]
+    assert matched(preview(shop.tables(), b2_export(97, 0, 3, True, wide), keys(shop))) == expected(orders)
+
+
+def test_detect_simple_and_refuses_what_it_cannot_read() -> None:
     assert detect("注文番号,追跡番号\r\n1001,123\r\n".encode()).has_header
     assert not detect(b"1001,123456789012\n").has_header
     with pytest.raises(TrackingFileError, match="形式を判別できません（3列）"):
         detect(b"a,b,c\n")
+    # a headerless file whose columns hold no known key is not guessed
+    with pytest.raises(TrackingFileError, match="形式を判別できません（97列）"):
+        detect(csv_bytes([row_with(97, {0: "ZZ0000FFFF", 3: "123456789012"})]), {})
 
 
 def test_b2_file_round_trip_matches_every_order_and_applies(shop: Shop) -> None:
@@ -75,7 +189,7 @@ def test_b2_file_round_trip_matches_every_order_and_applies(shop: Shop) -> None:
     assert len(targets) == 5
     data = build_file(
         B2, orders_with_lines(tables, [(o.mall, o.order_number) for o in targets]), sender=SENDER,
-        ship_date=date(2026, 12, 1),
+        ship_date=date(2026, 12, 1), account=ACCOUNT,
     )  # fmt: skip
     rows = list(csv.reader(io.StringIO(data.decode("cp932"), newline="")))
     issued = {}
@@ -152,27 +266,10 @@ def test_apply_never_overwrites_a_number_set_after_the_preview(shop: Shop) -> No
     assert not apply(shop.tables(), result, "ヤマト運輸")
 
 
-def test_ehiden2_history_and_yupri_history(shop: Shop) -> None:
-    a, b = unshipped(shop)[:2]
-    header = ["お問合せ送り状No", "出荷日時"] + [f"項目{i}" for i in range(3, 54)]
-    header[10] = "お客様管理ナンバー"
-    row = ["4000-1234-5678", "2026/12/01 10:00"] + [""] * 51
-    row[10] = order_key(a.mall, a.order_number, EHIDEN2.key_limit)
-    ehiden = preview(shop.tables(), csv_bytes([header, row]), keys(shop, EHIDEN2.key_limit))
-    assert ehiden.format.key == "ehiden2_history" and ehiden.format.carrier == "佐川急便"
-    assert [(r.status, r.tracking_number, r.order_number) for r in ehiden.rows] == [
-        (MATCHED, "400012345678", a.order_number)
-    ]
-
+def test_yupri_history_applies_with_the_carrier_the_format_implies(shop: Shop) -> None:
+    (b,) = unshipped(shop)[:1]
     yupri_rows = [
-        [
-            "お客様側管理番号",
-            "お問い合わせ番号",
-            "仮引受確定作業年月日",
-            "配送完了作業年月日",
-            "集約",
-            "明細",
-        ],
+        YUPRI_HISTORY_HEADER,
         [order_key(b.mall, b.order_number), "１２３４５６７８９０１２", "", "", "", ""],
         ["ZZ0000FFFF", "999900001111", "", "", "", ""],
     ]

@@ -60,20 +60,35 @@ def carrier_file(keys: list[tuple[str, str]], now: datetime) -> None:
     ]
     for note in layout.notes:
         st.caption(note)
+    settings = context.settings()
     try:
-        data = labels.label_file(layout, keys, screen.sender(context.settings().app))  # once per read
+        made = labels.label_file(  # once per read
+            layout, keys, screen.sender(settings.app), screen.yamato_account(settings.carriers)
+        )
     except carrier_files.LabelFileError as exc:
         st.error(f"送り状データを作れませんでした: {escape_markdown(exc)}", icon=":material/error:")
-    else:
-        st.download_button(
-            f"{layout.name} のファイル（{len(keys)} 件・Shift_JIS）",
-            data=data,
-            file_name=f"{layout.key}_{now:%Y%m%d_%H%M}.csv",
-            mime="text/csv",
-            icon=":material/download:",
-            on_click="ignore",
+        return
+    # Told before the download: which orders are left out and why, so none is forgotten.
+    if made.problems:
+        st.warning(
+            f"{len(made.problems)} 件の注文は送り状の欄に入らないため、ファイルに入れていません。"
+            "受注シートで住所・氏名を直すか、送り状ソフトで手入力してください（この注文は発送待ちのまま残ります）。",
+            icon=":material/warning:",
         )
-        st.caption("送り状ソフトで取り込み、印刷後に発行済みデータを書き出して、下の「③ 追跡番号の取込」へ。")
+        st.dataframe(pd.DataFrame(screen.problem_rows(made.problems)), hide_index=True, width="stretch")
+    if made.data is None:
+        st.error("ファイルに入れられる注文がありません。", icon=":material/error:")
+        return
+    left_out = f"・{len(made.problems)} 件を除く" if made.problems else ""
+    st.download_button(
+        f"{layout.name} のファイル（{len(made.included)} 件{left_out}・Shift_JIS）",
+        data=made.data,
+        file_name=f"{layout.key}_{now:%Y%m%d_%H%M}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    st.caption("送り状ソフトで取り込み、印刷後に発行済みデータを書き出して、下の「③ 追跡番号の取込」へ。")
 
 
 def apply_tracking(tables: Tables, preview: tracking_import.ImportPreview, carrier: str) -> None:

@@ -27,6 +27,7 @@ class Field(StrEnum):
     ORDER_NUMBER = "注文番号"
     SHIP_DATE = "出荷予定日（YYYY/MM/DD）"
     RECIPIENT_NAME = "お届け先名（送付先氏名、なければ購入者名）"
+    RECIPIENT_NAME_2 = "お届け先名の続き（1欄目に入りきらない分）"
     RECIPIENT_PHONE = "お届け先電話番号（ハイフンあり）"
     RECIPIENT_PHONE_DIGITS = "お届け先電話番号（数字のみ）"
     RECIPIENT_POSTCODE = "お届け先郵便番号（123-4567）"
@@ -50,6 +51,34 @@ class Field(StrEnum):
     ITEM_4 = "明細4の商品名（×数量）"
     ITEM_5 = "明細5の商品名（×数量）"
     COD_AMOUNT = "代引金額（代金引換の注文のみ、合計金額）"
+    COD_TAX = "代引金額のうち消費税（代金引換の注文のみ、[carriers.yamato] cod_tax_rate_percent で計算）"
+    BILLING_CUSTOMER_CODE = "ご請求先顧客コード（[carriers.yamato] billing_customer_code）"
+    BILLING_CLASS_CODE = "ご請求先分類コード（[carriers.yamato] billing_class_code）"
+    FREIGHT_NUMBER = "運賃管理番号（[carriers.yamato] freight_number）"
+
+
+# What is text a person reads (converted to 全角 where a layout counts 全角 characters);
+# every other field is a number or a code and is written as it is.
+TEXT_FIELDS = frozenset(
+    {
+        Field.RECIPIENT_NAME,
+        Field.RECIPIENT_NAME_2,
+        Field.RECIPIENT_ADDRESS_1,
+        Field.RECIPIENT_ADDRESS_2,
+        Field.RECIPIENT_ADDRESS_3,
+        Field.RECIPIENT_ADDRESS_4,
+        Field.SENDER_NAME,
+        Field.SENDER_ADDRESS_1,
+        Field.SENDER_ADDRESS_2,
+        Field.SENDER_ADDRESS_3,
+        Field.ITEMS_SUMMARY,
+        Field.ITEM_1,
+        Field.ITEM_2,
+        Field.ITEM_3,
+        Field.ITEM_4,
+        Field.ITEM_5,
+    }
+)
 
 
 # The address columns a layout's address is split over, in order.
@@ -93,6 +122,14 @@ class Layout:
     key_limit: int = 20
     address_widths: tuple[int, ...] = ()  # byte widths of the お届け先住所 columns, in order
     sender_address_widths: tuple[int, ...] = ()
+    # Byte widths of the お届け先名 columns (名称1, 名称2): a long name continues on the second;
+    # () when the layout has one name column (its own limit applies).
+    name_widths: tuple[int, ...] = ()
+    # True: the carrier's software counts 全角 characters (half-width is converted to full-width
+    # before the cut), so TEXT_FIELDS are written in 全角 and a limit of 2N bytes = N characters.
+    zenkaku: bool = False
+    # The shop's account with this carrier that the file needs (settings [carriers.<account>]).
+    account: Literal["yamato"] | None = None
     source: str = ""
     notes: tuple[str, ...] = ()  # ⚠ and setup hints to show staff
 
@@ -110,18 +147,25 @@ class Layout:
         ]
 
 
-FormatKey = Literal["b2_issued", "ehiden2_history", "yupri_history", "simple"]
+FormatKey = Literal["b2_issued", "ehiden2_history", "ehiden3_export", "yupri_history", "simple"]
 
 
 @dataclass(frozen=True)
 class TrackingFormat:
-    """A file of issued tracking numbers, as the carrier's software exports it."""
+    """A file of issued tracking numbers, as the carrier's software exports it.
+
+    With a header row the columns are found by name (``key_names``/``tracking_names``, any of
+    them): the carriers let each account choose and order its export columns. Without one, by
+    position (``key_column``/``tracking_column``, 0-based) in the layout the references read."""
 
     key: FormatKey
     name: str
     carrier: str | None  # the carrier the file implies; None for the simple file
-    key_column: int  # 0-based
+    key_column: int  # 0-based, for a file without a header row
     tracking_column: int
+    key_names: tuple[str, ...] = ()  # header names of the management-number column
+    tracking_names: tuple[str, ...] = ()  # header names of the tracking-number column
     has_header: bool = False
     note: str = ""
-    width: int | None = None  # the export's column count, which identifies it; None: by header
+    # Column count of the headerless standard export; None: any width that reaches both columns.
+    width: int | None = None

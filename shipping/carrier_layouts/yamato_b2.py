@@ -7,12 +7,15 @@ from shipping.carrier_layouts.schema import CodeTable, Column, Field, Layout, Tr
 
 SOURCE = (
     "aiship manual『CSVレイアウト（ヤマトB2形式）』; jmleejake/csvProject NewYamatoVO.java; "
-    "codes from an old B2 layout PDF (paperzz.com/doc/5980562) and flagship.cc support"
+    "labocho/yamato_b2_cloud lib/yamato_b2_cloud/record.rb (column numbers from the official "
+    "new_exchange1.pdf, validations); skoji/stores-to-b2cloud src/main.js, index.html"
 )
-_TIME_NOTE = (
-    "1214 と 2021 は古いPDFにのみ記載。2017年の時間帯変更・2023–25年のサービス変更（DM便→クロネコゆうメール、"
-    "ネコポス→クロネコゆうパケット）で現行コードが変わった可能性あり。new_exchange PDF で確認すること"
-)
+# Codes as current production code writes them (2023–25 service changes included): public B2
+# integrations list 0 発払い, 2 コレクト, 3 クロネコゆうメール, 4 タイム, 5 着払い, 6 発払い（複数口）,
+# 7 クロネコゆうパケット, 8 宅急便コンパクト, 9 コンパクトコレクト, A ネコポス (several independent
+# TypeScript/Apps Script B2 exporters, e.g. a GAS validateYamatoCsv "B2公式" list). Older code
+# (stores-to-b2cloud index.html, the old PDF) still has 7 = ネコポス: that was before ネコポス moved.
+_TYPE_SOURCE = SOURCE + "; current codes from public B2 exporters (validateYamatoCsv 'B2公式')"
 
 CODES = (
     CodeTable(
@@ -20,16 +23,17 @@ CODES = (
         {
             "0": "発払い",
             "2": "コレクト",
-            "3": "DM便",
+            "3": "クロネコゆうメール（旧DM便）",
             "4": "タイム",
             "5": "着払い",
-            "6": "メール便速達",
-            "7": "ネコポス",
+            "6": "発払い（複数口）",
+            "7": "クロネコゆうパケット",
             "8": "宅急便コンパクト",
-            "9": "コンパクトコレクト",
+            "9": "宅急便コンパクトコレクト",
+            "A": "ネコポス",
         },
-        SOURCE,
-        "3 DM便・7 ネコポス は2023–25年のサービス変更で廃止・改称の可能性あり",
+        _TYPE_SOURCE,
+        "6・7・A は公開コードどうしで一致（公式PDFは未入手）。Ichigen が書くのは 0 と 2 のみ",
     ),
     CodeTable("クール区分", {"0": "通常", "1": "冷凍", "2": "冷蔵"}, SOURCE),
     CodeTable(
@@ -37,14 +41,18 @@ CODES = (
         {
             "": "指定なし",
             "0812": "午前中",
-            "1214": "12–14時",
             "1416": "14–16時",
             "1618": "16–18時",
             "1820": "18–20時",
-            "2021": "20–21時",
+            "1921": "19–21時",
+            "0010": "タイム 10時まで",
+            "0017": "タイム 17時まで",
         },
-        SOURCE,
-        _TIME_NOTE,
+        # labocho record.rb DELIVERY_TIME (0812, 1416, 1618, 1820, 1921); 0010/0017 (タイム) from
+        # the same public exporters as 送り状種類. 1214 and 2021 were withdrawn in Yamato's 2017
+        # time-slot change and no current code writes them.
+        _TYPE_SOURCE,
+        "0010/0017（タイム）は公開コードのみで確認",
     ),
 )
 
@@ -83,14 +91,17 @@ _NAMED = (
     Column("荷扱い２", 20),
     Column("記事", 44, truncate=True),
     Column("コレクト代金引換額（税込）", 7, Field.COD_AMOUNT),
-    Column("コレクト内消費税額等", 7),
+    # Required on コレクト rows (labocho record.rb validate_collect_amount: > 0 when COLLECT).
+    Column("コレクト内消費税額等", 7, Field.COD_TAX),
     Column("営業所止置き", 1),
     Column("営業所コード", 6),
     Column("発行枚数", 2, value="1"),
     Column("個数口枠の印字", 1),
-    Column("ご請求先顧客コード", 12),
-    Column("ご請求先分類コード", 3),
-    Column("運賃管理番号", 2),
+    # Required (labocho: presence, 10–12 digits / 2 digits; stores-to-b2cloud asks for both),
+    # unless the account's 取込パターン fixes them: from settings [carriers.yamato].
+    Column("ご請求先顧客コード", 12, Field.BILLING_CUSTOMER_CODE),
+    Column("ご請求先分類コード", 3, Field.BILLING_CLASS_CODE),
+    Column("運賃管理番号", 2, Field.FREIGHT_NUMBER),
     Column("クロネコwebコレクト データ登録", 1),
 )
 
@@ -126,23 +137,29 @@ B2 = Layout(
     key_limit=20,
     address_widths=(64, 32),
     sender_address_widths=(64, 32),
+    account="yamato",
     source=SOURCE,
     notes=(
         "B2クラウドで取込パターン（1行目見出し・97項目）を一度登録してください",
+        "ご請求先顧客コードと運賃管理番号は設定の [carriers.yamato] から入ります",
         "⚠ 44–97列の列名は資料の項目グループ名から付けたもの（公式PDF new_exchange1.pdf で未確認）。空欄で出力します",
-        "⚠ 送り状種類・配達時間帯のコードは古いPDF由来です",
     ),
 )
 
 
-# The 発行済データ export: the same 97 columns with 伝票番号 (column 4, 12 digits) filled, joined on
-# お客様管理番号 (column 1) [jmleejake NewYamatoVO comment; cart.e-shops.jp/faq/7249].
+# The 発行済データ export. Its columns follow the account's output settings (a shop may export
+# 5 columns or 98), so with a header row they are found by name: お客様管理番号 and 伝票番号
+# (the import names; skoji/stores-to-b2cloud and jmleejake NewYamatoVO use the same). Without a
+# header, the import layout's positions: お客様管理番号 column 1, 伝票番号 column 4 (12 digits)
+# [jmleejake NewYamatoVO; cart.e-shops.jp/faq/7249].
 ISSUED = TrackingFormat(
     "b2_issued",
-    "ヤマト B2クラウド 発行済データ（97項目）",
+    "ヤマト B2クラウド 発行済データ",
     "ヤマト運輸",
     0,
     3,
-    note="お客様管理番号（1列目）と伝票番号（4列目）で照合",
-    width=97,
+    key_names=("お客様管理番号",),
+    tracking_names=("伝票番号",),
+    note="見出しの「お客様管理番号」「伝票番号」で照合（見出しなしは1列目・4列目）",
+    width=None,
 )

@@ -227,13 +227,16 @@ YUPRI = Layout(
 
 # The 発送履歴 export (not 発送予定) with a user-defined output layout. A real export seen in public
 # code: CP932, header row, CRLF, 6 columns (お客様側管理番号, お問い合わせ番号, 仮引受確定作業年月日,
-# 配送完了作業年月日, 配達ステータス集約コード, 配達ステータス明細コード); columns found by header name.
+# 配送完了作業年月日, 配達ステータス集約コード, 配達ステータス明細コード): found by header name, and
+# without a header by those positions (⚠ the headerless variant is an assumption).
 HISTORY = TrackingFormat(
     "yupri_history",
     "ゆうプリR 発送履歴",
     "日本郵便",
     0,
     1,
-    has_header=True,
-    note="見出しの「お客様側管理番号」「お問い合わせ番号」の列で照合",
+    key_names=("お客様側管理番号",),
+    tracking_names=("お問い合わせ番号",),
+    note="見出しの「お客様側管理番号」「お問い合わせ番号」の列で照合（見出しなしは1列目・2列目）",
+    width=6,
 )
