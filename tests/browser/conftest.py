@@ -95,6 +95,8 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., AppServer]]:
         secrets = tmp_path / "secrets.toml"
         secrets.write_text(
             f'[workbook]\nsql_url = "sqlite:///{tmp_path / "wb.sqlite3"}"\n'
+            # Each person's table choices in this test's folder, not the project's data/.
+            f'[app]\nscreen_settings_path = "{tmp_path / "screen.json"}"\n'
             f"[sync]\nauto_sync_demo = {'true' if auto_sync else 'false'}\n{extra_secrets}",
             encoding="utf-8",
         )

@@ -17,9 +17,14 @@ def test_the_demo_shop_opens_on_home_in_japanese(serve: Callable[..., AppServer]
     wait_for_app(page)
     expect(page.get_by_role("heading", name="ホーム")).to_be_visible()
     expect(page.get_by_text("デモデータを表示しています")).to_be_visible()
+    nav = page.get_by_test_id("stSidebarNavItems")
     for label in ("受注ボード", "商品・在庫", "同期", "分析"):
-        expect(page.get_by_role("link", name=label)).to_be_visible()
+        expect(nav.get_by_role("link", name=label, exact=True)).to_be_visible()
     assert "Traceback" not in page.content()
+    # A first-time user finds today's shipping from ホーム without the README.
+    expect(page.get_by_role("heading", name="今日やること")).to_be_visible()
+    page.get_by_role("link", name="出荷を開く").click()
+    expect(page.get_by_role("heading", name="出荷", exact=True)).to_be_visible(timeout=30_000)
 
 
 def test_login_through_an_oidc_provider_then_the_role_from_the_allow_list(

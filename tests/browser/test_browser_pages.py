@@ -131,3 +131,39 @@ def test_the_delivery_slips_download_as_a_pdf_from_the_shipping_page(
     data = open(download.value.path(), "rb").read()  # noqa: SIM115 - read once
     context.close()
     assert download.value.suggested_filename.startswith("nouhinsho_") and data.startswith(b"%PDF-")
+
+
+def test_uploaders_speak_japanese_and_a_tables_wrapping_choice_is_kept(
+    serve: Callable[..., AppServer], page: Page
+) -> None:
+    app = serve()
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{app.url}/shipping")
+    zone = page.get_by_test_id("stFileUploaderDropzone").first
+    expect(zone).to_be_visible(timeout=30_000)
+    wait_for_app(page)
+    drawn = page.evaluate(
+        """() => {
+            const zone = document.querySelector('[data-testid="stFileUploaderDropzone"]');
+            const label = zone.querySelector('button [data-testid="stMarkdownContainer"] p');
+            const limit = zone.querySelector('[data-testid="stFileUploaderDropzoneInstructions"] span');
+            const after = (el) => getComputedStyle(el, '::after').content;
+            return [after(label), getComputedStyle(label).fontSize, after(limit), getComputedStyle(limit).fontSize];
+        }"""
+    )
+    assert "ファイルを選ぶ" in drawn[0] and drawn[1] == "0px"  # "Upload" is not drawn
+    assert "200MB まで" in drawn[2] and drawn[3] == "0px"  # nor "200MB per file • CSV, TXT"
+
+    page.goto(f"{app.url}/orders")
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=30_000)
+    wait_for_app(page)
+    page.get_by_role("button", name="表示").click()
+    wrap = page.get_by_role("switch", name="長い文字を折り返して全部表示")
+    expect(wrap).not_to_be_checked()
+    wrap.click(force=True)
+    wait_for_app(page)
+    page.goto(f"{app.url}/orders")  # a new page load: the choice was kept for this person
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=30_000)
+    wait_for_app(page)
+    page.get_by_role("button", name="表示").click()
+    expect(page.get_by_role("switch", name="長い文字を折り返して全部表示")).to_be_checked()
