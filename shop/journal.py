@@ -40,9 +40,9 @@ Formats (checked with the search tool; what no source confirmed is marked UNVERI
 
 from __future__ import annotations
 
+import calendar
 import csv
 import io
-import calendar
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
