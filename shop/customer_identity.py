@@ -126,3 +126,13 @@ def buyer_key(
     """The order's buyer key, or None when unknown (see ``identity``)."""
     found = identity(mall, name, phone, postcode, mail)
     return None if found is None else hashed(salt, *found)
+
+
+# Where a generated salt is kept: machine-owned state, in the hidden _システム tab (a secrets
+# value, [customers] salt, wins when set). Never shown, logged or written anywhere else.
+SALT_KEY = "顧客キー:ソルト"
+
+
+def stored_salt(configured: str, system: dict[str, str]) -> str | None:
+    """The installation's salt: the setting when given, else the one kept in _システム."""
+    return configured or system.get(SALT_KEY) or None
