@@ -124,38 +124,29 @@ def combine(
     """
     live = keyed[~keyed["キャンセル"]]
     known = live[live["購入者"].notna()]
-    orders = pd.DataFrame(
-        {
-            "購入者": known["購入者"].astype("int64").to_numpy(),
-            "日": known["日"].to_numpy(dtype="int64"),
-            "モール": known["モール"].to_numpy(dtype=object),
-            "売上": known["売上"].to_numpy(dtype="int64"),
-        }
+    archived_malls = archived.malls if archived is not None else ()
+    names = sorted({*known["モール"].astype(str), *archived_malls})
+    code = {m: i for i, m in enumerate(names)}
+    buyer = [known["購入者"].to_numpy(dtype="int64")]
+    day = [known["日"].to_numpy(dtype="int64")]
+    mall = [np.asarray([code[m] for m in known["モール"].astype(str)], dtype="int64")]
+    sales = [known["売上"].to_numpy(dtype="int64")]
+    if archived is not None:
+        recode = np.asarray([code[m] for m in archived_malls] + [-1], dtype="int64")
+        buyer.append(archived.buyer)
+        day.append(archived.day)
+        mall.append(recode[archived.mall])  # -1 (no mall) indexes the last entry: stays -1
+        sales.append(archived.total)
+    orders = _first_flags(
+        np.concatenate(buyer), np.concatenate(day), np.concatenate(mall), np.concatenate(sales), names
     )
     unknown = (
         live[live["購入者"].isna()].groupby(["日", "モール"]).agg(件数=("売上", "size"), 売上=("売上", "sum"))
     )
     unknown = unknown.reset_index()
-    if archived is not None:
-        orders = pd.concat(
-            [
-                orders,
-                pd.DataFrame(
-                    {
-                        "購入者": archived.buyer,
-                        "日": archived.day,
-                        "モール": archived.mall,
-                        "売上": archived.total,
-                    }
-                ),
-            ],
-            ignore_index=True,
-        )
-        if archived.unknown:
-            more = pd.DataFrame(archived.unknown, columns=["日", "モール", "件数", "売上"])
-            unknown = (
-                pd.concat([unknown, more]).groupby(["日", "モール"], as_index=False)[["件数", "売上"]].sum()
-            )
+    if archived is not None and archived.unknown:
+        more = pd.DataFrame(archived.unknown, columns=["日", "モール", "件数", "売上"])
+        unknown = pd.concat([unknown, more]).groupby(["日", "モール"], as_index=False)[["件数", "売上"]].sum()
     unknown = unknown.astype({"日": "int64", "モール": "str", "件数": "int64", "売上": "int64"})
     return Customers(orders, unknown, _sku_counts(pairs, archived_skus, archived_pairs or {}))
 
@@ -204,13 +195,28 @@ def _months(days: np.ndarray) -> np.ndarray:
     return days.astype("datetime64[D]").astype("datetime64[M]")
 
 
-def _first_flags(orders: pd.DataFrame) -> pd.DataFrame:
-    """The orders sorted by buyer, day, mall, with 初回 (the buyer's first order) and 回 (1 for
-    the first order, 2 for the second, …)."""
-    ordered = orders.sort_values(["購入者", "日", "モール"], kind="stable", ignore_index=True)
-    ordered["回"] = ordered.groupby("購入者", sort=False).cumcount().to_numpy() + 1
-    ordered["初回"] = ordered["回"] == 1
-    return ordered
+def _first_flags(
+    buyer: np.ndarray, day: np.ndarray, mall: np.ndarray, sales: np.ndarray, malls: Sequence[str]
+) -> pd.DataFrame:
+    """The orders sorted by buyer, day, mall (once, in ``combine``; the mall codes follow the
+    names, so the sort is on integers), with 回 (1 for the buyer's first order, 2 for the
+    second, …) and 初回."""
+    order = np.lexsort((mall, day, buyer))
+    buyer, day = buyer[order], day[order]
+    index = np.arange(len(buyer))
+    starts = np.ones(len(buyer), dtype=bool)
+    starts[1:] = buyer[1:] != buyer[:-1]
+    nth = index - np.maximum.accumulate(np.where(starts, index, 0)) + 1
+    return pd.DataFrame(
+        {
+            "購入者": buyer,
+            "日": day,
+            "モール": pd.Categorical.from_codes(mall[order], categories=list(malls)),
+            "売上": sales[order],
+            "回": nth,
+            "初回": nth == 1,
+        }
+    )
 
 
 def new_and_repeat(
@@ -219,7 +225,7 @@ def new_and_repeat(
     """Per month of ``start..end`` and mall: 新規購入者, リピート購入者, 新規注文, リピート注文,
     購入者不明 (orders), 購入者不明の売上. First orders are decided over all history and malls,
     so a buyer new at 楽天 who later buys at Amazon is a repeat buyer at Amazon."""
-    flagged = _first_flags(customers.orders)
+    flagged = customers.orders
     first, last = day_number(start), day_number(end)
     inside = flagged[(flagged["日"] >= first) & (flagged["日"] <= last)].copy()
     unknown = customers.unknown[(customers.unknown["日"] >= first) & (customers.unknown["日"] <= last)].copy()
@@ -229,9 +235,12 @@ def new_and_repeat(
     inside["月"] = _months(inside["日"].to_numpy(dtype="int64"))
     unknown["月"] = _months(unknown["日"].to_numpy(dtype="int64"))
     keys = ["月", "モール"]
+    inside["モール"] = inside["モール"].astype(str)
     new = inside[inside["初回"]].groupby(keys).size().rename("新規購入者")
     repeat = inside[~inside["初回"]]
-    repeat_buyers = repeat.groupby(keys)["購入者"].nunique().rename("リピート購入者")
+    repeat_buyers = (
+        repeat.drop_duplicates(["月", "モール", "購入者"]).groupby(keys).size().rename("リピート購入者")
+    )
     repeat_orders = repeat.groupby(keys).size().rename("リピート注文")
     missing = (
         unknown.groupby(keys)[["件数", "売上"]]
@@ -264,7 +273,7 @@ def repeat_summary(
     customers: Customers, first_from: date | None = None, first_to: date | None = None
 ) -> RepeatSummary:
     """Over the buyers whose first order lies in ``first_from..first_to`` (all without)."""
-    flagged = _first_flags(customers.orders)
+    flagged = customers.orders
     firsts = flagged[flagged["初回"]].set_index("購入者")["日"]
     if first_from is not None:
         firsts = firsts[firsts >= day_number(first_from)]
@@ -288,7 +297,7 @@ def cohorts(customers: Customers, last_month: date, count: int = 12) -> tuple[pd
     """(buyers, retention %) by first-order month (rows: the ``count`` months up to
     ``last_month``) and months since (columns 0..count-1; blank where that month is after
     ``last_month``). Cell = distinct buyers of the cohort with an order in that month."""
-    flagged = _first_flags(customers.orders)
+    flagged = customers.orders
     month = _months(flagged["日"].to_numpy(dtype="int64")).astype("int64")  # months since 1970-01
     first_month = pd.Series(month[flagged["初回"].to_numpy()], index=flagged.loc[flagged["初回"], "購入者"])
     cohort = first_month.reindex(flagged["購入者"]).to_numpy(dtype="int64")
