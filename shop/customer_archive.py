@@ -11,7 +11,7 @@ The tables are derived data, made by the reader (the key needs the salt, which t
 does not have): ``ensure`` adds the archived orders not yet keyed, in one write transaction
 (the archive only ever gains closed orders, so comparing two row counts says whether anything
 is new), and rebuilds everything when the salt changed (``buyer_meta`` holds its fingerprint).
-The first run over a large archive hashes every order once (about 20 s per million); after
+The first run over a large archive hashes every order once (about 40 s per million on the bench machine); after
 that a view costs one COUNT and the reads below.
 """
 
