@@ -238,6 +238,36 @@ class LimitsSettings(Section):
         limits.configure(self.max_quantity, self.max_yen)
 
 
+class CustomerSettings(Section):
+    """顧客分析: the salt of the buyer key (a salted hash that links one person's orders).
+    Blank: Ichigen generates one per installation, once, and keeps it in _システム (see
+    shop/customer_salt.py); set it here (or ICHIGEN_CUSTOMERS__SALT) to keep it off the
+    workbook. Changing it makes every buyer key new (the archive's keys are rebuilt once)."""
+
+    salt: SecretStr = SecretStr("")
+
+
+class AccountingSettings(Section):
+    """Account and tax names written into the monthly journal files (shop/journal.py). They
+    must match the names registered in the accounting software exactly."""
+
+    sales_account: str = "売上高"
+    shipping_account: str = "売上高"  # 送料 received; many shops book it as 売上高
+    receivable_account: str = "売掛金"
+    fee_account: str = "支払手数料"
+    # 支払方法 (as on the 受注 tab) -> the receivable account for it, e.g. {"代金引換" = "売掛金"}.
+    payment_accounts: dict[str, str] = {}
+    # SKUs taxed at the reduced 8 % rate (food, drinks): exact SKUs, or a prefix ending in "*".
+    reduced_rate_skus: list[str] = []
+    # Tax category names. UNVERIFIED against the software: no source we found lists them.
+    freee_tax_10: str = "課税売上10%"
+    freee_tax_8: str = "課税売上8%（軽）"
+    freee_tax_none: str = "対象外"
+    mf_tax_10: str = "課税売上 10%"
+    mf_tax_8: str = "課税売上 (軽)8%"
+    mf_tax_none: str = "対象外"
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
@@ -249,6 +279,8 @@ class Settings(BaseModel):
     mail: MailSettings | None = None
     # The shop's accounts with the carriers, for their label files ([carriers.yamato]).
     carriers: CarriersSettings = CarriersSettings()
+    customers: CustomerSettings = CustomerSettings()
+    accounting: AccountingSettings = AccountingSettings()
     # One section per sales channel: [malls.<channel>] with type = "shopify" | "csv" | "demo" …;
     # each connector validates its own keys (sync/connectors/<type>.py, class Settings).
     malls: dict[str, dict[str, Any]] = {}

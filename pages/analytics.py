@@ -32,7 +32,7 @@ from shop.analytics_charts import (
 )
 from shop.overview import yen
 from ui import analytics_columns as columns
-from ui import analytics_filters, analytics_stock, archive, context
+from ui import analytics_customers, analytics_filters, analytics_journal, analytics_stock, archive, context
 
 # --- sections, top to bottom -------------------------------------------------------------------
 
@@ -220,3 +220,6 @@ if selection is not None:
     analytics_stock.gross_margin(selection, base.names, malls)
     analytics_stock.returns(selection, base.names, malls)
     analytics_stock.monthly_summary(selection, base.names)
+    analytics_customers.section(selection.start, selection.end, malls, today, base.names)
+if first_day is not None and last_day is not None:
+    analytics_journal.section(first_day, last_day)

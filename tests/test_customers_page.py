@@ -1,0 +1,55 @@
+"""分析's 顧客 and 仕訳 sections on the demo shop through AppTest: counts only (no key, no salt
+on the page), the salt made once and kept in _システム, the journal for 管理 only, and its
+download marking the month as exported."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from settings import load_settings
+from sheets_schema.book import open_workbook, read_tables
+from shop.customer_identity import SALT_KEY
+from sync import state
+from tests.test_analytics import APP, open_page
+from tests.test_auth import sign_in
+
+
+def system(sql_url: str) -> dict[str, str]:
+    tables = read_tables(open_workbook(load_settings({"workbook": {"sql_url": sql_url}})))
+    return state.values(tables["_システム"])
+
+
+def page_text(at: AppTest) -> str:
+    parts = [str(e.value) for e in (*at.markdown, *at.caption, *at.subheader, *at.info, *at.warning)]
+    parts += [m.label + str(m.value) for m in at.metric]
+    parts += [df.value.to_csv() for df in at.dataframe]
+    return "\n".join(parts)
+
+
+def test_customers_and_the_journal_on_the_demo_shop(sql_url: str) -> None:
+    at = open_page(sql_url)
+    headers = [h.value for h in at.subheader]
+    assert "顧客（モール横断）" in headers and "会計ソフト用の仕訳" in headers
+    labels = {m.label for m in at.metric}
+    assert {"リピート率", "購入者不明の注文", "2回目までの日数"} <= labels
+    salt = system(sql_url)[SALT_KEY]
+    assert len(salt) == 64 and salt not in page_text(at)
+    at.run()  # a rerun keeps the salt: keys stay the same
+    assert system(sql_url)[SALT_KEY] == salt
+    marks = [k for k in system(sql_url) if k.startswith("仕訳出力:")]
+    assert marks == []
+    buttons = [b for b in at.get("download_button") if "CSV" in b.proto.label and "freee" in b.proto.label]
+    assert len(buttons) == 1
+
+
+def test_the_viewer_sees_counts_and_no_journal(sql_url: str) -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["workbook"] = {"sql_url": sql_url}
+    at.secrets["sync"] = {"auto_sync_demo": False}
+    sign_in(at, "view@example.jp", "閲覧")
+    at.run()
+    at.switch_page("pages/analytics.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "顧客（モール横断）" in [h.value for h in at.subheader]
+    assert any("管理」の権限" in i.value for i in at.info)
+    assert not [b for b in at.get("download_button") if "freee" in b.proto.label]

@@ -1,0 +1,118 @@
+"""分析's 顧客 section: new and repeat buyers across malls, repeat rate, cohorts, RFM and repeat
+SKUs. Only counts and sums are shown, to every role: no name, no buyer key, no list of people
+(``shop.customers``). The buyer keys are built once per workbook read and archive change."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pandas as pd
+import streamlit as st
+
+from sheets_schema.cells import JST
+from sheets_schema.changes import WriteJob
+from sheets_schema.tabs import ORDER_LINES, ORDERS, SYSTEM_STATE
+from shop import customer_archive, customers
+from shop.customer_identity import SALT_KEY, new_salt, salt_fingerprint, stored_salt
+from sync import state
+from ui import archive as archive_ui
+from ui import context
+
+
+def salt() -> str:
+    """The installation's salt; made and kept in _システム the first time it is needed."""
+    configured = context.settings().customers.salt.get_secret_value()
+    system = context.snapshot().tables[SYSTEM_STATE.title]
+    found = stored_salt(configured, state.values(system))
+    if found:
+        return found
+    made = new_salt()
+    job = WriteJob()
+    state.put(job, system, SALT_KEY, made, datetime.now(JST))
+    context.write(job)
+    return made
+
+
+@st.cache_resource(max_entries=4, show_spinner="購入者ごとの集計を作っています…")
+def _customers(
+    workbook_id: str, read_at: str, stamp: tuple[int, ...] | None, fingerprint: str, _salt: str
+) -> customers.Customers:
+    tables = context.snapshot().tables
+    orders = tables[ORDERS.title].models()
+    lines = tables[ORDER_LINES.title].models()
+    found = archive_ui.archive() if stamp is not None else None
+    if found is not None:
+        closed = [(o.mall, o.order_number) for o in orders if o.status in ("出荷済", "キャンセル")]
+        both = found.has(ORDERS, closed) if closed else set()
+        orders = [o for o in orders if (o.mall, o.order_number) not in both]  # counted from the archive
+    keyed = customers.workbook_orders(orders, _salt)
+    pairs = customers.workbook_pairs(keyed, lines)
+    if found is None:
+        return customers.combine(keyed, pairs)
+    buyers = customer_archive.open_buyers(found)
+    customer_archive.ensure(buyers, _salt)
+    known = customer_archive.pair_orders(buyers, list(zip(pairs["購入者"], pairs["SKU"], strict=True)))
+    return customers.combine(
+        keyed, pairs, customer_archive.keyed_orders(buyers), customer_archive.repeat_skus(buyers), known
+    )
+
+
+def current() -> customers.Customers:
+    key = salt()
+    snap = context.snapshot()
+    return _customers(
+        context.workbook_id(), snap.read_at.isoformat(), archive_ui.stamp(), salt_fingerprint(key), key
+    )
+
+
+def section(start: date, end: date, malls: list[str], today: date, names: pd.Series) -> None:
+    st.subheader("顧客（モール横断）")
+    found = current()
+    summary = customers.repeat_summary(found, start, end)
+    unknown, unknown_sales = customers.unknown_total(found, start, end)
+    buyers_col, rate_col, days_col, unknown_col = st.columns(4)
+    buyers_col.metric("期間に初めて買った人", f"{summary.buyers:,} 人", border=True)
+    rate_col.metric(
+        "リピート率",
+        f"{summary.repeat_rate:.1f}%",
+        help=f"そのうち2回以上買った人 {summary.repeat_buyers:,} 人（今日までのすべての注文で数えます）",
+        border=True,
+    )
+    days = summary.median_days_to_second
+    days_col.metric(
+        "2回目までの日数",
+        "—" if days is None else f"{days:.0f} 日",
+        help=f"中央値。90日以内に2回目を買った人 {summary.second_within_90:,} 人",
+        border=True,
+    )
+    unknown_col.metric(
+        "購入者不明の注文",
+        f"{unknown:,} 件",
+        help=f"売上 ¥{unknown_sales:,}。Amazon の制限データなど、誰か分からない注文は推測せずここに数えます",
+        border=True,
+    )
+    st.markdown("**新規・リピート（月・モール別）**")
+    st.dataframe(customers.new_and_repeat(found, start, end, malls), hide_index=True, width="stretch")
+    counts, rates = customers.cohorts(found, end.replace(day=1))
+    st.markdown("**コホート（初めて買った月ごとの、その後も買った人の割合 %）**")
+    st.dataframe(
+        rates,
+        width="stretch",
+        column_config={c: st.column_config.NumberColumn(format="%.1f") for c in rates.columns},
+    )
+    with st.expander("コホートの人数"):
+        st.dataframe(counts, width="stretch")
+    st.markdown(f"**RFM（{today:%Y/%m/%d} 時点）**")
+    st.dataframe(customers.rfm(found, today), hide_index=True, width="stretch")
+    st.markdown("**リピートされる SKU（上位10）**")
+    top = customers.top_repeat_skus(found, names)
+    if top.empty:
+        st.info("2回以上買われた SKU はまだありません。", icon=":material/info:")
+    else:
+        st.dataframe(top, hide_index=True, width="stretch")
+    st.caption(
+        "購入者は、氏名＋電話番号、氏名＋郵便番号、本人のメールアドレスの順に、モールをまたいで同じ人とみなします。"
+        "モールの中継メール（楽天・Amazon）はそのモールの中だけで使います。どれもない注文は「購入者不明」です。"
+        "個人情報は保存せず、元に戻せない番号（ソルト付きハッシュ）だけを使い、画面には人数と金額だけを出します。"
+        "キャンセルは数えません。新規・リピートはモールをまたいだ最初の注文で決めます。"
+    )
