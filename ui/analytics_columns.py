@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from shop.analytics_charts import STATE_COLOURS
@@ -45,3 +47,8 @@ def summary_columns() -> dict[str, Any]:
         "キャンセル件数": st.column_config.NumberColumn(format="localized"),
         "キャンセル率（%）": st.column_config.NumberColumn(format="%.1f"),
     }
+
+
+def yen_columns(frame: pd.DataFrame, names: Iterable[str]) -> dict[str, Any]:
+    """Column config that shows the named columns (those present) as yen: ¥3,032,700."""
+    return {name: st.column_config.NumberColumn(format="yen") for name in names if name in frame.columns}

@@ -17,6 +17,7 @@ from shop.customer_identity import SALT_KEY, new_salt, salt_fingerprint, stored_
 from sync import state
 from ui import archive as archive_ui
 from ui import context
+from ui.analytics_columns import yen_columns
 
 
 def salt() -> str:
@@ -92,24 +93,36 @@ def section(start: date, end: date, malls: list[str], today: date, names: pd.Ser
         border=True,
     )
     st.markdown("**新規・リピート（月・モール別）**")
-    st.dataframe(customers.new_and_repeat(found, start, end, malls), hide_index=True, width="stretch")
+    monthly = customers.new_and_repeat(found, start, end, malls)
+    st.dataframe(
+        monthly, hide_index=True, width="stretch", column_config=yen_columns(monthly, ("購入者不明の売上",))
+    )
     counts, rates = customers.cohorts(found, end.replace(day=1))
+    started = counts["初月"].fillna(0) > 0  # months before anyone's first order: no row
+    counts, rates = counts[started], rates[started]
     st.markdown("**コホート（初めて買った月ごとの、その後も買った人の割合 %）**")
     st.dataframe(
         rates,
         width="stretch",
+        placeholder="",  # months not reached yet stay blank
         column_config={c: st.column_config.NumberColumn(format="%.1f") for c in rates.columns},
     )
     with st.expander("コホートの人数"):
-        st.dataframe(counts, width="stretch")
+        st.dataframe(counts, width="stretch", placeholder="")
     st.markdown(f"**RFM（{today:%Y/%m/%d} 時点）**")
-    st.dataframe(customers.rfm(found, today), hide_index=True, width="stretch")
+    segments = customers.rfm(found, today)
+    st.dataframe(
+        segments,
+        hide_index=True,
+        width="stretch",
+        column_config=yen_columns(segments, ("売上", "1人あたり売上")),
+    )
     st.markdown("**リピートされる SKU（上位10）**")
     top = customers.top_repeat_skus(found, names)
     if top.empty:
         st.info("2回以上買われた SKU はまだありません。", icon=":material/info:")
     else:
-        st.dataframe(top, hide_index=True, width="stretch")
+        st.dataframe(top, hide_index=True, width="stretch", column_config=yen_columns(top, ("売上",)))
     st.caption(
         "購入者は、氏名＋電話番号、氏名＋郵便番号、本人のメールアドレスの順に、モールをまたいで同じ人とみなします。"
         "モールの中継メール（楽天・Amazon）はそのモールの中だけで使います。どれもない注文は「購入者不明」です。"

@@ -16,6 +16,7 @@ from shop import journal
 from sync import state
 from ui import archive as archive_ui
 from ui import context
+from ui.analytics_columns import yen_columns
 
 
 def _months(first: date, last: date) -> list[date]:
@@ -87,11 +88,9 @@ def section(first_day: date, last_day: date) -> None:
     lines = journal.entries(found, month, accounts)
     live = found[~found["キャンセル"]]
     net = int(live["合計金額"].sum())
-    st.dataframe(
-        found.assign(キャンセル=found["キャンセル"].map({True: "キャンセル", False: ""})),
-        hide_index=True,
-        width="stretch",
-    )
+    shown = found.assign(キャンセル=found["キャンセル"].map({True: "キャンセル", False: ""}))
+    money = [c for c in shown.columns if c not in ("モール", "支払方法", "キャンセル", "件数")]
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=yen_columns(shown, money))
     st.caption(
         f"売上 ¥{net:,}（うち送料 ¥{int(live['送料'].sum()):,}）= 月次サマリーのこの月の売上と同じ数え方です。"
         "モールの手数料は、受注データに含まれていないため仕訳に入れていません。返品は売上から引いていません（月次サマリーと同じ）。"

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 from settings import Settings
 from sync.connectors.base import ChannelSettings, Connector
-from vocabulary import demo_rhythm
+from vocabulary import demo_rhythm, demo_shop
 
 # type -> module; every module exposes Settings, Connector and its map_* functions.
 CONNECTOR_MODULES: dict[str, str] = {
@@ -35,6 +35,7 @@ def _demo_rate(mall: str) -> dict[str, Any]:
         "orders_per_hour": demo_rhythm.orders_per_hour(mall),
         "daily_rhythm": True,
         "backlog_hours": demo_rhythm.LIVE_BACKLOG_HOURS,
+        "repeat_rate": demo_shop.REPEAT_RATE,  # as the seeded history
     }
 
 

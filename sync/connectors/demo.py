@@ -65,6 +65,9 @@ class Settings(ChannelSettings):
     # Orders follow the shop's day (vocabulary.demo_rhythm: night low, evening peak) around
     # the mean orders_per_hour, instead of arriving at a constant rate.
     daily_rhythm: bool = False
+    # Share of orders from the demo shop's regular customers (vocabulary.demo_shop), so the
+    # same people come back across malls; 0 = every buyer new.
+    repeat_rate: float = Field(0.0, ge=0, le=1)
     state_dir: Path = Path("data/demo_malls")  # relative to the project folder
     unknown_sku_rate: float = Field(0.02, ge=0, le=1)
     cancel_rate: float = Field(0.05, ge=0, le=1)
@@ -427,6 +430,11 @@ def plan_order(settings: Settings, k: int, ordered_at: datetime, stock: Stock = 
     pending = rng.random() < settings.pending_payment_rate
     payment = _payment(rng, settings.mall, pending)
     buyer, other = _person(rng), _person(rng)
+    regular = shop.regular_customer(_rng(settings.seed, k, "regular"), settings.repeat_rate)
+    if regular is not None:  # its own stream: every other value of the order stays as it was
+        name, postcode, address, phone = regular
+        email = f"customer{''.join(c for c in phone if c.isdigit())[-8:]}@example.jp"
+        buyer = Address(name=name, postcode=postcode, address=address, phone=phone, email=email)
     gift, noted = rng.random() < GIFT_RATE, rng.random() < NOTE_RATE
     gift_note, order_note = rng.choice(shop.GIFT_NOTES), rng.choice(shop.ORDER_NOTES)
     paid_after = timedelta(hours=rng.uniform(*PAYMENT_DELAY_HOURS))
