@@ -241,3 +241,13 @@ def test_applying_tracking_numbers_while_another_sync_holds_the_lease(sql_url: s
         assert not shipped.shipment_notice  # the malls are told by the lease holder, not here
     with pytest.raises(LeaseHeld):  # the other runner still holds it: nothing took it over
         SyncEngine(workbook, [], settings.sync, holder="third").acquire_lease()
+
+
+def test_the_carrier_tab_keeps_unconfirmed_format_notes_under_details(sql_url: str) -> None:
+    at = shipping_page(sql_url)
+    assert not at.exception
+    (details,) = [e for e in at.expander if e.label.startswith("詳細（この形式で")]
+    hidden = [c.value for c in details.caption]
+    assert any("未確認" in text for text in hidden)
+    shown = [c.value for c in at.caption if c.value not in hidden]
+    assert not any("未確認" in text or text.startswith("⚠") for text in shown)  # not on the page

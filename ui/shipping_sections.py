@@ -58,8 +58,15 @@ def carrier_file(keys: list[tuple[str, str]], now: datetime) -> None:
             key="shipping_layout",
         )
     ]
-    for note in layout.notes:
+    for note in (n for n in layout.notes if not n.startswith("⚠")):
         st.caption(note)
+    # What no public source confirms about the format is for whoever sets the software up,
+    # not for every shipment: under 詳細.
+    unconfirmed = [n.removeprefix("⚠").strip() for n in layout.notes if n.startswith("⚠")]
+    if unconfirmed:
+        with st.expander("詳細（この形式でまだ確かめられていないこと）"):
+            for note in unconfirmed:
+                st.caption(note)
     settings = context.settings()
     try:
         made = labels.label_file(  # once per read
