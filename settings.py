@@ -184,6 +184,9 @@ class SyncSettings(Section):
     auto_sync_demo: bool = True
     # The 同期 page shows a red banner for a mall with no successful order import for this long.
     stale_after_minutes: int = Field(30, ge=1)
+    # `python -m sync watch` sends the templates with 自動送信 ON this often (each pass reads
+    # 受注, 受注明細 and メール送信履歴 whole, so not every cycle).
+    auto_mail_minutes: int = Field(10, ge=1)
 
 
 class MailSettings(Section):

@@ -15,6 +15,7 @@ from shipping import carrier_files, documents, mail, screen, tracking_import
 from shop.privacy import mask_name
 from ui import auth, context
 from ui import shipping_sections as sections
+from ui.auto_mail_queue import auto_mail_queue
 from vocabulary.text import escape_markdown
 
 settings = context.settings()
@@ -112,6 +113,7 @@ with st.container():
 
 with st.container():
     st.subheader("④ お客様へのメール")
+    auto_mail_queue()
     templates = {t.name: t for t in tables["メールテンプレート"].models()}
     if not templates:
         st.info("メールテンプレートシートにテンプレートがありません。")

@@ -11,7 +11,17 @@ from settings import Settings
 from sheets_schema.changes import WriteJob
 from sheets_schema.grid import Grid
 from sheets_schema.parsing import RowError, Table, missing_table, parse_grid
-from sheets_schema.tabs import ORDERS, PRODUCTS, STOCK, STOCK_RECORDS, SYNC_LOG, SYSTEM_STATE, TABS, TabSpec
+from sheets_schema.tabs import (
+    MAIL_TEMPLATES,
+    ORDERS,
+    PRODUCTS,
+    STOCK,
+    STOCK_RECORDS,
+    SYNC_LOG,
+    SYSTEM_STATE,
+    TABS,
+    TabSpec,
+)
 from sheets_schema.workbook import NewTab, Workbook
 from vocabulary.retry import RetryPolicy
 
@@ -188,6 +198,11 @@ def seed_demo_if_new(workbook: Workbook, now: datetime) -> bool:
     ]
     job.append(tables[STOCK_RECORDS.title], records)
     job.append(tables[SYSTEM_STATE.title], [{"キー": DEMO_MARKER, "値": now, "更新日時": now}])
+    # The demo mails by itself (to the outbox folder, as no mail server is set): a new user
+    # sees automatic mails work. A real shop's templates start with 自動送信 OFF.
+    templates = tables[MAIL_TEMPLATES.title]
+    for record in templates.records:
+        job.set(templates, record.row, {"自動送信": "ON"})
     workbook.write(job)
     return True
 

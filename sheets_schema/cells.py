@@ -138,6 +138,41 @@ def _optional_text(value: Any) -> str:
 
 Identifier = Annotated[str, BeforeValidator(_identifier)]
 
+_WINDOW = re.compile(r"^(\d{1,2}):(\d{2})\s*[-〜~ー－]\s*(\d{1,2}):(\d{2})$")
+
+
+def _time_window(value: Any) -> str:
+    """A daily window in JST, "9:00-20:00" (also 〜 and full-width digits); blank = any time.
+    Kept as normalised text "09:00-20:00"; the end may be before the start (over midnight)."""
+    text = normalise_text(value)
+    if not text:
+        return ""
+    match = _WINDOW.match(text)
+    if match is None:
+        raise _error("「9:00-20:00」のように、開始と終了の時刻を入力してください")
+    start_h, start_m, end_h, end_m = (int(g) for g in match.groups())
+    if start_h > 24 or end_h > 24 or start_m > 59 or end_m > 59 or (start_h, start_m) == (end_h, end_m):
+        raise _error("0:00〜24:00 の、開始と終了が違う時刻を入力してください")
+    return f"{start_h:02d}:{start_m:02d}-{end_h:02d}:{end_m:02d}"
+
+
+TimeWindow = Annotated[str, BeforeValidator(_time_window)]
+
+
+def _name_list(value: Any) -> tuple[str, ...]:
+    """Names separated by 、 , ・ or spaces (モール names): "Amazon、楽天" → ("Amazon", "楽天")."""
+    if isinstance(value, (tuple, list)):
+        return tuple(str(v) for v in value)
+    text = normalise_text(value)
+    return tuple(n for n in re.split(r"[、,，・\s]+", text) if n)
+
+
+NameList = Annotated[
+    tuple[str, ...],
+    BeforeValidator(_name_list),
+    PlainSerializer(lambda names: "、".join(names), return_type=str),
+]
+
 
 def _quantity(value: Any) -> int:
     number = _integer(value)

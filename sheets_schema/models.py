@@ -9,6 +9,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sheets_schema.cells import (
     Identifier,
     JstDateTime,
+    NameList,
     OnOff,
     OptionalIdentifier,
     OptionalJstDate,
@@ -17,6 +18,7 @@ from sheets_schema.cells import (
     OptionalYen,
     Quantity,
     Text,
+    TimeWindow,
     Yen,
     blank_to_none,
 )
@@ -220,6 +222,11 @@ class MailTemplate(Row):
     # フォローメール: days after shipment; blank for the others (sent when the order gets there).
     days_after: OptionalQuantity = Field(None, alias="送信タイミング日数", ge=0)
     enabled: OnOff = Field(True, alias="有効")
+    # Sent by the sync runner by itself (shipping/auto_mail.py) for orders that reach the
+    # template's point after it was switched ON, inside 送信時間帯 (JST), never to 除外モール.
+    auto: OnOff = Field(False, alias="自動送信")
+    window: TimeWindow = Field("09:00-20:00", alias="送信時間帯")
+    excluded_malls: NameList = Field((), alias="除外モール")
 
 
 class MailLog(Row):

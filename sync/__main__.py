@@ -20,6 +20,7 @@ from sheets_schema.archive import Archive
 from sheets_schema.book import open_prepared_workbook
 from sheets_schema.cells import JST
 from sheets_schema.errors import WorkbookError, WorkbookUnavailable
+from shipping import auto_mail
 from sync.archive import archive_history
 from sync.connectors import ChannelConfigError, build_connectors
 from sync.engine import CycleReport, Progress, SyncEngine
@@ -124,15 +125,41 @@ def wait_for_next_cycle(engine: SyncEngine, deadline: float) -> None:
             pass  # the cycle will report it
 
 
-def watch(engine: SyncEngine, interval: float, archive: Callable[[], str] | None = None) -> int:
+def _mailer(engine: SyncEngine, settings: Settings) -> Callable[[], str]:
+    def send() -> str:
+        try:
+            report = auto_mail.run_under_lease(engine, settings)
+        except (LeaseHeld, WorkbookError):
+            raise  # the loop reports these as for a cycle
+        except Exception as exc:  # a mail problem never stops the stock sync
+            return f"自動送信メールでエラーが起きました（{exc.__class__.__name__}）。次の回に再試行します"
+        for message in report.messages:
+            print(message, file=sys.stderr)
+        return report.summary() if report.anything else ""
+
+    return send
+
+
+def watch(
+    engine: SyncEngine,
+    interval: float,
+    archive: Callable[[], str] | None = None,
+    mails: Callable[[], str] | None = None,
+    mail_every: float = 600.0,
+) -> int:
     print(f"{interval:g} 秒ごとに同期します（終了は Ctrl+C）")
     archived_at: float | None = None
+    mailed_at: float | None = None
     try:
         while True:
             started = time.monotonic()
             print(f"--- {datetime.now(JST):%Y-%m-%d %H:%M:%S}")
             try:
                 print_report(engine.run_once())
+                if mails is not None and (mailed_at is None or started - mailed_at >= mail_every):
+                    mailed_at = started  # a failing pass is not retried every cycle either
+                    if done := mails():  # templates with 自動送信 ON, under the same lease
+                        print(done)
                 if archive is not None and (
                     archived_at is None or started - archived_at >= ARCHIVE_EVERY_SECONDS
                 ):
@@ -204,7 +231,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             engine.keep_lease = True  # one runner, cycle after cycle: no write to re-take it
             engine.fetch_patience = WATCH_FETCH_PATIENCE_SECONDS
             engine.recheck_chunk = WATCH_RECHECK_CHUNK
-            return watch(engine, interval, _archiver(engine, settings))
+            return watch(
+                engine,
+                interval,
+                _archiver(engine, settings),
+                _mailer(engine, settings),
+                settings.sync.auto_mail_minutes * 60,
+            )
         engine = build_engine(settings, progress)
         if args.command == "once":
             return run_once(engine, args.wait)

@@ -251,3 +251,13 @@ def test_the_carrier_tab_keeps_unconfirmed_format_notes_under_details(sql_url: s
     assert any("未確認" in text for text in hidden)
     shown = [c.value for c in at.caption if c.value not in hidden]
     assert not any("未確認" in text or text.startswith("⚠") for text in shown)  # not on the page
+
+
+def test_the_demo_mails_by_itself_and_the_page_shows_its_queue(sql_url: str) -> None:
+    at = shipping_page(sql_url)
+    assert not at.exception
+    (queue,) = [e for e in at.expander if e.label.startswith("自動送信:")]
+    assert all(name in queue.label for name in ("サンクスメール", "入金確認", "発送連絡", "フォローメール"))
+    assert any("Amazon の購入者には送りません" in c.value for c in queue.caption)
+    # Switched ON with the demo: nothing of the seeded history is queued.
+    assert any("いま送る予定のメールはありません" in c.value for c in queue.caption)

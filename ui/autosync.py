@@ -16,6 +16,7 @@ import streamlit as st
 from settings import Settings
 from sheets_schema.archive import Archive
 from sheets_schema.cells import JST
+from shipping import auto_mail
 from sync.connectors import build_connectors, channel_sections
 from sync.engine import SyncEngine
 from sync.errors import SyncError
@@ -29,6 +30,7 @@ class AutoSync:
     last_run: datetime | None = None
     last_error: str = ""
     last_created: int = 0
+    settings: Settings | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def run_forever(self) -> None:
@@ -36,6 +38,8 @@ class AutoSync:
             try:
                 report = self.engine.run_once()
                 self.last_created, self.last_error = report.created, ""
+                if self.settings is not None:  # the demo's templates with 自動送信 ON, to the outbox
+                    auto_mail.run_under_lease(self.engine, self.settings)
             except (SyncError, Exception) as exc:  # the thread must outlive any one bad cycle
                 self.last_error = str(exc) or exc.__class__.__name__
             self.last_run = datetime.now(JST)
@@ -66,6 +70,6 @@ def start(
         _settings.sync,
         archive=Archive(_settings.archive_url(), options=_settings.sql_options()),
     )
-    auto = AutoSync(engine, _settings.sync.interval_seconds, _on_cycle)
+    auto = AutoSync(engine, _settings.sync.interval_seconds, _on_cycle, settings=_settings)
     threading.Thread(target=auto.run_forever, name="ichigen-demo-sync", daemon=True).start()
     return auto
