@@ -178,7 +178,7 @@ def test_a_second_runner_is_refused_while_the_lease_is_held(shop: Shop) -> None:
     assert second.run_once().created > 0
 
 
-def test_two_runners_started_together_never_double_anything(shop: Shop, tmp_path: Path) -> None:
+def test_two_runners_started_together_never_double_anything(shop: Shop, harness, tmp_path: Path) -> None:
     import threading
 
     from tests.shop_fixtures import demo_malls
@@ -187,6 +187,9 @@ def test_two_runners_started_together_never_double_anything(shop: Shop, tmp_path
 
     def run(name: str) -> None:
         engine = shop.engine(holder=name)
+        # Two runners are two processes: each has its own workbook client (an adapter's
+        # caches are not shared between threads), and its own mall clients.
+        engine.workbook = harness.fresh_workbook()
         engine.connectors = demo_malls(tmp_path / "malls", shop.clock)
         try:
             engine.run_once()
