@@ -43,8 +43,15 @@ class SetBook:
     compositions: dict[str, Composition] = field(default_factory=dict)
     broken: dict[str, str] = field(default_factory=dict)  # set SKU -> why (Japanese)
     problems: list[str] = field(default_factory=list)  # one sentence per bad row
+    # Those of ``problems`` only the other tabs show (unknown SKUs, cycles): what a check of
+    # each tab alone (ホーム's 入力エラー, ``python -m sheets_schema check``) cannot see.
+    cross_tab: list[str] = field(default_factory=list)
     # The tab could not be read (a header problem): which SKUs are sets is not known.
     unreadable: str = ""
+
+    def add(self, problem: str) -> None:
+        self.problems.append(problem)
+        self.cross_tab.append(problem)
 
     def is_set(self, sku: str | None) -> bool:
         return sku is not None and (sku in self.compositions or sku in self.broken)
@@ -103,14 +110,14 @@ def read_sets(table: Table[Any], products: Iterable[str]) -> SetBook:
     for set_sku, parts in rows.items():
         for row, part in parts:
             if set_sku not in known:
-                book.problems.append(
+                book.add(
                     _error(
                         table, row, "セットSKU", set_sku, f"セットSKU「{set_sku}」が商品シートにありません"
                     )
                 )
                 book.broken.setdefault(set_sku, f"{row}行目のセットSKUが商品シートにありません")
             if part.component_sku not in known:
-                book.problems.append(
+                book.add(
                     _error(
                         table,
                         row,
@@ -162,7 +169,7 @@ def _flatten_once(
     for component, quantity, row in direct[set_sku]:
         if component == set_sku or component in path:
             chain = "→".join(f"「{s}」" for s in (*path, set_sku, component))
-            book.problems.append(
+            book.add(
                 _error(
                     table,
                     row,
@@ -204,3 +211,11 @@ def buildable(composition: Composition, available: Mapping[str, int]) -> int | N
 def set_note(set_sku: str, quantity: int) -> str:
     """The 備考 that ties a component's movement to the set order line behind it."""
     return f"セット {set_sku} ×{quantity}"
+
+
+def set_problems(tables: Mapping[str, Table[Any]]) -> list[str]:
+    """What is wrong with セット構成 against 商品 (unknown SKUs, cycles), for ホーム and
+    ``python -m sheets_schema check``; row input errors are listed with every tab's."""
+    if "セット構成" not in tables or "商品" not in tables:
+        return []
+    return read_sets(tables["セット構成"], (p.sku for p in tables["商品"].models())).cross_tab
