@@ -349,3 +349,32 @@ def test_a_broken_set_is_not_pushed_nor_settled_until_fixed(shop: ShopifyShop) -
     assert rows["00123"] == (9, 2, 7) and rows["TSH-WH-M"][1] == 1
     assert mall_levels(shop)["SET-GIFT"] == rows["SET-GIFT"][2] == min(7 // 2, 17)
     assert ledger_problems(shop.tables()) == []
+
+
+def test_the_demo_malls_sell_the_demo_sets_and_the_ledger_stays_exact(tmp_path: Path) -> None:
+    """End to end on the embedded demo shop: its four demo malls sell the 3足セット and the gift
+    set among everything else; each set line moves its components, named in 備考, and the
+    sets' 販売可能数 stays what the components can build."""
+    from tests.shop_fixtures import sqlite_shop
+
+    shop = sqlite_shop(tmp_path)
+    set_lines = []
+    for _ in range(12):
+        shop.engine().run_once()
+        lines = shop.tables()["受注明細"].models()
+        set_lines = [ln for ln in lines if ln.sku in ("SOX-RIB-3P", "TWL-GIFT-SET") and ln.quantity]
+        if set_lines:
+            break
+        shop.clock.advance(hours=6)
+    assert set_lines, "the demo malls sold no set in three days"
+    tables = shop.tables()
+    assert ledger_problems(tables) == []
+    line = set_lines[0]
+    moved = [
+        m
+        for m in tables["在庫移動"].models()
+        if (m.mall, m.order_number, m.line_number) == (line.mall, line.order_number, line.line_number)
+    ]
+    assert moved and all(f"セット {line.sku} ×{line.quantity}" in m.note for m in moved)
+    expected = {"SOX-RIB-3P": {"SOX-RIB-NV-M"}, "TWL-GIFT-SET": {"TWL-FACE-WH", "TWL-BATH-WH"}}[line.sku]
+    assert {m.sku for m in moved} == expected
