@@ -8,6 +8,7 @@ from sheets_schema.tabs import TABS
 from shop.cell_budget import cell_budget
 from shop.overview import overview, yen
 from shop.stock_value import stock_value_note
+from sync.sets import set_problems
 from ui import context, valuation
 from ui.oversold import oversold_notice
 from ui.today import today_cards
@@ -77,7 +78,8 @@ st.subheader("入力エラー（要修正）")
 typed = {t: snapshot.tables[t] for t in (s.title for s in TABS if s.typed_by_people)}
 everything = st.toggle("Ichigenが書くシート（受注明細・在庫移動など）も検査する", value=False)
 checked = snapshot.tables if everything else typed
-problems = header_problems(checked)
+# セット構成 against 商品 (a component or set not in 商品, a set inside itself): found across tabs.
+problems = header_problems(checked) + set_problems(snapshot.tables)
 errors = row_errors(checked)
 for problem in problems:
     st.error(problem, icon=":material/error:")

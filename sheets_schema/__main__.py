@@ -67,7 +67,9 @@ def export(workbook: Workbook, path: Path, archive_url: str | None = None) -> in
 
 def check(workbook: Workbook) -> int:
     tables = read_tables(workbook)
-    problems = header_problems(tables) + [str(e) for e in row_errors(tables)]
+    from sync.sets import set_problems  # セット構成 checked against 商品
+
+    problems = header_problems(tables) + [str(e) for e in row_errors(tables)] + set_problems(tables)
     for problem in problems:
         print(problem)
     if problems:

@@ -74,6 +74,17 @@ class MallListing(Row):
     stock_sync: OnOff = Field(True, alias="在庫連携")
 
 
+class SetComponent(Row):
+    """One component of a set product (セット商品): the set is a SKU of 商品 that holds no stock
+    of its own; its 販売可能数 is what its components can build (sync/sets.py)."""
+
+    set_sku: Identifier = Field(alias="セットSKU")
+    component_sku: Identifier = Field(alias="構成SKU")
+    # Units of the component in one set (3 for a 3足セット of one sock).
+    quantity: Quantity = Field(alias="数量", ge=1)
+    memo: Text = Field("", alias="メモ")
+
+
 class Order(Row):
     mall: Identifier = Field(alias="モール")
     order_number: Identifier = Field(alias="注文番号")

@@ -105,6 +105,17 @@ MALL_LISTINGS = TabSpec(
     staff_columns=frozenset({"モール", "SKU", "モール商品コード", "モールSKU", "在庫連携"}),
     help="各モールの商品コードと自社SKUの対応表です。在庫連携をOFFにするとそのモールへ在庫を送りません。",
 )
+SET_COMPONENTS = TabSpec(
+    title="セット構成",
+    model=models.SetComponent,
+    key=("セットSKU", "構成SKU"),
+    staff_columns=frozenset({"セットSKU", "構成SKU", "数量", "メモ"}),
+    help=(
+        "セット商品の中身です。セットSKU（商品シートにある、セットとして売るSKU）ごとに、"
+        "構成SKUとセット1つあたりの数量を1行ずつ入力します。セットは自分の在庫を持たず、"
+        "販売可能数は構成SKUの販売可能数から計算して各モールへ送ります。売れると構成SKUを引き当てます。"
+    ),
+)
 ORDERS = TabSpec(
     title="受注",
     model=models.Order,
@@ -346,6 +357,7 @@ TABS: tuple[TabSpec, ...] = (
     PRODUCTS,
     STOCK,
     MALL_LISTINGS,
+    SET_COMPONENTS,
     ORDERS,
     ORDER_LINES,
     STOCK_MOVEMENTS,

@@ -51,6 +51,7 @@ from sheets_schema.tabs import (
     ORDER_SETTLEMENTS,
     ORDERS,
     PRODUCTS,
+    SET_COMPONENTS,
     STOCK,
     STOCK_MOVEMENTS,
     STOCK_PUSHES,
@@ -68,11 +69,22 @@ from sync.models import Order, PushResult, StockLevel, SyncRun
 from sync.orders import ImportCounts, OrderBook, OrderView
 from sync.push import PlannedPush, mark_unconfirmed, mirror_mall_sales, plan_pushes, record_results
 from sync.resolve import SkuResolver
+from sync.sets import DIGEST_KEY, SetBook, read_sets
 from sync.settlement import ARCHIVE_MARK, LEDGER_MARK, LOG_MARK, SettledLedger, signature
 from sync.stock import StockOutcome, staff_movements, write_stock
 
 # Small tabs a cycle parses whole (they grow with the catalogue, not with history).
-PARSED_TABS = (PRODUCTS, STOCK, MALL_LISTINGS, SYSTEM_STATE, STOCK_RECORDS, STOCK_PUSHES, LEDGER_BALANCES)
+# セット構成 is among them: a staff tab of one row per set component (sync/sets.py).
+PARSED_TABS = (
+    PRODUCTS,
+    STOCK,
+    MALL_LISTINGS,
+    SET_COMPONENTS,
+    SYSTEM_STATE,
+    STOCK_RECORDS,
+    STOCK_PUSHES,
+    LEDGER_BALANCES,
+)
 # Tabs that grow with orders: read whole, parsed only where the cycle looks.
 ON_DEMAND_TABS = (ORDERS, ORDER_LINES, ORDER_SETTLEMENTS)
 # Append-only tabs: read from their mark in _システム on (normally nothing).
@@ -420,7 +432,7 @@ class SyncEngine:
                 "その同期が止まると、次の回にこちらが引き継ぎます"
             )
         # A workbook made by an older Ichigen lacks the tabs the cycle keeps its totals in.
-        ensure_tabs(self.workbook, (LEDGER_BALANCES, ORDER_SETTLEMENTS))
+        ensure_tabs(self.workbook, (LEDGER_BALANCES, ORDER_SETTLEMENTS, SET_COMPONENTS))
         system = self._read_system()
         if system.find_row((state.LEASE_KEY,)) is None:
             job = WriteJob()
@@ -642,9 +654,9 @@ class SyncEngine:
         job = WriteJob()
         self.check_lease(system, job)
         book = OrderBook(read.orders, read.lines)
-        resolver = SkuResolver(
-            tables[MALL_LISTINGS.title].models(), (p.sku for p in tables[PRODUCTS.title].models())
-        )
+        product_skus = [p.sku for p in tables[PRODUCTS.title].models()]
+        resolver = SkuResolver(tables[MALL_LISTINGS.title].models(), product_skus)
+        sets = read_sets(tables[SET_COMPONENTS.title], product_skus)
         settled = SettledLedger.open(
             tables[LEDGER_BALANCES.title],
             read.settlements,
@@ -654,7 +666,10 @@ class SyncEngine:
         ledger = settled.ledger
 
         # People's edits to 在庫 are measured against the ledger as it was before this job.
-        movements = staff_movements(tables[STOCK.title], tables[STOCK_RECORDS.title], ledger, now)
+        refused: dict[str, str] = {}  # sets whose 実在庫 a person typed: reported, not taken
+        movements = staff_movements(
+            tables[STOCK.title], tables[STOCK_RECORDS.title], ledger, now, sets, refused
+        )
         for movement in movements:
             settled.add(movement)
 
@@ -665,14 +680,27 @@ class SyncEngine:
         ]
         self._resolve_unknown_skus(job, book, resolver)
         self._touch_changed_orders(book, settled)
-        for key, view in book.views.items():
+        digest = sets.digest()
+        sets_changed = not sets.unreadable and stored.get(DIGEST_KEY, "") != digest
+        if sets_changed:
+            # A composition changed: open orders follow it (sync/sets.py), so each is looked at
+            # once; only lines of the changed sets derive movements. Shipped lines keep theirs.
+            for mall, numbers in _open_orders(read.grids.get(ORDERS.title)).items():
+                for number in numbers:
+                    book.view((mall, number))
+        for key, view in list(book.views.items()):
             if key in book.blocked or not settled.load(key):
                 continue
-            for target in _line_targets(key, view):
+            waiting = False  # a line whose set cannot be built yet: the order is settled later
+            for target in _line_targets(key, view, sets):
+                if sets.unreadable or (target.sku in sets.broken and target.allocates_stock):
+                    waiting = True
+                    continue
                 for movement in line_movements(target, ledger, now):
                     settled.add(movement)
                     movements.append(movement)
-            settled.settled(key, _signature(book, key, view))
+            if not waiting:
+                settled.settled(key, _signature(book, key, view))
         ledger_table = tables[STOCK_MOVEMENTS.title]
         job.append(ledger_table, [movement_row(m) for m in movements])
         stock = write_stock(
@@ -681,8 +709,12 @@ class SyncEngine:
             tables[STOCK_RECORDS.title],
             ledger,
             now,
-            [p.sku for p in tables[PRODUCTS.title].models()],
+            product_skus,
+            sets,
+            refused,
         )
+        if sets_changed:
+            state.put(job, system, DIGEST_KEY, digest, now)
         settled.write(job, now)
         finished = self.clock()
         log_rows = [
@@ -1235,7 +1267,8 @@ def _newest_versions(orders: list[Order]) -> dict[tuple[str, str], Order]:
     return newest
 
 
-def _line_targets(key: tuple[str, str], view: OrderView) -> list[LineTarget]:
+def _line_targets(key: tuple[str, str], view: OrderView, sets: SetBook | None = None) -> list[LineTarget]:
+    compositions = sets.compositions if sets is not None else {}
     return [
         LineTarget(
             key=(key[0], key[1], number),
@@ -1243,6 +1276,7 @@ def _line_targets(key: tuple[str, str], view: OrderView) -> list[LineTarget]:
             quantity=line.quantity,
             status=view.order.status,
             allocates_stock=view.order.allocates_stock,
+            components=compositions.get(line.sku) if line.sku else None,
         )
         for number, line in view.lines.items()
     ]

@@ -85,16 +85,29 @@ class LineTarget:
     quantity: int
     status: str
     allocates_stock: bool
+    # The line's SKU is a set (sync/sets.py): units of each component in one set. The line then
+    # holds its components (数量 × line quantity each), never the set SKU itself.
+    components: tuple[tuple[str, int], ...] | None = None
+
+    def wanted(self) -> dict[str, int]:
+        """Units per SKU the line takes from stock while its order is open (or ships)."""
+        if not self.allocates_stock or self.sku is None:
+            return {}
+        if self.components is None:
+            return {self.sku: self.quantity}
+        return {sku: units * self.quantity for sku, units in self.components if units * self.quantity}
 
 
 def _movement(
-    kind: str, key: LineKey, sku: str, quantity: int, n: int, at: datetime, note: str
+    kind: str, key: LineKey, sku: str, quantity: int, n: int, at: datetime, note: str, component: bool = False
 ) -> StockMovement:
     mall, order_number, line_number = key
-    # Deterministic IDs: the n-th movement of a kind for a line, so a replay finds its own.
+    # Deterministic IDs: the n-th movement of a kind for a line, so a replay finds its own. A set
+    # line's movements also name the component, so each (order line, component) reads apart.
     suffix = "" if n == 1 else f":{n}"
+    part = f":{sku}" if component else ""
     return StockMovement(
-        移動ID=f"{kind}:{mall}:{order_number}:{line_number}{suffix}",
+        移動ID=f"{kind}:{mall}:{order_number}:{line_number}{part}{suffix}",
         日時=at,
         SKU=sku,
         区分=kind,
@@ -107,29 +120,40 @@ def _movement(
 
 
 def line_movements(target: LineTarget, ledger: Ledger, at: datetime) -> list[StockMovement]:
-    """Movements that bring the ledger to what the line's order asks for; none if it already is."""
+    """Movements that bring the ledger to what the line's order asks for; none if it already is.
+
+    A set line (``target.components``) allocates, ships and releases its components, each
+    movement's 備考 naming the set and the line's quantity. Once a line has shipped, what it
+    shipped is final when the line is a set or its shipped SKUs are not the line's SKU: a
+    composition (or mapping) changed after shipment never ships goods a second time."""
     held = ledger.lines.get(target.key) or LineLedger()
-    counted = target.allocates_stock and target.sku is not None
+    wanted = target.wanted()
+    is_set = target.components is not None
+    set_note = f"セット {target.sku} ×{target.quantity}" if is_set else ""
     movements: list[StockMovement] = []
 
     def add(kind: str, sku: str, quantity: int, note: str) -> None:
         n = held.kinds[kind] + 1 + sum(1 for m in movements if m.kind == kind)
-        movements.append(_movement(kind, target.key, sku, quantity, n, at, note))
+        if set_note:
+            note = f"{note}（{set_note}）" if note else set_note
+        movements.append(_movement(kind, target.key, sku, quantity, n, at, note, component=is_set))
 
+    is_open = target.status in OPEN_ORDER_STATUSES
     for sku, units in sorted(held.allocated.items()):
-        keep = (
-            target.quantity if counted and sku == target.sku and target.status in OPEN_ORDER_STATUSES else 0
-        )
+        keep = wanted.get(sku, 0) if is_open else 0
         if units > keep:
             add("引当解除", sku, units - keep, _release_reason(target, sku))
-    if counted and target.sku is not None:
-        sku = target.sku
-        if target.status == "出荷済":
-            missing = target.quantity - held.shipped[sku]
-            if missing > 0:
-                add("出荷", sku, missing, "出荷済")
-        elif target.status in OPEN_ORDER_STATUSES:
-            missing = target.quantity - held.allocated[sku]
+    if target.status == "出荷済":
+        shipped = {sku for sku, units in held.shipped.items() if units}
+        final = bool(shipped) and (is_set or shipped != set(wanted))
+        if not final:
+            for sku, units in sorted(wanted.items()):
+                missing = units - held.shipped[sku]
+                if missing > 0:
+                    add("出荷", sku, missing, "出荷済")
+    elif is_open:
+        for sku, units in sorted(wanted.items()):
+            missing = units - held.allocated[sku]
             if missing > 0:
                 add("引当", sku, missing, "")
     return movements
@@ -140,6 +164,10 @@ def _release_reason(target: LineTarget, sku: str) -> str:
         return "キャンセル"
     if target.status == "出荷済":
         return "出荷により引当解除"
+    if target.components is not None:
+        if not target.allocates_stock:
+            return "在庫引当OFF"
+        return "数量の変更" if any(s == sku for s, _ in target.components) else "セット構成の変更"
     if target.sku != sku:
         return "SKUの変更"
     if not target.allocates_stock:

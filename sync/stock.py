@@ -22,6 +22,7 @@ from sheets_schema.changes import WriteJob
 from sheets_schema.models import Stock, StockMovement, StockRecord
 from sheets_schema.parsing import Table
 from sync.ledger import Ledger
+from sync.sets import SetBook, buildable
 
 
 def available(on_hand: int, allocated: int, safety_stock: int) -> int:
@@ -83,10 +84,27 @@ def key_trouble(stock: Table[Any]) -> KeyTrouble:
     return KeyTrouble({sku: found for sku, found in rows.items() if len(found) > 1}, blank)
 
 
+def _set_on_hand_refused(title: str, row: int, sku: str, typed: int) -> str:
+    return (
+        f"「{title}」シート {row}行目「実在庫」列: 「{sku}」はセット商品です。セット商品は自分の在庫を持たず、"
+        "販売可能数は構成SKUの在庫から計算します。構成SKUの実在庫を変更し、この欄は 0 に戻してください"
+        f"（入力値: 「{typed}」。在庫には反映していません）"
+    )
+
+
 def staff_movements(
-    stock: Table[Any], records: Table[Any], ledger: Ledger, at: datetime
+    stock: Table[Any],
+    records: Table[Any],
+    ledger: Ledger,
+    at: datetime,
+    sets: SetBook | None = None,
+    refused: dict[str, str] | None = None,
 ) -> list[StockMovement]:
-    """手動調整 (and a first 棚卸) for what people changed since Ichigen last wrote 在庫."""
+    """手動調整 (and a first 棚卸) for what people changed since Ichigen last wrote 在庫.
+
+    A set's 実在庫 typed by a person is refused (``refused``: set SKU -> the Japanese error
+    naming the row), never silently ignored: sets hold no stock. Only 0 is taken, which clears
+    stock the SKU held in the ledger before it became a set."""
     last: dict[str, StockRecord] = {r.value.sku: r.value for r in records}
     stamp = at.strftime("%Y%m%d%H%M%S")
     movements = []
@@ -96,6 +114,15 @@ def staff_movements(
         if row.sku in doubled:
             continue  # which row's count is meant is for a person to say
         before = last.get(row.sku)
+        if sets is not None and sets.is_set(row.sku):
+            shown = before.on_hand if before is not None else ledger.on_hand[row.sku]
+            if row.on_hand != shown and row.on_hand != 0:
+                # Its _在庫記録 stays as it was, so the row is reported until it is put right.
+                if refused is not None:
+                    refused[row.sku] = _set_on_hand_refused(stock.title, record.row, row.sku, row.on_hand)
+                continue
+            if before is None:
+                continue  # a set's row seen first: it holds no stock, nothing to count
         if before is None:
             # First sight of this SKU: the sheet is the truth, the ledger catches up once.
             delta = row.on_hand - ledger.on_hand[row.sku]
@@ -135,11 +162,19 @@ def write_stock(
     ledger: Ledger,
     at: datetime,
     products: Iterable[str] = (),
+    sets: SetBook | None = None,
+    refused: dict[str, str] | None = None,
 ) -> StockOutcome:
     """Write 実在庫/引当数/販売可能数 from the ledger for every valid 在庫 row that changed.
 
     A SKU in 商品 without a 在庫 row gets one, so a new product is counted from its first order.
+    Sets (sync/sets.py) come after every other SKU: their 販売可能数 is built from their
+    components' as this job leaves them, so any component's movement re-plans the set's
+    listings. ``refused``: sets whose 実在庫 a person typed (staff_movements): that cell is
+    left as typed and reported, never overwritten nor taken into the ledger.
     """
+    sets = sets or SetBook()
+    refused = refused or {}
     outcome = StockOutcome()
     if not stock.writable:
         outcome.problems.append(
@@ -150,11 +185,16 @@ def write_stock(
         return outcome
     trouble = key_trouble(stock)
     outcome.problems.extend(trouble.messages(stock.title))
+    outcome.problems.extend(sets.problems)
     last: dict[str, tuple[int, StockRecord]] = {r.value.sku: (r.row, r.value) for r in records}
-    new_records = []
+    new_records: list[dict[str, Any]] = []
+    set_rows = []
     for record in stock:
         row: Stock = record.value
         if row.sku in trouble.duplicates:
+            continue
+        if sets.is_set(row.sku):
+            set_rows.append(record)
             continue
         on_hand = ledger.on_hand[row.sku]
         allocated = max(0, ledger.allocated[row.sku])
@@ -172,30 +212,70 @@ def write_stock(
                 cells["不良在庫"] = defective
             job.set(stock, record.row, cells)
             outcome.changed.add(row.sku)
-        previous = last.get(row.sku)
-        cells = {"実在庫": on_hand, "安全在庫": row.safety_stock, "更新日時": at}
-        if previous is None:
-            new_records.append({"SKU": row.sku, **cells})
-        elif (previous[1].on_hand, previous[1].safety_stock) != (on_hand, row.safety_stock):
-            job.set(records, previous[0], cells, allow_invalid=True)
+        _keep_record(job, records, last, new_records, row.sku, on_hand, row.safety_stock, at)
     new_stock = []
-    for sku in products if not trouble.blank else ():
-        if stock.find_row((sku,)) is None:
-            on_hand, allocated = ledger.on_hand[sku], max(0, ledger.allocated[sku])
-            free = available(on_hand, allocated, 0)
-            new_stock.append(
-                {
-                    "SKU": sku,
-                    "実在庫": on_hand,
-                    "引当数": allocated,
-                    "安全在庫": 0,
-                    "販売可能数": free,
-                    "更新日時": at,
-                }
+    missing = [sku for sku in products if not trouble.blank and stock.find_row((sku,)) is None]
+    for sku in missing:
+        if sets.is_set(sku):
+            continue
+        on_hand, allocated = ledger.on_hand[sku], max(0, ledger.allocated[sku])
+        free = available(on_hand, allocated, 0)
+        new_stock.append(
+            {
+                "SKU": sku,
+                "実在庫": on_hand,
+                "引当数": allocated,
+                "安全在庫": 0,
+                "販売可能数": free,
+                "更新日時": at,
+            }
+        )
+        new_records.append({"SKU": sku, "実在庫": on_hand, "安全在庫": 0, "更新日時": at})
+        outcome.available[sku] = free
+        outcome.changed.add(sku)
+    # Sets last: every component's 販売可能数 is known by now.
+    for record in set_rows:
+        row = record.value
+        free = _set_available(row.sku, row.safety_stock, sets, outcome)
+        on_hand, allocated = ledger.on_hand[row.sku], max(0, ledger.allocated[row.sku])
+        if row.sku in refused:
+            outcome.problems.append(refused[row.sku])
+            on_hand = row.on_hand  # left as typed: reported, not overwritten
+        elif on_hand:
+            outcome.problems.append(
+                f"「{stock.title}」シート {record.row}行目「実在庫」列: セット商品「{row.sku}」の台帳に、"
+                f"セットになる前の実在庫 {on_hand} が残っています。棚に残っている分は構成SKUの実在庫に"
+                "足してから、この欄を 0 にしてください"
             )
-            new_records.append({"SKU": sku, "実在庫": on_hand, "安全在庫": 0, "更新日時": at})
-            outcome.available[sku] = free
-            outcome.changed.add(sku)
+        shown = row.available if free is None else free
+        if (row.on_hand, row.allocated, row.available) != (on_hand, allocated, shown):
+            job.set(
+                stock,
+                record.row,
+                {"実在庫": on_hand, "引当数": allocated, "販売可能数": shown, "更新日時": at},
+            )
+            outcome.changed.add(row.sku)
+        if row.sku not in refused:
+            _keep_record(job, records, last, new_records, row.sku, on_hand, row.safety_stock, at)
+    for sku in missing:
+        if not sets.is_set(sku):
+            continue
+        free = _set_available(sku, 0, sets, outcome)
+        on_hand, allocated = ledger.on_hand[sku], max(0, ledger.allocated[sku])
+        new_stock.append(
+            {
+                "SKU": sku,
+                "実在庫": on_hand,
+                "引当数": allocated,
+                "安全在庫": 0,
+                "販売可能数": free or 0,
+                "更新日時": at,
+            }
+        )
+        new_records.append({"SKU": sku, "実在庫": on_hand, "安全在庫": 0, "更新日時": at})
+        outcome.changed.add(sku)
+    if sets.unreadable:
+        outcome.available.clear()  # which SKUs are sets is not known: nothing is pushed
     if new_stock:
         job.append(stock, new_stock)
     if new_records:
@@ -205,3 +285,38 @@ def write_stock(
         outcome.skipped.append(f"在庫シート {error_row}行目は入力エラーのため更新していません")
     outcome.skipped.extend(outcome.problems)
     return outcome
+
+
+def _set_available(sku: str, safety_stock: int, sets: SetBook, outcome: StockOutcome) -> int | None:
+    """A set's 販売可能数 (also recorded in ``outcome.available`` to be pushed), or None when it
+    cannot be known: the set is broken, or a component's 在庫 row was not read this job."""
+    composition = sets.compositions.get(sku)
+    built = buildable(composition, outcome.available) if composition is not None else None
+    if built is None:
+        why = sets.broken.get(sku) or "構成SKUの在庫の行に誤りがあります"
+        outcome.problems.append(
+            f"セット商品「{sku}」の販売可能数を計算できないため、モールへ送っていません（{why}）"
+        )
+        return None
+    free = max(0, built - safety_stock)
+    outcome.available[sku] = free
+    return free
+
+
+def _keep_record(
+    job: WriteJob,
+    records: Table[Any],
+    last: dict[str, tuple[int, StockRecord]],
+    new_records: list[dict[str, Any]],
+    sku: str,
+    on_hand: int,
+    safety_stock: int,
+    at: datetime,
+) -> None:
+    """_在庫記録: what Ichigen wrote to 在庫, to tell a person's next change apart."""
+    previous = last.get(sku)
+    cells = {"実在庫": on_hand, "安全在庫": safety_stock, "更新日時": at}
+    if previous is None:
+        new_records.append({"SKU": sku, **cells})
+    elif (previous[1].on_hand, previous[1].safety_stock) != (on_hand, safety_stock):
+        job.set(records, previous[0], cells, allow_invalid=True)

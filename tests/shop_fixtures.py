@@ -130,21 +130,47 @@ def ledger_problems(tables: dict[str, Any]) -> list[str]:
         allocated[movement.sku] += alloc * movement.quantity
         defective[movement.sku] += DEFECTIVE_EFFECTS.get(movement.kind, 0) * movement.quantity
     orders = {(o.mall, o.order_number): o for o in tables["受注"].models()}
+    sets = set_compositions(tables)
     open_units = Counter()
     for line in tables["受注明細"].models():
         order = orders[(line.mall, line.order_number)]
         if line.sku and order.allocates_stock and order.status in OPEN_ORDER_STATUSES:
-            open_units[line.sku] += line.quantity
+            for sku, units in sets.get(line.sku, {line.sku: 1}).items():
+                open_units[sku] += units * line.quantity
     problems = []
-    for stock in tables["在庫"].models():
+    rows = {stock.sku: stock for stock in tables["在庫"].models()}
+    for stock in rows.values():
         expected = (on_hand[stock.sku], open_units[stock.sku])
         if (stock.on_hand, stock.allocated) != expected or allocated[stock.sku] != open_units[stock.sku]:
             problems.append(f"{stock.sku}: sheet {(stock.on_hand, stock.allocated)} ledger {expected}")
         if stock.defective != max(0, defective[stock.sku]):
             problems.append(f"{stock.sku}: 不良在庫 {stock.defective} ledger {defective[stock.sku]}")
-        if stock.available != max(0, stock.on_hand - stock.allocated - stock.safety_stock):
+        if stock.sku in sets:
+            built = min(rows[c].available // units for c, units in sets[stock.sku].items())
+            if stock.available != max(0, built - stock.safety_stock):
+                problems.append(f"{stock.sku}: セットの販売可能数 {stock.available} (built {built})")
+        elif stock.available != max(0, stock.on_hand - stock.allocated - stock.safety_stock):
             problems.append(f"{stock.sku}: 販売可能数 {stock.available}")
     return problems + persisted_ledger_problems(tables)
+
+
+def set_compositions(tables: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Set SKU -> units per set of each stock-holding SKU, folded from セット構成 by hand (the
+    reference for sync/sets.py; assumes the tab has no errors)."""
+    direct: dict[str, dict[str, int]] = {}
+    for row in tables["セット構成"].models() if "セット構成" in tables else ():
+        direct.setdefault(row.set_sku, {})[row.component_sku] = row.quantity
+
+    def flat(sku: str) -> dict[str, int]:
+        if sku not in direct:
+            return {sku: 1}
+        total: Counter[str] = Counter()
+        for component, quantity in direct[sku].items():
+            for leaf, units in flat(component).items():
+                total[leaf] += units * quantity
+        return dict(total)
+
+    return {sku: flat(sku) for sku in direct}
 
 
 def persisted_ledger_problems(tables: dict[str, Any]) -> list[str]:

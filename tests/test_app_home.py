@@ -33,7 +33,7 @@ def test_first_start_creates_the_demo_shop_and_shows_it_in_japanese(sql_url: str
     at = app_for(sql_url).run()
     assert not at.exception
     shown = metrics(at)
-    assert shown["SKU数"] == "40"
+    assert shown["SKU数"] == "42"  # 40 stocked SKUs and 2 set products
     assert shown["在庫金額（原価）"].startswith("¥")
     tables = read_tables(open_workbook(load_settings({"workbook": {"sql_url": sql_url}})))
     orders = tables["受注"].models()
@@ -61,7 +61,7 @@ def test_an_existing_workbook_is_never_reseeded(sql_url: str) -> None:
     at = app_for(sql_url).run()
     assert not at.exception
     names = [p.name for p in read_tables(workbook)["商品"].models()]
-    assert names.count("スタッフが変えた名前") == 1 and len(names) == 40
+    assert names.count("スタッフが変えた名前") == 1 and len(names) == 42
 
 
 def test_row_errors_show_as_a_fix_it_list(sql_url: str) -> None:

@@ -12,11 +12,21 @@ import pytest
 
 from sync.connectors import DEMO_CHANNELS
 from vocabulary import demo_rhythm
-from vocabulary.demo_shop import DEMO_MALLS, HISTORY_HOURS, INITIAL_STOCK_DAYS, ORDER_WINDOW_DAYS, demo_shop
+from vocabulary.demo_shop import (
+    DEMO_MALLS,
+    HISTORY_HOURS,
+    INITIAL_STOCK_DAYS,
+    ORDER_WINDOW_DAYS,
+    SETS,
+    demo_shop,
+)
 
 HISTORY_DAYS = HISTORY_HOURS / 24
 
 JST = ZoneInfo("Asia/Tokyo")
+# Set products (セット商品) hold no stock and are not bought: tests of the stock-holding catalogue
+# leave them out; test_set_products checks them.
+SET_SKUS = {s.sku for s in SETS}
 NOW = datetime(2026, 11, 20, 15, 30, 12, tzinfo=JST)
 
 EXPECTED_HEADERS = {
@@ -66,6 +76,7 @@ EXPECTED_HEADERS = {
     "仕入先": ["仕入先", "担当者", "メールアドレス", "電話番号", "リードタイム日数", "メモ"],
     "発注": ["発注番号", "仕入先", "発注日", "入荷予定日", "ステータス", "備考", "送信日時", "更新日時"],
     "発注明細": ["発注番号", "明細番号", "SKU", "数量", "単価", "入荷数", "備考"],
+    "セット構成": ["セットSKU", "構成SKU", "数量", "メモ"],
 }
 INT_COLUMNS = {
     "商品": ("販売価格", "原価", "発注点", "発注ロット", "リードタイム日数"),
@@ -75,6 +86,7 @@ INT_COLUMNS = {
     "在庫移動": ("数量",),
     "仕入先": ("リードタイム日数",),
     "発注明細": ("明細番号", "数量", "単価", "入荷数"),
+    "セット構成": ("数量",),
 }
 TIME_COLUMNS = {"在庫": ("更新日時",), "受注": ("注文日時", "更新日時"), "在庫移動": ("日時",)}
 ORDER_NUMBER = {
@@ -140,7 +152,7 @@ def test_value_types(shop) -> None:
         ints = INT_COLUMNS.get(tab, ())
         for row in rows:
             for col, value in row.items():
-                if col in ints:
+                if col in ints and not (row.get("SKU") in SET_SKUS and value == ""):
                     assert type(value) is int, (tab, col, value)
                 elif tab == "在庫移動" and col == "明細番号":
                     assert value == "" or type(value) is int, value
@@ -148,15 +160,19 @@ def test_value_types(shop) -> None:
                     assert isinstance(value, str), (tab, col, value)
 
 
+def _stocked(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if r["SKU"] not in SET_SKUS]
+
+
 def test_products(shop) -> None:
-    skus = [str(r["SKU"]) for r in shop["商品"]]
+    skus = [str(r["SKU"]) for r in _stocked(shop["商品"])]
     assert 38 <= len(skus) <= 42
     assert len(set(skus)) == len(skus)
     zero_led = [s for s in skus if s[0] == "0"]
     assert len(zero_led) >= 3 and all(re.fullmatch(r"0\d+(-\d+)?", s) for s in zero_led)
     jans = [str(r["JANコード"]) for r in shop["商品"]]
     assert "" in jans and len(set(j for j in jans if j)) == len([j for j in jans if j])
-    for row in shop["商品"]:
+    for row in _stocked(shop["商品"]):
         jan, price, cost = str(row["JANコード"]), int(row["販売価格"]), int(row["原価"])
         if jan:
             assert re.fullmatch(r"4[59]\d{11}", jan) and _jan_ok(jan), jan
@@ -251,7 +267,7 @@ def test_order_lines_and_totals(shop) -> None:
 
 
 def test_ledger(shop) -> None:
-    ledger, skus = shop["在庫移動"], [str(r["SKU"]) for r in shop["商品"]]
+    ledger, skus = shop["在庫移動"], [str(r["SKU"]) for r in _stocked(shop["商品"])]
     ids = [m["移動ID"] for m in ledger]
     assert len(set(ids)) == len(ids)
     times = [_parse(m["日時"]) for m in ledger]
@@ -294,8 +310,8 @@ def test_ledger(shop) -> None:
 
 
 def test_stock_matches_ledger(shop) -> None:
-    stock, products = _by_sku(shop["在庫"]), _by_sku(shop["商品"])
-    assert set(stock) == set(products) and len(shop["在庫"]) == len(products)
+    stock, products = _by_sku(_stocked(shop["在庫"])), _by_sku(_stocked(shop["商品"]))
+    assert set(stock) == set(products) and len(_stocked(shop["在庫"])) == len(products)
     on_hand: Counter[str] = Counter()
     allocated: Counter[str] = Counter()
     for m in shop["在庫移動"]:  # replay in order: never negative
@@ -338,11 +354,11 @@ def test_every_demo_row_fits_the_workbook_contract(shop) -> None:
 def test_suppliers_cover_the_catalogue(shop) -> None:
     names = [str(s["仕入先"]) for s in shop["仕入先"]]
     assert len(set(names)) == len(names)
-    assert {str(p["仕入先"]) for p in shop["商品"]} == set(names)
+    assert {str(p["仕入先"]) for p in _stocked(shop["商品"])} == set(names)
     for s in shop["仕入先"]:
         assert re.fullmatch(r"[a-z0-9.-]+@[a-z0-9.-]+\.example\.jp", str(s["メールアドレス"])), s
         assert s["担当者"] and re.fullmatch(r"0\d{1,4}-\d{1,4}-\d{4}", str(s["電話番号"]))
-        leads = {p["リードタイム日数"] for p in shop["商品"] if p["仕入先"] == s["仕入先"]}
+        leads = {p["リードタイム日数"] for p in _stocked(shop["商品"]) if p["仕入先"] == s["仕入先"]}
         assert leads == {s["リードタイム日数"]}
 
 
@@ -399,7 +415,7 @@ def test_each_receipt_is_one_movement_as_receiving_writes_it(shop) -> None:
 
 
 def test_every_product_has_its_own_shelf(shop) -> None:
-    shelves = [str(p["棚番"]) for p in shop["商品"]]
+    shelves = [str(p["棚番"]) for p in _stocked(shop["商品"])]
     assert all(re.fullmatch(r"[A-E]-\d{2}-\d", s) for s in shelves)
     assert len(set(shelves)) == len(shelves)
 
@@ -422,3 +438,26 @@ def test_the_seeded_history_sells_at_the_live_demo_malls_rate_and_rhythm(shop) -
     evenings = sum(t.hour in (20, 21, 22) for t in ordered)
     nights = sum(t.hour in (2, 3, 4) for t in ordered)
     assert evenings > 5 * nights
+
+
+def test_set_products(shop) -> None:
+    """A 3足セット of one socks SKU and a gift set of two towels, listed at every mall; their
+    在庫 rows hold nothing and show what the components can build."""
+    parts = Counter((str(r["セットSKU"]), str(r["構成SKU"]), r["数量"]) for r in shop["セット構成"])
+    assert parts == Counter(
+        {
+            ("SOX-RIB-3P", "SOX-RIB-NV-M", 3): 1,
+            ("TWL-GIFT-SET", "TWL-FACE-WH", 1): 1,
+            ("TWL-GIFT-SET", "TWL-BATH-WH", 1): 1,
+        }
+    )
+    products, stock = _by_sku(shop["商品"]), _by_sku(shop["在庫"])
+    assert set(products) >= SET_SKUS and set(stock) >= SET_SKUS
+    for sku in SET_SKUS:
+        assert {r["モール"] for r in shop["モール商品"] if r["SKU"] == sku} == set(DEMO_MALLS)
+        assert (stock[sku]["実在庫"], stock[sku]["引当数"]) == (0, 0)
+        assert not [m for m in shop["在庫移動"] if m["SKU"] == sku]
+        assert not [ln for ln in shop["受注明細"] if ln["SKU"] == sku]
+    assert stock["SOX-RIB-3P"]["販売可能数"] == stock["SOX-RIB-NV-M"]["販売可能数"] // 3
+    towels = min(stock["TWL-FACE-WH"]["販売可能数"], stock["TWL-BATH-WH"]["販売可能数"])
+    assert stock["TWL-GIFT-SET"]["販売可能数"] == towels > 0

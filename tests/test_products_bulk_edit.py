@@ -224,8 +224,8 @@ def test_added_products_are_validated_and_appended(demo) -> None:
         ),
     )
     assert [str(e) for e in bad.errors] == [
-        "「商品」シート 追加した2件目（43行目に追加予定） 「SKU」列: すでに 2行目にあります。既存の行を直接書き換えてください（入力値: 「TWL-FACE-WH」）",
-        "「商品」シート 追加した3件目（44行目に追加予定） 「商品名」列: 空欄にはできません",
+        "「商品」シート 追加した2件目（45行目に追加予定） 「SKU」列: すでに 2行目にあります。既存の行を直接書き換えてください（入力値: 「TWL-FACE-WH」）",
+        "「商品」シート 追加した3件目（46行目に追加予定） 「商品名」列: 空欄にはできません",
     ]
     assert bad.notices == ["空の追加行は無視しました"]
     good = bulk_edit.plan_edits(
@@ -235,7 +235,7 @@ def test_added_products_are_validated_and_appended(demo) -> None:
     assert good.preview().iloc[0]["変更後"] == "商品名: 新しい手ぬぐい、販売価格: ¥990"
     workbook.write(good.job(tables["商品"]))
     new = read_tables(workbook)["商品"]
-    assert new.find_row(("00777",)) == 42 and new.models()[-1].price == 990
+    assert new.find_row(("00777",)) == 44 and new.models()[-1].price == 990
 
 
 def test_a_row_with_a_sheet_error_is_written_only_once_fixed(demo) -> None:
@@ -495,7 +495,7 @@ def test_a_viewer_sees_read_only_tables(tmp_path: Path, fresh_caches) -> None:
     assert not at.exception
     assert not editors(at) and not at.file_uploader
     grids = [t for t in tables_shown(at, "SKU") if "入荷予定日" not in t.columns]  # not 入荷予定
-    assert [len(t) for t in grids] == [40, 40]
+    assert [len(t) for t in grids] == [42, 42]  # 40 stocked SKUs and 2 set products
     assert not [b for b in at.button if b.label in ("変更を確認", "変更を反映")]
     assert any("「編集」以上の権限が必要です" in i.value for i in at.info)
 

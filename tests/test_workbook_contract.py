@@ -14,7 +14,7 @@ from sheets_schema.book import ensure_columns, ensure_tabs, read_tables
 from sheets_schema.cells import JST
 from sheets_schema.changes import WriteJob
 from sheets_schema.errors import HeaderError, InvalidRowError, StaleWorkbookError
-from sheets_schema.tabs import ORDERS, PRODUCTS, STOCK, SYSTEM_STATE, TABS
+from sheets_schema.tabs import ORDERS, PRODUCTS, SET_COMPONENTS, STOCK, SYSTEM_STATE, TABS
 
 HARNESS_BACKENDS = ("sql", "postgresql", "google", "hybrid")
 NOW = datetime(2026, 11, 30, 14, 5, tzinfo=JST)
@@ -384,3 +384,20 @@ def test_a_tab_from_an_older_contract_reads_then_gains_the_added_column_at_its_e
     harness.workbook.write(job)
     assert harness.stored(STOCK.title)[1] == ["TWL-1", "10", "1", "2", "8", "", "月曜に補充", "3"]
     assert read_tables(harness.workbook)[STOCK.title].records[0].value.defective == 3
+
+
+def test_set_components_keep_leading_zeros_and_report_a_zero_quantity(harness) -> None:
+    """セット構成 (set products) on every adapter: SKUs stay text, 数量 a number, 0 an error."""
+    tables = read_tables(harness.workbook)
+    job = WriteJob()
+    job.append(
+        tables[SET_COMPONENTS.title],
+        [
+            {"セットSKU": "SET-01", "構成SKU": "00123", "数量": 3},
+            {"セットSKU": "SET-01", "構成SKU": "00456", "数量": 0, "メモ": "箱"},
+        ],
+    )
+    harness.workbook.write(job)
+    table = read_tables(harness.fresh_workbook())[SET_COMPONENTS.title]
+    assert [(r.row, r.value.component_sku, r.value.quantity) for r in table] == [(2, "00123", 3)]
+    assert [(e.row, e.column) for e in table.errors] == [(3, "数量")]

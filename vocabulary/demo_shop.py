@@ -71,6 +71,7 @@ HEADERS: dict[str, tuple[str, ...]] = {
         "備考",
     ),
     **demo_purchasing.HEADERS,
+    "セット構成": ("セットSKU", "構成SKU", "数量", "メモ"),
 }
 
 OPEN_STATUSES = ("新規", "入金待ち", "発送待ち", "保留")  # units still allocated
@@ -723,6 +724,106 @@ def _stock_rows(rng: random.Random, now: datetime, skus: list[Sku], ledger: list
     return rows
 
 
+# --- set products (セット商品) -------------------------------------------------------------
+# Sets are SKUs of 商品 sold under their own listings; セット構成 says what one set holds. They
+# hold no stock: 在庫 shows 実在庫 0 and a 販売可能数 built from the components (sync/sets.py).
+# Added after everything drawn from the seeded random, so the rest of the demo is unchanged;
+# the seeded order history has no set orders (the demo malls sell sets from the first sync).
+
+
+class DemoSet(NamedTuple):
+    sku: str
+    name: str
+    price: int
+    memo: str
+    parts: tuple[tuple[str, int], ...]  # (構成SKU, 数量)
+    # Per mall: (モール商品コード, モールSKU), in each mall's own style.
+    listings: tuple[tuple[str, str, str], ...]
+    popularity: int
+
+
+SETS: tuple[DemoSet, ...] = (
+    DemoSet(
+        "SOX-RIB-3P",
+        "綿混リブソックス 3足セット ネイビー 23-25cm",
+        2700,
+        "ネイビー 23-25cm を3足（SOX-RIB-NV-M × 3）",
+        (("SOX-RIB-NV-M", 3),),
+        (
+            ("楽天", "rib-socks-3p", "rib-socks-3p-nv-m"),
+            ("Amazon", "B0DR9TNH4W", "SOX-RIB-3P"),
+            ("Yahoo!", "sox-rib-3p", ""),
+            ("Shopify", "8876543210994", "SOX-RIB-3P"),
+        ),
+        3,
+    ),
+    DemoSet(
+        "TWL-GIFT-SET",
+        "今治タオル ギフトセット 木箱入り",
+        6600,
+        "フェイスタオル・バスタオル（ホワイト）各1枚を木箱に詰める",
+        (("TWL-FACE-WH", 1), ("TWL-BATH-WH", 1)),
+        (
+            ("楽天", "imabari-towel-giftset", "imabari-towel-giftset-a"),
+            ("Amazon", "B0DXK7M2QZ", "TWL-GIFT-SET"),
+            ("Yahoo!", "twl-giftset", "twl-giftset-a"),
+            ("Shopify", "8876543210987", "TWL-GIFT-SET"),
+        ),
+        2,
+    ),
+)
+
+
+def _set_rows(products: list[Row], stock: list[Row], now: datetime) -> dict[str, list[Row]]:
+    """商品・在庫・モール商品・セット構成 rows of the sets, from the components' rows."""
+    product = {str(r["SKU"]): r for r in products}
+    free = {str(r["SKU"]): int(r["販売可能数"]) for r in stock}
+    rows: dict[str, list[Row]] = {"商品": [], "在庫": [], "モール商品": [], "セット構成": []}
+    for demo in SETS:
+        # No 仕入先, 発注点 or 棚番: a set is not bought, it is packed from its components.
+        rows["商品"].append(
+            {
+                "SKU": demo.sku,
+                "商品名": demo.name,
+                "販売価格": demo.price,
+                "原価": sum(int(product[c]["原価"]) * q for c, q in demo.parts),
+                "JANコード": "",
+                "仕入先": "",
+                "発注点": "",
+                "発注ロット": "",
+                "リードタイム日数": "",
+                "メモ": demo.memo,
+                "棚番": "",
+            }
+        )
+        built = min(free[c] // q for c, q in demo.parts)
+        rows["在庫"].append(
+            {
+                "SKU": demo.sku,
+                "実在庫": 0,
+                "引当数": 0,
+                "安全在庫": 0,
+                "販売可能数": built,
+                "更新日時": _fmt(now),
+            }
+        )
+        for mall, code, mall_sku in demo.listings:
+            rows["モール商品"].append(
+                {
+                    "モール": mall,
+                    "SKU": demo.sku,
+                    "モール商品コード": code,
+                    "モールSKU": mall_sku,
+                    "在庫連携": "ON",
+                }
+            )
+        for component, quantity in demo.parts:
+            rows["セット構成"].append(
+                {"セットSKU": demo.sku, "構成SKU": component, "数量": quantity, "メモ": ""}
+            )
+    return rows
+
+
 def demo_shop(now: datetime) -> dict[str, list[Row]]:
     """Demo rows per tab title, consistent across tabs; identical for identical `now`."""
     now = now.astimezone(JST).replace(microsecond=0)
@@ -732,14 +833,18 @@ def demo_shop(now: datetime) -> dict[str, list[Row]]:
     orders = _orders(rng, now, skus, listings)
     heads, lines = _order_rows(orders)
     ledger = _ledger(rng, now, skus, orders)
+    products = _product_rows(skus)
+    stock = _stock_rows(rng, now, skus, ledger)
+    sets = _set_rows(products, stock, now)
     return {
-        "商品": _product_rows(skus),
-        "在庫": _stock_rows(rng, now, skus, ledger),
-        "モール商品": listings,
+        "商品": products + sets["商品"],
+        "在庫": stock + sets["在庫"],
+        "モール商品": listings + sets["モール商品"],
         "受注": heads,
         "受注明細": lines,
         "在庫移動": ledger,
         "仕入先": demo_purchasing.supplier_rows(),
         "発注": demo_purchasing.order_rows(now),
         "発注明細": demo_purchasing.line_rows(now, {s.code: s.parent.cost for s in skus}),
+        "セット構成": sets["セット構成"],
     }

@@ -105,22 +105,10 @@ SELLER_SKU_MALLS = ("Amazon", "Shopify")
 # Listed at the mall but not in モール商品 (staff added them at the mall only), so the engine
 # meets an unknown item: (item code, mall SKU, title, price).
 UNREGISTERED_ITEMS: dict[str, tuple[tuple[str, str, str, int], ...]] = {
-    "楽天": (
-        ("imabari-towel-giftset", "imabari-towel-giftset-a", "今治タオル ギフトセット 木箱入り", 6600),
-        ("fukubukuro-2026", "fukubukuro-2026", "【数量限定】暮らしの福袋 2026", 5500),
-    ),
-    "Amazon": (
-        ("B0DXK7M2QZ", "TWL-GIFT-SET", "今治タオル ギフトセット 木箱入り", 6600),
-        ("B0DR9TNH4W", "SOX-RIB-3P", "綿混リブソックス 3足セット", 2700),
-    ),
-    "Yahoo!": (
-        ("twl-giftset", "twl-giftset-a", "今治タオル ギフトセット 木箱入り", 6600),
-        ("sox-rib-3p", "", "綿混リブソックス 3足セット", 2700),
-    ),
-    "Shopify": (
-        ("8876543210987", "TWL-GIFT-SET", "今治タオル ギフトセット 木箱入り", 6600),
-        ("8876543210994", "SOX-RIB-3P", "綿混リブソックス 3足セット", 2700),
-    ),
+    "楽天": (("fukubukuro-2026", "fukubukuro-2026", "【数量限定】暮らしの福袋 2026", 5500),),
+    "Amazon": (("B0DFK7W2NQ", "FUKU-2026", "【数量限定】暮らしの福袋 2026", 5500),),
+    "Yahoo!": (("fukubukuro-2026", "", "【数量限定】暮らしの福袋 2026", 5500),),
+    "Shopify": (("8876543211007", "FUKU-2026", "【数量限定】暮らしの福袋 2026", 5500),),
 }
 
 
@@ -130,11 +118,12 @@ def _shop_tabs() -> dict[str, list[shop.Row]]:
 
 
 def _popularity() -> dict[str, int]:
-    return {
+    weights = {
         f"{p.base}-{suffix}" if suffix else p.base: p.popularity
         for p in shop.PARENTS
         for suffix, _ in p.variants
     }
+    return {**weights, **{s.sku: s.popularity for s in shop.SETS}}  # sets sell like any item
 
 
 @cache
