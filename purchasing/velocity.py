@@ -9,6 +9,7 @@ counts once, from the archive, as in 分析."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from datetime import date, timedelta
 
 import pandas as pd
@@ -16,6 +17,7 @@ import pandas as pd
 from sheets_schema.archive import Archive
 from sheets_schema.tabs import ORDERS
 from shop import analytics
+from sync.sets import Composition
 
 
 def units_sold(lines: pd.DataFrame, today: date, window_days: int) -> dict[str, int]:
@@ -48,3 +50,16 @@ def units_sold_with_archive(
         since = (today - timedelta(days=window_days - 1)).isoformat()
         sold.update(archive.sold_units(since, (today + timedelta(days=1)).isoformat()))
     return dict(sold)
+
+
+def with_set_components(sold: dict[str, int], compositions: Mapping[str, Composition]) -> dict[str, int]:
+    """Set sales as demand for their components: a 3足セット sold twice is six pairs of socks to
+    buy. Sets themselves are never bought from a supplier, so they leave the count."""
+    demand: Counter[str] = Counter()
+    for sku, units in sold.items():
+        if sku in compositions:
+            for part, per_set in compositions[sku]:
+                demand[part] += per_set * units
+        else:
+            demand[sku] += units
+    return dict(demand)

@@ -25,7 +25,7 @@ from typing import Any
 from reportlab.pdfgen.canvas import Canvas
 
 from sheets_schema.models import Order, OrderLine
-from sheets_schema.tabs import ORDER_LINES, ORDERS, PRODUCTS
+from sheets_schema.tabs import ORDER_LINES, ORDERS, PRODUCTS, SET_COMPONENTS
 from shipping.pdf_layout import (
     BODY,
     BOTTOM,
@@ -49,6 +49,7 @@ from shipping.pdf_layout import (
     wrap,
     yen,
 )
+from sync.sets import read_sets
 
 OrderKey = tuple[str, str]  # (モール, 注文番号)
 
@@ -73,10 +74,16 @@ class PickLine:
     quantity: int  # 合計数量
     order_count: int  # 注文件数
     orders: tuple[OrderKey, ...]
+    sets: tuple[str, ...] = ()  # set products this SKU is picked for (a set is packed from parts)
 
     @property
     def needs_check(self) -> bool:
         return self.sku is None
+
+    @property
+    def label(self) -> str:
+        """商品名, with the sets it is packed into: 「…（セット SOX-RIB-3P 用を含む）」."""
+        return f"{self.name}（セット {'・'.join(self.sets)} 用を含む）" if self.sets else self.name
 
 
 def shelf_key(sku: str) -> tuple[Any, ...]:
@@ -93,6 +100,7 @@ class _Pick:
     name: str
     quantity: int = 0
     orders: dict[OrderKey, None] = field(default_factory=dict)
+    sets: dict[str, None] = field(default_factory=dict)
 
 
 def _lines_by_order(tables: Mapping[str, Any], keys: Sequence[OrderKey]) -> dict[OrderKey, list[OrderLine]]:
@@ -132,11 +140,21 @@ def picking_list(tables: Mapping[str, Any], orders: Iterable[OrderKey]) -> list[
     keys = list(dict.fromkeys((str(m), str(n)) for m, n in orders))
     _orders(tables, keys)
     catalogue = {p.sku: p.name for p in tables[PRODUCTS.title].models()}
+    set_tab = tables.get(SET_COMPONENTS.title)
+    compositions = read_sets(set_tab, catalogue).compositions if set_tab is not None else {}
     by_sku: dict[str, _Pick] = {}
     unknown: dict[str, _Pick] = {}
     for key, lines in _lines_by_order(tables, keys).items():
         for line in lines:
             if line.quantity <= 0:
+                continue
+            if line.sku in compositions:
+                # A set is packed from its components: the picker fetches those, not the set.
+                for part, per_set in compositions[line.sku]:
+                    pick = by_sku.setdefault(part, _Pick(catalogue.get(part) or part))
+                    pick.quantity += per_set * line.quantity
+                    pick.orders[key] = None
+                    pick.sets[line.sku] = None
                 continue
             if line.sku:
                 pick = by_sku.setdefault(line.sku, _Pick(catalogue.get(line.sku) or line.name))
@@ -146,7 +164,7 @@ def picking_list(tables: Mapping[str, Any], orders: Iterable[OrderKey]) -> list[
             pick.quantity += line.quantity
             pick.orders[key] = None
     result = [
-        PickLine(sku, p.name, p.quantity, len(p.orders), tuple(p.orders))
+        PickLine(sku, p.name, p.quantity, len(p.orders), tuple(p.orders), tuple(p.sets))
         for sku, p in sorted(by_sku.items(), key=lambda item: shelf_key(item[0]))
     ]
     result += [
@@ -189,7 +207,7 @@ def picking_pdf(lines: Sequence[PickLine], *, shop_name: str, printed_at: dateti
         (
             str(i),
             line.sku or NEEDS_CHECK,
-            line.name if line.sku else f"【{NEEDS_CHECK}: SKUなし】{line.name}",
+            line.label if line.sku else f"【{NEEDS_CHECK}: SKUなし】{line.name}",
             f"{line.quantity:,}",
             f"{line.order_count:,}",
             "、".join(number for _, number in line.orders),

@@ -58,7 +58,7 @@ def waiting_rows(orders: Iterable[Any], mask: Callable[[str], str] | None) -> li
 
 def picking_rows(lines: Iterable[documents.PickLine]) -> list[dict[str, Any]]:
     return [
-        {"SKU": p.sku or "要確認", "商品名": p.name, "数量": p.quantity, "注文数": p.order_count}
+        {"SKU": p.sku or "要確認", "商品名": p.label, "数量": p.quantity, "注文数": p.order_count}
         for p in lines
     ]
 

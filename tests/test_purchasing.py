@@ -287,3 +287,15 @@ def test_problems_name_the_sheet_row_and_column(books) -> None:
         "「発注明細」シート 2行目「発注番号」列: 発注「PO-Y」が発注シートにありません",
         "「発注明細」シート 2行目「SKU」列: 「NOPE」は商品シートにありません",
     ]
+
+
+def test_set_sales_are_demand_for_their_components_and_sets_are_never_bought() -> None:
+    from purchasing.velocity import with_set_components
+
+    compositions = {
+        "SOX-RIB-3P": (("SOX-RIB-NV-M", 3),),
+        "TWL-GIFT-SET": (("TWL-BATH-WH", 1), ("TWL-FACE-WH", 1)),
+    }
+    sold = {"SOX-RIB-3P": 2, "SOX-RIB-NV-M": 5, "TWL-GIFT-SET": 4, "TWL-FACE-WH": 1}
+    assert with_set_components(sold, compositions) == {"SOX-RIB-NV-M": 11, "TWL-BATH-WH": 4, "TWL-FACE-WH": 5}
+    assert with_set_components(sold, {}) == sold

@@ -295,3 +295,20 @@ def test_items_wrap_between_numbers_not_inside_them() -> None:
     assert lines[0] == "338112-20261207-93753136"  # the next number did not fit beside it
     assert wrap_items("", BODY, 9, 133) == [""]
     assert len(wrap_items("X" * 80, BODY, 9, 133)) > 1  # one item wider than a line still wraps
+
+
+def test_a_set_is_picked_as_its_components_with_the_set_named(shop: Shop) -> None:
+    tables = shop.tables()
+    key = _keys(tables, ("発送待ち",))[0]
+    before = {p.sku: p for p in picking_list(tables, [key])}
+    _add_lines(
+        shop, key, [{"SKU": "SOX-RIB-3P", "商品名": "綿混リブソックス 3足セット", "数量": 2, "単価": 2970}]
+    )
+    after = {p.sku: p for p in picking_list(shop.tables(), [key])}
+    assert "SOX-RIB-3P" not in after  # nobody can fetch a set from a shelf
+    socks = after["SOX-RIB-NV-M"]
+    had = before["SOX-RIB-NV-M"].quantity if "SOX-RIB-NV-M" in before else 0
+    assert socks.quantity == had + 3 * 2 and socks.sets == ("SOX-RIB-3P",)
+    assert "セット SOX-RIB-3P 用を含む" in socks.label
+    slips = delivery_slips_pdf(orders_with_lines(shop.tables(), [key]), shop=SHOP, printed_at=PRINTED_AT)
+    assert "綿混リブソックス3足セット" in _text(slips)  # the customer's paper names what they bought

@@ -12,10 +12,12 @@ from purchasing import purchase_orders as po
 from purchasing import screen
 from purchasing.reading import PurchasingTables, read_purchasing
 from purchasing.suggestions import suggest
-from purchasing.velocity import units_sold_with_archive
+from purchasing.velocity import units_sold_with_archive, with_set_components
 from sheets_schema.cells import JST
 from sheets_schema.errors import WorkbookError
+from sheets_schema.tabs import SET_COMPONENTS
 from shop import analytics
+from sync.sets import read_sets
 from ui import archive, auth, context
 from ui.order_actions import flash
 
@@ -34,10 +36,14 @@ def suggestions_tab(tables: PurchasingTables, today: date) -> None:
     # BY: the path bench/purchasing_bench.py measures.
     base = context.derived("analytics.base", analytics.build_base)
     after_days = context.settings().workbook.archive_after_days
+    snapshot_tables = context.snapshot().tables
+    sets = read_sets(snapshot_tables[SET_COMPONENTS.title], (p.sku for p in tables.products.models()))
     found = suggest(
-        tables.products.models(),
+        [p for p in tables.products.models() if not sets.is_set(p.sku)],  # sets are packed, not bought
         {s.sku: s for s in tables.stock.models()},
-        units_sold_with_archive(base, archive.archive(), today, window, after_days),
+        with_set_components(
+            units_sold_with_archive(base, archive.archive(), today, window, after_days), sets.compositions
+        ),
         po.on_order(tables.orders, tables.lines),
         {s.name: s for s in tables.suppliers.models()},
         today=today,
