@@ -167,6 +167,46 @@ def _name_list(value: Any) -> tuple[str, ...]:
     return tuple(n for n in re.split(r"[、,，・\s]+", text) if n)
 
 
+OptionalOnOff = Annotated[
+    bool | None,
+    BeforeValidator(lambda v: None if v is None or not normalise_text(v) else _on_off(v)),
+    PlainSerializer(lambda on: "" if on is None else ("ON" if on else "OFF"), return_type=str),
+]
+
+_POSTCODE_RANGE = re.compile(r"^(\d{3})-?(\d{0,4})(?:\s*[〜~ー－-]{1,2}\s*(\d{3})-?(\d{0,4}))?$")
+
+
+def _postcode_ranges(value: Any) -> tuple[tuple[str, str], ...]:
+    """Postcode ranges, 「、」-separated: "900-0000〜909-9999" or a prefix "90" (every code
+    starting 90…). Each is kept as (lowest, highest) 7-digit strings."""
+    if isinstance(value, (tuple, list)):
+        return tuple((str(lo), str(hi)) for lo, hi in value)
+    found = []
+    for part in (p for p in re.split(r"[、,，\s]+", normalise_text(value)) if p):
+        digits = part.replace("-", "")
+        if digits.isdigit() and len(digits) <= 7:  # a prefix
+            found.append((digits.ljust(7, "0"), digits.ljust(7, "9")))
+            continue
+        match = _POSTCODE_RANGE.match(part)
+        if match is None or match.group(3) is None:
+            raise _error("「900-0000〜909-9999」か「90」のように入力してください（「、」で区切って複数）")
+        low = (match.group(1) + match.group(2)).ljust(7, "0")
+        high = (match.group(3) + match.group(4)).ljust(7, "9")
+        if low > high:
+            raise _error("範囲の始めが終わりより大きくなっています")
+        found.append((low, high))
+    return tuple(found)
+
+
+PostcodeRanges = Annotated[
+    tuple[tuple[str, str], ...],
+    BeforeValidator(_postcode_ranges),
+    PlainSerializer(
+        lambda ranges: "、".join(f"{lo[:3]}-{lo[3:]}〜{hi[:3]}-{hi[3:]}" for lo, hi in ranges),
+        return_type=str,
+    ),
+]
+
 NameList = Annotated[
     tuple[str, ...],
     BeforeValidator(_name_list),

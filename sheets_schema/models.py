@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from sheets_schema.cells import (
     Identifier,
@@ -14,8 +15,10 @@ from sheets_schema.cells import (
     OptionalIdentifier,
     OptionalJstDate,
     OptionalJstDateTime,
+    OptionalOnOff,
     OptionalQuantity,
     OptionalYen,
+    PostcodeRanges,
     Quantity,
     Text,
     TimeWindow,
@@ -113,6 +116,10 @@ class Order(Row):
     # OFF when the mall ships from its own warehouse (Amazon FBA): recorded, no stock allocated.
     allocates_stock: OnOff = Field(True, alias="在庫引当")
     updated_at: OptionalJstDateTime = Field(None, alias="更新日時")
+    # Labels from 受注ルール (or typed by staff), 「、」-separated: 高額代引、離島.
+    tags: Text = Field("", alias="タグ")
+    # What 受注ルール did to this order, newest last: 「12/07 10:00 備考あり（ステータス→保留）」.
+    rules_applied: Text = Field("", alias="ルール")
 
 
 class OrderLine(Row):
@@ -293,3 +300,82 @@ class PurchaseOrderLine(Row):
     def outstanding(self) -> int:
         """発注残: ordered and not yet received (an over-receipt leaves none)."""
         return max(0, self.quantity - self.received)
+
+
+RuleStatus = Literal["新規", "入金待ち", "発送待ち", "保留"]
+
+
+class OrderRule(Row):
+    """One 受注ルール: conditions (blank = any) and actions, evaluated in 順番 on import and on
+    demand (sync/rules.py). Cross-column mistakes are errors on the column to fix."""
+
+    order: Quantity = Field(alias="順番", ge=1)
+    name: Identifier = Field(alias="ルール名")
+    enabled: OnOff = Field(True, alias="有効")
+    # Conditions: every filled one must hold.
+    malls: NameList = Field((), alias="モール")
+    payments: NameList = Field((), alias="支払方法")
+    min_total: OptionalYen = Field(None, alias="金額（以上）", ge=0)
+    max_total: OptionalYen = Field(None, alias="金額（以下）", ge=0)
+    # 「あり」 (any note), 「なし」 (none) or words, one of which the note contains.
+    note: Text = Field("", alias="備考")
+    skus: NameList = Field((), alias="SKU")
+    prefectures: NameList = Field((), alias="都道府県")
+    postcodes: PostcodeRanges = Field((), alias="郵便番号")
+    # Names or phone numbers of buyers to watch (a repeat problem customer).
+    buyers: NameList = Field((), alias="購入者")
+    gift: OptionalOnOff = Field(None, alias="ギフト")
+    # Actions.
+    set_status: Annotated[RuleStatus | None, BeforeValidator(blank_to_none)] = Field(
+        None, alias="ステータスにする"
+    )
+    hold_reason: Text = Field("", alias="保留理由", validate_default=True)
+    add_tags: NameList = Field((), alias="タグを付ける")
+    set_carrier: Annotated[Carrier | None, BeforeValidator(blank_to_none)] = Field(
+        None, alias="配送会社にする"
+    )
+    send_mail: Annotated[MailKind | None, BeforeValidator(blank_to_none)] = Field(None, alias="メールを送る")
+    stop: OnOff = Field(False, alias="ここで終了", validate_default=True)
+
+    @field_validator("max_total")
+    @classmethod
+    def _range(cls, value: int | None, info: ValidationInfo) -> int | None:
+        low = info.data.get("min_total")
+        if value is not None and low is not None and value < low:
+            raise PydanticCustomError("ichigen", "「金額（以上）」より大きい金額を入力してください")
+        return value
+
+    @field_validator("hold_reason")
+    @classmethod
+    def _reason(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("set_status") == "保留" and not value.strip():
+            raise PydanticCustomError(
+                "ichigen", "ステータスを「保留」にするルールには、保留理由を入力してください"
+            )
+        return value
+
+    @field_validator("stop")
+    @classmethod
+    def _does_something(cls, value: bool, info: ValidationInfo) -> bool:
+        acts = ("set_status", "add_tags", "set_carrier", "send_mail")
+        if not value and not any(info.data.get(a) for a in acts):
+            raise PydanticCustomError(
+                "ichigen", "ステータス・タグ・配送会社・メールのどれか（またはここで終了）を入力してください"
+            )
+        return value
+
+
+class RuleAction(Row):
+    """One change a 受注ルール made to an order, with the value before: what 受注ボード's
+    「ルールの変更を元に戻す」 restores. Append-only; an undo is a row of its own."""
+
+    id: Identifier = Field(alias="適用ID")
+    at: JstDateTime = Field(alias="日時")
+    mall: Identifier = Field(alias="モール")
+    order_number: Identifier = Field(alias="注文番号")
+    rule: Text = Field("", alias="ルール名")
+    column: Text = Field(alias="列")
+    before: Text = Field("", alias="変更前")
+    after: Text = Field("", alias="変更後")
+    # 「適用」 or 「取消」 (the undo of the 適用 rows before it for this order).
+    kind: Literal["適用", "取消"] = Field("適用", alias="区分")

@@ -192,6 +192,8 @@ class _RowParser:
             errors = []
             for error in exc.errors():
                 header = str(error["loc"][0]) if error["loc"] else ""
+                field = self.spec.model.model_fields.get(header)  # a blank cell checked by default
+                header = (field.alias or header) if field is not None else header
                 errors.append(
                     RowError(
                         self.spec.title,

@@ -120,8 +120,57 @@ ORDERS = TabSpec(
     title="受注",
     model=models.Order,
     key=("モール", "注文番号"),
-    staff_columns=frozenset({"ステータス", "備考", "配送会社", "追跡番号"}),
-    help="全モールの注文です。同期で取り込まれます。ステータス・備考・配送会社・追跡番号は編集できます。",
+    staff_columns=frozenset({"ステータス", "備考", "配送会社", "追跡番号", "タグ"}),
+    help=(
+        "全モールの注文です。同期で取り込まれます。ステータス・備考・配送会社・追跡番号・タグは編集できます。"
+        "「ルール」は受注ルールが変えた内容の記録です。"
+    ),
+    added_columns=frozenset({"タグ", "ルール"}),
+)
+ORDER_RULES = TabSpec(
+    title="受注ルール",
+    model=models.OrderRule,
+    key=("ルール名",),
+    staff_columns=frozenset(h for h in (f.alias for f in models.OrderRule.model_fields.values()) if h),
+    help=(
+        "取り込んだ注文に自動で行う処理です。順番の小さいルールから、条件（空欄は問わない）に合う注文に、"
+        "ステータス・タグ・配送会社・メールを適用します。「ここで終了」がONのルールに合うと、後のルールは見ません。"
+        "受注ボードの「ルール」タブで、ONにする前に過去の注文での結果を確かめられます。"
+    ),
+    initial_rows=(
+        {
+            "順番": "1",
+            "ルール名": "備考あり→保留",
+            "有効": "OFF",
+            "備考": "あり",
+            "ステータスにする": "保留",
+            "保留理由": "備考の内容を確認",
+        },
+        {
+            "順番": "2",
+            "ルール名": "高額の代引",
+            "有効": "OFF",
+            "支払方法": "代金引換",
+            "金額（以上）": "30000",
+            "タグを付ける": "高額代引",
+        },
+        {
+            "順番": "3",
+            "ルール名": "沖縄・離島",
+            "有効": "OFF",
+            "都道府県": "沖縄県",
+            "タグを付ける": "離島",
+            "配送会社にする": "日本郵便",
+        },
+    ),
+)
+RULE_ACTIONS = TabSpec(
+    title="_ルール適用",
+    model=models.RuleAction,
+    key=("適用ID",),
+    staff_columns=frozenset(),
+    help="受注ルールが注文に行った変更と、その取り消しの記録です（元に戻すために使います）。編集しないでください。",
+    hidden=True,
 )
 ORDER_LINES = TabSpec(
     title="受注明細",
@@ -360,6 +409,7 @@ TABS: tuple[TabSpec, ...] = (
     SET_COMPONENTS,
     ORDERS,
     ORDER_LINES,
+    ORDER_RULES,
     STOCK_MOVEMENTS,
     SYNC_LOG,
     SYSTEM_STATE,
@@ -372,6 +422,7 @@ TABS: tuple[TabSpec, ...] = (
     PURCHASE_ORDER_LINES,
     LEDGER_BALANCES,
     ORDER_SETTLEMENTS,
+    RULE_ACTIONS,
 )
 TAB_BY_TITLE: dict[str, TabSpec] = {spec.title: spec for spec in TABS}
 
