@@ -184,6 +184,10 @@ class SyncSettings(Section):
     auto_sync_demo: bool = True
     # The 同期 page shows a red banner for a mall with no successful order import for this long.
     stale_after_minutes: int = Field(30, ge=1)
+    # While a セール rule is active: seconds between cycles (a rule's 同期間隔秒 overrides) and
+    # the chance per push window that the other malls outsell the velocity buffer (sync/sale.py).
+    sale_interval_seconds: int = Field(20, ge=5)
+    sale_buffer_risk: float = Field(0.02, gt=0, lt=1)
 
 
 class MailSettings(Section):
