@@ -187,7 +187,7 @@ class SyncSettings(Section):
     # While a セール rule is active: seconds between cycles (a rule's 同期間隔秒 overrides) and
     # the chance per push window that the other malls outsell the velocity buffer (sync/sale.py).
     sale_interval_seconds: int = Field(20, ge=5)
-    sale_buffer_risk: float = Field(0.02, gt=0, lt=1)
+    sale_buffer_risk: float = Field(0.03, gt=0, lt=1)
 
 
 class MailSettings(Section):

@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--lag", type=float, default=5.0, help="seconds from a cycle's import to its push landing"
     )
-    parser.add_argument("--risk", type=float, default=0.02, help="the velocity buffer's risk per window")
+    parser.add_argument("--risk", type=float, default=0.03, help="the velocity buffer's risk per window")
     parser.add_argument(
         "--fast-cycle", type=float, default=20.0, help="a sale's tightened cadence, shown too"
     )

@@ -98,7 +98,7 @@ class SalePolicy:
     now: datetime
     sold: Mapping[tuple[str, str], int] = field(default_factory=dict)
     window_seconds: float = 70.0
-    risk: float = 0.02
+    risk: float = 0.03
     # Units a SKU is assumed to have sold before the sale's first order: a SKU nobody bought
     # yet is not taken to be one nobody will buy (a rate of exactly 0 would show its last
     # units everywhere from the first minute).
