@@ -38,6 +38,8 @@ ALL = "すべて"
 ListingKey = tuple[str, str, str]  # (モール, モール商品コード, モールSKU)
 # A sale's first minutes say little about speed: rates are measured over at least this long.
 MIN_ELAPSED_MINUTES = 10.0
+# The push window ``SalePolicy.risk`` is stated for (a 60 s cycle and its push).
+REFERENCE_WINDOW_SECONDS = 65.0
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,12 @@ class SalePolicy:
     def __post_init__(self) -> None:
         self.rules = [r for r in self.rules if r.active(self.now)]
 
+    @property
+    def window_risk(self) -> float:
+        """``risk`` is set for a 60 s cycle's window (60 s + 5 s for the push, as bench/sale_sim.py
+        measures it); a tighter cadence has more windows per sale, each allowed less."""
+        return self.risk * min(1.0, self.window_seconds / REFERENCE_WINDOW_SECONDS)
+
     def __bool__(self) -> bool:
         return bool(self.rules)
 
@@ -174,7 +182,7 @@ class SalePolicy:
                 if rule.quota and in_time >= self.sell_through:
                     break  # the malls holding the units are likely to sell them all before the end
                 others = sum(r for mall, r in rates.items() if mall != key[0])
-                held = poisson_buffer(others * window, self.risk)
+                held = poisson_buffer(others * window, self.window_risk)
                 room = max(0, available - held)
                 current = out[key].quantity
                 if rule.quota and room > current:

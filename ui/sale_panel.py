@@ -3,6 +3,8 @@ sent and why (shop/sale_status.py works it out)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pandas as pd
 import streamlit as st
 
@@ -10,7 +12,7 @@ from shop.sale_status import MAX_ROWS, sale_status
 from ui import context
 
 
-def sale_panel(now) -> None:  # type: ignore[no-untyped-def]
+def sale_panel(now: datetime) -> None:
     settings = context.settings()
     status = context.derived(
         f"sale_status_{now:%Y%m%d%H%M}", lambda tables: sale_status(tables, now, settings.sync)
