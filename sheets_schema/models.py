@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from sheets_schema.cells import (
     Identifier,
@@ -87,12 +86,6 @@ class Sale(Row):
     interval_seconds: OptionalQuantity = Field(None, alias="同期間隔秒", ge=5)
     enabled: OnOff = Field(True, alias="有効")
     memo: Text = Field("", alias="メモ")
-
-    @model_validator(mode="after")
-    def _ends_after_start(self) -> Sale:
-        if self.end <= self.start:
-            raise PydanticCustomError("ichigen", "終了日時は開始日時より後にしてください")
-        return self
 
 
 class SaleTally(Row):

@@ -14,7 +14,7 @@ from sheets_schema.models import MallListing, StockPush
 from sheets_schema.parsing import Table, missing_table
 from sheets_schema.tabs import MALL_LISTINGS, SALE_TALLIES, SALES, STOCK, STOCK_PUSHES
 from sync.sale import SalePolicy
-from sync.sale_state import policy_for, rules_from
+from sync.sale_state import policy_for, row_errors, rules_from
 
 # Rows shown at most (a sale on every SKU of a large catalogue): the rest are counted.
 MAX_ROWS = 500
@@ -36,7 +36,7 @@ def _table(tables: Mapping[str, Table[Any]], spec: Any) -> Table[Any]:
 
 def sale_status(tables: Mapping[str, Table[Any]], now: datetime, sync: SyncSettings) -> SaleStatus:
     sales = _table(tables, SALES)
-    errors = [str(e) for e in sales.errors]
+    errors = [str(e) for e in row_errors(sales)]
     policy = policy_for(
         sales,
         _table(tables, SALE_TALLIES),

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from sheets_schema.cells import format_datetime
 from sheets_schema.changes import WriteJob
 from sheets_schema.models import Sale, SaleTally
-from sheets_schema.parsing import Table
+from sheets_schema.parsing import RowError, Table
 from sync.sale import ALL, SalePolicy, SaleRule
 
 # How long a push takes to reach the malls after the cycle's import (fetch, commit, the calls):
@@ -21,12 +22,32 @@ def _all(value: str) -> str:
     return "" if value.strip() in ("", ALL, "全て", "全部") else value.strip()
 
 
+def row_errors(table: Table[Any]) -> list[RowError]:
+    """Input errors of セール rows, the period's order included (checked here rather than in the
+    row model, so rows keep the fast parse path of sheets_schema/fastrows.py)."""
+    errors = list(table.errors)
+    for record in table:
+        sale: Sale = record.value
+        if sale.end <= sale.start:
+            errors.append(
+                RowError(
+                    table.title,
+                    record.row,
+                    "終了日時",
+                    format_datetime(sale.end),
+                    "終了日時は開始日時より後にしてください",
+                )
+            )
+    return errors
+
+
 def rules_from(table: Table[Any]) -> list[SaleRule]:
-    """Rows that parsed and are 有効; a row with an input error is reported (ホーム) and ignored."""
+    """Rows that parsed and are 有効; a row with an input error is reported and ignored (its SKU
+    is sent plain 販売可能数)."""
     rules = []
     for record in table:
         sale: Sale = record.value
-        if not sale.enabled:
+        if not sale.enabled or sale.end <= sale.start:
             continue
         rules.append(
             SaleRule(

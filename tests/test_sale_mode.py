@@ -15,6 +15,7 @@ from settings import SyncSettings
 from sheets_schema.book import ensure_tabs, read_tables
 from sheets_schema.cells import JST
 from sheets_schema.changes import WriteJob
+from shop.sale_status import sale_status
 from sync.engine import SyncEngine
 from sync.sale import SalePolicy, SaleRule, poisson_buffer, split
 from tests.shop_fixtures import ledger_problems
@@ -106,7 +107,7 @@ def test_a_bad_sale_row_names_its_row_and_leaves_plain_stock(harness) -> None:
     malls = _shop(workbook, [_rule(終了日時=NOW - timedelta(hours=1))])
     SyncEngine(workbook, malls, SyncSettings(overlap_minutes=0), clock=lambda: NOW).run_once()
     assert [m.shows for m in malls] == [10, 10, 10]
-    errors = [str(e) for e in read_tables(workbook)["セール"].errors]
+    errors = sale_status(read_tables(workbook), NOW, SyncSettings()).errors
     assert errors and errors[0].startswith("「セール」シート 2行目")
     assert "終了日時は開始日時より後" in errors[0]
 
@@ -198,8 +199,6 @@ def test_the_sale_model_oversells_without_sale_mode_and_not_with_quotas() -> Non
 
 
 def test_the_sync_page_status_lists_the_rule_and_what_each_mall_is_sent(harness) -> None:
-    from shop.sale_status import sale_status
-
     workbook = harness.workbook
     malls = _shop(
         workbook,
