@@ -187,6 +187,10 @@ class SyncSettings(Section):
     # `python -m sync watch` sends the templates with 自動送信 ON this often (each pass reads
     # 受注, 受注明細 and メール送信履歴 whole, so not every cycle).
     auto_mail_minutes: int = Field(10, ge=1)
+    # While a セール rule is active: seconds between cycles (a rule's 同期間隔秒 overrides) and
+    # the chance per push window that the other malls outsell the velocity buffer (sync/sale.py).
+    sale_interval_seconds: int = Field(20, ge=5)
+    sale_buffer_risk: float = Field(0.03, gt=0, lt=1)
 
 
 class MailSettings(Section):

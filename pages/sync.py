@@ -22,6 +22,7 @@ from sync import state
 from sync.connectors import ChannelConfigError
 from sync.errors import LeaseHeld, SyncError
 from ui import auth, autosync, context, sync_actions
+from ui.sale_panel import sale_panel
 from ui.sync_card import card
 from ui.table_choices import table_choice
 from vocabulary.text import escape_markdown
@@ -168,6 +169,8 @@ for start in range(0, len(healths), 2):
     for column, item in zip(st.columns(2), healths[start : start + 2], strict=False):
         with column:
             card(item, now)
+
+sale_panel(datetime.now(JST))
 
 if channels and not problems:
     # Worked out only while open (the plan reads the 在庫, 出品 and 送信 tabs): a lazy expander.

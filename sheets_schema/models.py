@@ -88,6 +88,33 @@ class SetComponent(Row):
     memo: Text = Field("", alias="メモ")
 
 
+class Sale(Row):
+    """A セール rule: during [開始日時, 終了日時) the malls are sent the policy's quantity for the
+    SKU (blank or すべて: every SKU) instead of the plain 販売可能数 (sync/sale.py)."""
+
+    sku: Text = Field("", alias="SKU")
+    mall: Text = Field("", alias="モール")
+    start: JstDateTime = Field(alias="開始日時")
+    end: JstDateTime = Field(alias="終了日時")
+    quota: OnOff = Field(True, alias="配分")
+    threshold: OptionalQuantity = Field(None, alias="しきい値", ge=1)
+    buffer: OnOff = Field(True, alias="売れ行きバッファ")
+    interval_seconds: OptionalQuantity = Field(None, alias="同期間隔秒", ge=5)
+    enabled: OnOff = Field(True, alias="有効")
+    memo: Text = Field("", alias="メモ")
+
+
+class SaleTally(Row):
+    """Units a mall sold of a SKU since the start of the セール rule covering it, kept by the
+    sync in the same job as the orders: the policy's shares and sales speed."""
+
+    sku: Identifier = Field(alias="SKU")
+    mall: Identifier = Field(alias="モール")
+    start: JstDateTime = Field(alias="開始日時")
+    sold: Quantity = Field(0, alias="販売数")
+    updated_at: OptionalJstDateTime = Field(None, alias="更新日時")
+
+
 class Order(Row):
     mall: Identifier = Field(alias="モール")
     order_number: Identifier = Field(alias="注文番号")

@@ -116,6 +116,26 @@ SET_COMPONENTS = TabSpec(
         "販売可能数は構成SKUの販売可能数から計算して各モールへ送ります。売れると構成SKUを引き当てます。"
     ),
 )
+SALES = TabSpec(
+    title="セール",
+    model=models.Sale,
+    key=("SKU", "モール", "開始日時"),
+    staff_columns=frozenset(models.Sale.model_fields[n].alias for n in models.Sale.model_fields),
+    help=(
+        "セール（楽天スーパーSALE・タイムセールなど）の間、各モールへ送る在庫数の決め方です。"
+        "SKU・モールが空欄（またはすべて）なら全部が対象。配分ONで販売可能数をモールごとに分け"
+        "（売れたモールに多く）、しきい値より少なくなったら一番売れているモールだけで販売し、"
+        "売れ行きバッファONで売れ行きの遅い商品はほかのモールにも出します。同期間隔秒でセール中の同期を速めます。"
+    ),
+)
+SALE_TALLIES = TabSpec(
+    title="_セール実績",
+    model=models.SaleTally,
+    key=("SKU", "モール"),
+    staff_columns=frozenset(),
+    help="セール中にモールごとに売れた数です。同期が注文と同時に更新します。編集しないでください。",
+    hidden=True,
+)
 ORDERS = TabSpec(
     title="受注",
     model=models.Order,
@@ -423,6 +443,8 @@ TABS: tuple[TabSpec, ...] = (
     LEDGER_BALANCES,
     ORDER_SETTLEMENTS,
     RULE_ACTIONS,
+    SALES,
+    SALE_TALLIES,
 )
 TAB_BY_TITLE: dict[str, TabSpec] = {spec.title: spec for spec in TABS}
 

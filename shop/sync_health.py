@@ -502,7 +502,7 @@ def plan_rows(plan: Sequence[PlannedPush]) -> list[dict[str, Any]]:
             "モール": p.mall,
             "前回送信数": p.last_quantity,
             "今回送信数": p.quantity,
-            "理由": p.reason,
+            "理由": f"{p.reason}（セール: {p.why}）" if p.why else p.reason,
         }
         for p in sorted(plan, key=lambda p: (p.mall, p.sku))
     ]

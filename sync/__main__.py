@@ -167,7 +167,8 @@ def watch(
                     archived_at = started
             except (LeaseHeld, WorkbookError) as exc:  # reported, then tried again next time
                 print(f"同期できませんでした: {exc}", file=sys.stderr)
-            wait_for_next_cycle(engine, started + interval)
+            # A セール rule in force tightens the cadence (its 同期間隔秒, or sync.sale_interval_seconds).
+            wait_for_next_cycle(engine, started + min(interval, engine.sale_interval or interval))
     except KeyboardInterrupt:
         with contextlib.suppress(LeaseHeld, WorkbookError):
             engine.release_lease()  # another runner (the app's 今すぐ同期) may start at once

@@ -51,6 +51,8 @@ from sheets_schema.tabs import (
     ORDER_SETTLEMENTS,
     ORDERS,
     PRODUCTS,
+    SALE_TALLIES,
+    SALES,
     SET_COMPONENTS,
     STOCK,
     STOCK_MOVEMENTS,
@@ -69,6 +71,8 @@ from sync.models import Order, PushResult, StockLevel, SyncRun
 from sync.orders import ImportCounts, OrderBook, OrderView
 from sync.push import PlannedPush, mark_unconfirmed, mirror_mall_sales, plan_pushes, record_results
 from sync.resolve import SkuResolver
+from sync.sale import SalePolicy
+from sync.sale_state import count_sales, policy_for
 from sync.sets import DIGEST_KEY, SetBook, read_sets
 from sync.settlement import ARCHIVE_MARK, LEDGER_MARK, LOG_MARK, SettledLedger, signature
 from sync.stock import StockOutcome, staff_movements, write_stock
@@ -84,13 +88,15 @@ PARSED_TABS = (
     STOCK_RECORDS,
     STOCK_PUSHES,
     LEDGER_BALANCES,
+    SALES,
+    SALE_TALLIES,
 )
 # Tabs that grow with orders: read whole, parsed only where the cycle looks.
 ON_DEMAND_TABS = (ORDERS, ORDER_LINES, ORDER_SETTLEMENTS)
 # Append-only tabs: read from their mark in _システム on (normally nothing).
 TAIL_TABS = {STOCK_MOVEMENTS.title: LEDGER_MARK, SYNC_LOG.title: LOG_MARK}
 CYCLE_TABS = (*PARSED_TABS, *ON_DEMAND_TABS, STOCK_MOVEMENTS, SYNC_LOG)
-PUSH_TABS = (STOCK, MALL_LISTINGS, STOCK_PUSHES)
+PUSH_TABS = (STOCK, MALL_LISTINGS, STOCK_PUSHES, SALES, SALE_TALLIES)
 # How stale the 同期 page's "last successful import" may get before a quiet cycle writes it.
 HEARTBEAT_EVERY = timedelta(minutes=5)
 
@@ -230,6 +236,8 @@ class SyncEngine:
         self._events: queue.SimpleQueue[Progress] = queue.SimpleQueue()
         # The workbook's server-held runner lock (PostgreSQL), looked up on first use; False: none.
         self._runner_lock: RunnerLock | bool | None = None
+        # Seconds between cycles while a セール rule is active (None: none is): sync watch's cadence.
+        self.sale_interval: int | None = None
 
     # -- the cycle
 
@@ -405,7 +413,23 @@ class SyncEngine:
             tables[MALL_LISTINGS.title],
             tables[STOCK_PUSHES.title],
             self._pushing_malls(),
+            policy=self.sale_policy(tables, self.clock()),
         )
+
+    def sale_policy(self, tables: dict[str, Table[Any]], now: datetime) -> SalePolicy | None:
+        """The セール rules in force at ``now`` (None: plain 販売可能数), with what each mall sold
+        since its rule began; also sets the cadence ``sync watch`` keeps while they are."""
+        policy = policy_for(
+            tables.get(SALES.title) or missing_table(SALES),
+            tables.get(SALE_TALLIES.title) or missing_table(SALE_TALLIES),
+            now,
+            interval_seconds=self.settings.sale_interval_seconds,
+            risk=self.settings.sale_buffer_risk,
+        )
+        self.sale_interval = (
+            (policy.interval_seconds() or self.settings.sale_interval_seconds) if policy else None
+        )
+        return policy
 
     # -- lease
 
@@ -728,6 +752,8 @@ class SyncEngine:
         self._record_pushes(job, tables[STOCK_PUSHES.title], now)
         latest = {(p.mall, p.mall_item_code, p.mall_sku): (p, r) for p, r in self._unrecorded}
         mirrored = mirror_mall_sales(job, tables[STOCK_PUSHES.title], _sold_at_malls(book), latest.values())
+        policy = self.sale_policy(tables, now)
+        count_sales(job, tables[SALE_TALLIES.title], policy, _sold_per_sku(book), now)
         if push:
             mark_unconfirmed(
                 job,
@@ -737,6 +763,7 @@ class SyncEngine:
                 self._pushing_malls(),
                 latest.values(),
                 mirrored,
+                policy,
             )
         log_table = tables[SYNC_LOG.title]
         job.append(log_table, log_rows)
@@ -798,6 +825,7 @@ class SyncEngine:
             read.tables[MALL_LISTINGS.title],
             read.tables[STOCK_PUSHES.title],
             self._pushing_malls(),
+            policy=self.sale_policy(read.tables, self.clock()),
         )
 
     def _move_mark(
@@ -1137,6 +1165,7 @@ class SyncEngine:
             tables[MALL_LISTINGS.title],
             tables[STOCK_PUSHES.title],
             self._pushing_malls(),
+            policy=self.sale_policy(tables, self.clock()),
         )
         started = self.clock()
         sent: list[tuple[PlannedPush, PushResult]] = []
@@ -1255,6 +1284,21 @@ def _sold_at_malls(book: OrderBook) -> dict[tuple[str, str, str], int]:
             for line in view.lines.values():
                 if line.sku and line.mall_item_code:
                     sold[(line.mall, line.mall_item_code, line.mall_sku)] += sign * line.quantity
+    return sold
+
+
+def _sold_per_sku(book: OrderBook) -> dict[tuple[str, str], int]:
+    """Units per (SKU, モール) of the orders this job took in new (+) or saw cancelled at their
+    mall (−): what a セール rule's shares and sales speed count."""
+    sold: dict[tuple[str, str], int] = defaultdict(int)
+    for keys, sign in ((book.created, 1), (book.cancelled_by_mall, -1)):
+        for key in keys - book.blocked:
+            view = book.views.get(key)
+            if view is None or not view.order.allocates_stock:
+                continue
+            for line in view.lines.values():
+                if line.sku:
+                    sold[(line.sku, line.mall)] += sign * line.quantity
     return sold
 
 

@@ -11,6 +11,7 @@ from sheets_schema.changes import WriteJob
 from sheets_schema.models import MallListing, Stock, StockPush
 from sheets_schema.parsing import Table
 from sync.models import PushResult, StockLevel
+from sync.sale import SalePolicy
 from sync.stock import key_trouble
 
 WAITING = "モールの反映確認待ち"
@@ -27,6 +28,8 @@ class PlannedPush:
     quantity: int
     reason: str
     sent_at: datetime | None = None  # when the mall was last sent this listing's quantity
+    # Why the quantity is not the plain 販売可能数 (a セール rule's policy); "" when it is.
+    why: str = ""
 
     def level(self) -> StockLevel:
         return StockLevel(
@@ -50,12 +53,14 @@ def plan_pushes(
     malls: Iterable[str],
     recorded: Iterable[tuple[PlannedPush, PushResult]] = (),
     mirrored: Mapping[ListingKey, int] | None = None,
+    policy: SalePolicy | None = None,
 ) -> list[PlannedPush]:
     """Every mapped SKU (在庫連携 ON) whose 販売可能数 differs from what its mall last got,
     or whose last push failed or is not confirmed yet. ``stock`` is the 在庫 tab as read, or
     販売可能数 per SKU as a job just wrote it; ``recorded``: results the job being built writes
     to _在庫送信, taken as already there; ``mirrored``: 送信数量 the job sets after the malls'
-    own sales (``mirror_mall_sales``)."""
+    own sales (``mirror_mall_sales``); ``policy``: active セール rules, whose quantity replaces
+    販売可能数 for the listings they cover (applied after 販売可能数 is known, sync/sale.py)."""
     malls = set(malls)
     if isinstance(stock, Table):
         doubled = key_trouble(stock).duplicates  # which row is right is for a person to say
@@ -84,15 +89,18 @@ def plan_pushes(
     for key, quantity in (mirrored or {}).items():
         if key in last:
             last[key] = last[key].model_copy(update={"quantity": quantity, "state": "未確認"})
+    pushed = [
+        r.value for r in listings if r.value.mall in malls and r.value.stock_sync and r.value.sku in free
+    ]
+    shaped = policy.targets(free, [(_key(x), x.sku) for x in pushed]) if policy else {}
     plan = []
-    for record in listings:
-        listing: MallListing = record.value
-        if listing.mall not in malls or not listing.stock_sync or listing.sku not in free:
-            continue
-        previous = last.get((listing.mall, listing.mall_item_code, listing.mall_sku or ""))
+    for listing in pushed:
+        previous = last.get(_key(listing))
         if previous is not None and previous.sku != listing.sku:
             previous = None  # the listing was mapped to another SKU: send afresh
-        quantity = free[listing.sku]
+        quantity, why = free[listing.sku], ""
+        if (target := shaped.get(_key(listing))) is not None:
+            quantity, why = target.quantity, target.why
         if previous is None:
             reason = "初回送信"
         elif previous.state == "失敗":
@@ -113,9 +121,14 @@ def plan_pushes(
                 quantity=quantity,
                 reason=reason,
                 sent_at=previous.pushed_at if previous else None,
+                why=why,
             )
         )
     return plan
+
+
+def _key(listing: MallListing) -> ListingKey:
+    return (listing.mall, listing.mall_item_code, listing.mall_sku or "")
 
 
 def record_results(
@@ -195,6 +208,7 @@ def mark_unconfirmed(
     malls: Iterable[str],
     recorded: Iterable[tuple[PlannedPush, PushResult]] = (),
     mirrored: Mapping[ListingKey, int] | None = None,
+    policy: SalePolicy | None = None,
 ) -> None:
     """Before a quantity change goes out, its listing's record stops saying 確認済: 状態 becomes
     未確認 in the job written before the mall is called (送信数量 still what the mall last took).
@@ -202,7 +216,7 @@ def mark_unconfirmed(
     results) is then sent again, even when 販売可能数 later comes back to the recorded number."""
     if not pushes.writable:
         return
-    for planned in plan_pushes(stock, listings, pushes, malls, recorded, mirrored):
+    for planned in plan_pushes(stock, listings, pushes, malls, recorded, mirrored, policy):
         if planned.reason != "数量変更":
             continue  # no record (初回送信), 失敗 or 未確認: sent again until one is recorded
         row = pushes.find_row((planned.mall, planned.mall_item_code, planned.mall_sku))
