@@ -48,9 +48,11 @@ from sheets_schema.tabs import (
     LEDGER_BALANCES,
     MALL_LISTINGS,
     ORDER_LINES,
+    ORDER_RULES,
     ORDER_SETTLEMENTS,
     ORDERS,
     PRODUCTS,
+    RULE_ACTIONS,
     SALE_TALLIES,
     SALES,
     SET_COMPONENTS,
@@ -71,11 +73,15 @@ from sync.models import Order, PushResult, StockLevel, SyncRun
 from sync.orders import ImportCounts, OrderBook, OrderView
 from sync.push import PlannedPush, mark_unconfirmed, mirror_mall_sales, plan_pushes, record_results
 from sync.resolve import SkuResolver
+from sync.rules import RuleSet
 from sync.sale import SalePolicy
 from sync.sale_state import count_sales, policy_for
 from sync.sets import DIGEST_KEY, SetBook, read_sets
 from sync.settlement import ARCHIVE_MARK, LEDGER_MARK, LOG_MARK, SettledLedger, signature
 from sync.stock import StockOutcome, staff_movements, write_stock
+
+# Where _ルール適用 (what 受注ルール did, append-only) ends: read from there on, like the log.
+RULE_MARK = "末尾:_ルール適用"
 
 # Small tabs a cycle parses whole (they grow with the catalogue, not with history).
 # セット構成 is among them: a staff tab of one row per set component (sync/sets.py).
@@ -84,6 +90,7 @@ PARSED_TABS = (
     STOCK,
     MALL_LISTINGS,
     SET_COMPONENTS,
+    ORDER_RULES,
     SYSTEM_STATE,
     STOCK_RECORDS,
     STOCK_PUSHES,
@@ -94,8 +101,8 @@ PARSED_TABS = (
 # Tabs that grow with orders: read whole, parsed only where the cycle looks.
 ON_DEMAND_TABS = (ORDERS, ORDER_LINES, ORDER_SETTLEMENTS)
 # Append-only tabs: read from their mark in _システム on (normally nothing).
-TAIL_TABS = {STOCK_MOVEMENTS.title: LEDGER_MARK, SYNC_LOG.title: LOG_MARK}
-CYCLE_TABS = (*PARSED_TABS, *ON_DEMAND_TABS, STOCK_MOVEMENTS, SYNC_LOG)
+TAIL_TABS = {STOCK_MOVEMENTS.title: LEDGER_MARK, SYNC_LOG.title: LOG_MARK, RULE_ACTIONS.title: RULE_MARK}
+CYCLE_TABS = (*PARSED_TABS, *ON_DEMAND_TABS, STOCK_MOVEMENTS, SYNC_LOG, RULE_ACTIONS)
 PUSH_TABS = (STOCK, MALL_LISTINGS, STOCK_PUSHES, SALES, SALE_TALLIES)
 # How stale the 同期 page's "last successful import" may get before a quiet cycle writes it.
 HEARTBEAT_EVERY = timedelta(minutes=5)
@@ -456,7 +463,9 @@ class SyncEngine:
                 "その同期が止まると、次の回にこちらが引き継ぎます"
             )
         # A workbook made by an older Ichigen lacks the tabs the cycle keeps its totals in.
-        ensure_tabs(self.workbook, (LEDGER_BALANCES, ORDER_SETTLEMENTS, SET_COMPONENTS))
+        ensure_tabs(
+            self.workbook, (LEDGER_BALANCES, ORDER_SETTLEMENTS, SET_COMPONENTS, ORDER_RULES, RULE_ACTIONS)
+        )
         system = self._read_system()
         if system.find_row((state.LEASE_KEY,)) is None:
             job = WriteJob()
@@ -635,6 +644,7 @@ class SyncEngine:
         tables = {s.title: _table(s, grids.get(s.title)) for s in PARSED_TABS}
         tables[STOCK_MOVEMENTS.title] = _table(STOCK_MOVEMENTS, grids.get(STOCK_MOVEMENTS.title))
         tables[SYNC_LOG.title] = _table(SYNC_LOG, grids.get(SYNC_LOG.title), parse=False)
+        tables[RULE_ACTIONS.title] = _table(RULE_ACTIONS, grids.get(RULE_ACTIONS.title), parse=False)
         orders, lines, settlements = (_on_demand(s, grids.get(s.title)) for s in ON_DEMAND_TABS)
         for rows in (orders, lines, settlements):
             tables[rows.table.title] = rows.table
@@ -678,6 +688,7 @@ class SyncEngine:
         job = WriteJob()
         self.check_lease(system, job)
         book = OrderBook(read.orders, read.lines)
+        book.rules, book.rules_at, book.rules_run = RuleSet.from_table(tables[ORDER_RULES.title]), now, run_id
         product_skus = [p.sku for p in tables[PRODUCTS.title].models()]
         resolver = SkuResolver(tables[MALL_LISTINGS.title].models(), product_skus)
         sets = read_sets(tables[SET_COMPONENTS.title], product_skus)
@@ -703,6 +714,15 @@ class SyncEngine:
             for fetch in fetches
         ]
         self._resolve_unknown_skus(job, book, resolver)
+        if book.rule_rows:  # what 受注ルール did to the new orders, in the same write
+            rule_table = tables[RULE_ACTIONS.title]
+            job.append(rule_table, book.rule_rows)
+            self._move_mark(job, system, RULE_MARK, rule_table.next_row + len(book.rule_rows), stored, now)
+        if book.created and book.rules is not None and book.rules.problems:
+            report.notes.append(
+                "受注ルールに誤りがあるため、新しい注文にルールを適用していません: "
+                + " ／ ".join(book.rules.problems[:3])
+            )
         self._touch_changed_orders(book, settled)
         digest = sets.digest()
         sets_changed = not sets.unreadable and stored.get(DIGEST_KEY, "") != digest

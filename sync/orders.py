@@ -21,11 +21,12 @@ from sheets_schema.parsing import RowsOnDemand, Table
 from sheets_schema.tabs import ORDERS
 from sync.models import Order
 from sync.resolve import SkuResolver
+from sync.rules import RuleSet, action_rows, with_notes
 
 MALL_WINS = ("キャンセル", "出荷済")
 # Cells of 受注 a mall update never writes: the staff's columns and Ichigen's shipment notice.
 # ステータス is written only when ``_status`` decides the mall's value wins.
-KEPT_ON_UPDATE = frozenset({*ORDERS.staff_columns, "出荷連絡"})
+KEPT_ON_UPDATE = frozenset({*ORDERS.staff_columns, "出荷連絡", "ルール"})
 # 要確認 notes that belong to the 出荷連絡 state, not to the mall's data: kept with it.
 SHIPMENT_NOTE = "出荷連絡"
 
@@ -130,6 +131,11 @@ class OrderBook:
         self.created: set[tuple[str, str]] = set()
         self.cancelled_by_mall: set[tuple[str, str]] = set()
         self._line_rows: dict[tuple[str, str], list[int]] | None = None
+        # 受注ルール for orders this job creates, and the _ルール適用 rows they wrote.
+        self.rules: RuleSet | None = None
+        self.rules_at: datetime = datetime.min
+        self.rules_run = ""
+        self.rule_rows: list[dict[str, Any]] = []
 
     def line_rows(self, key: tuple[str, str]) -> list[int]:
         if self._line_rows is None:
@@ -175,6 +181,12 @@ class OrderBook:
         if current is None:
             review = "／".join([*order.review, *unknown])
             row = _row(order, order.status, review, order.note)
+            if self.rules is not None and self.rules.runs:
+                # 受注ルール run once, when the order is created, in the same write: a replay
+                # of this import finds the order and is an update, so no action runs twice.
+                row, applied = self.rules.evaluate(row, line_rows)
+                row = with_notes(row, applied, self.rules_at)
+                self.rule_rows.extend(action_rows(row, applied, self.rules_at, self.rules_run))
             job.append(self.orders_table, [row])
             job.append(self.lines_table, line_rows)
             self.views[key] = OrderView(row, {line.line_number: line for line in line_rows})

@@ -1,0 +1,216 @@
+"""受注ルール: conditions and actions (pure), rules applied by the real sync engine to the orders
+it imports (once: a replay applies nothing twice), a bad rule keeping every rule from running,
+the dry run, applying now, and undo that keeps a person's later edit."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sheets_schema.cells import JST
+from sheets_schema.changes import WriteJob
+from sheets_schema.models import Order, OrderLine, OrderRule
+from shop.orders import rules as board_rules
+from sync.rules import RuleSet
+from tests.shop_fixtures import Shop, sqlite_shop
+
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=JST)
+
+
+def order(**values: Any) -> Order:
+    base = {
+        "モール": "楽天",
+        "注文番号": "338112-1",
+        "注文日時": NOW,
+        "ステータス": "新規",
+        "支払方法": "クレジットカード",
+        "購入者名": "山田 太郎",
+        "送付先氏名": "山田 太郎",
+        "郵便番号": "150-0001",
+        "住所": "東京都渋谷区神宮前1-2-3",
+        "電話番号": "090-1234-5678",
+        "合計金額": 5000,
+    }
+    return Order.model_validate(base | values)
+
+
+def line(sku: str = "TWL-FACE-WH") -> OrderLine:
+    return OrderLine.model_validate(
+        {"モール": "楽天", "注文番号": "338112-1", "明細番号": 1, "SKU": sku, "数量": 1, "単価": 1000}
+    )
+
+
+def rule(n: int, name: str, **values: Any) -> OrderRule:
+    return OrderRule.model_validate({"順番": n, "ルール名": name, **values})
+
+
+def ruleset(*rules: OrderRule) -> RuleSet:
+    from sync.rules import CompiledRule
+
+    ordered = sorted(rules, key=lambda r: r.order)  # as RuleSet.from_table sorts the tab's rows
+    return RuleSet([CompiledRule.of(r, i + 2) for i, r in enumerate(ordered)])
+
+
+@pytest.mark.parametrize(
+    ("conditions", "facts", "matches"),
+    [
+        ({"モール": "楽天、Yahoo!"}, {}, True),
+        ({"モール": "Amazon"}, {}, False),
+        ({"支払方法": "代金引換"}, {"支払方法": "代金引換"}, True),
+        ({"金額（以上）": "30000"}, {"合計金額": 29999}, False),
+        ({"金額（以上）": "30000", "金額（以下）": "50000"}, {"合計金額": 30000}, True),
+        ({"備考": "あり"}, {"備考": ""}, False),
+        ({"備考": "あり"}, {"備考": "午前中希望"}, True),
+        ({"備考": "なし"}, {"備考": "午前中希望"}, False),
+        ({"備考": "のし、ラッピング"}, {"備考": "のし紙をお願いします"}, True),
+        ({"SKU": "SOX-RIB-3P"}, {}, False),
+        ({"都道府県": "沖縄県"}, {"住所": "沖縄県那覇市久茂地1-1"}, True),
+        ({"郵便番号": "900-0000〜909-9999"}, {"郵便番号": "905-0011"}, True),
+        ({"郵便番号": "90"}, {"郵便番号": "150-0001"}, False),
+        ({"購入者": "０９０－１２３４－５６７８"}, {}, True),  # a watched buyer's phone, any width
+        ({"購入者": "山田太郎"}, {}, True),
+        ({"ギフト": "ON"}, {"送付先氏名": "佐藤 花子"}, True),
+        ({"ギフト": "ON"}, {}, False),
+        ({"ギフト": "OFF"}, {}, True),
+    ],
+)
+def test_each_condition(conditions: dict[str, str], facts: dict[str, Any], matches: bool) -> None:
+    rules = ruleset(rule(1, "r", タグを付ける="印", **conditions))
+    after, applied = rules.evaluate(order(**facts), [line()])
+    assert bool(applied) is matches
+    assert (after.tags == "印") is matches
+
+
+def test_rules_run_in_order_add_tags_once_hold_with_a_reason_and_stop() -> None:
+    rules = ruleset(
+        rule(2, "高額", **{"金額（以上）": "3000"}, タグを付ける="高額、要確認"),
+        rule(
+            1, "備考あり", 備考="あり", ステータスにする="保留", 保留理由="備考を確認", タグを付ける="要確認"
+        ),
+        rule(3, "止める", ここで終了="ON"),
+        rule(4, "届かない", タグを付ける="ここまで来ない"),
+    )
+    after, applied = rules.evaluate(order(備考="不在時は宅配ボックス"), [line()])
+    assert [a.rule for a in applied] == ["備考あり", "高額", "止める"]
+    assert after.status == "保留" and after.tags == "要確認、高額"
+    assert after.note.endswith("【保留】備考を確認（ルール: 備考あり）")
+    assert after.note.startswith("不在時は宅配ボックス")
+    shipped, none = rules.evaluate(order(ステータス="出荷済", 備考="x"), [line()])
+    assert none == [] and shipped.status == "出荷済"  # closed orders are history
+
+
+def test_a_rule_row_with_a_mistake_names_its_column_and_no_rule_runs(tmp_path: Path) -> None:
+    shop = sqlite_shop(tmp_path)
+    _rules(
+        shop, [{"順番": "1", "ルール名": "保留", "有効": "ON", "備考": "あり", "ステータスにする": "保留"}]
+    )
+    tables = shop.tables()
+    found = RuleSet.from_table(tables["受注ルール"])
+    assert not found.runs
+    assert any("「受注ルール」シート" in p and "「保留理由」列" in p for p in found.problems)
+    report = shop.engine().run_once()
+    assert any("受注ルールに誤りがある" in n for n in report.notes)
+    assert not [o for o in shop.tables()["受注"].models() if "ルール" in o.note]
+
+
+def _rules(shop: Shop, rows: list[dict[str, str]]) -> None:
+    """Replace the 受注ルール tab's rows as staff would."""
+    tables = shop.tables()
+    table = tables["受注ルール"]
+    job = WriteJob()
+    for record in table.records:
+        job.set(table, record.row, {"有効": "OFF"})
+    job.append(table, rows)
+    shop.workbook.write(job)
+
+
+def test_the_engine_applies_the_rules_to_new_orders_once_and_records_each_change(tmp_path: Path) -> None:
+    shop = sqlite_shop(tmp_path)
+    shop.engine().run_once()  # the malls' backlog, before any rule
+    _rules(
+        shop,
+        [
+            {
+                "順番": "1",
+                "ルール名": "備考で保留",
+                "有効": "ON",
+                "備考": "あり",
+                "ステータスにする": "保留",
+                "保留理由": "備考を確認",
+            },
+            {"順番": "2", "ルール名": "楽天に印", "有効": "ON", "モール": "楽天", "タグを付ける": "楽天"},
+        ],
+    )
+    before = {(o.mall, o.order_number) for o in shop.tables()["受注"].models()}
+    shop.clock.advance(hours=6)
+    shop.engine().run_once()
+    tables = shop.tables()
+    new = [o for o in tables["受注"].models() if (o.mall, o.order_number) not in before]
+    rakuten = [o for o in new if o.mall == "楽天"]
+    noted = [o for o in new if o.note.strip()]  # the mall's note, then the rule's reason
+    untagged = [(o.order_number, o.status, o.tags) for o in rakuten if "楽天" not in o.tags.split("、")]
+    assert rakuten and not untagged, untagged
+    assert noted and all(o.status == "保留" and "【保留】備考を確認" in o.note for o in noted)
+    assert all(o.rules_applied for o in rakuten)
+    actions = tables["_ルール適用"].models()
+    assert {(a.mall, a.order_number) for a in actions} <= {(o.mall, o.order_number) for o in new}
+    assert {a.rule for a in actions} == {"備考で保留", "楽天に印"}
+    assert all(a.before == "" and a.after == "楽天" for a in actions if a.column == "タグ")
+
+    shop.clock.advance(minutes=1)
+    shop.engine().run_once()  # nothing new
+    assert len(shop.tables()["_ルール適用"].models()) == len(actions)  # no action twice
+
+
+def test_the_dry_run_shows_what_a_rule_would_have_done_and_writes_nothing(tmp_path: Path) -> None:
+    shop = sqlite_shop(tmp_path)
+    tables = shop.tables()
+    now = max(o.ordered_at for o in tables["受注"].models()) + timedelta(hours=1)
+    cod = rule(1, "代引に印", 支払方法="代金引換", タグを付ける="代引")
+    rows = board_rules.dry_run(tables, cod, days=30, now=now)
+    expected = {
+        (o.mall, o.order_number)
+        for o in tables["受注"].models()
+        if o.payment_method == "代金引換" and o.ordered_at >= now - timedelta(days=30)
+    }
+    assert {(r.mall, r.order_number) for r in rows} == expected and expected
+    assert all(r.would == "タグ「代引」" for r in rows)
+    assert shop.tables()["受注"].grid.rows == tables["受注"].grid.rows
+
+
+def test_applying_now_then_undo_restores_and_keeps_a_later_edit(tmp_path: Path) -> None:
+    shop = sqlite_shop(tmp_path)
+    _rules(
+        shop,
+        [
+            {
+                "順番": "1",
+                "ルール名": "発送待ちは佐川",
+                "有効": "ON",
+                "ステータスにする": "保留",
+                "保留理由": "点検",
+                "配送会社にする": "佐川急便",
+                "モール": "Shopify",
+            },
+        ],
+    )
+    tables = shop.tables()
+    result = board_rules.apply_now(tables, now=NOW)
+    assert result.changed and not result.problems
+    shop.workbook.write(result.job)
+    key = result.changed[0]
+    held = next(o for o in shop.tables()["受注"].models() if (o.mall, o.order_number) == key)
+    original = next(o for o in tables["受注"].models() if (o.mall, o.order_number) == key)
+    assert (held.status, held.carrier) == ("保留", "佐川急便")
+    shop.staff_edit("受注", key, {"配送会社": "ヤマト運輸"})  # a person changes it afterwards
+
+    undone = board_rules.undo(shop.tables(), key, now=NOW + timedelta(minutes=5))
+    shop.workbook.write(undone.job)
+    back = next(o for o in shop.tables()["受注"].models() if (o.mall, o.order_number) == key)
+    assert back.status == original.status and back.note == original.note
+    assert back.carrier == "ヤマト運輸"  # the person's edit is kept, and said so
+    assert any("「配送会社」はルールの後に変更されている" in p for p in undone.problems)
+    assert board_rules.undo(shop.tables(), key, now=NOW).problems  # nothing left to undo
