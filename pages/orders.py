@@ -20,7 +20,17 @@ from shop.orders.archived import ARCHIVE_SEARCH_LIMIT
 from shop.orders.board import Board, build_board
 from shop.orders.filters import PERIODS, filter_orders, period_range, status_counts
 from shop.orders.frame import ARCHIVED, OrderKey, archived_keys, keys_of, list_view, with_archived
-from ui import archive, auth, context, order_actions, order_detail, order_list, order_queue, status_change
+from ui import (
+    archive,
+    auth,
+    context,
+    order_actions,
+    order_detail,
+    order_list,
+    order_queue,
+    order_rules,
+    status_change,
+)
 from ui.table_choices import table_choice
 
 LIST_LIMIT = 1_000  # rows sent to the browser; filters find the rest
@@ -51,7 +61,9 @@ for column, (status, count) in zip(st.columns(len(counts)), counts.items(), stri
     column.metric(status, f"{count:,}", border=True, help=f"ステータスが「{status}」の注文の件数")
 
 review_label = f"要確認（{board.queue_orders:,} 件）"
-list_tab, queue_tab = st.tabs(["受注一覧", f"**{review_label}**" if board.queue_orders else review_label])
+list_tab, queue_tab, rules_tab = st.tabs(
+    ["受注一覧", f"**{review_label}**" if board.queue_orders else review_label, "ルール"]
+)
 
 # -- the order list
 
@@ -136,3 +148,8 @@ with queue_tab:
     if board.unknown_items:
         order_queue.unknown_skus(board, role)
     order_queue.review_queue(board)
+
+# -- 受注ルール: the dry run and applying them now
+
+with rules_tab:
+    order_rules.rules_tab(role)

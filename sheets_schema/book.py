@@ -13,6 +13,7 @@ from sheets_schema.grid import Grid
 from sheets_schema.parsing import RowError, Table, missing_table, parse_grid
 from sheets_schema.tabs import (
     MAIL_TEMPLATES,
+    ORDER_RULES,
     ORDERS,
     PRODUCTS,
     STOCK,
@@ -203,6 +204,12 @@ def seed_demo_if_new(workbook: Workbook, now: datetime) -> bool:
     templates = tables[MAIL_TEMPLATES.title]
     for record in templates.records:
         job.set(templates, record.row, {"自動送信": "ON"})
+    # And runs two of the sample 受注ルール (a new shop's start OFF): orders with a note wait
+    # as 保留, Okinawa goes by 日本郵便 with a tag. 高額の代引 stays OFF to try in the dry run.
+    rules = tables[ORDER_RULES.title]
+    for record in rules.records:
+        if record.value.name in ("備考あり→保留", "沖縄・離島"):
+            job.set(rules, record.row, {"有効": "ON"})
     workbook.write(job)
     return True
 

@@ -33,7 +33,7 @@ from sheets_schema.book import read_tables
 from sheets_schema.changes import WriteJob
 from sheets_schema.errors import StaleWorkbookError
 from sheets_schema.models import MAIL_KINDS, MailTemplate, Order, OrderLine
-from sheets_schema.tabs import MAIL_LOG, MAIL_TEMPLATES, ORDER_LINES, ORDERS, SYSTEM_STATE
+from sheets_schema.tabs import MAIL_LOG, MAIL_TEMPLATES, ORDER_LINES, ORDERS, RULE_ACTIONS, SYSTEM_STATE
 from shipping import mail
 from sync import state
 from sync.errors import LeaseHeld
@@ -99,6 +99,7 @@ class AutoPlan:
     send: dict[str, list[Order]] = field(default_factory=dict)  # template -> orders to mail now
     queue: list[QueueItem] = field(default_factory=list)  # due, waiting or skipped (with why)
     starts: dict[str, datetime | None] = field(default_factory=dict)  # _システム marks to write
+    asked: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # by 受注ルール, per template
 
     @property
     def count(self) -> int:
@@ -111,7 +112,9 @@ def plan(tables: Mapping[str, Any], now: datetime, settings: Settings) -> AutoPl
     stored = state.values(tables[SYSTEM_STATE.title])
     orders = tables[ORDERS.title].models()
     log = tables[MAIL_LOG.title].models()
+    asked = _asked_by_rules(tables)
     for template in tables[MAIL_TEMPLATES.title].models():
+        _rule_mails(result, template, asked.get(template.name, set()), orders, log, now, settings)
         key = start_key(template.name)
         if not (template.enabled and template.auto):
             if stored.get(key):
@@ -123,7 +126,10 @@ def plan(tables: Mapping[str, Any], now: datetime, settings: Settings) -> AutoPl
             continue
         excluded = set(template.excluded_malls)
         window_open = in_window(template.window, now)
+        by_rule = {(o.mall, o.order_number) for o in result.send.get(template.name, [])}
         for order in mail.due_orders(template, orders, log, now, settings):
+            if (order.mall, order.order_number) in by_rule:
+                continue  # already queued by a 受注ルール: one mail
             point = point_in_time(template, order)
             if point < started or now - point > MAX_LATENESS:
                 continue  # before the switch, or too late: not part of the queue at all
@@ -139,6 +145,52 @@ def plan(tables: Mapping[str, Any], now: datetime, settings: Settings) -> AutoPl
                 result.queue.append(QueueItem(*item, DUE))
                 result.send.setdefault(template.name, []).append(order)
     return result
+
+
+def _asked_by_rules(tables: Mapping[str, Any]) -> dict[str, set[tuple[str, str]]]:
+    """Template -> orders a 受注ルール asked to mail (「メールを送る」), from _ルール適用."""
+    table = tables.get(RULE_ACTIONS.title)
+    asked: dict[str, set[tuple[str, str]]] = {}
+    if table is None:
+        return asked
+    for action in table.models():
+        if action.column == "メール" and action.kind == "適用":
+            asked.setdefault(action.after, set()).add((action.mall, action.order_number))
+    return asked
+
+
+def _rule_mails(
+    result: AutoPlan,
+    template: MailTemplate,
+    asked: set[tuple[str, str]],
+    orders: Sequence[Order],
+    log: Sequence[Any],
+    now: datetime,
+    settings: Settings,
+) -> None:
+    """Mails a rule asked for: sent once (the same record), in the window, never to excluded
+    malls or Amazon; with the template ON, whether or not it sends by itself."""
+    if not asked or not template.enabled:
+        return
+    retries = mail.max_retries(settings)
+    records = {(r.mall, r.order_number): r for r in log if r.template == template.name}
+    for order in orders:
+        key = (order.mall, order.order_number)
+        if key not in asked or mail.mail_state(records.get(key), retries) != "due":
+            continue
+        item = (template.name, order.mall, order.order_number)
+        if order.mall in set(template.excluded_malls) or template.name in MALL_RULES.get(
+            order.mall, frozenset()
+        ):
+            result.queue.append(QueueItem(*item, SKIPPED, "除外モール・モールのルール"))
+        elif not (order.email or "").strip():
+            result.queue.append(QueueItem(*item, SKIPPED, "メールアドレスがありません"))
+        elif not in_window(template.window, now):
+            result.queue.append(QueueItem(*item, WAITING, f"送信時間帯 {template.window}"))
+        else:
+            result.queue.append(QueueItem(*item, DUE, "受注ルール"))
+            result.send.setdefault(template.name, []).append(order)
+            result.asked.setdefault(template.name, set()).add(key)
 
 
 def _parse(text: str) -> datetime | None:
@@ -195,6 +247,7 @@ def send_due(
             clock=clock,
             outbox_dir=outbox_dir or mail.outbox_folder(settings),
             smtp_factory=smtp_factory,
+            asked=frozenset(found.asked.get(kind, ())),
         )
         report.sent += len(result.sent) + len(result.outbox)
         report.failed += len(result.failed)
@@ -216,7 +269,7 @@ def _lines_by_order(
     return grouped
 
 
-AUTO_TABS = (ORDERS, ORDER_LINES, MAIL_TEMPLATES, MAIL_LOG, SYSTEM_STATE)
+AUTO_TABS = (ORDERS, ORDER_LINES, MAIL_TEMPLATES, MAIL_LOG, SYSTEM_STATE, RULE_ACTIONS)
 
 
 def run_under_lease(

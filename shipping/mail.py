@@ -329,8 +329,10 @@ def send_pending(
     smtp_factory: Callable[..., smtplib.SMTP] | None = None,
     clock: Callable[[], datetime],
     outbox_dir: Path | None = None,
+    asked: frozenset[tuple[str, str]] = frozenset(),
 ) -> MailReport:
     """Send template ``kind`` to each order it is due for and has not had it yet, exactly once.
+    ``asked``: orders a 受注ルール asked this mail for, sent whatever their point.
 
     One order's bad data (an address with a line break, a NUL, a template error) fails that order
     only, recorded as 失敗 with the reason; the batch goes on. When the run ends no row it marked
@@ -349,7 +351,7 @@ def send_pending(
     now = clock()
     due: list[Outgoing] = []
     for item in orders:
-        if not is_due(template, item.order, now):
+        if item.key not in asked and not is_due(template, item.order, now):
             if item.key not in report.not_due:
                 report.not_due.append(item.key)
             continue

@@ -182,3 +182,38 @@ def test_a_malformed_window_is_a_japanese_error_naming_the_row_and_column() -> N
     assert "「メールテンプレート」シート 2行目 「送信時間帯」列" in str(error)
     assert "9:00-20:00" in str(error)
     assert table.models() == []  # the row is not used until it is fixed
+
+
+def test_a_rule_that_asks_for_a_mail_gets_it_sent_once_in_the_window(shop: Shop, smtp) -> None:
+    handler, port = smtp
+    settings = _settings(port)
+    _templates(shop, 入金確認={"自動送信": "OFF", "送信時間帯": "9:00-20:00", "除外モール": ""})
+    tables = shop.tables()
+    rules = tables["受注ルール"]
+    job = WriteJob()
+    for record in rules.records:
+        job.set(rules, record.row, {"有効": "OFF"})
+    job.append(
+        rules,
+        [
+            {
+                "順番": "9",
+                "ルール名": "楽天に入金確認",
+                "有効": "ON",
+                "モール": "楽天",
+                "メールを送る": "入金確認",
+            }
+        ],
+    )
+    shop.workbook.write(job)
+    engine = shop.engine()
+    shop.clock.advance(hours=2)
+    engine.run_once()  # new 楽天 orders: the rule asks for 入金確認 for each
+    asked = {(a.mall, a.order_number) for a in shop.tables()["_ルール適用"].models() if a.column == "メール"}
+    assert asked and {m for m, _ in asked} == {"楽天"}
+    report = run_under_lease(engine, settings)
+    assert report.sent == len(asked)
+    log = [r for r in shop.tables()["メール送信履歴"].models() if r.template == "入金確認"]
+    assert {(r.mall, r.order_number) for r in log} == asked
+    assert not run_under_lease(engine, settings).anything  # once
+    assert len(handler.messages) == len(asked)

@@ -10,7 +10,7 @@ from shop.orders import detail as order_details
 from shop.orders import page_text
 from shop.orders.board import Board, History, build_history
 from shop.orders.frame import OrderKey
-from ui import archive, context
+from ui import archive, context, order_rules
 from vocabulary.text import escape_markdown
 
 # Up to this many orders, an order's detail loads the ledger (在庫移動) and 同期ログ at once;
@@ -57,6 +57,9 @@ def order_detail(
     if detail is not None:
         detail_head.subheader(page_text.detail_heading(detail, source.archived))
         _draw(detail, archived=source.archived)
+        order = source.orders.get(target)
+        if order is not None and not source.archived and can_edit:
+            order_rules.undo_button(target, order.rules_applied)
 
 
 def _draw(detail: order_details.OrderDetail, *, archived: bool) -> None:
