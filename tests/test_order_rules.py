@@ -216,3 +216,61 @@ def test_applying_now_then_undo_restores_and_keeps_a_later_edit(tmp_path: Path) 
     assert back.carrier == "ヤマト運輸"  # the person's edit is kept, and said so
     assert any("「配送会社」はルールの後に変更されている" in p for p in undone.problems)
     assert board_rules.undo(shop.tables(), key, now=NOW).problems  # nothing left to undo
+
+
+# -- 受注ボード's ルール tab, through AppTest on the embedded demo
+
+
+def test_the_rules_tab_dry_runs_an_off_rule_then_applies_the_on_rules_and_undo_works(sql_url: str) -> None:
+    from tests.test_orders_board import open_page, select_rows, stored
+
+    at = open_page(sql_url)
+    untouched = stored(sql_url)["受注"].grid.rows
+    at.selectbox(key="rules_dry_name").set_value("沖縄・離島").run()
+    at.selectbox(key="rules_dry_days").set_value(90).run()
+    assert not at.exception
+    orders = stored(sql_url)["受注"].models()
+    now = datetime.now(JST)
+    expected = {
+        o.order_number
+        for o in orders
+        if o.address.startswith("沖縄県") and o.ordered_at >= now - timedelta(days=90)
+    }
+    assert expected  # the demo ships to Okinawa now and then
+    shown = next(d.value for d in at.dataframe if "今のステータス" in d.value.columns)
+    assert set(shown["注文番号"]) == expected
+    assert all(w.startswith("タグ「離島」") for w in shown["処理"])
+    assert any(f"{len(expected)} 件に次の処理" in c.value for c in at.caption)
+    assert stored(sql_url)["受注"].grid.rows == untouched  # a dry run writes nothing
+
+    at.button(key="rules_apply_now").click().run()  # the demo's ON rules over open orders
+    assert not at.exception
+    after = {(o.mall, o.order_number): o for o in stored(sql_url)["受注"].models()}
+    held = [o for o in after.values() if o.rules_applied and o.status == "保留"]
+    assert held and all("【保留】備考の内容を確認" in o.note for o in held)
+    key = (held[0].mall, held[0].order_number)
+    before = next(o for o in orders if (o.mall, o.order_number) == key)
+    frame = next(d for d in at.dataframe if (d.key or "").startswith("orders_table_")).value
+    select_rows(at, [int(frame.index[(frame["注文番号"] == key[1]) & (frame["モール"] == key[0])][0])])
+    undo = next(b for b in at.button if (b.key or "").startswith("rules_undo_"))
+    undo.click().run()
+    assert not at.exception
+    back = {(o.mall, o.order_number): o for o in stored(sql_url)["受注"].models()}[key]
+    assert (back.status, back.note) == (before.status, before.note)
+
+
+def test_a_viewer_sees_the_rules_and_the_dry_run_but_cannot_apply(sql_url: str) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_auth import sign_in
+    from tests.test_orders_board import APP
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["workbook"] = {"sql_url": sql_url}
+    at.secrets["sync"] = {"auto_sync_demo": False}
+    sign_in(at, "viewer@example.com", "閲覧")
+    at.run()
+    at.switch_page("pages/orders.py").run()
+    assert not at.exception
+    assert not [b for b in at.button if b.key == "rules_apply_now"]
+    assert any("ルールの適用には「編集」以上の権限が必要です" in i.value for i in at.info)
