@@ -167,3 +167,23 @@ def test_uploaders_speak_japanese_and_a_tables_wrapping_choice_is_kept(
     wait_for_app(page)
     page.get_by_role("button", name="表示").click()
     expect(page.get_by_role("switch", name="長い文字を折り返して全部表示")).to_be_checked()
+
+
+def test_a_rules_dry_run_lists_what_a_rule_would_have_done(
+    serve: Callable[..., AppServer], page: Page
+) -> None:
+    app = serve()
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{app.url}/orders")
+    expect(page.get_by_role("tab", name="ルール")).to_be_visible(timeout=30_000)
+    wait_for_app(page)
+    page.get_by_role("tab", name="ルール").click()
+    expect(page.get_by_text("試しに実行（書き込みません）")).to_be_visible()
+    expect(page.get_by_text("件に次の処理をしていました")).to_be_visible()
+    tables = workbook_tables(app)
+    before = tables["受注"].grid.rows
+    page.get_by_role("button", name="有効なルールを未発送の注文に今すぐ適用").click()
+    wait_for_app(page)
+    after = workbook_tables(app)["受注"].models()
+    assert after != [] and workbook_tables(app)["受注"].grid.rows != before  # the demo's ON rules applied
+    assert any(o.rules_applied for o in after)
