@@ -113,6 +113,9 @@ class Order(Row):
     # OFF when the mall ships from its own warehouse (Amazon FBA): recorded, no stock allocated.
     allocates_stock: OnOff = Field(True, alias="在庫引当")
     updated_at: OptionalJstDateTime = Field(None, alias="更新日時")
+    # 同梱: orders packed in one box share a group id (「同梱-20261207-K3F9」, set on 出荷 by
+    # shipping/bundles.py, blank = shipped alone). A staff column: a mall update never clears it.
+    bundle: Text = Field("", alias="同梱")
 
 
 class OrderLine(Row):

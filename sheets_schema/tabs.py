@@ -120,8 +120,12 @@ ORDERS = TabSpec(
     title="受注",
     model=models.Order,
     key=("モール", "注文番号"),
-    staff_columns=frozenset({"ステータス", "備考", "配送会社", "追跡番号"}),
-    help="全モールの注文です。同期で取り込まれます。ステータス・備考・配送会社・追跡番号は編集できます。",
+    staff_columns=frozenset({"ステータス", "備考", "配送会社", "追跡番号", "同梱"}),
+    help=(
+        "全モールの注文です。同期で取り込まれます。ステータス・備考・配送会社・追跡番号は編集できます。"
+        "同梱は1つの箱で送る注文のまとまり（出荷画面で確定・解除します）。"
+    ),
+    added_columns=frozenset({"同梱"}),
 )
 ORDER_LINES = TabSpec(
     title="受注明細",

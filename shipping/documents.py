@@ -26,6 +26,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from sheets_schema.models import Order, OrderLine
 from sheets_schema.tabs import ORDER_LINES, ORDERS, PRODUCTS, SET_COMPONENTS
+from shipping.bundles import parcels
 from shipping.pdf_layout import (
     BODY,
     BOTTOM,
@@ -75,6 +76,9 @@ class PickLine:
     order_count: int  # 注文件数
     orders: tuple[OrderKey, ...]
     sets: tuple[str, ...] = ()  # set products this SKU is picked for (a set is packed from parts)
+    # The boxes it goes into, as on paper: an order number, or a 同梱 group's id (its orders
+    # are one box for the packer). ``order_count`` counts these.
+    parcels: tuple[str, ...] = ()
 
     @property
     def needs_check(self) -> bool:
@@ -101,6 +105,7 @@ class _Pick:
     quantity: int = 0
     orders: dict[OrderKey, None] = field(default_factory=dict)
     sets: dict[str, None] = field(default_factory=dict)
+    parcels: dict[str, None] = field(default_factory=dict)
 
 
 def _lines_by_order(tables: Mapping[str, Any], keys: Sequence[OrderKey]) -> dict[OrderKey, list[OrderLine]]:
@@ -138,7 +143,9 @@ def picking_list(tables: Mapping[str, Any], orders: Iterable[OrderKey]) -> list[
     Lines with 数量 0 have nothing to pick and are skipped. 商品名 comes from 商品 when the SKU is
     there, else from the order line. Raises ``KeyError`` for an order not in 受注."""
     keys = list(dict.fromkeys((str(m), str(n)) for m, n in orders))
-    _orders(tables, keys)
+    found = _orders(tables, keys)
+    # Orders of one 同梱 group among them are one box: picked for, and counted, once.
+    box_of = {key: box.label for box in parcels(list(found.values())) for key in box.keys}
     catalogue = {p.sku: p.name for p in tables[PRODUCTS.title].models()}
     set_tab = tables.get(SET_COMPONENTS.title)
     compositions = read_sets(set_tab, catalogue).compositions if set_tab is not None else {}
@@ -154,6 +161,7 @@ def picking_list(tables: Mapping[str, Any], orders: Iterable[OrderKey]) -> list[
                     pick = by_sku.setdefault(part, _Pick(catalogue.get(part) or part))
                     pick.quantity += per_set * line.quantity
                     pick.orders[key] = None
+                    pick.parcels[box_of[key]] = None
                     pick.sets[line.sku] = None
                 continue
             if line.sku:
@@ -163,12 +171,13 @@ def picking_list(tables: Mapping[str, Any], orders: Iterable[OrderKey]) -> list[
                 pick = unknown.setdefault(name, _Pick(name))
             pick.quantity += line.quantity
             pick.orders[key] = None
+            pick.parcels[box_of[key]] = None
     result = [
-        PickLine(sku, p.name, p.quantity, len(p.orders), tuple(p.orders), tuple(p.sets))
+        PickLine(sku, p.name, p.quantity, len(p.parcels), tuple(p.orders), tuple(p.sets), tuple(p.parcels))
         for sku, p in sorted(by_sku.items(), key=lambda item: shelf_key(item[0]))
     ]
     result += [
-        PickLine(None, p.name, p.quantity, len(p.orders), tuple(p.orders))
+        PickLine(None, p.name, p.quantity, len(p.parcels), tuple(p.orders), parcels=tuple(p.parcels))
         for _, p in sorted(unknown.items(), key=lambda item: item[0])
     ]
     return result
@@ -210,7 +219,7 @@ def picking_pdf(lines: Sequence[PickLine], *, shop_name: str, printed_at: dateti
             line.label if line.sku else f"【{NEEDS_CHECK}: SKUなし】{line.name}",
             f"{line.quantity:,}",
             f"{line.order_count:,}",
-            "、".join(number for _, number in line.orders),
+            "、".join(line.parcels or [number for _, number in line.orders]),
         )
         for i, line in enumerate(lines, start=1)
     ]
@@ -223,6 +232,8 @@ def picking_pdf(lines: Sequence[PickLine], *, shop_name: str, printed_at: dateti
     )
     units = sum(line.quantity for line in lines)
     order_count = len({key for line in lines for key in line.orders})
+    box_count = len({box for line in lines for box in line.parcels}) or order_count
+    grouped = box_count < order_count
 
     buffer = io.BytesIO()
     canvas = new_canvas(buffer, "ピッキングリスト", shop_name)
@@ -235,10 +246,14 @@ def picking_pdf(lines: Sequence[PickLine], *, shop_name: str, printed_at: dateti
             canvas.drawRightString(PAGE_WIDTH - MARGIN, y - 10, shop_name)
             canvas.drawRightString(PAGE_WIDTH - MARGIN, y - 22, f"印刷日時 {stamp(printed_at)}")
             canvas.setFont(HEADING, 10)
+            # A 同梱 group is one box: counted once, under its group id.
+            boxes = (
+                f"出荷 {box_count:,} 件（注文 {order_count:,} 件・同梱を含む）"
+                if grouped
+                else f"注文 {order_count:,} 件"
+            )
             canvas.drawString(
-                MARGIN,
-                y - 45,
-                f"注文 {order_count:,} 件　商品 {len(lines):,} 行　合計 {units:,} 点（棚順: SKU順）",
+                MARGIN, y - 45, f"{boxes}　商品 {len(lines):,} 行　合計 {units:,} 点（棚順: SKU順）"
             )
             y = top_first
         else:
@@ -259,7 +274,7 @@ def picking_pdf(lines: Sequence[PickLine], *, shop_name: str, printed_at: dateti
 
 # -- 納品書
 
-_SLIP_TABLE = Table(
+SLIP_TABLE = Table(
     (
         Column("商品名", 235, wrap=True),
         Column("SKU", 105),
@@ -269,17 +284,17 @@ _SLIP_TABLE = Table(
     ),
     size=9.5,
 )
-_TOTALS_HEIGHT = 130.0  # 小計 … 内消費税, plus room for a one-line 備考
-_SLIP_TOP_FIRST = PAGE_HEIGHT - MARGIN - 200
-_SLIP_TOP_REST = PAGE_HEIGHT - MARGIN - 50
+TOTALS_HEIGHT = 130.0  # 小計 … 内消費税, plus room for a one-line 備考
+SLIP_TOP_FIRST = PAGE_HEIGHT - MARGIN - 200
+SLIP_TOP_REST = PAGE_HEIGHT - MARGIN - 50
 
 
-def _note_lines(order: Order) -> list[str]:
+def note_lines(order: Order) -> list[str]:
     kept = "\n".join(line for line in order.note.splitlines() if line.strip() and not _STAFF_NOTE.match(line))
     return wrap(kept, BODY, 9, CONTENT_WIDTH - 50) if kept else []
 
 
-def _slip_rows(lines: Sequence[OrderLine]) -> list[tuple[str, ...]]:
+def slip_rows(lines: Sequence[OrderLine]) -> list[tuple[str, ...]]:
     return [
         (
             line.name or "（商品名なし）",
@@ -293,12 +308,27 @@ def _slip_rows(lines: Sequence[OrderLine]) -> list[tuple[str, ...]]:
 
 
 def _draw_slip_head(canvas: Canvas, order: Order, shop: ShopInfo, printed_at: datetime) -> None:
+    draw_slip_top(canvas, order, shop)
+    right = PAGE_WIDTH - MARGIN
+    # The order.
+    y = SLIP_TOP_FIRST + 38
+    canvas.setFont(BODY, 9.5)
+    canvas.drawString(MARGIN, y, f"注文番号：{order.order_number}（{order.mall}）")
+    canvas.drawString(MARGIN, y - 14, f"注文日：{date_text(order.ordered_at)}")
+    canvas.drawRightString(right, y - 14, f"発行日：{date_text(printed_at)}")
+    canvas.setFont(BODY, 9)
+    canvas.drawString(
+        MARGIN, y - 30, "このたびはご注文いただき、誠にありがとうございます。下記の通り納品いたします。"
+    )
+
+
+def draw_slip_top(canvas: Canvas, order: Order, shop: ShopInfo) -> None:
+    """納品書's title, the shop (top right) and the recipient of ``order`` (top left)."""
     top = PAGE_HEIGHT - MARGIN
     canvas.setFont(HEADING, 20)
     canvas.drawCentredString(PAGE_WIDTH / 2, top - 20, "納品書")
 
     # The sender, top right.
-    right = PAGE_WIDTH - MARGIN
     draw_shop(canvas, shop, top - 50)
 
     # The recipient, top left.
@@ -318,17 +348,6 @@ def _draw_slip_head(canvas: Canvas, order: Order, shop: ShopInfo, printed_at: da
     canvas.drawString(MARGIN, y, f"{name} 様")
     canvas.setLineWidth(0.6)
     canvas.line(MARGIN, y - 4, MARGIN + 280, y - 4)
-
-    # The order.
-    y = _SLIP_TOP_FIRST + 38
-    canvas.setFont(BODY, 9.5)
-    canvas.drawString(MARGIN, y, f"注文番号：{order.order_number}（{order.mall}）")
-    canvas.drawString(MARGIN, y - 14, f"注文日：{date_text(order.ordered_at)}")
-    canvas.drawRightString(right, y - 14, f"発行日：{date_text(printed_at)}")
-    canvas.setFont(BODY, 9)
-    canvas.drawString(
-        MARGIN, y - 30, "このたびはご注文いただき、誠にありがとうございます。下記の通り納品いたします。"
-    )
 
 
 def _draw_totals(canvas: Canvas, order: Order, lines: Sequence[OrderLine], y: float) -> None:
@@ -358,16 +377,16 @@ def _draw_totals(canvas: Canvas, order: Order, lines: Sequence[OrderLine], y: fl
     canvas.drawRightString(
         PAGE_WIDTH - MARGIN - 3, y, f"（内消費税 {TAX_RATE_PERCENT}%：{yen(tax)}）金額はすべて税込です"
     )
-    draw_notes(canvas, y, _note_lines(order))
+    draw_notes(canvas, y, note_lines(order))
 
 
-def _slip(order: Order, lines: Sequence[OrderLine], shop: ShopInfo, printed_at: datetime) -> Paged:
+def slip(order: Order, lines: Sequence[OrderLine], shop: ShopInfo, printed_at: datetime) -> Paged:
     return Paged(
-        table=_SLIP_TABLE,
-        rows=_slip_rows(lines),
-        top_first=_SLIP_TOP_FIRST,
-        top_rest=_SLIP_TOP_REST,
-        tail=_TOTALS_HEIGHT + 12 * max(0, len(_note_lines(order)) - 1),
+        table=SLIP_TABLE,
+        rows=slip_rows(lines),
+        top_first=SLIP_TOP_FIRST,
+        top_rest=SLIP_TOP_REST,
+        tail=TOTALS_HEIGHT + 12 * max(0, len(note_lines(order)) - 1),
         head=lambda canvas: _draw_slip_head(canvas, order, shop, printed_at),
         continued=(
             "納品書（続き）",
@@ -387,7 +406,7 @@ def delivery_slips_pdf(
     """One 納品書 per order, each starting on its own A4 page; a long order continues on the
     next pages (「納品書（続き）」) with the totals on its last page. 備考 lines Ichigen wrote for
     staff (【保留】…) are left out."""
-    slips = (_slip(order, lines, shop, printed_at) for order, lines in orders_with_lines)
+    slips = (slip(order, lines, shop, printed_at) for order, lines in orders_with_lines)
     return paged_pdf("納品書", shop.name, slips, "納品書を作成する注文がありません。")
 
 
