@@ -16,7 +16,7 @@ from sheets_schema.book import ensure_tabs, read_tables
 from sheets_schema.cells import JST
 from sheets_schema.errors import CellConflict
 from sheets_schema.models import Order
-from shipping import bundle_slips, bundles, documents
+from shipping import bundle_slips, bundles, documents, picking_paper
 from shipping.carrier_files import YamatoAccount, group_key, key_map, order_key, prepare_file
 from shipping.carrier_layouts import B2
 from shipping.pdf_layout import ShopInfo
@@ -279,7 +279,7 @@ def test_one_delivery_slip_lists_every_order_and_the_picker_counts_one_box(shop:
 
     picked = documents.picking_list(tables, keys)
     assert all(p.parcels == (ident,) and p.order_count == 1 for p in picked)
-    assert ident in pdf_text(documents.picking_pdf(picked, shop_name="一源ストア", printed_at=NOW))
+    assert ident in pdf_text(picking_paper.picking_pdf(picked, shop_name="一源ストア", printed_at=NOW))
 
 
 def test_an_archive_made_before_the_column_gets_it(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import streamlit as st
 
 from sheets_schema.book import Tables
 from sheets_schema.cells import JST
-from shipping import bundle_slips, carrier_files, documents, mail, screen, tracking_import
+from shipping import bundle_slips, carrier_files, documents, mail, picking_paper, screen, tracking_import
 from shipping.carrier_layouts import LAYOUTS
 from sync.errors import LeaseHeld
 from ui import context, labels
@@ -30,7 +30,7 @@ def document_downloads(
     left.download_button(
         "ピッキングリスト（PDF）",
         # Made when clicked (deferred download), not on every rerun of the page.
-        data=lambda: documents.picking_pdf(lines, shop_name=shop.name, printed_at=now),
+        data=lambda: picking_paper.picking_pdf(lines, shop_name=shop.name, printed_at=now),
         file_name=f"picking_{now:%Y%m%d_%H%M}.pdf",
         mime="application/pdf",
         icon=":material/checklist:",
