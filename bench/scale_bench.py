@@ -223,12 +223,16 @@ FIELDS: dict[str, tuple[str, ...]] = {
     spec.title: tuple(columns.split())
     for spec, columns in (
         (PRODUCTS, "SKU 商品名 販売価格 原価 JANコード 仕入先 発注点 発注ロット リードタイム日数 メモ 棚番"),
-        (MALL_LISTINGS, "モール SKU モール商品コード モールSKU 在庫連携"),
+        # The 商品登録 columns blank: each mall shows 商品's 商品名 and 販売価格.
+        (
+            MALL_LISTINGS,
+            "モール SKU モール商品コード モールSKU 在庫連携 モール商品名 販売価格（モール） キャッチコピー 商品説明 カテゴリ",
+        ),
         (
             ORDERS,
             "モール 注文番号 注文日時 ステータス 支払方法 購入者名 送付先氏名 郵便番号 住所 電話番号 "
             "メールアドレス 合計金額 送料 備考 配送会社 追跡番号 出荷連絡 要確認 モールステータス 在庫引当 更新日時 "
-            "タグ ルール",  # no rule ran on the bench's orders: both blank
+            "タグ ルール 同梱",  # no rule ran and nothing is bundled on the bench's orders: blank
         ),
         (ORDER_LINES, "モール 注文番号 明細番号 SKU 商品名 数量 単価 モール商品コード モールSKU"),
         (STOCK_MOVEMENTS, "移動ID 日時 SKU 区分 数量 モール 注文番号 明細番号 備考"),
@@ -464,7 +468,7 @@ class ShopBuilder:
                 ]
             )
             for mall in MALLS:
-                listings.add([mall.name, sku.code, mall.item_code(i), sku.code, "ON"])
+                listings.add([mall.name, sku.code, mall.item_code(i), sku.code, "ON", "", "", "", "", ""])
             # Opening stock, as a first 入庫 (what the demo shop does too).
             sku.on_hand = sku.lot + sku.reorder_point
             sku.changed_at = next_cycle(self.start_ts)
@@ -747,6 +751,7 @@ class ShopBuilder:
             stamp(max(ts, status_at)),
             "",  # タグ
             "",  # ルール
+            "",  # 同梱: none in the bench shop
         ]
         # _受注在庫: what the ledger holds for each line once the order reached its status,
         # settled by the cycle that saw it (import, or the cycle after its last change).

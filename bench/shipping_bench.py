@@ -30,7 +30,7 @@ from sheets_schema.adapters.sql import SqlWorkbook  # noqa: E402
 from sheets_schema.book import ensure_tabs, read_tables  # noqa: E402
 from sheets_schema.cells import JST  # noqa: E402
 from sheets_schema.changes import WriteJob  # noqa: E402
-from shipping import carrier_files, documents, mail, tracking_import  # noqa: E402
+from shipping import carrier_files, documents, mail, picking_paper, tracking_import  # noqa: E402
 from shipping.carrier_layouts import B2  # noqa: E402
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=JST)
@@ -119,7 +119,7 @@ def main() -> None:
         sender = carrier_files.Sender("一元堂", "150-0001", "東京都渋谷区神宮前1-2-3", "03-1234-5678")
 
         t, pick = timed(
-            lambda: documents.picking_pdf(
+            lambda: picking_paper.picking_pdf(
                 documents.picking_list(tables, keys), shop_name="一元堂", printed_at=NOW
             )
         )

@@ -11,11 +11,12 @@ import pandas as pd
 import streamlit as st
 
 from sheets_schema.cells import JST
-from shipping import carrier_files, documents, mail, screen, tracking_import
+from shipping import bundle_slips, bundles, carrier_files, documents, mail, screen, tracking_import
 from shop.privacy import mask_name
 from ui import auth, context
 from ui import shipping_sections as sections
 from ui.auto_mail_queue import auto_mail_queue
+from ui.bundle_section import bundle_section
 from vocabulary.text import escape_markdown
 
 settings = context.settings()
@@ -29,7 +30,9 @@ st.caption(
     "発送待ちの注文から、ピッキングリスト・納品書・送り状データを作り、追跡番号を取り込んでモールとお客様に連絡します。"
 )
 
-waiting = [o for o in tables["受注"].models() if o.status == "発送待ち"]
+all_orders = tables["受注"].models()
+waiting = [o for o in all_orders if o.status == "発送待ち"]
+bundle_section(all_orders, role)  # 同梱: proposals to confirm, groups to undo
 if not waiting:
     st.info(
         "発送待ちの注文はありません。受注ボードで注文のステータスを「発送待ち」にすると、ここに並びます。",
@@ -49,12 +52,14 @@ else:
         column_config={"合計金額": st.column_config.NumberColumn("合計金額", format="¥%,d")},
     )
     rows = picked.selection.rows if picked and picked.selection else []
-    chosen = screen.chosen_orders(
+    picked_orders = screen.chosen_orders(
         waiting,
         rows,
         everything=not rows
         and st.checkbox(f"発送待ちのすべて（{len(waiting)} 件）を対象にする", key="shipping_all"),
     )
+    # A 同梱 group is one box: ticking one of its orders takes the group's other 発送待ち orders.
+    chosen = bundles.with_group_members(picked_orders, waiting)
     if not chosen:
         # Nothing is printed or exported for orders nobody chose: a label file for every
         # waiting order, made by a click on the wrong tab, ships goods that should wait.
@@ -63,7 +68,9 @@ else:
             icon=":material/touch_app:",
         )
     else:
-        st.caption(f"{'選んだ' if rows else 'すべての'} {len(chosen)} 件を対象にします。")
+        added = len(chosen) - len(picked_orders)
+        with_group = f"（同梱の相手 {added} 件を含む）" if added else ""
+        st.caption(f"{'選んだ' if rows else 'すべての'} {len(chosen)} 件{with_group}を対象にします。")
         keys = [(o.mall, o.order_number) for o in chosen]
         slips_tab, label_tab = st.tabs(["① ピッキング・納品書", "② 送り状データ"])
 
@@ -73,7 +80,7 @@ else:
             # The documents carry customers' names and addresses (the picking list their order
             # numbers): only for staff who ship, never for 閲覧.
             if auth.require(role, "編集", "ピッキングリストと納品書の印刷"):
-                sections.document_downloads(tables, lines, keys, now)
+                sections.document_downloads(tables, lines, keys, now, bundle_slips.slip_count(chosen))
 
         with label_tab:
             if auth.require(role, "編集", "送り状データ（お客様の氏名・住所・電話番号入り）の作成"):

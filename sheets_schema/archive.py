@@ -48,6 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 
 from sheets_schema import archive_ledger
 from sheets_schema.adapters.sql import _SCHEMA_LOCK, SqlOptions, create_sql_engine
@@ -100,14 +101,6 @@ def archive_table(spec: TabSpec, metadata: MetaData) -> Table:
         # What a search compares, in time order: the newest-first walk reads this index only.
         Index("ix_orders_search", *(table.c[h] for h in ("注文日時", "モール", "注文番号", "購入者名")))
     return table
-
-
-def _add_missing_columns(conn: Connection, table: Table) -> None:
-    have = {c["name"] for c in inspect(conn).get_columns(table.name)}
-    for column in table.columns:
-        if column.name not in have:
-            kind = column.type.compile(dialect=conn.dialect)
-            conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
 
 
 def fact_tables(metadata: MetaData) -> dict[str, Table]:
@@ -181,12 +174,11 @@ class Archive:
         self.metadata = MetaData()
         self.tables = {spec.title: archive_table(spec, self.metadata) for spec in ARCHIVED_SPECS}
         self.metadata.create_all(self.engine)
+        self._ensure_columns()
         # create_all adds indexes only with a new table: an archive made by an earlier version
-        # gets the lookup indexes here, once (CREATE INDEX is skipped when it exists); and the
-        # columns a tab gained since (受注's タグ and ルール), blank for the rows already there.
+        # gets the lookup indexes here, once (CREATE INDEX is skipped when it exists).
         with self.engine.begin() as conn:
             for table in self.tables.values():
-                _add_missing_columns(conn, table)
                 for index in table.indexes:
                     index.create(conn, checkfirst=True)
         self.facts_metadata = MetaData()
@@ -196,6 +188,31 @@ class Archive:
         self.ledger_metadata = MetaData()
         self.ledger_facts = archive_ledger.ledger_fact_tables(self.ledger_metadata)
         archive_ledger.ensure(self, self.ledger_metadata, self.ledger_facts)
+
+    def _ensure_columns(self) -> None:
+        """Add the columns a tab gained after the archive was made (受注's タグ, ルール, 同梱): create_all
+        never alters a table, and a copy names every column of the tab. Text columns only
+        (yen and quantities were there from the start); two processes adding the same column
+        at once: the one that loses finds it there."""
+        with self.engine.connect() as conn:
+            inspector = inspect(conn)
+            missing = {
+                table: [c for c in table.columns if c.name not in present]
+                for table in self.tables.values()
+                if (present := {c["name"] for c in inspector.get_columns(table.name)})
+            }
+        quote = self.engine.dialect.identifier_preparer.quote
+        for table, columns in missing.items():
+            for column in columns:
+                try:
+                    with self.engine.begin() as conn:
+                        conn.execute(
+                            text(f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column.name)} TEXT")
+                        )
+                except DBAPIError:
+                    with self.engine.connect() as conn:
+                        if column.name not in {c["name"] for c in inspect(conn).get_columns(table.name)}:
+                            raise
 
     @property
     def movement_table(self) -> Table:

@@ -155,6 +155,9 @@ class Order(Row):
     tags: Text = Field("", alias="タグ")
     # What 受注ルール did to this order, newest last: 「12/07 10:00 備考あり（ステータス→保留）」.
     rules_applied: Text = Field("", alias="ルール")
+    # 同梱: orders packed in one box share a group id (「同梱-20261207-K3F9」, set on 出荷 by
+    # shipping/bundles.py, blank = shipped alone). A staff column: a mall update never clears it.
+    bundle: Text = Field("", alias="同梱")
 
 
 class OrderLine(Row):

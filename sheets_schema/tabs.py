@@ -148,12 +148,13 @@ ORDERS = TabSpec(
     title="受注",
     model=models.Order,
     key=("モール", "注文番号"),
-    staff_columns=frozenset({"ステータス", "備考", "配送会社", "追跡番号", "タグ"}),
+    staff_columns=frozenset({"ステータス", "備考", "配送会社", "追跡番号", "タグ", "同梱"}),
     help=(
         "全モールの注文です。同期で取り込まれます。ステータス・備考・配送会社・追跡番号・タグは編集できます。"
         "「ルール」は受注ルールが変えた内容の記録です。"
+        "同梱は1つの箱で送る注文のまとまり（出荷画面で確定・解除します）。"
     ),
-    added_columns=frozenset({"タグ", "ルール"}),
+    added_columns=frozenset({"タグ", "ルール", "同梱"}),
 )
 ORDER_RULES = TabSpec(
     title="受注ルール",

@@ -18,6 +18,10 @@ Rules applied to every cell:
   apostrophe is not. Tabs and line breaks inside a cell become a half-width space.
 * The order's management key (``order_key``) goes into the layout's management-number column,
   so the issued tracking numbers can be matched back (``key_map`` reverses it).
+* Orders of one 同梱 group (two or more of the given orders with the same 同梱 id) are ONE row,
+  one label: the group's address and name (they match, or the group is left out), every
+  order's items, the group key (``group_key``, read back to every order of the group) and
+  the group id as 注文番号. 代引: the sum of the 代引 orders' totals is collected.
 """
 
 from __future__ import annotations
@@ -25,57 +29,50 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sheets_schema.cells import JST
 from sheets_schema.models import Order, OrderLine
+from shipping.bundles import destination
+from shipping.bundles import parcels as boxes
 from shipping.carrier_layouts.schema import (
     ENCODING,
-    ITEMS,
     LINE_ENDING,
     RECIPIENT_ADDRESS,
     SENDER_ADDRESS,
-    TEXT_FIELDS,
     Column,
     Field,
     Layout,
 )
+from shipping.label_parcel import (
+    FILLS,
+    Parcel,
+    Sender,
+    YamatoAccount,
+    cell_value,
+    recipient_name,
+)
 from shipping.label_values import (
-    clean_cell,
     cp932_len,
     cut_to_width,
-    phone,
-    postcode,
     split_address,
     to_zenkaku,
 )
-from shipping.order_keys import KEY_LENGTH, KeyMap, key_map, legacy_order_key, normalize_key, order_key
+from shipping.order_keys import (
+    KEY_LENGTH,
+    KeyMap,
+    group_key,
+    key_map,
+    legacy_order_key,
+    normalize_key,
+    order_key,
+)
 
 
 class LabelFileError(ValueError):
     """A label file cannot be written; the message is for staff, in Japanese."""
-
-
-@dataclass(frozen=True)
-class Sender:
-    """ご依頼主: the shop, printed on every label."""
-
-    name: str
-    postcode: str
-    address: str
-    phone: str
-
-
-@dataclass(frozen=True)
-class YamatoAccount:
-    """The shop's B2クラウド billing codes (settings [carriers.yamato])."""
-
-    billing_customer_code: str = ""  # ご請求先顧客コード, 10–12 digits
-    billing_class_code: str = ""  # ご請求先分類コード, 3 digits or blank
-    freight_number: str = ""  # 運賃管理番号, 2 digits
-    cod_tax_rate_percent: int = 10  # コレクト内消費税額等 = 代引金額 × rate / (100 + rate)
 
 
 @dataclass(frozen=True)
@@ -100,97 +97,6 @@ class LabelFile:
     data: bytes | None  # None: no order fits
     included: list[tuple[str, str]] = field(default_factory=list)
     problems: list[LabelProblem] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Parcel:
-    """What a field is filled from, for one order."""
-
-    order: Order
-    lines: Sequence[OrderLine]
-    sender: Sender
-    key: str
-    ship_date: date
-    address: tuple[str, ...]  # お届け先住所, split over the layout's address columns
-    sender_address: tuple[str, ...]
-    name: tuple[str, ...] = ("",)  # お届け先名, split over the layout's name columns
-    account: YamatoAccount | None = None
-
-    @property
-    def label(self) -> str:
-        return f"{self.order.mall}:{self.order.order_number}"
-
-    @property
-    def cash_on_delivery(self) -> bool:
-        return "代引" in self.order.payment_method or "代金引換" in self.order.payment_method
-
-    def item(self, index: int) -> str:
-        """The index-th line as 品名 (name × quantity)."""
-        if index >= len(self.lines):
-            return ""
-        line = self.lines[index]
-        name = line.name or line.sku or ""
-        return f"{name} ×{line.quantity}" if line.quantity > 1 else name
-
-    def items_summary(self) -> str:
-        if not self.lines:
-            return ""
-        first = self.item(0)
-        return first if len(self.lines) == 1 else f"{first} 他{len(self.lines) - 1}点"
-
-
-# How each Field is filled.
-FILLS: dict[Field, Callable[[Parcel], str]] = {
-    Field.MANAGEMENT_KEY: lambda p: p.key,
-    Field.ORDER_NUMBER: lambda p: p.order.order_number,
-    Field.SHIP_DATE: lambda p: p.ship_date.strftime("%Y/%m/%d"),
-    Field.RECIPIENT_NAME: lambda p: p.name[0],
-    Field.RECIPIENT_NAME_2: lambda p: p.name[1] if len(p.name) > 1 else "",
-    Field.RECIPIENT_PHONE: lambda p: phone(p.order.phone),
-    Field.RECIPIENT_PHONE_DIGITS: lambda p: phone(p.order.phone, hyphens=False),
-    Field.RECIPIENT_POSTCODE: lambda p: postcode(p.order.postcode, hyphen=True),
-    Field.RECIPIENT_POSTCODE_DIGITS: lambda p: postcode(p.order.postcode, hyphen=False),
-    Field.SENDER_NAME: lambda p: p.sender.name,
-    Field.SENDER_PHONE: lambda p: phone(p.sender.phone),
-    Field.SENDER_PHONE_DIGITS: lambda p: phone(p.sender.phone, hyphens=False),
-    Field.SENDER_POSTCODE: lambda p: postcode(p.sender.postcode, hyphen=True),
-    Field.SENDER_POSTCODE_DIGITS: lambda p: postcode(p.sender.postcode, hyphen=False),
-    Field.ITEMS_SUMMARY: lambda p: p.items_summary(),
-    Field.COD_AMOUNT: lambda p: str(p.order.total) if p.cash_on_delivery else "",
-    Field.COD_TAX: lambda p: _cod_tax(p),
-    Field.BILLING_CUSTOMER_CODE: lambda p: p.account.billing_customer_code if p.account else "",
-    Field.BILLING_CLASS_CODE: lambda p: p.account.billing_class_code if p.account else "",
-    Field.FREIGHT_NUMBER: lambda p: p.account.freight_number if p.account else "",
-    **{field: (lambda p, i=i: p.address[i]) for i, field in enumerate(RECIPIENT_ADDRESS)},
-    **{field: (lambda p, i=i: p.sender_address[i]) for i, field in enumerate(SENDER_ADDRESS)},
-    **{field: (lambda p, i=i: p.item(i)) for i, field in enumerate(ITEMS)},
-}
-
-
-def _cod_tax(parcel: Parcel) -> str:
-    """The consumption tax inside a 代引 total (B2 コレクト内消費税額等, required > 0 on コレクト rows
-    by labocho/yamato_b2_cloud record.rb). Totals are tax-included yen; cut down like a receipt."""
-    if not parcel.cash_on_delivery:
-        return ""
-    rate = parcel.account.cod_tax_rate_percent if parcel.account else 10
-    return str(parcel.order.total * rate // (100 + rate))
-
-
-def recipient_name(order: Order) -> str:
-    return order.recipient_name or order.buyer_name
-
-
-def cell_value(column: Column, parcel: Parcel, zenkaku: bool = False) -> str:
-    """What the column holds for this parcel, cleaned (not yet checked against its limit);
-    text in 全角 when ``zenkaku`` (the layout's software counts 全角 characters)."""
-    if column.fill is not None:
-        value = FILLS[column.fill](parcel)
-        if zenkaku and column.fill in TEXT_FIELDS:
-            value = to_zenkaku(value)
-        return clean_cell(value)
-    if column.cod_value is not None and parcel.cash_on_delivery:
-        return clean_cell(column.cod_value)
-    return clean_cell(column.value) if column.value else ""
 
 
 # --- building -----------------------------------------------------------------------------
@@ -313,27 +219,40 @@ def prepare_file(
             f"ご依頼主（お店）の住所が {layout.name} に入りません: {exc.reason}。設定の [app] shop_address を確認してください"
         ) from None
     orders = list(orders_with_lines)
+    lines_of = {(o.mall, o.order_number): list(lines) for o, lines in orders}
     taken: dict[str, tuple[str, str]] = {}
     for other in [*other_orders, *(o for o, _ in orders)]:
         ident = (other.mall, other.order_number)
-        key = order_key(*ident)
-        if taken.setdefault(key, ident) != ident:
-            taken[key] = ("", "")  # shared
+        keys = [(order_key(*ident), ident)]
+        if other.bundle.strip():
+            keys.append((group_key(other.bundle.strip()), ("同梱", other.bundle.strip())))
+        for key, owner in keys:
+            if taken.setdefault(key, owner) != owner:
+                taken[key] = ("", "")  # shared
     result = LabelFile(layout, None)
     rows: list[list[str]] = [layout.column_names] if layout.header else []
-    for order, lines in orders:
-        key = order_key(order.mall, order.order_number)
+    for box in boxes([o for o, _ in orders]):
+        order = box.orders[0]
+        key = group_key(box.group) if box.group else order_key(order.mall, order.order_number)
         try:
             if layout.key_column is not None and taken.get(key) == ("", ""):
                 raise _Refused(
                     layout.key_column,
                     f"管理番号 {key} が別の注文と重なりました。この注文は手入力で送り状を作ってください",
                 )
+            if len({destination(o)[1:] for o in box.orders}) > 1:
+                raise _Refused(
+                    "同梱",
+                    f"同梱「{box.group}」の注文の送付先（氏名・郵便番号・住所）が揃っていません。"
+                    "受注シートを確かめ、出荷画面で同梱を解除してください",
+                )
             parcel = Parcel(
                 order=order,
-                lines=list(lines),
+                lines=[line for k in box.keys for line in lines_of[k]],
                 sender=sender,
                 key=key,
+                group=box.group,
+                members=box.orders if box.group else (),
                 ship_date=day,
                 address=_split(
                     order.address, layout.address_widths, layout, RECIPIENT_ADDRESS, "お届け先住所"
@@ -350,10 +269,13 @@ def prepare_file(
             )
             row = [_check(cell_value(c, parcel, layout.zenkaku), c, layout.zenkaku) for c in layout.columns]
         except _Refused as exc:
-            result.problems.append(LabelProblem(order.mall, order.order_number, exc.column, exc.reason))
+            # Every order of a refused box is listed: none is forgotten.
+            result.problems += [
+                LabelProblem(o.mall, o.order_number, exc.column, exc.reason) for o in box.orders
+            ]
             continue
         rows.append(row)
-        result.included.append((order.mall, order.order_number))
+        result.included += box.keys
     if result.included:
         out = io.StringIO()
         csv.writer(out, lineterminator=LINE_ENDING, quoting=csv.QUOTE_MINIMAL).writerows(rows)
@@ -390,6 +312,7 @@ __all__ = [
     "YamatoAccount",
     "build_file",
     "cell_value",
+    "group_key",
     "key_map",
     "legacy_order_key",
     "normalize_key",

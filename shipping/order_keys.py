@@ -49,6 +49,19 @@ def order_key(mall: str, order_number: str) -> str:
     return f"{_prefix(mall)}{_tail(order_number)[-_KEY_TAIL:]}{_base36(digest, _KEY_HASH)}"
 
 
+# A 同梱 group's key: "DK" (no mall's prefix) + the id's last 8 letters/digits + 6 base-36 of
+# sha1("同梱:<id>"), 16 characters like an order's. ``key_map`` maps it to (GROUP, id): the
+# tracking number issued for the group's one label goes to every order of the group.
+GROUP = "同梱"
+_GROUP_PREFIX = "DK"
+
+
+def group_key(ident: str) -> str:
+    """The management key of 同梱 group ``ident`` (stable, 16 半角英数)."""
+    digest = int(hashlib.sha1(f"{GROUP}:{ident}".encode()).hexdigest(), 16)
+    return f"{_GROUP_PREFIX}{_tail(ident)[-_KEY_TAIL:]}{_base36(digest, _KEY_HASH)}"
+
+
 def legacy_order_key(mall: str, order_number: str, limit: int) -> str:
     """The key files made before the 16-character scheme carry (20 for B2/ゆうプリR, 16 for
     e飛伝): still read back, so exports of labels printed before the update match."""
@@ -63,16 +76,21 @@ def normalize_key(value: str) -> str:
     return re.sub(r"\s", "", unicodedata.normalize("NFKC", value or "")).upper()
 
 
-KeyMap = dict[str, tuple[str, str] | None]  # None: two orders share the key, never resolved
+# None: two orders share the key, never resolved. (GROUP, id): a 同梱 group's key.
+KeyMap = dict[str, tuple[str, str] | None]
 
 
 def key_map(orders: Iterable[Order]) -> KeyMap:
-    """{key: (モール, 注文番号)} for every order, current and legacy keys: how an imported key
-    finds its order. A key two orders share maps to None."""
+    """{key: (モール, 注文番号)} for every order, current and legacy keys, and {key: (GROUP, id)}
+    for every 同梱 group: how an imported key finds its order(s). A shared key maps to None."""
     current: KeyMap = {}
     legacy: KeyMap = {}
     for order in orders:
         ident = (order.mall, order.order_number)
+        if order.bundle.strip():
+            group = (GROUP, order.bundle.strip())
+            if current.setdefault(group_key(group[1]), group) != group:
+                current[group_key(group[1])] = None
         keys = [(current, order_key(*ident))] + [
             (legacy, legacy_order_key(*ident, limit)) for limit in (20, 16)
         ]

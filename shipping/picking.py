@@ -4,7 +4,8 @@ The shop shelves goods in SKU order (the demo's SKUs encode the shelf: product f
 then colour and size), so lines are sorted by SKU, compared case- and width-insensitively with
 digit runs as numbers ("X-2" before "X-10"). Lines without a SKU cannot be found on a shelf:
 they come last, one per item name, marked 要確認. A set product is picked as its components
-(sync/sets.py), each line naming the sets it is packed into. Pure; the PDF is in documents.
+(sync/sets.py), each line naming the sets it is packed into; a 同梱 group's orders are one
+parcel (shipping/bundles.py). Pure; the PDF is in documents.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from sheets_schema.models import Order, OrderLine
 from sheets_schema.tabs import ORDER_LINES, ORDERS, PRODUCTS, SET_COMPONENTS
+from shipping.bundles import parcels
 from sync.sets import read_sets
 
 OrderKey = tuple[str, str]  # (モール, 注文番号)
@@ -31,6 +33,9 @@ class PickLine:
     order_count: int  # 注文件数
     orders: tuple[OrderKey, ...]
     sets: tuple[str, ...] = ()  # set products this SKU is picked for (a set is packed from parts)
+    # The boxes it goes into, as on paper: an order number, or a 同梱 group's id (its orders
+    # are one box for the packer). ``order_count`` counts these.
+    parcels: tuple[str, ...] = ()
 
     @property
     def needs_check(self) -> bool:
@@ -57,6 +62,7 @@ class _Pick:
     quantity: int = 0
     orders: dict[OrderKey, None] = field(default_factory=dict)
     sets: dict[str, None] = field(default_factory=dict)
+    parcels: dict[str, None] = field(default_factory=dict)
 
 
 def _lines_by_order(tables: Mapping[str, Any], keys: Sequence[OrderKey]) -> dict[OrderKey, list[OrderLine]]:
@@ -94,7 +100,9 @@ def picking_list(tables: Mapping[str, Any], orders: Iterable[OrderKey]) -> list[
     Lines with 数量 0 have nothing to pick and are skipped. 商品名 comes from 商品 when the SKU is
     there, else from the order line. Raises ``KeyError`` for an order not in 受注."""
     keys = list(dict.fromkeys((str(m), str(n)) for m, n in orders))
-    _orders(tables, keys)
+    found = _orders(tables, keys)
+    # Orders of one 同梱 group among them are one box: picked for, and counted, once.
+    box_of = {key: box.label for box in parcels(list(found.values())) for key in box.keys}
     catalogue = {p.sku: p.name for p in tables[PRODUCTS.title].models()}
     set_tab = tables.get(SET_COMPONENTS.title)
     compositions = read_sets(set_tab, catalogue).compositions if set_tab is not None else {}
@@ -110,6 +118,7 @@ def picking_list(tables: Mapping[str, Any], orders: Iterable[OrderKey]) -> list[
                     pick = by_sku.setdefault(part, _Pick(catalogue.get(part) or part))
                     pick.quantity += per_set * line.quantity
                     pick.orders[key] = None
+                    pick.parcels[box_of[key]] = None
                     pick.sets[line.sku] = None
                 continue
             if line.sku:
@@ -119,12 +128,13 @@ def picking_list(tables: Mapping[str, Any], orders: Iterable[OrderKey]) -> list[
                 pick = unknown.setdefault(name, _Pick(name))
             pick.quantity += line.quantity
             pick.orders[key] = None
+            pick.parcels[box_of[key]] = None
     result = [
-        PickLine(sku, p.name, p.quantity, len(p.orders), tuple(p.orders), tuple(p.sets))
+        PickLine(sku, p.name, p.quantity, len(p.parcels), tuple(p.orders), tuple(p.sets), tuple(p.parcels))
         for sku, p in sorted(by_sku.items(), key=lambda item: shelf_key(item[0]))
     ]
     result += [
-        PickLine(None, p.name, p.quantity, len(p.orders), tuple(p.orders))
+        PickLine(None, p.name, p.quantity, len(p.parcels), tuple(p.orders), parcels=tuple(p.parcels))
         for _, p in sorted(unknown.items(), key=lambda item: item[0])
     ]
     return result

@@ -51,6 +51,7 @@ def waiting_rows(orders: Iterable[Any], mask: Callable[[str], str] | None) -> li
                 "送付先": mask(name) if mask is not None else name,
                 "合計金額": o.total,
                 "支払方法": o.payment_method,
+                "同梱": o.bundle,
             }
         )
     return rows
@@ -99,3 +100,36 @@ def chosen_orders(waiting: list[Any], selected_rows: Iterable[int], *, everythin
     if picked:
         return picked
     return list(waiting) if everything else []
+
+
+def bundle_rows(orders: Iterable[Any], mask: Callable[[str], str] | None) -> list[dict[str, Any]]:
+    """The orders of one 同梱 proposal or group: which mall order, its state and amount; the
+    recipient's name through ``mask`` (閲覧), never an address."""
+    rows = []
+    for o in orders:
+        name = o.recipient_name or o.buyer_name
+        rows.append(
+            {
+                "モール": o.mall,
+                "注文番号": o.order_number,
+                "注文日時": o.ordered_at.strftime("%Y-%m-%d %H:%M"),
+                "ステータス": o.status,
+                "送付先": mask(name) if mask is not None else name,
+                "合計金額": o.total,
+            }
+        )
+    return rows
+
+
+def open_groups(orders: Iterable[Any]) -> dict[str, list[Any]]:
+    """{同梱 id: its orders} for the groups not yet wholly shipped or cancelled: what staff can
+    still undo or ship."""
+    groups: dict[str, list[Any]] = {}
+    for o in orders:
+        if o.bundle.strip():
+            groups.setdefault(o.bundle.strip(), []).append(o)
+    return {
+        ident: sorted(group, key=lambda o: (o.ordered_at, o.mall, o.order_number))
+        for ident, group in sorted(groups.items())
+        if any(o.status not in ("出荷済", "キャンセル") for o in group)
+    }

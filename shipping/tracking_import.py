@@ -2,6 +2,10 @@
 
 ``apply`` sets ステータス 出荷済, 配送会社 and 追跡番号 on matched orders only; the next sync
 (``出荷連絡`` still empty) tells the malls. It never overwrites a different tracking number.
+
+A 同梱 group's key (or its id typed in the 2-column file) stands for every order of the group:
+each gets a row of its own in the preview, with the group's one tracking number, and is
+checked (already shipped, another number, cancelled) as if it had been listed alone.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from sheets_schema.models import Carrier
 from shipping.carrier_files import KeyMap, normalize_key
 from shipping.carrier_files import key_map as carrier_key_map
 from shipping.carrier_layouts import TRACKING_FORMATS, TrackingFormat
+from shipping.order_keys import GROUP
 from vocabulary.text import csv_problem, decode_staff_file
 
 RowStatus = Literal[
@@ -189,6 +194,9 @@ def _resolve(key: str, key_map: KeyMap, orders: list[Any]) -> tuple[str, str] | 
         if found is None:
             return f"管理番号「{key}」は2つ以上の注文に当たるため照合できません。手で登録してください"
         return found
+    groups = {o.bundle.strip() for o in orders if o.bundle.strip()}
+    if unicodedata.normalize("NFKC", key).strip() in groups:  # the group id itself
+        return GROUP, unicodedata.normalize("NFKC", key).strip()
     if ":" in key:
         mall, number = key.split(":", 1)
         if any(o.mall == mall and o.order_number == number for o in orders):
@@ -228,62 +236,84 @@ def preview(tables: Mapping[str, Any], data: bytes, key_map: KeyMap | None = Non
         if isinstance(found, str):
             result.rows.append(PreviewRow(index, key, tracking, NOT_FOUND, found))
             continue
-        mall, number = found
-        ident = f"{mall}:{number}"
-        if found in seen:
-            first = result.rows[seen[found]]
-            if first.tracking_number != tracking and first.status != DUPLICATE:
-                result.rows[seen[found]] = PreviewRow(
-                    first.line,
-                    first.key,
-                    first.tracking_number,
-                    DUPLICATE,
-                    f"注文 {ident} が {index}行目にも別の追跡番号「{tracking}」で出てきます。どちらか確かめてください",
-                    mall,
-                    number,
-                    first.row,
-                )
-            result.rows.append(
-                PreviewRow(
-                    index,
-                    key,
-                    tracking,
-                    DUPLICATE,
-                    f"注文 {ident} は {first.line}行目と同じ注文です（{first.line}行目の番号「{first.tracking_number}」）",
-                    mall,
-                    number,
-                    first.row,
-                )
-            )
+        if found[0] == GROUP:
+            targets = sorted((o.mall, o.order_number) for o in orders if o.bundle.strip() == found[1])
+            if not targets:
+                reason = f"同梱「{found[1]}」の注文が受注シートにありません（解除された可能性があります）"
+                result.rows.append(PreviewRow(index, key, tracking, NOT_FOUND, reason))
+            for target in targets:
+                _classify(result, seen, orders_table, orders_by_row, index, key, tracking, target)
             continue
-        row = orders_table.find_row((mall, number))
-        seen[found] = len(result.rows)
-        if row is None:
-            result.rows.append(
-                PreviewRow(
-                    index, key, tracking, NOT_FOUND, f"注文 {ident} が受注シートにありません", mall, number
-                )
-            )
-            continue
-        order = orders_by_row.get(row)
-        if order is None:
-            reason = f"注文 {ident}（受注シート {row}行目）に入力エラーがあります。先に直してください"
-            result.rows.append(PreviewRow(index, key, tracking, NOT_FOUND, reason, mall, number, row))
-            continue
-        existing = normalize_tracking(order.tracking_number)
-        if existing == tracking:
-            reason = f"注文 {ident} には同じ追跡番号が登録済みです（変更しません）"
-            result.rows.append(PreviewRow(index, key, tracking, SAME, reason, mall, number, row))
-        elif existing:
-            reason = f"注文 {ident} には別の追跡番号「{order.tracking_number}」が既にあります。上書きしません"
-            result.rows.append(PreviewRow(index, key, tracking, CONFLICT, reason, mall, number, row))
-        elif order.status == "キャンセル":
-            reason = f"注文 {ident} はキャンセル済みです。出荷済にはしません"
-            result.rows.append(PreviewRow(index, key, tracking, CONFLICT, reason, mall, number, row))
-        else:
-            reason = f"注文 {ident} に追跡番号 {tracking} を登録し、出荷済にします"
-            result.rows.append(PreviewRow(index, key, tracking, MATCHED, reason, mall, number, row))
+        _classify(result, seen, orders_table, orders_by_row, index, key, tracking, found)
     return result
+
+
+def _classify(
+    result: ImportPreview,
+    seen: dict[tuple[str, str], int],
+    orders_table: Any,
+    orders_by_row: Mapping[int, Any],
+    index: int,
+    key: str,
+    tracking: str,
+    found: tuple[str, str],
+) -> None:
+    """One file line's row for one order: matched, already done, in conflict or a duplicate."""
+    mall, number = found
+    ident = f"{mall}:{number}"
+    if found in seen:
+        first = result.rows[seen[found]]
+        if first.tracking_number != tracking and first.status != DUPLICATE:
+            result.rows[seen[found]] = PreviewRow(
+                first.line,
+                first.key,
+                first.tracking_number,
+                DUPLICATE,
+                f"注文 {ident} が {index}行目にも別の追跡番号「{tracking}」で出てきます。どちらか確かめてください",
+                mall,
+                number,
+                first.row,
+            )
+        result.rows.append(
+            PreviewRow(
+                index,
+                key,
+                tracking,
+                DUPLICATE,
+                f"注文 {ident} は {first.line}行目と同じ注文です（{first.line}行目の番号「{first.tracking_number}」）",
+                mall,
+                number,
+                first.row,
+            )
+        )
+        return
+    row = orders_table.find_row((mall, number))
+    seen[found] = len(result.rows)
+    if row is None:
+        result.rows.append(
+            PreviewRow(
+                index, key, tracking, NOT_FOUND, f"注文 {ident} が受注シートにありません", mall, number
+            )
+        )
+        return
+    order = orders_by_row.get(row)
+    if order is None:
+        reason = f"注文 {ident}（受注シート {row}行目）に入力エラーがあります。先に直してください"
+        result.rows.append(PreviewRow(index, key, tracking, NOT_FOUND, reason, mall, number, row))
+        return
+    existing = normalize_tracking(order.tracking_number)
+    if existing == tracking:
+        reason = f"注文 {ident} には同じ追跡番号が登録済みです（変更しません）"
+        result.rows.append(PreviewRow(index, key, tracking, SAME, reason, mall, number, row))
+    elif existing:
+        reason = f"注文 {ident} には別の追跡番号「{order.tracking_number}」が既にあります。上書きしません"
+        result.rows.append(PreviewRow(index, key, tracking, CONFLICT, reason, mall, number, row))
+    elif order.status == "キャンセル":
+        reason = f"注文 {ident} はキャンセル済みです。出荷済にはしません"
+        result.rows.append(PreviewRow(index, key, tracking, CONFLICT, reason, mall, number, row))
+    else:
+        reason = f"注文 {ident} に追跡番号 {tracking} を登録し、出荷済にします"
+        result.rows.append(PreviewRow(index, key, tracking, MATCHED, reason, mall, number, row))
 
 
 # --- apply --------------------------------------------------------------------------------

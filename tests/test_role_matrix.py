@@ -150,3 +150,29 @@ def test_a_viewer_on_purchasing_sees_orders_but_cannot_order_or_receive(shop: tu
     assert any("「編集」以上の権限が必要です" in i.value for i in at.info)
     editor = page_as(url, "編集", "pages/purchasing.py")
     assert "po_draft" in {b.key for b in editor.button}
+
+
+def test_a_viewer_sees_bundle_proposals_and_groups_without_names_or_addresses(
+    tmp_path: Path, downloads: Downloads
+) -> None:
+    from shipping import bundles
+    from tests.shop_fixtures import staff_edit
+
+    url = seeded(tmp_path)
+    workbook = open_prepared_workbook(load_settings({"workbook": {"sql_url": url}}), datetime.now(JST))
+    waiting = [
+        o for o in read_tables(workbook)["受注"].models() if o.status == "発送待ち" and o.allocates_stock
+    ]
+    for lead, other in ((waiting[0], waiting[1]), (waiting[2], waiting[3])):
+        same = {"購入者名": lead.buyer_name, "送付先氏名": lead.recipient_name or lead.buyer_name,
+                "郵便番号": lead.postcode, "住所": lead.address}  # fmt: skip
+        staff_edit(workbook, "受注", (other.mall, other.order_number), same)
+    keys = [(o.mall, o.order_number) for o in waiting[2:4]]
+    workbook.write(bundles.confirm_job(read_tables(workbook), keys, datetime.now(JST))[1])
+    personal = personal_data(url)
+    at = page_as(url, "閲覧", "pages/shipping.py")
+    assert any("同梱" in h.value for h in at.subheader)  # the section is drawn for 閲覧 too
+    assert not [b for b in at.get("button") if (b.key or "").startswith("bundle_undo_")]
+    assert leaks(element_text(at), personal) == []
+    for name, text in downloads.texts():
+        assert leaks(text, personal) == [], name

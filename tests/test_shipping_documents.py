@@ -21,12 +21,12 @@ from shipping.documents import (
     included_tax,
     orders_with_lines,
     picking_list,
-    picking_pdf,
     shelf_key,
     wrap,
     yen,
 )
 from shipping.pdf_layout import wrap_items
+from shipping.picking_paper import picking_pdf
 from tests import pdf_text
 from tests.shop_fixtures import Shop, sqlite_shop
 

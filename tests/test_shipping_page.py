@@ -261,3 +261,51 @@ def test_the_demo_mails_by_itself_and_the_page_shows_its_queue(sql_url: str) -> 
     assert any("Amazon の購入者には送りません" in c.value for c in queue.caption)
     # Switched ON with the demo: nothing of the seeded history is queued.
     assert any("いま送る予定のメールはありません" in c.value for c in queue.caption)
+
+
+def _make_pair(sql_url: str) -> list[tuple[str, str]]:
+    """Two 発送待ち orders of two malls made to go to one customer: a 同梱 proposal."""
+    workbook = open_workbook(load_settings({"workbook": {"sql_url": sql_url}}))
+    orders = read_tables(workbook)["受注"].models()
+    first = next(o for o in orders if o.mall == "楽天" and o.status == "発送待ち" and o.allocates_stock)
+    second = next(o for o in orders if o.mall == "Yahoo!" and o.status == "発送待ち")
+    same = {"購入者名": first.buyer_name, "送付先氏名": first.recipient_name or first.buyer_name,
+            "郵便番号": first.postcode, "住所": first.address}  # fmt: skip
+    staff_edit(workbook, "受注", (second.mall, second.order_number), same)
+    return [(first.mall, first.order_number), (second.mall, second.order_number)]
+
+
+def _bundles(sql_url: str, keys: list[tuple[str, str]]) -> list[str]:
+    workbook = open_workbook(load_settings({"workbook": {"sql_url": sql_url}}))
+    by_key = {(o.mall, o.order_number): o for o in read_tables(workbook)["受注"].models()}
+    return [by_key[k].bundle for k in keys]
+
+
+def test_staff_confirm_a_proposed_group_and_undo_it(sql_url: str) -> None:
+    at = shipping_page(sql_url, everything=False)  # seeds the demo
+    keys = _make_pair(sql_url)
+    st.cache_data.clear()  # the page reads the edited workbook, as after its cache expires
+    st.cache_resource.clear()
+    at = shipping_page(sql_url, everything=False)
+    assert not at.exception
+    assert any("同梱" in h.value for h in at.subheader)
+    pick = next(c for c in at.checkbox if c.key and all(f"{m}:{n}" in c.key for m, n in keys))
+    assert at.button(key="bundle_confirm").proto.disabled  # nothing ticked yet
+    pick.check().run()
+    at.button(key="bundle_confirm").click().run()
+    assert not at.exception
+    (ident, again) = _bundles(sql_url, keys)
+    assert ident.startswith("同梱-") and again == ident
+    assert any("同梱を確定しました" in s.value and ident in s.value for s in at.success)
+
+    # Printing takes the group as one box: one 納品書 for its two orders.
+    at.checkbox(key="shipping_all").check().run()
+    waiting = [b for b in at.get("download_button") if b.proto.label.startswith("納品書")]
+    count = int(waiting[0].proto.label.split()[1])
+    shown = next(h.value for h in at.subheader if h.value.startswith("発送待ち"))
+    assert count == int(shown.split()[1]) - 1
+
+    at.button(key=f"bundle_undo_{ident}").click().run()
+    assert not at.exception
+    assert _bundles(sql_url, keys) == ["", ""]
+    assert any("解除しました" in s.value for s in at.success)

@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from types import SimpleNamespace
 
-from shipping import screen
-from shipping.documents import PickLine
+from shipping import documents, screen
 from shop.privacy import mask_name
 
 
@@ -21,6 +20,7 @@ def _order(**kw):
         total=3300,
         payment_method="クレジットカード",
         email="t@example.com",
+        bundle="",
     )
     return SimpleNamespace(**{**base, **kw})
 
@@ -37,11 +37,12 @@ def test_waiting_rows_mask_the_recipient_only_when_asked() -> None:
         "送付先": "山田 太郎",
         "合計金額": 3300,
         "支払方法": "クレジットカード",
+        "同梱": "",
     }
 
 
 def test_picking_tracking_and_outbox_rows() -> None:
-    pick = PickLine(None, "謎の品", 2, 1, (("楽天", "1"),))
+    pick = documents.PickLine(None, "謎の品", 2, 1, (("楽天", "1"),))
     assert screen.picking_rows([pick])[0]["SKU"] == "要確認"
     row = SimpleNamespace(
         line=3, mall="", order_number="", key="X-9", tracking_number="1", status="不明", reason="?"

@@ -22,7 +22,13 @@ from tests.test_sync_faults_yahoo import YahooShop, open_yahoo_shop
 # The Sheets- and PostgreSQL-only workbooks, and the hybrid of Sheets (staff tabs) and PostgreSQL.
 HARNESS_BACKENDS = ("sql", "google", "hybrid")
 
-STAFF = {"ステータス": "出荷済", "配送会社": "ヤマト運輸", "追跡番号": "4444-5555-6666", "備考": "ギフト包装"}
+STAFF = {
+    "ステータス": "出荷済",
+    "配送会社": "ヤマト運輸",
+    "追跡番号": "4444-5555-6666",
+    "備考": "ギフト包装",
+    "同梱": "同梱-20261207-TEST",  # a 同梱 group id: one box, kept like the rest
+}
 OWN_COLUMN = "社内メモ"
 
 

@@ -14,7 +14,7 @@ import streamlit as st
 
 from sheets_schema.book import Tables
 from sheets_schema.cells import JST
-from shipping import carrier_files, documents, mail, screen, tracking_import
+from shipping import bundle_slips, carrier_files, documents, mail, picking_paper, screen, tracking_import
 from shipping.carrier_layouts import LAYOUTS
 from sync.errors import LeaseHeld
 from ui import context, labels
@@ -22,14 +22,15 @@ from vocabulary.text import escape_markdown
 
 
 def document_downloads(
-    tables: Tables, lines: list[documents.PickLine], keys: list[tuple[str, str]], now: datetime
+    tables: Tables, lines: list[documents.PickLine], keys: list[tuple[str, str]], now: datetime, slips: int
 ) -> None:
+    """``slips``: how many 納品書 (one per box: a 同梱 group prints one)."""
     shop = screen.shop_info(context.settings().app)
     left, right = st.columns(2)
     left.download_button(
         "ピッキングリスト（PDF）",
         # Made when clicked (deferred download), not on every rerun of the page.
-        data=lambda: documents.picking_pdf(lines, shop_name=shop.name, printed_at=now),
+        data=lambda: picking_paper.picking_pdf(lines, shop_name=shop.name, printed_at=now),
         file_name=f"picking_{now:%Y%m%d_%H%M}.pdf",
         mime="application/pdf",
         icon=":material/checklist:",
@@ -37,8 +38,8 @@ def document_downloads(
         on_click="ignore",  # a click that also reran the page raced it: "Deferred file … not found"
     )
     right.download_button(
-        f"納品書 {len(keys)} 枚（PDF）",
-        data=lambda: documents.delivery_slips_pdf(
+        f"納品書 {slips} 枚（PDF）",
+        data=lambda: bundle_slips.delivery_slips_pdf(
             documents.orders_with_lines(tables, keys), shop=shop, printed_at=now
         ),
         file_name=f"nouhinsho_{now:%Y%m%d_%H%M}.pdf",

@@ -1,0 +1,118 @@
+"""The 出荷 page's 同梱 section: proposals (same buyer, same address, open orders) to tick and
+confirm, the confirmed groups with 解除, and warnings for groups not ready to ship as one box.
+Names through ``mask_name`` for 閲覧, never an address; confirming and undoing are 編集 only.
+Each click writes one job (``shipping.bundles``) against a fresh read of 受注."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+from sheets_schema.book import read_tables
+from sheets_schema.cells import JST
+from sheets_schema.changes import WriteJob
+from sheets_schema.errors import WorkbookError
+from sheets_schema.tabs import ORDERS
+from shipping import bundles, screen
+from shop.privacy import mask_name
+from ui import auth, context
+from vocabulary.text import escape_markdown
+
+FLASH = "bundle_flash"
+_YEN = {"合計金額": st.column_config.NumberColumn("合計金額", format="¥%,d")}
+
+
+def _table(orders: list, mask: Callable[[str], str] | None) -> None:
+    st.dataframe(
+        pd.DataFrame(screen.bundle_rows(orders, mask)), hide_index=True, width="stretch", column_config=_YEN
+    )
+
+
+def _write(make: Callable[[dict], tuple[str, object]]) -> None:
+    """Read 受注 again, build the job, write it; the outcome shown after the rerun."""
+    try:
+        fresh = read_tables(context.workbook(), [ORDERS])
+        message, job = make(fresh)
+        context.write(job)
+    except bundles.BundleError as exc:
+        st.session_state[FLASH] = ("error", str(exc))
+    except WorkbookError as exc:  # CellConflict among them: nothing written
+        context.after_write()
+        st.session_state[FLASH] = ("error", f"書き込めませんでした: {exc}")
+    else:
+        st.session_state[FLASH] = ("success", message)
+    st.rerun()
+
+
+def _confirm(chosen: list[bundles.Proposal]) -> None:
+    def make(fresh: dict) -> tuple[str, object]:
+        job, made = WriteJob(), []  # every ticked group in one job: all of them or none
+        for proposal in chosen:
+            ident, _ = bundles.confirm_job(fresh, proposal.keys, datetime.now(JST), job)
+            made.append(f"{ident}（{len(proposal.orders)} 件）")
+        return f"同梱を確定しました: {'、'.join(made)}", job
+
+    _write(make)
+
+
+def _undo(ident: str) -> None:
+    _write(lambda fresh: (f"同梱「{ident}」を解除しました", bundles.undo_job(fresh, ident)))
+
+
+def bundle_section(orders: list, role: str) -> None:
+    flash = st.session_state.pop(FLASH, None)
+    if flash is not None:
+        kind, text = flash
+        (st.success if kind == "success" else st.error)(escape_markdown(text))
+    proposals = bundles.proposals(orders)
+    groups = screen.open_groups(orders)
+    notes = bundles.warnings(orders)
+    if not (proposals or groups or notes):
+        return
+    st.subheader("同梱（同じお客様・同じお届け先の注文を1つの箱で）")
+    masked = not auth.can(role, "編集")
+    mask = mask_name if masked else None
+    for note in notes:
+        st.warning(escape_markdown(note), icon=":material/warning:")
+    if proposals:
+        st.caption(
+            "購入者・送付先氏名・郵便番号・住所が同じで、まだ出荷していない注文です（モールが違っても同梱できます。"
+            "Amazon の倉庫から出荷する注文は含みません）。まとめる組にチェックを入れて確定してください。"
+        )
+    chosen = []
+    for number, proposal in enumerate(proposals, start=1):
+        name = proposal.first.recipient_name or proposal.first.buyer_name
+        shown = mask(name) if mask else name
+        key = "bundle_pick_" + "|".join(f"{m}:{n}" for m, n in proposal.keys)
+        if st.checkbox(
+            f"同梱候補 {number}: {escape_markdown(shown)} 様 {len(proposal.orders)} 件をまとめる",
+            key=key,
+            disabled=masked,
+        ):
+            chosen.append(proposal)
+        _table(list(proposal.orders), mask)
+    if (
+        proposals
+        and auth.require(role, "編集", "同梱の確定")
+        and st.button(
+            f"チェックした同梱候補を確定する（{len(chosen)} 組）",
+            key="bundle_confirm",
+            disabled=not chosen,
+            icon=":material/package_2:",
+        )
+    ):
+        _confirm(chosen)
+    if groups:
+        with st.expander(f"確定済みの同梱 {len(groups)} 組", expanded=not proposals):
+            for ident, members in groups.items():
+                st.markdown(f"**{escape_markdown(ident)}**（{len(members)} 件）")
+                _table(members, mask)
+                if auth.can(role, "編集") and st.button(
+                    f"「{escape_markdown(ident)}」を解除する",
+                    key=f"bundle_undo_{ident}",
+                    icon=":material/undo:",
+                ):
+                    _undo(ident)
