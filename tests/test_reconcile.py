@@ -18,6 +18,7 @@ from sheets_schema.book import ensure_tabs, read_tables
 from sheets_schema.cells import JST
 from sheets_schema.changes import WriteJob
 from sheets_schema.models import StockDrift
+from shop import drift_fix
 from sync import reconcile
 from sync.connectors import amazon, rakuten, shopify, yahoo
 from sync.engine import SyncEngine
@@ -252,3 +253,95 @@ def test_watch_runs_it_beside_its_cycles_when_due(harness, malls, tmp_path) -> N
         running.close()
     stored = read_tables(harness.workbook, [reconcile.SYSTEM_STATE])["_システム"]
     assert any(r.value.key == reconcile.DONE_KEY for r in stored)
+
+
+def _fix_tables(workbook):
+    from sheets_schema.tabs import SET_COMPONENTS, STOCK, STOCK_MOVEMENTS, STOCK_PUSHES
+
+    return read_tables(
+        workbook, [reconcile.STOCK_DRIFTS, STOCK, STOCK_PUSHES, STOCK_MOVEMENTS, SET_COMPONENTS]
+    )
+
+
+def _stock(workbook, sku: str):
+    return next(r.value for r in read_tables(workbook)["在庫"] if r.value.sku == sku)
+
+
+def test_sending_ours_puts_the_mall_right_in_the_next_sync(harness, malls, tmp_path) -> None:
+    engine = _shop(harness, malls, tmp_path)
+    malls.rakuten.inventory[("twl1", "vtwl1")] = 25  # typed in RMS
+    reconcile.reconcile(engine)
+    seen = drift_fix.Seen.of(_drifts(harness.workbook)[("楽天", "TWL-1")])
+    t = _fix_tables(harness.workbook)
+    fix = drift_fix.send_ours(
+        t["_在庫照合"], t["在庫"], t["_在庫送信"], seen, who="tencho@example.jp", now=NOW
+    )
+    assert not fix.refused
+    harness.workbook.write(fix.job)
+    engine.run_once(fetch=False)
+    assert malls.rakuten.inventory[("twl1", "vtwl1")] == 10
+    assert _drifts(harness.workbook)[("楽天", "TWL-1")].done.startswith("こちらの数を送信")
+    # The same press again (the table not re-read) is refused: 処理 is no longer blank.
+    t = _fix_tables(harness.workbook)
+    again = drift_fix.send_ours(t["_在庫照合"], t["在庫"], t["_在庫送信"], seen, who="x", now=NOW)
+    assert again.refused and "処理済み" in again.refused[0]
+    reconcile.reconcile(engine)
+    assert _drifts(harness.workbook)[("楽天", "TWL-1")].cause == reconcile.RESOLVED
+
+
+def test_accepting_the_malls_number_is_a_manual_adjustment_that_reaches_the_other_malls(
+    harness, malls, tmp_path
+) -> None:
+    engine = _shop(harness, malls, tmp_path)
+    malls.yahoo.stock["twl3:twl3-a"] = 14  # counted again and typed in Yahoo!'s admin
+    reconcile.reconcile(engine)
+    seen = drift_fix.Seen.of(_drifts(harness.workbook)[("Yahoo!", "TWL-3")])
+    assert seen.live == 14 and seen.available == 10
+    t = _fix_tables(harness.workbook)
+    args = (t["_在庫照合"], t["在庫"], t["_在庫送信"], t["在庫移動"], t["セット構成"], seen)
+    assert drift_fix.accept_mall(*args, "", who="a", now=NOW).refused  # a reason is required
+    fix = drift_fix.accept_mall(*args, "棚卸で14個あった", who="tencho@example.jp", now=NOW)
+    assert not fix.refused
+    harness.workbook.write(fix.job)
+    engine.run_once(fetch=False)
+    after = _stock(harness.workbook, "TWL-3")
+    assert (after.on_hand, after.available) == (14, 14)
+    moves = [m for m in read_tables(harness.workbook)["在庫移動"].models() if m.kind == "手動調整"]
+    assert [(m.sku, m.quantity) for m in moves] == [("TWL-3", 4)] and "棚卸で14個あった" in moves[0].note
+    assert malls.rakuten.inventory[("twl3", "vtwl3")] == 14  # the other malls follow
+    assert malls.amazon.listing_quantity("TWL-3") == 14
+    report = reconcile.reconcile(engine)
+    assert report.drifts() == 0
+
+
+def test_a_fix_stops_when_what_staff_saw_has_changed(harness, malls, tmp_path) -> None:
+    from sheets_schema.errors import CellConflict, StaleWorkbookError
+
+    engine = _shop(harness, malls, tmp_path)
+    malls.yahoo.stock["twl4:twl4-a"] = 30
+    reconcile.reconcile(engine)
+    seen = drift_fix.Seen.of(_drifts(harness.workbook)[("Yahoo!", "TWL-4")])
+    t = _fix_tables(harness.workbook)
+    fix = drift_fix.accept_mall(
+        t["_在庫照合"],
+        t["在庫"],
+        t["_在庫送信"],
+        t["在庫移動"],
+        t["セット構成"],
+        seen,
+        "数え直し",
+        who="a",
+        now=NOW,
+    )
+    # Meanwhile someone changes 実在庫 on the 在庫 sheet.
+    stock = read_tables(harness.workbook)["在庫"]
+    job = WriteJob()
+    job.set(stock, next(r.row for r in stock if r.value.sku == "TWL-4"), {"実在庫": 12})
+    harness.workbook.write(job)
+    with pytest.raises((CellConflict, StaleWorkbookError)):
+        harness.workbook.write(fix.job)
+    assert not [
+        m
+        for m in read_tables(harness.workbook)["在庫移動"].models()
+        if m.kind == "手動調整" and m.sku == "TWL-4" and "照合" in m.movement_id
+    ]
