@@ -227,7 +227,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
         (
             ORDERS,
             "モール 注文番号 注文日時 ステータス 支払方法 購入者名 送付先氏名 郵便番号 住所 電話番号 "
-            "メールアドレス 合計金額 送料 備考 配送会社 追跡番号 出荷連絡 要確認 モールステータス 在庫引当 更新日時",
+            "メールアドレス 合計金額 送料 備考 配送会社 追跡番号 出荷連絡 要確認 モールステータス 在庫引当 更新日時 "
+            "タグ ルール",  # no rule ran on the bench's orders: both blank
         ),
         (ORDER_LINES, "モール 注文番号 明細番号 SKU 商品名 数量 単価 モール商品コード モールSKU"),
         (STOCK_MOVEMENTS, "移動ID 日時 SKU 区分 数量 モール 注文番号 明細番号 備考"),
@@ -744,6 +745,8 @@ class ShopBuilder:
             status,
             "ON",
             stamp(max(ts, status_at)),
+            "",  # タグ
+            "",  # ルール
         ]
         # _受注在庫: what the ledger holds for each line once the order reached its status,
         # settled by the cycle that saw it (import, or the cycle after its last change).

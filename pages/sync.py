@@ -14,14 +14,13 @@ import streamlit as st
 
 from sheets_schema.cells import JST
 from sheets_schema.errors import WorkbookError
-from sheets_schema.tabs import STOCK_PUSHES, SYSTEM_STATE
 from shop import sync_health as health
 from shop.sync_page import answered_message, never_synced_hint, push_plan_frame, unexpected_message
 from shop.table_choices import TableChoice
 from sync import state
 from sync.connectors import ChannelConfigError
 from sync.errors import LeaseHeld, SyncError
-from ui import auth, autosync, context, sync_actions
+from ui import auth, autosync, context, sync_actions, sync_status
 from ui.drift_table import drift_panel
 from ui.sale_panel import sale_panel
 from ui.sync_card import card
@@ -133,19 +132,9 @@ elif _AUTO_LAST in st.session_state:
     del st.session_state[_AUTO_LAST]  # turning it on again syncs at once
 
 snapshot = context.snapshot()
-# 同期ログ from its tail only (its end is kept in _システム), once per snapshot.
-runs = context.derived(
-    "sync_page_runs", lambda tables: health.recent_runs(context.workbook(), tables[SYSTEM_STATE.title])
-)
+runs = sync_status.recent_runs()
 now = datetime.now(JST)
-healths = health.channel_health(
-    channels,
-    runs,
-    snapshot.tables[SYSTEM_STATE.title],
-    snapshot.tables[STOCK_PUSHES.title],
-    now,
-    settings.sync.stale_after_minutes,
-)
+healths = sync_status.channel_healths(channels, now)
 
 if is_admin and channels and sync_actions.ANSWERED in st.session_state:
     with answer:

@@ -102,6 +102,14 @@ def archive_table(spec: TabSpec, metadata: MetaData) -> Table:
     return table
 
 
+def _add_missing_columns(conn: Connection, table: Table) -> None:
+    have = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    for column in table.columns:
+        if column.name not in have:
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
+
+
 def fact_tables(metadata: MetaData) -> dict[str, Table]:
     """The per-day fact tables (keys as primary key, so the day range is an index scan)."""
 
@@ -174,9 +182,11 @@ class Archive:
         self.tables = {spec.title: archive_table(spec, self.metadata) for spec in ARCHIVED_SPECS}
         self.metadata.create_all(self.engine)
         # create_all adds indexes only with a new table: an archive made by an earlier version
-        # gets the lookup indexes here, once (CREATE INDEX is skipped when it exists).
+        # gets the lookup indexes here, once (CREATE INDEX is skipped when it exists); and the
+        # columns a tab gained since (受注's タグ and ルール), blank for the rows already there.
         with self.engine.begin() as conn:
             for table in self.tables.values():
+                _add_missing_columns(conn, table)
                 for index in table.indexes:
                     index.create(conn, checkfirst=True)
         self.facts_metadata = MetaData()

@@ -2,13 +2,10 @@
 
 Pure logic over the parsed workbook plus PDF rendering with reportlab, no Streamlit.
 
-``picking_list(tables, keys)`` sums the batch's order lines per SKU. The list is sorted for one
-walk along the shelves: the shop shelves goods in SKU order (the demo's SKUs encode the shelf:
-product family first, then colour and size), so lines are sorted by SKU, compared case- and
-width-insensitively with digit runs as numbers ("X-2" before "X-10"). Lines without a SKU cannot
-be found on a shelf: they come last, one per item name, marked 要確認.
+``picking_list(tables, keys)`` (shipping/picking.py) sums the batch's order lines per SKU in
+shelf order; this module draws it and the 納品書.
 
-The PDFs are drawn with the shared paper stack of shipping/pdf_layout.py (Japanese CID fonts, a
+The PDFs are drawn with the shared paper stack of shipping/pdf_layout.py (the embedded IPAexGothic, a
 table that paginates). Amounts are tax-included yen, printed ¥12,345.
 """
 
@@ -16,16 +13,13 @@ from __future__ import annotations
 
 import io
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from reportlab.pdfgen.canvas import Canvas
 
 from sheets_schema.models import Order, OrderLine
-from sheets_schema.tabs import ORDER_LINES, ORDERS, PRODUCTS, SET_COMPONENTS
 from shipping.pdf_layout import (
     BODY,
     BOTTOM,
@@ -49,12 +43,18 @@ from shipping.pdf_layout import (
     wrap,
     yen,
 )
-from sync.sets import read_sets
-
-OrderKey = tuple[str, str]  # (モール, 注文番号)
+from shipping.picking import (  # noqa: F401  (re-exported: the 出荷 page and tests use them from here)
+    NEEDS_CHECK,
+    OrderKey,
+    PickLine,
+    _lines_by_order,
+    _orders,
+    lines_by_order,
+    picking_list,
+    shelf_key,
+)
 
 TAX_RATE_PERCENT = 10
-NEEDS_CHECK = "要確認"
 # 備考 lines Ichigen writes for staff (保留の理由) stay off the customer's 納品書.
 _STAFF_NOTE = re.compile(r"^\s*【保留】")
 
@@ -62,116 +62,6 @@ _STAFF_NOTE = re.compile(r"^\s*【保留】")
 def included_tax(total: int, rate_percent: int = TAX_RATE_PERCENT) -> int:
     """The consumption tax inside a tax-included amount, rounded down (内税, 円未満切り捨て)."""
     return total * rate_percent // (100 + rate_percent)
-
-
-# -- the picking list
-
-
-@dataclass(frozen=True)
-class PickLine:
-    sku: str | None  # None: the line has no SKU (要確認)
-    name: str
-    quantity: int  # 合計数量
-    order_count: int  # 注文件数
-    orders: tuple[OrderKey, ...]
-    sets: tuple[str, ...] = ()  # set products this SKU is picked for (a set is packed from parts)
-
-    @property
-    def needs_check(self) -> bool:
-        return self.sku is None
-
-    @property
-    def label(self) -> str:
-        """商品名, with the sets it is packed into: 「…（セット SOX-RIB-3P 用を含む）」."""
-        return f"{self.name}（セット {'・'.join(self.sets)} 用を含む）" if self.sets else self.name
-
-
-def shelf_key(sku: str) -> tuple[Any, ...]:
-    """Sort key for walking the shelves: SKU order, ignoring case and full/half width, with digit
-    runs compared as numbers."""
-    text = unicodedata.normalize("NFKC", sku).upper()
-    return tuple(
-        (0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.findall(r"\d+|\D+", text)
-    )
-
-
-@dataclass
-class _Pick:
-    name: str
-    quantity: int = 0
-    orders: dict[OrderKey, None] = field(default_factory=dict)
-    sets: dict[str, None] = field(default_factory=dict)
-
-
-def _lines_by_order(tables: Mapping[str, Any], keys: Sequence[OrderKey]) -> dict[OrderKey, list[OrderLine]]:
-    wanted = {(m, n): [] for m, n in keys}
-    for line in tables[ORDER_LINES.title].models():
-        key = (line.mall, line.order_number)
-        if key in wanted:
-            wanted[key].append(line)
-    for lines in wanted.values():
-        lines.sort(key=lambda line: line.line_number)
-    return wanted
-
-
-def lines_by_order(tables: Mapping[str, Any]) -> dict[OrderKey, list[OrderLine]]:
-    """Every order's lines, by (モール, 注文番号), in 明細番号 order."""
-    grouped: dict[OrderKey, list[OrderLine]] = {}
-    for line in tables[ORDER_LINES.title].models():
-        grouped.setdefault((line.mall, line.order_number), []).append(line)
-    for lines in grouped.values():
-        lines.sort(key=lambda line: line.line_number)
-    return grouped
-
-
-def _orders(tables: Mapping[str, Any], keys: Sequence[OrderKey]) -> dict[OrderKey, Order]:
-    found = {(o.mall, o.order_number): o for o in tables[ORDERS.title].models()}
-    missing = [f"{n}（{m}）" for m, n in keys if (m, n) not in found]
-    if missing:
-        raise KeyError(f"受注シートに見つからない注文があります: {'、'.join(missing)}")
-    return {key: found[key] for key in keys}
-
-
-def picking_list(tables: Mapping[str, Any], orders: Iterable[OrderKey]) -> list[PickLine]:
-    """Units to pick for the given orders, one line per SKU, in shelf order (see the module doc).
-
-    Lines with 数量 0 have nothing to pick and are skipped. 商品名 comes from 商品 when the SKU is
-    there, else from the order line. Raises ``KeyError`` for an order not in 受注."""
-    keys = list(dict.fromkeys((str(m), str(n)) for m, n in orders))
-    _orders(tables, keys)
-    catalogue = {p.sku: p.name for p in tables[PRODUCTS.title].models()}
-    set_tab = tables.get(SET_COMPONENTS.title)
-    compositions = read_sets(set_tab, catalogue).compositions if set_tab is not None else {}
-    by_sku: dict[str, _Pick] = {}
-    unknown: dict[str, _Pick] = {}
-    for key, lines in _lines_by_order(tables, keys).items():
-        for line in lines:
-            if line.quantity <= 0:
-                continue
-            if line.sku in compositions:
-                # A set is packed from its components: the picker fetches those, not the set.
-                for part, per_set in compositions[line.sku]:
-                    pick = by_sku.setdefault(part, _Pick(catalogue.get(part) or part))
-                    pick.quantity += per_set * line.quantity
-                    pick.orders[key] = None
-                    pick.sets[line.sku] = None
-                continue
-            if line.sku:
-                pick = by_sku.setdefault(line.sku, _Pick(catalogue.get(line.sku) or line.name))
-            else:
-                name = line.name.strip() or line.mall_item_code.strip() or "（商品名なし）"
-                pick = unknown.setdefault(name, _Pick(name))
-            pick.quantity += line.quantity
-            pick.orders[key] = None
-    result = [
-        PickLine(sku, p.name, p.quantity, len(p.orders), tuple(p.orders), tuple(p.sets))
-        for sku, p in sorted(by_sku.items(), key=lambda item: shelf_key(item[0]))
-    ]
-    result += [
-        PickLine(None, p.name, p.quantity, len(p.orders), tuple(p.orders))
-        for _, p in sorted(unknown.items(), key=lambda item: item[0])
-    ]
-    return result
 
 
 def orders_with_lines(

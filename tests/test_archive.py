@@ -283,3 +283,26 @@ def _resend_everything(shop: ShopifyShop) -> None:
     """The cursor set back before the first order: the mall sends every order again."""
     old = (shop.clock() - timedelta(days=90)).isoformat()
     shop.staff_edit("_システム", (cursor_key("shopify"),), {"値": old})
+
+
+def test_an_archive_made_before_a_column_was_added_gains_it_and_keeps_its_rows(tmp_path: Path) -> None:
+    """受注 gained タグ and ルール: an older archive's orders table gets them (blank) on open."""
+    import sqlalchemy as sa
+
+    from sheets_schema.archive import Archive
+
+    url = f"sqlite:///{tmp_path / 'old-archive.sqlite3'}"
+    Archive(url)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text('ALTER TABLE orders DROP COLUMN "タグ"'))
+        conn.execute(sa.text('ALTER TABLE orders DROP COLUMN "ルール"'))
+        conn.execute(
+            sa.text("""INSERT INTO orders ("モール", "注文番号", "合計金額") VALUES ('楽天', '1', 100)""")
+        )
+    reopened = Archive(url)
+    with engine.connect() as conn:
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("orders")}
+        row = conn.execute(sa.text('SELECT "注文番号", "タグ" FROM orders')).one()
+    assert {"タグ", "ルール"} <= columns and tuple(row) == ("1", None)
+    assert reopened.tables["受注"].c["タグ"] is not None

@@ -7,6 +7,7 @@ from datetime import datetime
 from types import SimpleNamespace
 
 from shipping import screen
+from shipping.documents import PickLine
 from shop.privacy import mask_name
 
 
@@ -40,7 +41,7 @@ def test_waiting_rows_mask_the_recipient_only_when_asked() -> None:
 
 
 def test_picking_tracking_and_outbox_rows() -> None:
-    pick = SimpleNamespace(sku="", name="謎の品", quantity=2, order_count=1)
+    pick = PickLine(None, "謎の品", 2, 1, (("楽天", "1"),))
     assert screen.picking_rows([pick])[0]["SKU"] == "要確認"
     row = SimpleNamespace(
         line=3, mall="", order_number="", key="X-9", tracking_number="1", status="不明", reason="?"

@@ -7,32 +7,21 @@ from datetime import datetime
 import streamlit as st
 
 from sheets_schema.cells import JST
-from sheets_schema.tabs import STOCK_DRIFTS, STOCK_PUSHES, SYSTEM_STATE
+from sheets_schema.tabs import STOCK_DRIFTS
 from shop import drift_view
 from shop import sync_health as health
 from shop.orders.board import build_board
 from shop.today import today_tasks
-from ui import context
+from ui import context, sync_status
 from ui.oversold import oversold_skus
 
 
 def today_cards() -> None:
-    snapshot = context.snapshot()
     settings = context.settings()
     board = context.derived("orders_board", build_board)  # shared with 受注ボード
     channels, _ = health.configured_channels(settings)
-    runs = context.derived(  # the same tail of 同期ログ the 同期 page reads, once per snapshot
-        "sync_page_runs", lambda tables: health.recent_runs(context.workbook(), tables[SYSTEM_STATE.title])
-    )
     now = datetime.now(JST)
-    healths = health.channel_health(
-        channels,
-        runs,
-        snapshot.tables[SYSTEM_STATE.title],
-        snapshot.tables[STOCK_PUSHES.title],
-        now,
-        settings.sync.stale_after_minutes,
-    )
+    healths = sync_status.channel_healths(channels, now)  # shared with the 同期 page
     to_ship = sum(1 for status in board.frame["ステータス"] if status == "発送待ち")
     tasks = today_tasks(
         needs_check=board.queue_orders,
@@ -40,7 +29,7 @@ def today_cards() -> None:
         oversold_skus=oversold_skus(),
         healths=healths,
         now=now,
-        drifts=drift_view.counts(snapshot.tables[STOCK_DRIFTS.title].models())[0],
+        drifts=drift_view.counts(context.snapshot().tables[STOCK_DRIFTS.title].models())[0],
     )
     st.subheader("今日やること")
     for column, task in zip(st.columns(len(tasks)), tasks, strict=True):

@@ -80,7 +80,7 @@ def _words(applied: Sequence[Applied]) -> str:
                 parts.append(f"メール「{change.after}」を送る")
             else:
                 parts.append(f"{change.column}を「{change.after}」に")
-    return "、".join(parts) or "変更なし（ここで終了）"
+    return "、".join(parts) or "変更なし（すでにそのとおり）"
 
 
 # -- applying now
