@@ -37,6 +37,7 @@ page = st.navigation(
         "商品・在庫": [
             st.Page("pages/products.py", title="商品・在庫", icon=":material/inventory_2:"),
             st.Page("pages/purchasing.py", title="発注・入荷", icon=":material/local_mall:"),
+            st.Page("pages/listings.py", title="商品登録", icon=":material/sell:"),
         ],
         "モール": [st.Page("pages/sync.py", title="同期", icon=":material/sync:")],
         "分析": [st.Page("pages/analytics.py", title="分析", icon=":material/monitoring:")],

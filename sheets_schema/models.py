@@ -75,6 +75,14 @@ class MallListing(Row):
     mall_item_code: Identifier = Field(alias="モール商品コード")
     mall_sku: OptionalIdentifier = Field(None, alias="モールSKU")
     stock_sync: OnOff = Field(True, alias="在庫連携")
+    # What 商品登録 sends to the mall (sync/listings.py). Blank: 商品名 / 販売価格 of 商品 for the
+    # title and price; キャッチコピー and 商品説明 blank are not managed (the mall keeps its own).
+    title: Text = Field("", alias="モール商品名")
+    price: OptionalYen = Field(None, alias="販売価格（モール）", ge=0)
+    tagline: Text = Field("", alias="キャッチコピー")
+    description: Text = Field("", alias="商品説明")
+    # The mall's category: 楽天 ジャンルID, Amazon 商品タイプ (productType), Yahoo! プロダクトカテゴリ.
+    category: Text = Field("", alias="カテゴリ")
 
 
 class SetComponent(Row):
@@ -263,6 +271,23 @@ class StockPush(Row):
     state: PushState = Field(alias="状態")
     pushed_at: OptionalJstDateTime = Field(None, alias="送信日時")
     error: Text = Field("", alias="エラー")
+
+
+class ListingSend(Row):
+    """One field 商品登録 sent to a mall's listing, and what the mall said. Append-only."""
+
+    id: Identifier = Field(alias="送信ID")
+    at: JstDateTime = Field(alias="日時")
+    mall: Identifier = Field(alias="モール")
+    mall_item_code: Identifier = Field(alias="モール商品コード")
+    mall_sku: Text = Field("", alias="モールSKU")
+    sku: Text = Field("", alias="SKU")
+    field_name: Text = Field(alias="項目")
+    value: Text = Field("", alias="送った値")
+    # 成功, 失敗, or 反映待ち (the mall took it and applies it later: Amazon, Yahoo! until published)
+    result: Literal["成功", "失敗", "反映待ち"] = Field(alias="結果")
+    error: Text = Field("", alias="モールのエラー")
+    by: Text = Field("", alias="送信者")
 
 
 MailKind = Literal["サンクスメール", "入金確認", "発送連絡", "フォローメール"]

@@ -102,8 +102,16 @@ MALL_LISTINGS = TabSpec(
     model=models.MallListing,
     # A mall's listing is one row; a SKU may be sold under several listings of one mall.
     key=("モール", "モール商品コード", "モールSKU"),
-    staff_columns=frozenset({"モール", "SKU", "モール商品コード", "モールSKU", "在庫連携"}),
-    help="各モールの商品コードと自社SKUの対応表です。在庫連携をOFFにするとそのモールへ在庫を送りません。",
+    staff_columns=frozenset(
+        models.MallListing.model_fields[n].alias for n in models.MallListing.model_fields
+    ),
+    help=(
+        "各モールの商品コードと自社SKUの対応表です。在庫連携をOFFにするとそのモールへ在庫を送りません。"
+        "モール商品名・販売価格（モール）が空欄なら、商品シートの商品名・販売価格を「商品登録」でモールへ送ります。"
+        "キャッチコピー・商品説明は入力したものだけ送ります（空欄ならモールの内容のまま）。"
+        "カテゴリは楽天のジャンルID・Amazonの商品タイプ・Yahoo!のプロダクトカテゴリです。"
+    ),
+    added_columns=frozenset({"モール商品名", "販売価格（モール）", "キャッチコピー", "商品説明", "カテゴリ"}),
 )
 SET_COMPONENTS = TabSpec(
     title="セット構成",
@@ -249,6 +257,15 @@ ORDER_SETTLEMENTS = TabSpec(
     staff_columns=frozenset(),
     help="注文ごとに、在庫移動の台帳に反映済みの内容です。同期が台帳と同時に更新します。編集しないでください。",
     hidden=True,
+)
+LISTING_SENDS = TabSpec(
+    title="_出品送信",
+    model=models.ListingSend,
+    key=("送信ID",),
+    staff_columns=frozenset(),
+    help="「商品登録」で各モールへ送った商品名・価格・説明と、モールの結果（エラーはモールの文言のまま）です。追記のみ。",
+    hidden=True,
+    append_only=True,
 )
 STOCK_PUSHES = TabSpec(
     title="_在庫送信",
@@ -456,6 +473,7 @@ TABS: tuple[TabSpec, ...] = (
     RULE_ACTIONS,
     SALES,
     SALE_TALLIES,
+    LISTING_SENDS,
     STOCK_DRIFTS,
 )
 TAB_BY_TITLE: dict[str, TabSpec] = {spec.title: spec for spec in TABS}

@@ -25,6 +25,7 @@ PAGES = [
     "pages/sync.py",
     "pages/analytics.py",
     "pages/purchasing.py",
+    "pages/listings.py",
 ]
 
 

@@ -24,6 +24,9 @@ from sync.settlement import decode_lines
 
 START = datetime(2026, 11, 30, 10, 0, tzinfo=JST)
 TIME_COLUMNS = {"日時", "更新日時", "送信日時", "開始日時", "終了日時"}
+# 受注.ルール is a log of when each 受注ルール ran ("12/07 10:00 name（…）"): its times differ
+# between a run and its rerun; what the rules did is in ステータス, 備考, タグ and 配送会社.
+LOGGED_COLUMNS = {"ルール"}
 
 
 @dataclass
@@ -115,7 +118,7 @@ def snapshot(workbook: Workbook) -> dict[str, list[tuple[str, ...]]]:
     shot = {}
     for title in ("受注", "受注明細", "在庫", "在庫移動", "_在庫記録", "_在庫送信"):
         table = tables[title]
-        keep = [i for i, h in enumerate(table.grid.header) if h not in TIME_COLUMNS]
+        keep = [i for i, h in enumerate(table.grid.header) if h not in TIME_COLUMNS | LOGGED_COLUMNS]
         shot[title] = sorted(tuple(row[i] for i in keep) for row in table.grid.rows if any(row))
     return shot
 

@@ -390,6 +390,12 @@ def test_unknown_items_are_grouped_and_mapped_once(tables: dict[str, Any], board
             "モール商品コード": "gift",
             "モールSKU": "gift-a",
             "在庫連携": "ON",
+            # 商品登録's columns: blank, the mall gets 商品's 商品名 and 販売価格
+            "モール商品名": "",
+            "販売価格（モール）": "",
+            "キャッチコピー": "",
+            "商品説明": "",
+            "カテゴリ": "",
         }
     ]
 
