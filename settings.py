@@ -191,6 +191,9 @@ class SyncSettings(Section):
     # the chance per push window that the other malls outsell the velocity buffer (sync/sale.py).
     sale_interval_seconds: int = Field(20, ge=5)
     sale_buffer_risk: float = Field(0.03, gt=0, lt=1)
+    # `python -m sync watch` reads every linked listing's live quantity at each mall this often
+    # (在庫照合, sync/reconcile.py): a slow path, paced by the malls' own read limits.
+    reconcile_minutes: int = Field(60, ge=5, le=7 * 24 * 60)
 
 
 class MailSettings(Section):

@@ -21,6 +21,7 @@ from sync import state
 from sync.connectors import ChannelConfigError
 from sync.errors import LeaseHeld, SyncError
 from ui import auth, autosync, context, sync_actions, sync_status
+from ui.drift_table import drift_panel
 from ui.sale_panel import sale_panel
 from ui.sync_card import card
 from ui.table_choices import table_choice
@@ -160,6 +161,7 @@ for start in range(0, len(healths), 2):
             card(item, now)
 
 sale_panel(datetime.now(JST))
+drift_panel(is_admin, bool(channels) and not problems)
 
 if channels and not problems:
     # Worked out only while open (the plan reads the 在庫, 出品 and 送信 tabs): a lazy expander.

@@ -210,6 +210,26 @@ class SystemState(Row):
 PushState = Literal["確認済", "未確認", "失敗"]
 
 
+class StockDrift(Row):
+    """One listing whose live quantity at its mall differs from Ichigen's (or could not be read)
+    at the last reconciliation (sync/reconcile.py), with its likely cause; rows of listings that
+    agree again are removed by the next reconciliation of that mall."""
+
+    mall: Identifier = Field(alias="モール")
+    sku: Text = Field("", alias="SKU")
+    mall_item_code: Identifier = Field(alias="モール商品コード")
+    mall_sku: Text = Field("", alias="モールSKU")
+    live: OptionalQuantity = Field(None, alias="モールの数")
+    available: OptionalQuantity = Field(None, alias="販売可能数")
+    last_sent: OptionalQuantity = Field(None, alias="前回送信数")
+    difference: Quantity = Field(0, alias="差")  # モールの数 − 販売可能数
+    cause: Text = Field(alias="原因")
+    fix: Text = Field("", alias="対応")  # the fix offered
+    done: Text = Field("", alias="処理")  # what a person did about it, when and who
+    error: Text = Field("", alias="エラー")
+    checked_at: JstDateTime = Field(alias="日時")
+
+
 class StockRecord(Row):
     """What Ichigen last wrote to 在庫, so that a person's change can be told apart."""
 

@@ -276,6 +276,17 @@ STOCK_PUSHES = TabSpec(
     help="各モールの商品ページへ最後に送った在庫数と、その結果です。",
     hidden=True,
 )
+STOCK_DRIFTS = TabSpec(
+    title="_在庫照合",
+    model=models.StockDrift,
+    key=("モール", "モール商品コード", "モールSKU"),
+    staff_columns=frozenset(),
+    help=(
+        "在庫照合で、モールに表示されている在庫数が Ichigen の数と違った出品と、その原因です。"
+        "同期ページで直せます。編集しないでください。"
+    ),
+    hidden=True,
+)
 
 _SIGNATURE = """
 ──────────────────
@@ -464,6 +475,7 @@ TABS: tuple[TabSpec, ...] = (
     SALES,
     SALE_TALLIES,
     LISTING_SENDS,
+    STOCK_DRIFTS,
 )
 TAB_BY_TITLE: dict[str, TabSpec] = {spec.title: spec for spec in TABS}
 

@@ -3,6 +3,7 @@
 python -m sync once                 one cycle: import orders, then push stock
 python -m sync watch --interval 60  a cycle every N seconds until Ctrl+C
 python -m sync push --dry-run       show the planned stock pushes; send nothing
+python -m sync reconcile            在庫照合: read every listing's live quantity and record differences
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sheets_schema.book import open_prepared_workbook
 from sheets_schema.cells import JST
 from sheets_schema.errors import WorkbookError, WorkbookUnavailable
 from shipping import auto_mail
+from sync import reconcile
 from sync.archive import archive_history
 from sync.connectors import ChannelConfigError, build_connectors
 from sync.engine import CycleReport, Progress, SyncEngine
@@ -146,6 +148,7 @@ def watch(
     archive: Callable[[], str] | None = None,
     mails: Callable[[], str] | None = None,
     mail_every: float = 600.0,
+    reconciliation: reconcile.Reconciliation | None = None,
 ) -> int:
     print(f"{interval:g} 秒ごとに同期します（終了は Ctrl+C）")
     archived_at: float | None = None
@@ -165,11 +168,15 @@ def watch(
                 ):
                     print(archive())  # once a day: old history out of the workbook
                     archived_at = started
+                if reconciliation is not None and (done := reconciliation.step()):
+                    print(done)  # every reconcile_minutes: read back, beside the cycles
             except (LeaseHeld, WorkbookError) as exc:  # reported, then tried again next time
                 print(f"同期できませんでした: {exc}", file=sys.stderr)
             # A セール rule in force tightens the cadence (its 同期間隔秒, or sync.sale_interval_seconds).
             wait_for_next_cycle(engine, started + min(interval, engine.sale_interval or interval))
     except KeyboardInterrupt:
+        if reconciliation is not None:
+            reconciliation.close()
         with contextlib.suppress(LeaseHeld, WorkbookError):
             engine.release_lease()  # another runner (the app's 今すぐ同期) may start at once
         print("\n同期を止めました")
@@ -212,6 +219,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="秒",
         help="間隔（秒）。省略時は設定の sync.interval_seconds",
     )
+    commands.add_parser(
+        "reconcile", help="在庫照合: 各モールに表示されている在庫数を読み、違いとその原因を記録する"
+    )
     pusher = commands.add_parser("push", help="在庫を送信する")
     pusher.add_argument("--dry-run", action="store_true", help="送信予定を表示するだけで送信しない")
     args = parser.parse_args(argv)
@@ -238,10 +248,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _archiver(engine, settings),
                 _mailer(engine, settings),
                 settings.sync.auto_mail_minutes * 60,
+                reconcile.Reconciliation(engine),
             )
         engine = build_engine(settings, progress)
         if args.command == "once":
             return run_once(engine, args.wait)
+        if args.command == "reconcile":
+            try:
+                print(
+                    reconcile.reconcile(engine, say=lambda text: progress(Progress("照合", text))).summary()
+                )
+            except LeaseHeld as exc:
+                print(f"在庫照合をしませんでした: {exc}", file=sys.stderr)
+                return 3
+            return 0
         if args.dry_run:
             return dry_run(engine)
         return run_once(engine, 0.0)

@@ -100,6 +100,26 @@ class PushResult(Model):
     sent: bool = True
 
 
+class ListingRef(Model):
+    """One listing whose live quantity reconciliation asks a mall for (a モール商品 row)."""
+
+    mall: str
+    sku: str
+    mall_item_code: str
+    mall_sku: str = ""
+
+
+class LiveQuantity(Model):
+    """What a mall shows for a listing now (``quantity``), or why it could not be read
+    (``error``, quantity None). ``fba``: Amazon ships it from its own warehouse, so the
+    quantity is Amazon's (FBA fulfillable), never one Ichigen pushes."""
+
+    listing: ListingRef
+    quantity: int | None = None
+    fba: bool = False
+    error: str = ""
+
+
 class Shipment(Model):
     mall: str
     order_number: str

@@ -99,7 +99,11 @@ def test_a_folder_or_broken_toml_as_secrets_is_explained(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("main", "argv", "expected"),
     [
-        (sync_main, ["onse"], "コマンド に 'onse' は使えません（使えるのは 'once', 'watch', 'push'）"),
+        (
+            sync_main,
+            ["onse"],
+            "コマンド に 'onse' は使えません（使えるのは 'once', 'watch', 'reconcile', 'push'）",
+        ),
         (sync_main, [], "次の引数が必要です: コマンド"),
         (
             sync_main,

@@ -176,3 +176,41 @@ def test_a_viewer_sees_bundle_proposals_and_groups_without_names_or_addresses(
     assert leaks(element_text(at), personal) == []
     for name, text in downloads.texts():
         assert leaks(text, personal) == [], name
+
+
+def test_only_an_admin_gets_the_reconciliation_fixes(tmp_path: Path) -> None:
+    """The drift table is shown to every role; 「在庫照合を今すぐ実行」 and the fixes only to 管理."""
+    from sheets_schema.book import ensure_tabs
+    from sheets_schema.changes import WriteJob
+    from sheets_schema.tabs import STOCK_DRIFTS
+
+    url = seeded(tmp_path)
+    workbook = open_prepared_workbook(load_settings({"workbook": {"sql_url": url}}), datetime.now(JST))
+    ensure_tabs(workbook, (STOCK_DRIFTS,))
+    listing = read_tables(workbook)["モール商品"].models()[0]
+    job = WriteJob()
+    row = {
+        "モール": listing.mall,
+        "SKU": listing.sku,
+        "モール商品コード": listing.mall_item_code,
+        "モールSKU": listing.mall_sku or "",
+        "モールの数": 99,
+        "販売可能数": 3,
+        "前回送信数": 3,
+        "差": 96,
+        "原因": "モール側で変更",
+        "対応": "こちらの数を送る",
+        "日時": datetime.now(JST),
+    }
+    job.append(read_tables(workbook, [STOCK_DRIFTS])[STOCK_DRIFTS.title], [row])
+    workbook.write(job)
+    for role, allowed in (("閲覧", False), ("編集", False), ("管理", True)):
+        at = page_as(url, role, "pages/sync.py")
+        assert any("モール側で変更" in set(frame.value.get("原因", [])) for frame in at.dataframe), role
+        keys = {b.key for b in at.button}
+        assert ({"drift_fix", "drift_reconcile"} <= keys) is allowed, (role, keys)
+        assert bool({"drift_fix", "drift_reconcile"} & keys) is allowed, role
+    # 管理 reads the demo malls back now: the demo malls show what was pushed (nothing yet: 0).
+    at.button(key="drift_reconcile").click().run()
+    assert not at.exception, at.exception
+    assert any("最終の在庫照合" in c.value for c in at.caption)

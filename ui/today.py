@@ -7,6 +7,8 @@ from datetime import datetime
 import streamlit as st
 
 from sheets_schema.cells import JST
+from sheets_schema.tabs import STOCK_DRIFTS
+from shop import drift_view
 from shop import sync_health as health
 from shop.orders.board import build_board
 from shop.today import today_tasks
@@ -27,6 +29,7 @@ def today_cards() -> None:
         oversold_skus=oversold_skus(),
         healths=healths,
         now=now,
+        drifts=drift_view.counts(context.snapshot().tables[STOCK_DRIFTS.title].models())[0],
     )
     st.subheader("今日やること")
     for column, task in zip(st.columns(len(tasks)), tasks, strict=True):

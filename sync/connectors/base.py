@@ -36,7 +36,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sync.errors import MallPayloadError
-from sync.models import Order, PushResult, Shipment, StockLevel
+from sync.models import ListingRef, LiveQuantity, Order, PushResult, Shipment, StockLevel
 
 # What mapping one order may raise that concerns that order only (see the module docstring).
 ORDER_PROBLEMS = (ValidationError, MallPayloadError)
@@ -142,6 +142,26 @@ class ConfirmsOrders(Protocol):
     confirm_on_import: bool
 
     def confirm_orders(self, order_numbers: Sequence[str]) -> Confirmations: ...
+
+
+class ReadsStock(Protocol):
+    """Optional: a mall whose live quantities can be read (reconciliation, sync/reconcile.py).
+
+    Rule: ``read_stock(listings)`` answers one ``LiveQuantity`` per listing, in the order given,
+    batching as the mall allows and under the connector's own rate limiters (the same buckets
+    its pushes use, so a read never pushes a mall past its limit). A listing the mall does not
+    have, or a batch refused, throttled past the retries or down, is answered with ``error``
+    and ``quantity=None``: it never stops the other listings (a mall that stays down makes the
+    rest of its listings fail fast with the same sentence). Only credentials refused raise
+    (``MallAuthError``): nothing can be read then. An empty sequence makes no call.
+    """
+
+    def read_stock(self, listings: Sequence[ListingRef]) -> list[LiveQuantity]: ...
+
+
+def reads_stock(connector: object) -> bool:
+    """Whether reconciliation can read this connector's live quantities."""
+    return callable(getattr(connector, "read_stock", None))
 
 
 def confirms_orders(connector: object) -> bool:

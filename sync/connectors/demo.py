@@ -45,7 +45,7 @@ from pydantic import Field, field_validator
 
 from sync.connectors.base import ChannelSettings, OrderPage
 from sync.errors import MallPayloadError, MallRejected
-from sync.models import Address, Order, OrderLine, PushResult, Shipment, StockLevel
+from sync.models import Address, ListingRef, LiveQuantity, Order, OrderLine, PushResult, Shipment, StockLevel
 from vocabulary import demo_rhythm
 from vocabulary import demo_shop as shop
 
@@ -666,6 +666,18 @@ class Connector:
         if changed:
             write_json_atomically(self.state_path, state)
         return results
+
+    # -- live stock (reconciliation)
+
+    def read_stock(self, listings: Sequence[ListingRef]) -> list[LiveQuantity]:
+        """What the demo mall shows: the last quantity pushed (0 before the first push)."""
+        pushed = self.pushed_stock()
+        return [
+            LiveQuantity(listing=ref, quantity=pushed.get(ref.mall_sku or ref.mall_item_code, 0))
+            if ref.mall == self.mall
+            else LiveQuantity(listing=ref, error=f"{self.display_name}に「{ref.mall}」の商品はありません")
+            for ref in listings
+        ]
 
     # -- shipments
 

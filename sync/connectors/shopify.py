@@ -14,6 +14,11 @@ example bodies; see ../shared/contracts/README.md §1 in the development workspa
   ``POST fulfillments.json`` with ``line_items_by_fulfillment_order``.
 - Stock is set per inventory item and location (``inventory_levels/set.json``); SKUs live on
   variants, which name their ``inventory_item_id``.
+- Live stock (reconciliation): ``GET inventory_levels.json?inventory_item_ids=…&location_ids=…``
+  answers ``{"inventory_levels": [{inventory_item_id, location_id, available, updated_at}]}``;
+  at least one of the two id lists is required and each holds at most 50 ids (Shopify's
+  InventoryLevel REST reference and the shopify-api-ruby 2024-10 test bodies, contract §9). An
+  item not stocked at the location has no level there. Same leaky bucket as every REST call.
 
 Ichigen's 注文番号 for a Shopify order is its numeric REST id (``450789469``), which every
 endpoint addresses directly; the ``#1001`` name staff see in the admin is kept in 備考.
@@ -33,6 +38,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from pydantic import Field, SecretStr
 
+from sync.connectors import live as live_read
 from sync.connectors.base import ORDER_PROBLEMS, ChannelSettings, OrderPage, held_cursor, skipped_order
 from sync.connectors.http import MallHttp, TokenBucket, json_body
 from sync.connectors.values import decimal_yen
@@ -42,13 +48,25 @@ from sync.errors import (
     MallRejected,
     SyncError,
 )
-from sync.models import Address, Carrier, Order, OrderLine, PushResult, Shipment, StockLevel
+from sync.models import (
+    Address,
+    Carrier,
+    ListingRef,
+    LiveQuantity,
+    Order,
+    OrderLine,
+    PushResult,
+    Shipment,
+    StockLevel,
+)
 from vocabulary.jst import JST
 from vocabulary.retry import RetryPolicy
 from vocabulary.statuses import OrderStatus
 
 # A first run (no cursor yet) looks this far back from `until`.
 FIRST_RUN_LOOKBACK = timedelta(days=30)
+# inventory_levels.json takes at most 50 inventory_item_ids a call (contract §9).
+LEVEL_IDS_MAX = 50
 # Re-read the catalogue for an unknown SKU at most this often (staff may have just added it).
 CATALOGUE_REFRESH_SECONDS = 600.0
 
@@ -574,6 +592,49 @@ class Connector:
         level = json_body(self.mall, response)
         if not isinstance(level, dict) or not isinstance(level.get("inventory_level"), dict):
             raise MallPayloadError(f"{self.mall}から在庫数の応答がありませんでした")
+
+    # -- live stock (reconciliation)
+
+    def read_stock(self, listings: Sequence[ListingRef]) -> list[LiveQuantity]:
+        """``available`` at the location stock is pushed to, 50 inventory items a call."""
+        if not listings:
+            return []
+        try:
+            location_id = self._location()
+            catalogue = self._catalogue_for(listings)  # type: ignore[arg-type]  # same attributes
+        except MallAuthError:
+            raise
+        except SyncError as exc:
+            return [live_read.failed(ref, str(exc)) for ref in listings]
+        answers: dict[int, LiveQuantity] = {}
+        items: dict[int, list[int]] = {}  # inventory item -> positions asking for it
+        for index, ref in enumerate(listings):
+            try:
+                items.setdefault(_resolve(catalogue, ref), []).append(index)  # type: ignore[arg-type]
+            except _Unresolved as exc:
+                answers[index] = live_read.failed(ref, str(exc))
+        ids = list(items)
+        refs = [listings[items[item][0]] for item in ids]  # batches run over distinct items
+        missing = f"{self.mall}のロケーション（{location_id}）にこの商品の在庫がありません"
+
+        def read(batch: list[int]) -> dict[int, LiveQuantity]:
+            wanted = ",".join(str(ids[b]) for b in batch)
+            params = {"inventory_item_ids": wanted, "location_ids": str(location_id)}
+            response = self._request("GET", f"{self._api}/inventory_levels.json", params=params)
+            levels = _list(self.mall, json_body(self.mall, response), "inventory_levels")
+            available = {
+                lv.get("inventory_item_id"): lv.get("available")
+                for lv in levels
+                if lv.get("location_id") == location_id
+            }
+            return {b: live_read.shown(refs[b], available.get(ids[b]), missing=missing) for b in batch}
+
+        item_answers: dict[int, LiveQuantity] = {}
+        live_read.in_batches(refs, range(len(ids)), LEVEL_IDS_MAX, read, item_answers)
+        for position, item in enumerate(ids):
+            for index in items[item]:  # one inventory item may back several listings
+                answers[index] = item_answers[position].model_copy(update={"listing": listings[index]})
+        return live_read.ordered(listings, answers)
 
     # -- shipments
 

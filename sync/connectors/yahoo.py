@@ -26,6 +26,12 @@ request shapes and low for response XML, so parsing is lenient about where a fie
   vendor sample); any 4xx or a ``Status`` other than OK is taken as "this order, not the call".
 - ``setStock`` is form-encoded: ``item_code=code[:subcode],…`` and ``quantity=n,…`` (≤1,000
   codes; a plain number is absolute); per-item failures carry ``<ErrorCode>``.
+- Live stock (reconciliation): ``getStock`` is a form POST like setStock (``seller_id``,
+  ``item_code=code[:subcode],…`` ≤ 1,000 codes), answering one ``<Result>`` per code with
+  ``ItemCode``, ``SubCode`` and ``Quantity`` (request: developer.yahoo.co.jp/webapi/shopping/
+  getStock.html; response elements as read by JSPSystem/yahoo-shopping-api-client, contract §7:
+  response XML is assembled, low confidence, so a code without a Result is reported, not
+  guessed). No rate limit is published; the connector's one bucket (1 call/s) serves it too.
 - ``orderShipStatusChange`` sets ``ShipStatus`` 3 (出荷済み) with ``ShipCompanyCode``,
   ``ShipInvoiceNumber1`` and ``ShipDate`` (``YYYYMMDD``).
 - Errors are ``<Error><Message>…</Message><Code>…</Code></Error>``.
@@ -50,10 +56,21 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pydantic import Field, SecretStr
 
+from sync.connectors import live as live_read
 from sync.connectors.base import ORDER_PROBLEMS, ChannelSettings, OrderPage, order_problem, skipped_order
 from sync.connectors.http import MallHttp, TokenBucket
 from sync.errors import MallAuthError, MallPayloadError, MallRejected, SyncError
-from sync.models import Address, Carrier, Order, OrderLine, PushResult, Shipment, StockLevel
+from sync.models import (
+    Address,
+    Carrier,
+    ListingRef,
+    LiveQuantity,
+    Order,
+    OrderLine,
+    PushResult,
+    Shipment,
+    StockLevel,
+)
 from vocabulary.jst import JST
 from vocabulary.retry import RetryPolicy
 from vocabulary.statuses import OrderStatus
@@ -645,6 +662,41 @@ class Connector:
                     f": {message}" if message else ""
                 )
         return errors
+
+    # -- live stock (reconciliation)
+
+    def read_stock(self, listings: Sequence[ListingRef]) -> list[LiveQuantity]:
+        """Quantities Yahoo! shows, ``stock_batch_size`` item codes a getStock call."""
+        answers: dict[int, LiveQuantity] = {}
+        codes: dict[int, str] = {}
+        for index, ref in enumerate(listings):
+            code = _stock_code(ref)  # type: ignore[arg-type]  # the same two attributes
+            if code is None:
+                answers[index] = live_read.failed(
+                    ref, f"商品コード「{ref.mall_item_code}」は{self.mall}の商品コードとして読めません"
+                )
+            else:
+                codes[index] = code
+
+        def read(batch: list[int]) -> dict[int, LiveQuantity]:
+            form = {"seller_id": self.settings.seller_id, "item_code": ",".join(codes[i] for i in batch)}
+            root = self._call("getStock", data=form, signed=False)
+            shown: dict[str, str] = {}
+            for result in root.findall(".//Result"):
+                code, sub = _text(result.findtext("ItemCode")), _text(result.findtext("SubCode"))
+                shown[f"{code}:{sub}" if sub else code] = _text(result.findtext("Quantity"))
+            missing = f"{self.mall}に商品コード「{{}}」の在庫がありません（商品コード・個別商品コードを確認してください）"
+            return {
+                i: live_read.shown(
+                    listings[i],
+                    int(shown[codes[i]]) if shown.get(codes[i], "").isdigit() else shown.get(codes[i]),
+                    missing=missing.format(codes[i]),
+                )
+                for i in batch
+            }
+
+        live_read.in_batches(listings, list(codes), self.settings.stock_batch_size, read, answers)
+        return live_read.ordered(listings, answers)
 
     # -- shipments
 

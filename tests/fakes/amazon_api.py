@@ -52,6 +52,7 @@ REFRESH_TOKEN = "Atzr|IwEBIichigen-fake-refresh"
 TOKEN_PATH = "/auth/o2/token"
 ORDERS_PATH = "/orders/v0/orders"
 LISTINGS_PATH = "/listings/2021-08-01/items/"
+FBA_SUMMARIES_PATH = "/fba/inventory/v1/summaries"
 
 LIMITS = {
     "getOrders": (0.0167, 20),
@@ -59,6 +60,7 @@ LIMITS = {
     "confirmShipment": (2.0, 10),
     "getListingsItem": (5.0, 10),
     "patchListingsItem": (5.0, 5),
+    "getInventorySummaries": (2.0, 2),
 }
 QUOTA_BODY = {
     "errors": [
@@ -126,6 +128,7 @@ class Listing:
     quantity: int | None = None
     held: int | None = None  # ACCEPTED with hold_submissions, not applied yet
     issues: list[dict] = field(default_factory=list)  # shown with includedData=issues
+    fba: int | None = None  # FBA fulfillable quantity: the listing ships from Amazon's network
 
 
 class RecordedRequest(Recorded):
@@ -180,6 +183,8 @@ class FakeAmazon(FaultInjection, LoopbackServer):
         self.token_lifetime = 3600
         self.refresh_token = REFRESH_TOKEN
         self.hold_submissions = False  # ACCEPTED but not applied yet
+        # The fulfillmentChannelCode an FBA listing shows (UNVERIFIED for JP: "AMAZON_JP").
+        self.fba_channel_code = "AMAZON_JP"
         self.rdt_tokens: set[str] = set()
         self.shipments: list[dict] = []
         self._tokens: dict[str, float] = {}  # access token -> bucket-clock expiry
@@ -196,6 +201,7 @@ class FakeAmazon(FaultInjection, LoopbackServer):
                 ("POST", ORDERS_PATH + "/{order_id}/shipmentConfirmation"): self._confirm_call,
                 ("GET", LISTINGS_PATH + "{seller}/{sku}"): self._listing_call,
                 ("PATCH", LISTINGS_PATH + "{seller}/{sku}"): self._listing_call,
+                ("GET", FBA_SUMMARIES_PATH): self._summaries_call,
             }
         )
 
@@ -408,6 +414,46 @@ class FakeAmazon(FaultInjection, LoopbackServer):
         self._admit("patchListingsItem")
         return 200, self._patch(listing, call.body)
 
+    def _summaries_call(self, call: RecordedRequest) -> tuple[int, Any]:
+        """getInventorySummaries (fbaInventory.json): granularity and one marketplace required,
+        ``sellerSkus`` ≤ 50; FBA listings only (merchant-fulfilled SKUs are not in it)."""
+        query = call.query
+        for name, value in (
+            ("granularityType", "Marketplace"),
+            ("granularityId", MARKETPLACE_ID),
+            ("marketplaceIds", MARKETPLACE_ID),
+        ):
+            if query.get(name) != [value]:
+                raise _invalid(f"{name} is required")
+        skus = [s for s in (query.get("sellerSkus") or [""])[0].split(",") if s]
+        if len(skus) > 50:
+            raise _invalid("sellerSkus accepts at most 50 SKUs")
+        self._admit("getInventorySummaries")
+        details = query.get("details") == ["true"]
+        summaries = []
+        for sku in skus or list(self._listings):
+            listing = self._listings.get(sku)
+            if listing is None or listing.fba is None:
+                continue
+            summary: dict[str, Any] = {
+                "asin": listing.asin,
+                "fnSku": f"X00{listing.asin[-7:]}",
+                "sellerSku": sku,
+                "condition": "NewItem",
+                "lastUpdatedTime": amz_time(self.clock()),
+                "productName": listing.title,
+                "totalQuantity": listing.fba,
+                "stores": [],
+            }
+            if details:
+                summary["inventoryDetails"] = {"fulfillableQuantity": listing.fba}
+            summaries.append(summary)
+        granularity = {"granularityType": "Marketplace", "granularityId": MARKETPLACE_ID}
+        return 200, {
+            "payload": {"granularity": granularity, "inventorySummaries": summaries},
+            "pagination": {},
+        }
+
     def _admit(self, operation: str) -> None:
         if not self.buckets[operation].admit():
             raise _Error(429, QUOTA_BODY)
@@ -558,7 +604,9 @@ class FakeAmazon(FaultInjection, LoopbackServer):
             ]
         if "issues" in included:
             item["issues"] = copy.deepcopy(listing.issues)
-        if "fulfillmentAvailability" in included and listing.quantity is not None:
+        if "fulfillmentAvailability" in included and listing.fba is not None:
+            item["fulfillmentAvailability"] = [{"fulfillmentChannelCode": self.fba_channel_code}]
+        elif "fulfillmentAvailability" in included and listing.quantity is not None:
             item["fulfillmentAvailability"] = [
                 {"fulfillmentChannelCode": "DEFAULT", "quantity": listing.quantity}
             ]

@@ -72,6 +72,7 @@ GET = ORDER_ROOT + "getOrder/"
 SHIPPING = ORDER_ROOT + "updateOrderShipping/"
 CONFIRM = ORDER_ROOT + "confirmOrder/"
 BULK_UPSERT = "/es/2.0/inventories/bulk-upsert"
+BULK_GET = "/es/2.0/inventories/bulk-get"
 RESULT_CAP = 15_000
 MAX_WINDOW = timedelta(days=63)
 DELIVERY_COMPANY_CODES = frozenset(str(c) for c in range(1000, 1032))
@@ -187,6 +188,7 @@ class FakeRakuten(FaultInjection, LoopbackServer):
         self.faults = Faults()
         self.inventory: dict[tuple[str, str], int] = {}
         self._inventory_spacing = Spacing()
+        self._read_spacing = Spacing()
         self._orders: dict[str, dict] = {}
         self._sequence = 0
         self._ids = 10_000_000
@@ -198,6 +200,7 @@ class FakeRakuten(FaultInjection, LoopbackServer):
                 ("POST", SHIPPING): self._ship,
                 ("POST", CONFIRM): self._confirm,
                 ("POST", BULK_UPSERT): self._bulk_upsert,
+                ("POST", BULK_GET): self._bulk_get,
             }
         )
 
@@ -639,6 +642,30 @@ class FakeRakuten(FaultInjection, LoopbackServer):
             self.lose_confirm_answers -= 1
             return dropped()
         return Reply(self.confirm_error_status if refused else 200, {"MessageModelList": messages})
+
+    def _bulk_get(self, body: dict) -> Reply:
+        """inventories.bulk.get (contract §6): ≤ 1000 pairs, 5 requests/s; pairs RMS does not
+        have are absent from the answer, no error; manageNumber is matched lower-cased."""
+        if not self._read_spacing.admit(self.bucket_clock(), 1.0 / 5):
+            return Reply(429, THROTTLED_BODY)
+        entries = body.get("inventories")
+        if not isinstance(entries, list) or not 1 <= len(entries) <= 1000:
+            error = {"code": "IE0001", "message": "inventories must contain 1 to 1000 items."}
+            return Reply(400, {"errors": [error | {"metadata": {"propertyPath": "inventories"}}]})
+        found = []
+        for entry in entries:
+            key = (str(entry.get("manageNumber", "")).lower(), str(entry.get("variantId", "")))
+            if key in self.inventory:
+                found.append(
+                    {
+                        "manageNumber": key[0],
+                        "variantId": key[1],
+                        "quantity": self.inventory[key],
+                        "created": "2026-01-05T10:00:00+09:00",
+                        "updated": self.clock().astimezone(JST).isoformat(timespec="seconds"),
+                    }
+                )
+        return Reply(200, {"inventories": found})
 
     def _bulk_upsert(self, body: dict) -> Reply:
         now = self.bucket_clock()

@@ -736,6 +736,8 @@ class FakeShopify(FaultInjection, LoopbackServer):
         locations = _id_list(call.query, "location_ids")
         if not items and not locations:
             raise _bad_request("inventory_item_ids or location_ids must be present")
+        if len(items) > 50 or len(locations) > 50:  # each id list holds at most 50 (contract §9)
+            raise _bad_request("inventory_item_ids and location_ids accept at most 50 ids")
         levels = [
             self._level_json(item, location, available)
             for (item, location), available in self._levels.items()

@@ -239,6 +239,8 @@ class FakeYahoo(FaultInjection, LoopbackServer):
         with self._lock:
             if api == "setStock":
                 reply = self._set_stock(body)
+            elif api == "getStock":
+                reply = self._get_stock(body)
             else:
                 req = _parse_req(body)
                 if _text(req, "SellerId") != self.seller_id:
@@ -397,6 +399,29 @@ class FakeYahoo(FaultInjection, LoopbackServer):
         return _xml_reply(
             '<ResultSet totalResultsAvailable="1" totalResultsReturned="1" firstResultPosition="1">'
             "<Result><Status>OK</Status></Result></ResultSet>"
+        )
+
+    def _get_stock(self, body: bytes) -> Reply:
+        """getStock (contract §7): form POST, ≤ 1,000 item codes, one <Result> per code Yahoo!
+        has (a code it does not know gets no Result: the response for it is UNVERIFIED)."""
+        form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+        if form.get("seller_id") != [self.seller_id]:
+            raise _ApiError(400, "Invalid Parameter: seller_id", "ed-00001")
+        codes = [c for c in (form.get("item_code") or [""])[0].split(",") if c]
+        if not codes or len(codes) > MAX_STOCK_CODES:
+            raise _ApiError(400, "Invalid Parameter: item_code (1 to 1000)", "ed-00002")
+        results = []
+        for code in codes:
+            if code not in self.stock:
+                continue
+            item, _, sub = code.partition(":")
+            results.append(
+                f"<Result><SellerId>{self.seller_id}</SellerId><ItemCode>{escape(item)}</ItemCode>"
+                f"<SubCode>{escape(sub)}</SubCode><Quantity>{self.stock[code]}</Quantity></Result>"
+            )
+        return _xml_reply(
+            f'<ResultSet totalResultsAvailable="{len(results)}" totalResultsReturned="{len(results)}" '
+            f'firstResultPosition="1">{"".join(results)}</ResultSet>'
         )
 
     def _set_stock(self, body: bytes) -> Reply:
