@@ -114,7 +114,8 @@ def test_the_delivery_slips_download_as_a_pdf_from_the_shipping_page(
     context = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True)
     page = context.new_page()
     page.goto(f"{app.url}/shipping")
-    grid = page.get_by_test_id("stDataFrame").first
+    # The 発送待ち list (the 同梱 section above it may have a table of its own).
+    grid = page.locator(".st-key-shipping_orders").get_by_test_id("stDataFrame")
     expect(grid).to_be_visible(timeout=30_000)
     wait_for_app(page)
     expect(page.get_by_text("出荷する注文を上の表で選んでください")).to_be_visible()
