@@ -400,6 +400,9 @@ class OrderRule(Row):
     # Names or phone numbers of buyers to watch (a repeat problem customer).
     buyers: NameList = Field((), alias="購入者")
     gift: OptionalOnOff = Field(None, alias="ギフト")
+    # ON: the buyer's first order (no earlier order with the same phone or own mail address in
+    # 受注); OFF: a repeat buyer. An order with neither is unknown and matches neither.
+    first_time: OptionalOnOff = Field(None, alias="初回購入")
     # Actions.
     set_status: Annotated[RuleStatus | None, BeforeValidator(blank_to_none)] = Field(
         None, alias="ステータスにする"

@@ -73,7 +73,7 @@ from sync.models import Order, PushResult, StockLevel, SyncRun
 from sync.orders import ImportCounts, OrderBook, OrderView
 from sync.push import PlannedPush, mark_unconfirmed, mirror_mall_sales, plan_pushes, record_results
 from sync.resolve import SkuResolver
-from sync.rules import RuleSet
+from sync.rules import BuyerHistory, RuleSet, buyer_keys
 from sync.sale import SalePolicy
 from sync.sale_state import count_sales, policy_for
 from sync.sets import DIGEST_KEY, SetBook, read_sets
@@ -106,6 +106,23 @@ CYCLE_TABS = (*PARSED_TABS, *ON_DEMAND_TABS, STOCK_MOVEMENTS, SYNC_LOG, RULE_ACT
 PUSH_TABS = (STOCK, MALL_LISTINGS, STOCK_PUSHES, SALES, SALE_TALLIES)
 # How stale the 同期 page's "last successful import" may get before a quiet cycle writes it.
 HEARTBEAT_EVERY = timedelta(minutes=5)
+
+
+def _buyer_history(orders: Table[Any]) -> BuyerHistory:
+    """Who ordered when, from 受注's phone, mail and order time cells (no row parsed whole)."""
+    history = BuyerHistory()
+    grid = orders.grid
+    if not orders.writable:
+        return history
+    phone, mail, ordered = (orders.column(h) for h in ("電話番号", "メールアドレス", "注文日時"))
+    for row in grid.rows:
+        cells = [row[c] if c < len(row) else "" for c in (phone, mail, ordered)]
+        try:
+            at = datetime.fromisoformat(cells[2]).replace(tzinfo=JST)
+        except ValueError:
+            continue  # a row with a bad time is an input error: not a buyer's history
+        history.add(buyer_keys(cells[0], cells[1]), at)
+    return history
 
 
 def now_jst() -> datetime:
@@ -689,6 +706,8 @@ class SyncEngine:
         self.check_lease(system, job)
         book = OrderBook(read.orders, read.lines)
         book.rules, book.rules_at, book.rules_run = RuleSet.from_table(tables[ORDER_RULES.title]), now, run_id
+        if book.rules.runs and book.rules.needs_history and fetches:
+            book.rules.history = _buyer_history(read.orders.table)  # 初回購入: three raw cells a row
         product_skus = [p.sku for p in tables[PRODUCTS.title].models()]
         resolver = SkuResolver(tables[MALL_LISTINGS.title].models(), product_skus)
         sets = read_sets(tables[SET_COMPONENTS.title], product_skus)

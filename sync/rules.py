@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -40,6 +40,49 @@ def _digits(text: str | None) -> str:
     return "".join(c for c in unicodedata.normalize("NFKC", text or "") if c.isdigit())
 
 
+# Malls' relay addresses stand for one order or one mall's buyer, not a person: not a key.
+RELAY_DOMAINS = ("fw.rakuten.ne.jp", "marketplace.amazon.co.jp")
+
+
+def buyer_keys(phone: str | None, email: str | None) -> frozenset[str]:
+    """The buyer as far as the order tells: a full phone number and an own mail address.
+    Empty when neither is there (Amazon's restricted data): unknown stays unknown."""
+    keys = set()
+    digits = _digits(phone)
+    if len(digits) >= 10:
+        keys.add(f"tel:{digits}")
+    mail = (email or "").strip().lower()
+    if "@" in mail and not mail.endswith(RELAY_DOMAINS):
+        keys.add(f"mail:{mail}")
+    return frozenset(keys)
+
+
+class BuyerHistory:
+    """When each buyer key first ordered, for 初回購入: built from 受注 (the workbook's orders;
+    the archive is not consulted, so a buyer whose only earlier orders were archived counts
+    as new) and told about each order a job creates."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, datetime] = {}
+
+    def add(self, keys: Iterable[str], at: datetime) -> None:
+        for key in keys:
+            if key not in self.first or at < self.first[key]:
+                self.first[key] = at
+
+    def first_time(self, facts: OrderFacts) -> bool | None:
+        if not facts.keys:
+            return None
+        return not any(self.first.get(k, facts.ordered_at) < facts.ordered_at for k in facts.keys)
+
+    @classmethod
+    def of_orders(cls, orders: Iterable[Order]) -> BuyerHistory:
+        found = cls()
+        for order in orders:
+            found.add(buyer_keys(order.phone, order.email), order.ordered_at)
+        return found
+
+
 @dataclass(frozen=True)
 class OrderFacts:
     """What conditions look at, folded once per order."""
@@ -54,6 +97,9 @@ class OrderFacts:
     buyer: str
     recipient: str
     phone: str
+    ordered_at: datetime
+    keys: frozenset[str]  # who the buyer is, where the data tells (see buyer_keys)
+    first_time: bool | None = None  # from the rule set's BuyerHistory; None: cannot tell
 
     @classmethod
     def of(cls, order: Order, lines: Iterable[OrderLine]) -> OrderFacts:
@@ -68,6 +114,8 @@ class OrderFacts:
             buyer=_fold(order.buyer_name),
             recipient=_fold(order.recipient_name),
             phone=_digits(order.phone),
+            ordered_at=order.ordered_at,
+            keys=buyer_keys(order.phone, order.email),
         )
 
     @property
@@ -145,6 +193,8 @@ class CompiledRule:
             )
         if r.gift is not None:
             found.append(lambda f, want=r.gift: f.gift == want)
+        if r.first_time is not None:
+            found.append(lambda f, want=r.first_time: f.first_time is want)
         return tuple(found)
 
     def matches(self, facts: OrderFacts) -> bool:
@@ -177,6 +227,8 @@ class Applied:
 class RuleSet:
     rules: list[CompiledRule] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Set by the caller when a rule asks 初回購入 (``needs_history``).
+    history: BuyerHistory | None = None
 
     @classmethod
     def from_table(cls, table: Table[Any] | None) -> RuleSet:
@@ -199,6 +251,10 @@ class RuleSet:
     def runs(self) -> bool:
         return bool(self.rules) and not self.problems
 
+    @property
+    def needs_history(self) -> bool:
+        return any(c.rule.first_time is not None for c in self.rules)
+
     def evaluate(self, order: Order, lines: Sequence[OrderLine]) -> tuple[Order, list[Applied]]:
         """The order with every matching rule's actions laid over it, and what each changed.
         Only open orders are touched (a shipped or cancelled one is history). Conditions look
@@ -206,6 +262,9 @@ class RuleSet:
         if not self.runs or order.status not in OPEN:
             return order, []
         facts = OrderFacts.of(order, lines)
+        if self.history is not None:
+            facts = replace(facts, first_time=self.history.first_time(facts))
+            self.history.add(facts.keys, facts.ordered_at)  # a second order in one batch is a repeat
         applied: list[Applied] = []
         working = _Working(order.status, order.note, order.tags, order.carrier)
         for compiled in self.rules:

@@ -274,3 +274,57 @@ def test_a_viewer_sees_the_rules_and_the_dry_run_but_cannot_apply(sql_url: str) 
     assert not at.exception
     assert not [b for b in at.button if b.key == "rules_apply_now"]
     assert any("ルールの適用には「編集」以上の権限が必要です" in i.value for i in at.info)
+
+
+def test_first_time_buyers_are_told_from_repeat_ones_by_phone_or_own_mail_never_a_relay() -> None:
+    from sync.rules import BuyerHistory
+
+    rules = ruleset(
+        rule(1, "初めて", 初回購入="ON", タグを付ける="初回"),
+        rule(2, "また", 初回購入="OFF", タグを付ける="リピート"),
+    )
+    earlier = order(注文番号="A-1", 注文日時=NOW - timedelta(days=30), 電話番号="090-1111-2222")
+    relay_earlier = order(
+        注文番号="A-2",
+        注文日時=NOW - timedelta(days=30),
+        電話番号=None,
+        メールアドレス="x@pc.fw.rakuten.ne.jp",
+    )
+    rules.history = BuyerHistory.of_orders([earlier, relay_earlier])
+    repeat, _ = rules.evaluate(order(注文番号="B-1", 電話番号="０９０１１１１２２２２"), [line()])
+    new, _ = rules.evaluate(order(注文番号="B-2", 電話番号="080-9999-0000"), [line()])
+    relay, applied = rules.evaluate(
+        order(注文番号="B-3", 電話番号=None, メールアドレス="x@pc.fw.rakuten.ne.jp"), [line()]
+    )
+    assert (repeat.tags, new.tags) == ("リピート", "初回")
+    assert relay.tags == "" and applied == []  # a relay address says nothing about who it is
+    later = NOW + timedelta(minutes=5)
+    again, _ = rules.evaluate(order(注文番号="B-4", 注文日時=later, 電話番号="080-9999-0000"), [line()])
+    assert again.tags == "リピート"  # the same new buyer's second order in one batch
+
+
+def test_the_engine_tags_first_time_buyers_among_the_orders_it_imports(tmp_path: Path) -> None:
+    shop = sqlite_shop(tmp_path)
+    _rules(
+        shop,
+        [{"順番": "1", "ルール名": "初めての方", "有効": "ON", "初回購入": "ON", "タグを付ける": "初回"}],
+    )
+    before = shop.tables()["受注"].models()
+
+    def keys(o: Order) -> set[str]:  # a phone and an own address, as plainly as can be
+        digits = "".join(c for c in (o.phone or "") if c.isdigit())
+        return {k for k in (digits, o.email) if k}
+
+    seen = set().union(*(keys(o) for o in before))
+    shop.engine().run_once()
+    known = {(b.mall, b.order_number) for b in before}
+    new = [o for o in shop.tables()["受注"].models() if (o.mall, o.order_number) not in known]
+    open_new = [o for o in new if o.status in ("新規", "入金待ち", "発送待ち", "保留")]
+    returning = [o for o in open_new if keys(o) & seen]
+    counted = [k for o in open_new for k in keys(o)]
+    firsts = [
+        o for o in open_new if keys(o) and not keys(o) & seen and all(counted.count(k) == 1 for k in keys(o))
+    ]
+    assert returning and firsts  # the demo's regulars come back; new people buy too
+    assert all("初回" not in o.tags for o in returning)
+    assert all(o.tags == "初回" for o in firsts)

@@ -20,7 +20,7 @@ from sheets_schema.changes import WriteJob
 from sheets_schema.models import Order, OrderLine, OrderRule
 from sheets_schema.parsing import Table
 from sheets_schema.tabs import ORDER_LINES, ORDER_RULES, ORDERS, RULE_ACTIONS
-from sync.rules import OPEN, Applied, CompiledRule, RuleSet, action_rows, with_notes
+from sync.rules import OPEN, Applied, BuyerHistory, CompiledRule, RuleSet, action_rows, with_notes
 
 OrderKey = tuple[str, str]
 # The columns a rule writes on 受注 (「メール」 is a request recorded in _ルール適用 only).
@@ -53,6 +53,8 @@ def dry_run(
     were still at its mall status, open), and how; ON or OFF alike, nothing written."""
     since = now - timedelta(days=days)
     compiled = RuleSet([CompiledRule.of(rule, 0)])
+    if compiled.needs_history:
+        compiled.history = BuyerHistory.of_orders(tables[ORDERS.title].models())
     lines = _lines_by_order(tables)
     found = []
     for order in tables[ORDERS.title].models():
@@ -107,6 +109,8 @@ def apply_now(tables: Mapping[str, Table[Any]], *, now: datetime) -> RuleWrite:
         )
         return result
     orders, actions = tables[ORDERS.title], tables[RULE_ACTIONS.title]
+    if rules.needs_history:
+        rules.history = BuyerHistory.of_orders(orders.models())
     lines = _lines_by_order(tables)
     run = f"手動-{now:%Y%m%d%H%M%S}-{uuid.uuid4().hex[:4]}"
     rows: list[dict[str, Any]] = []
