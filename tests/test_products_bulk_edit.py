@@ -430,23 +430,29 @@ def test_a_stock_change_is_settled_and_its_push_planned_then_sent(demo, fresh_ca
     settings = _settings(url)
     SyncEngine(workbook, build_connectors(settings), settings.sync).run_once(fetch=False)  # malls in sync
     ledger_before = {m.movement_id for m in read_tables(workbook)["在庫移動"].models()}
-    first = read_tables(workbook)["在庫"].models()[0]
+    tables = read_tables(workbook)
+    # A SKU in no set: a set's 販売可能数 (and its listings' pushes) follow its components.
+    in_sets = {c.set_sku for c in tables["セット構成"].models()} | {
+        c.component_sku for c in tables["セット構成"].models()
+    }
+    row, first = next((i, s) for i, s in enumerate(tables["在庫"].models()) if s.sku not in in_sets)
     last_sent = {p.sku: p.quantity for p in read_tables(workbook)["_在庫送信"].models()}[first.sku]
     at = page(url)
-    at.session_state["stock_editor_0"] = diff({0: {"実在庫": 50}})
+    target = first.on_hand + 7  # a number the sheet does not have yet
+    at.session_state["stock_editor_0"] = diff({row: {"実在庫": target}})
     at.run()
     click(at, "stock_check")
     click(at, "stock_apply")
     assert not at.exception
     tables = read_tables(workbook)
     new = [m for m in tables["在庫移動"].models() if m.movement_id not in ledger_before]
-    assert [(m.kind, m.sku, m.quantity) for m in new] == [("手動調整", "TWL-FACE-WH", 50 - first.on_hand)]
-    available = 50 - first.allocated - first.safety_stock
-    assert tables["在庫"].models()[0].available == available
+    assert [(m.kind, m.sku, m.quantity) for m in new] == [("手動調整", first.sku, 7)]
+    available = max(0, target - first.allocated - first.safety_stock)
+    assert tables["在庫"].models()[row].available == available
     (planned,) = tables_shown(at, "今回送信数")
     assert set(planned.columns) == {"SKU", "モール", "前回送信数", "今回送信数", "理由"}
     assert planned[["SKU", "前回送信数", "今回送信数", "理由"]].drop_duplicates().values.tolist() == [
-        ["TWL-FACE-WH", str(last_sent), available, "数量変更"]
+        [first.sku, str(last_sent), available, "数量変更"]
     ]
     assert set(planned["モール"]) == {"楽天", "Amazon", "Yahoo!", "Shopify"}
     click(at, "stock_push_send")
@@ -454,7 +460,7 @@ def test_a_stock_change_is_settled_and_its_push_planned_then_sent(demo, fresh_ca
     assert [s.value for s in at.success] == [
         "4 件の在庫数をモールへ送信しました（楽天 1 件・Amazon 1 件・Yahoo! 1 件・Shopify 1 件）"
     ]
-    pushes = [p for p in read_tables(workbook)["_在庫送信"].models() if p.sku == "TWL-FACE-WH"]
+    pushes = [p for p in read_tables(workbook)["_在庫送信"].models() if p.sku == first.sku]
     assert {(p.quantity, p.state) for p in pushes} == {(available, "確認済")} and len(pushes) == 4
 
 
