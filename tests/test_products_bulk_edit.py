@@ -126,10 +126,20 @@ def test_a_valid_edit_becomes_one_job_with_a_before_after_preview(demo) -> None:
     tables = read_tables(workbook)
     before = grids(workbook)
     frame = stock_frame(tables)
+    stock = tables["在庫"].models()
+    # New values the demo's sheet does not already hold, whatever its date.
+    first, fourth, sixth = stock[0].on_hand + 3, stock[3].on_hand + 5, stock[5].on_hand + 2
+    safety = stock[3].safety_stock + 1
     plan = bulk_edit.plan_edits(
         tables["在庫"],
         frame,
-        diff({0: {"実在庫": 50.0}, 3: {"安全在庫": 6, "実在庫": "20"}, 5: {"実在庫": 0}}),
+        diff(
+            {
+                0: {"実在庫": float(first)},
+                3: {"安全在庫": safety, "実在庫": str(fourth)},
+                5: {"実在庫": sixth},
+            }
+        ),
     )
     assert plan.ok, [str(e) for e in plan.errors]
     preview = plan.preview()
@@ -137,14 +147,19 @@ def test_a_valid_edit_becomes_one_job_with_a_before_after_preview(demo) -> None:
         "行": "2",
         "キー": "TWL-FACE-WH",
         "列": "実在庫",
-        "変更前": str(tables["在庫"].models()[0].on_hand),
-        "変更後": "50",
+        "変更前": str(stock[0].on_hand),
+        "変更後": str(first),
     }
     assert plan.summary().startswith("3 行")
     assert len(plan.changes) == 4
     workbook.write(plan.job(tables["在庫"]))
     expected = [list(r) for r in before["在庫"]]
-    expected[0][1], expected[3][1], expected[3][3], expected[5][1] = "50", "20", "6", "0"
+    expected[0][1], expected[3][1], expected[3][3], expected[5][1] = (
+        str(first),
+        str(fourth),
+        str(safety),
+        str(sixth),
+    )
     after = grids(workbook)
     assert after["在庫"] == expected  # exactly the edited cells, nothing else
     assert after["商品"] == before["商品"]
