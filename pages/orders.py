@@ -61,8 +61,12 @@ for column, (status, count) in zip(st.columns(len(counts)), counts.items(), stri
     column.metric(status, f"{count:,}", border=True, help=f"ステータスが「{status}」の注文の件数")
 
 review_label = f"要確認（{board.queue_orders:,} 件）"
+# The ルール tab runs only while it is open (its dry run goes over every order): tabs rerun
+# on change, and each knows whether it is the one shown.
 list_tab, queue_tab, rules_tab = st.tabs(
-    ["受注一覧", f"**{review_label}**" if board.queue_orders else review_label, "ルール"]
+    ["受注一覧", f"**{review_label}**" if board.queue_orders else review_label, "ルール"],
+    key="orders_tabs",
+    on_change="rerun",
 )
 
 # -- the order list
@@ -152,4 +156,5 @@ with queue_tab:
 # -- 受注ルール: the dry run and applying them now
 
 with rules_tab:
-    order_rules.rules_tab(role)
+    if rules_tab.open:
+        order_rules.rules_tab(role)

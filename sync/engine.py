@@ -706,8 +706,8 @@ class SyncEngine:
         self.check_lease(system, job)
         book = OrderBook(read.orders, read.lines)
         book.rules, book.rules_at, book.rules_run = RuleSet.from_table(tables[ORDER_RULES.title]), now, run_id
-        if book.rules.runs and book.rules.needs_history and fetches:
-            book.rules.history = _buyer_history(read.orders.table)  # 初回購入: three raw cells a row
+        # 初回購入: who ordered when, from three raw cells a row — only if an order is created.
+        book.rules.history_source = lambda: _buyer_history(read.orders.table)
         product_skus = [p.sku for p in tables[PRODUCTS.title].models()]
         resolver = SkuResolver(tables[MALL_LISTINGS.title].models(), product_skus)
         sets = read_sets(tables[SET_COMPONENTS.title], product_skus)

@@ -227,8 +227,10 @@ class Applied:
 class RuleSet:
     rules: list[CompiledRule] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    # Set by the caller when a rule asks 初回購入 (``needs_history``).
+    # For 初回購入 (``needs_history``): given, or built by ``history_source`` on the first order
+    # evaluated (a cycle that creates no order never reads who bought what).
     history: BuyerHistory | None = None
+    history_source: Callable[[], BuyerHistory] | None = None
 
     @classmethod
     def from_table(cls, table: Table[Any] | None) -> RuleSet:
@@ -262,6 +264,8 @@ class RuleSet:
         if not self.runs or order.status not in OPEN:
             return order, []
         facts = OrderFacts.of(order, lines)
+        if self.history is None and self.history_source is not None and self.needs_history:
+            self.history = self.history_source()
         if self.history is not None:
             facts = replace(facts, first_time=self.history.first_time(facts))
             self.history.add(facts.keys, facts.ordered_at)  # a second order in one batch is a repeat

@@ -225,6 +225,8 @@ def test_the_rules_tab_dry_runs_an_off_rule_then_applies_the_on_rules_and_undo_w
     from tests.test_orders_board import open_page, select_rows, stored
 
     at = open_page(sql_url)
+    at.session_state["orders_tabs"] = "ルール"  # the tab runs only while it is open
+    at.run()
     untouched = stored(sql_url)["受注"].grid.rows
     at.selectbox(key="rules_dry_name").set_value("沖縄・離島").run()
     at.selectbox(key="rules_dry_days").set_value(90).run()
@@ -271,6 +273,8 @@ def test_a_viewer_sees_the_rules_and_the_dry_run_but_cannot_apply(sql_url: str) 
     sign_in(at, "viewer@example.com", "閲覧")
     at.run()
     at.switch_page("pages/orders.py").run()
+    at.session_state["orders_tabs"] = "ルール"
+    at.run()
     assert not at.exception
     assert not [b for b in at.button if b.key == "rules_apply_now"]
     assert any("ルールの適用には「編集」以上の権限が必要です" in i.value for i in at.info)
@@ -328,3 +332,13 @@ def test_the_engine_tags_first_time_buyers_among_the_orders_it_imports(tmp_path:
     assert returning and firsts  # the demo's regulars come back; new people buy too
     assert all("初回" not in o.tags for o in returning)
     assert all(o.tags == "初回" for o in firsts)
+
+
+def test_the_rules_tab_does_no_work_until_it_is_opened(sql_url: str) -> None:
+    from tests.test_orders_board import open_page
+
+    at = open_page(sql_url)
+    assert not [s for s in at.selectbox if s.key == "rules_dry_name"]  # no dry run on the list's reruns
+    at.session_state["orders_tabs"] = "ルール"
+    at.run()
+    assert [s for s in at.selectbox if s.key == "rules_dry_name"]
