@@ -22,7 +22,7 @@ queue the runner works from.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -32,9 +32,10 @@ from settings import Settings
 from sheets_schema.book import read_tables
 from sheets_schema.changes import WriteJob
 from sheets_schema.errors import StaleWorkbookError
-from sheets_schema.models import MAIL_KINDS, MailTemplate, Order, OrderLine
+from sheets_schema.models import MAIL_KINDS, MailTemplate, Order
 from sheets_schema.tabs import MAIL_LOG, MAIL_TEMPLATES, ORDER_LINES, ORDERS, RULE_ACTIONS, SYSTEM_STATE
 from shipping import mail
+from shipping.picking import lines_by_order
 from sync import state
 from sync.errors import LeaseHeld
 
@@ -236,7 +237,7 @@ def send_due(
             state.put(job, tables[SYSTEM_STATE.title], key, value.isoformat() if value else "", now)
         workbook.write(job)
     report = AutoReport()
-    lines = _lines_by_order(tables[ORDER_LINES.title].models(), found.send)
+    lines = lines_by_order(tables) if found.send else {}
     for kind, orders in found.send.items():
         targets = [mail.MailOrder(o, lines.get((o.mall, o.order_number), []), o.email) for o in orders]
         result = mail.send_pending(
@@ -254,19 +255,6 @@ def send_due(
         report.unknown += len(result.interrupted)
         report.messages.extend(result.messages())
     return report
-
-
-def _lines_by_order(
-    lines: Iterable[OrderLine], wanted: Mapping[str, Sequence[Order]]
-) -> dict[tuple[str, str], list[OrderLine]]:
-    keys = {(o.mall, o.order_number) for orders in wanted.values() for o in orders}
-    grouped: dict[tuple[str, str], list[OrderLine]] = {}
-    for line in lines:
-        if (line.mall, line.order_number) in keys:
-            grouped.setdefault((line.mall, line.order_number), []).append(line)
-    for found in grouped.values():
-        found.sort(key=lambda line: line.line_number)
-    return grouped
 
 
 AUTO_TABS = (ORDERS, ORDER_LINES, MAIL_TEMPLATES, MAIL_LOG, SYSTEM_STATE, RULE_ACTIONS)

@@ -10,28 +10,21 @@ appended in the same job, so a change and its record land together or not at all
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sheets_schema.changes import WriteJob
-from sheets_schema.models import Order, OrderLine, OrderRule
+from sheets_schema.models import Order, OrderRule
 from sheets_schema.parsing import Table
-from sheets_schema.tabs import ORDER_LINES, ORDER_RULES, ORDERS, RULE_ACTIONS
+from sheets_schema.tabs import ORDER_RULES, ORDERS, RULE_ACTIONS
+from shipping.picking import lines_by_order
 from sync.rules import OPEN, Applied, BuyerHistory, CompiledRule, RuleSet, action_rows, with_notes
 
 OrderKey = tuple[str, str]
 # The columns a rule writes on 受注 (「メール」 is a request recorded in _ルール適用 only).
 WRITTEN = {"ステータス": "status", "備考": "note", "タグ": "tags", "配送会社": "carrier"}
-
-
-def _lines_by_order(tables: Mapping[str, Table[Any]]) -> dict[OrderKey, list[OrderLine]]:
-    found: dict[OrderKey, list[OrderLine]] = defaultdict(list)
-    for line in tables[ORDER_LINES.title].models():
-        found[(line.mall, line.order_number)].append(line)
-    return found
 
 
 # -- the dry run
@@ -55,7 +48,7 @@ def dry_run(
     compiled = RuleSet([CompiledRule.of(rule, 0)])
     if compiled.needs_history:
         compiled.history = BuyerHistory.of_orders(tables[ORDERS.title].models())
-    lines = _lines_by_order(tables)
+    lines = lines_by_order(tables)
     found = []
     for order in tables[ORDERS.title].models():
         if order.ordered_at < since:
@@ -111,7 +104,7 @@ def apply_now(tables: Mapping[str, Table[Any]], *, now: datetime) -> RuleWrite:
     orders, actions = tables[ORDERS.title], tables[RULE_ACTIONS.title]
     if rules.needs_history:
         rules.history = BuyerHistory.of_orders(orders.models())
-    lines = _lines_by_order(tables)
+    lines = lines_by_order(tables)
     run = f"手動-{now:%Y%m%d%H%M%S}-{uuid.uuid4().hex[:4]}"
     rows: list[dict[str, Any]] = []
     for record in orders.records:
