@@ -73,15 +73,12 @@ from sync.models import Order, PushResult, StockLevel, SyncRun
 from sync.orders import ImportCounts, OrderBook, OrderView
 from sync.push import PlannedPush, mark_unconfirmed, mirror_mall_sales, plan_pushes, record_results
 from sync.resolve import SkuResolver
-from sync.rules import BuyerHistory, RuleSet, buyer_keys
+from sync.rules import RULE_MARK, BuyerHistory, RuleSet, buyer_keys
 from sync.sale import SalePolicy
 from sync.sale_state import count_sales, policy_for
 from sync.sets import DIGEST_KEY, SetBook, read_sets
 from sync.settlement import ARCHIVE_MARK, LEDGER_MARK, LOG_MARK, SettledLedger, signature
 from sync.stock import StockOutcome, staff_movements, write_stock
-
-# Where _ルール適用 (what 受注ルール did, append-only) ends: read from there on, like the log.
-RULE_MARK = "末尾:_ルール適用"
 
 # Small tabs a cycle parses whole (they grow with the catalogue, not with history).
 # セット構成 is among them: a staff tab of one row per set component (sync/sets.py).

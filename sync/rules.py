@@ -25,6 +25,8 @@ from typing import Any
 from sheets_schema.models import Order, OrderLine, OrderRule
 from sheets_schema.parsing import Table
 
+# _システム: where _ルール適用's unread rows begin (the sync reads the tab from there on).
+RULE_MARK = "末尾:_ルール適用"
 # 受注.ルール keeps this many latest notes (each a short line): the full record is _ルール適用.
 KEPT_NOTES = 5
 GIFT_WORDS = ("ギフト", "のし", "熨斗", "ラッピング", "プレゼント", "贈")

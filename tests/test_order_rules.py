@@ -342,3 +342,25 @@ def test_the_rules_tab_does_no_work_until_it_is_opened(sql_url: str) -> None:
     at.session_state["orders_tabs"] = "ルール"
     at.run()
     assert [s for s in at.selectbox if s.key == "rules_dry_name"]
+
+
+def test_a_board_job_moves_the_mark_so_the_sync_reads_only_new_action_rows(tmp_path: Path) -> None:
+    from sheets_schema.book import read_tables
+    from sync import state
+    from sync.rules import RULE_MARK
+
+    shop = sqlite_shop(tmp_path)
+    _rules(shop, [{"順番": "1", "ルール名": "印", "有効": "ON", "モール": "Shopify", "タグを付ける": "印"}])
+    from sheets_schema.tabs import ORDER_LINES, ORDER_RULES, ORDERS, RULE_ACTIONS, SYSTEM_STATE
+
+    tables = read_tables(shop.workbook, [ORDERS, ORDER_LINES, ORDER_RULES, RULE_ACTIONS, SYSTEM_STATE])
+    result = board_rules.apply_now(tables, now=NOW)
+    shop.workbook.write(result.job)
+    after = shop.tables()
+    mark = int(state.values(after["_システム"])[RULE_MARK])
+    assert mark == after["_ルール適用"].next_row  # the sync's tail read starts after these rows
+    shop.clock.advance(hours=1)
+    shop.engine().run_once()  # and a cycle that creates orders appends after them
+    assert len({a.id for a in shop.tables()["_ルール適用"].models()}) == len(
+        shop.tables()["_ルール適用"].models()
+    )

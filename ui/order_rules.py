@@ -12,7 +12,7 @@ import streamlit as st
 from sheets_schema.book import read_tables
 from sheets_schema.cells import JST
 from sheets_schema.errors import CellConflict, WorkbookError
-from sheets_schema.tabs import ORDER_LINES, ORDER_RULES, ORDERS, RULE_ACTIONS
+from sheets_schema.tabs import ORDER_LINES, ORDER_RULES, ORDERS, RULE_ACTIONS, SYSTEM_STATE
 from shop.orders import page_text
 from shop.orders import rules as board_rules
 from sync.rules import RuleSet
@@ -135,7 +135,9 @@ def _actions(rule) -> str:
 def _apply_now() -> None:
     with st.spinner("ルールを適用しています…"):
         try:
-            fresh = read_tables(context.workbook(), [ORDERS, ORDER_LINES, ORDER_RULES, RULE_ACTIONS])
+            fresh = read_tables(
+                context.workbook(), [ORDERS, ORDER_LINES, ORDER_RULES, RULE_ACTIONS, SYSTEM_STATE]
+            )
             result = board_rules.apply_now(fresh, now=datetime.now(JST))
             if result.job:
                 context.write(result.job)
@@ -166,7 +168,7 @@ def undo_button(key: tuple[str, str], rules_note: str) -> None:
     if st.button("ルールの変更を元に戻す", icon=":material/undo:", key=f"rules_undo_{key[0]}_{key[1]}"):
         with st.spinner("元に戻しています…"):
             try:
-                fresh = read_tables(context.workbook(), [ORDERS, RULE_ACTIONS])
+                fresh = read_tables(context.workbook(), [ORDERS, RULE_ACTIONS, SYSTEM_STATE])
                 result = board_rules.undo(fresh, key, now=datetime.now(JST))
                 if result.job:
                     context.write(result.job)

@@ -18,9 +18,10 @@ from typing import Any
 from sheets_schema.changes import WriteJob
 from sheets_schema.models import Order, OrderRule
 from sheets_schema.parsing import Table
-from sheets_schema.tabs import ORDER_RULES, ORDERS, RULE_ACTIONS
+from sheets_schema.tabs import ORDER_RULES, ORDERS, RULE_ACTIONS, SYSTEM_STATE
 from shipping.picking import lines_by_order
-from sync.rules import OPEN, Applied, BuyerHistory, CompiledRule, RuleSet, action_rows, with_notes
+from sync import state
+from sync.rules import OPEN, RULE_MARK, Applied, BuyerHistory, CompiledRule, RuleSet, action_rows, with_notes
 
 OrderKey = tuple[str, str]
 # The columns a rule writes on 受注 (「メール」 is a request recorded in _ルール適用 only).
@@ -101,7 +102,7 @@ def apply_now(tables: Mapping[str, Table[Any]], *, now: datetime) -> RuleWrite:
             "有効な受注ルールがありません（受注ルールシートの「有効」を ON にしてください）"
         )
         return result
-    orders, actions = tables[ORDERS.title], tables[RULE_ACTIONS.title]
+    orders = tables[ORDERS.title]
     if rules.needs_history:
         rules.history = BuyerHistory.of_orders(orders.models())
     lines = lines_by_order(tables)
@@ -118,8 +119,20 @@ def apply_now(tables: Mapping[str, Table[Any]], *, now: datetime) -> RuleWrite:
         rows.extend(action_rows(changed, applied, now, run))
         result.changed.append((order.mall, order.order_number))
     if rows:
-        result.job.append(actions, rows)
+        _record(result.job, tables, rows, now)
     return result
+
+
+def _record(
+    job: WriteJob, tables: Mapping[str, Table[Any]], rows: list[dict[str, Any]], now: datetime
+) -> None:
+    """Append to _ルール適用 and move the mark where its unread rows begin, in the same job, so
+    the sync's tail read of that tab stays a few rows (as the sync itself does)."""
+    actions = tables[RULE_ACTIONS.title]
+    job.append(actions, rows)
+    system = tables.get(SYSTEM_STATE.title)
+    if system is not None:
+        state.put(job, system, RULE_MARK, str(actions.next_row + len(rows)), now)
 
 
 def _write(job: WriteJob, orders: Table[Any], row: int, before: Order, after: Order) -> None:
@@ -172,8 +185,9 @@ def undo(tables: Mapping[str, Table[Any]], key: OrderKey, *, now: datetime) -> R
     result.job.expect(orders, record.row, expected)
     result.job.set(orders, record.row, values)
     run = f"取消-{now:%Y%m%d%H%M%S}-{uuid.uuid4().hex[:4]}"
-    result.job.append(
-        actions,
+    _record(
+        result.job,
+        tables,
         [
             {
                 "適用ID": f"{run}:{key[0]}:{key[1]}:{n}",
@@ -189,6 +203,7 @@ def undo(tables: Mapping[str, Table[Any]], key: OrderKey, *, now: datetime) -> R
             for n, (column, value) in enumerate(values.items())
             if column != "ルール"
         ],
+        now,
     )
     result.changed.append(key)
     return result
