@@ -83,7 +83,8 @@ def section(first_day: date, last_day: date) -> None:
         format_func=journal.SOFTWARE_NAMES.get,
         key="journal_software",
     )
-    found = figures(month)
+    # Once per read of the workbook (and state of the archive), not on every rerun of 分析.
+    found = context.derived(f"journal_figures:{month:%Y-%m}:{archive_ui.stamp()}", lambda _t: figures(month))
     accounts = context.settings().accounting
     lines = journal.entries(found, month, accounts)
     live = found[~found["キャンセル"]]

@@ -67,9 +67,11 @@ def bundle_section(orders: list, role: str) -> None:
     if flash is not None:
         kind, text = flash
         (st.success if kind == "success" else st.error)(escape_markdown(text))
-    proposals = bundles.proposals(orders)
-    groups = screen.open_groups(orders)
-    notes = bundles.warnings(orders)
+    # Once per read of the workbook (every order's name and address folded), not per rerun.
+    proposals, groups, notes = context.derived(
+        "bundle_view",
+        lambda _t: (bundles.proposals(orders), screen.open_groups(orders), bundles.warnings(orders)),
+    )
     if not (proposals or groups or notes):
         return
     st.subheader("同梱（同じお客様・同じお届け先の注文を1つの箱で）")
