@@ -102,6 +102,18 @@ class ListingOutcome:
     pending: bool = False
 
 
+@dataclass(frozen=True)
+class UploadFile:
+    """A mall's bulk-upload file for the listings it cannot create through its API (Amazon's
+    JSON_LISTINGS_FEED, Yahoo!'s 商品CSV): staff download it and upload it in the mall's own
+    screen, as ``how`` says."""
+
+    name: str
+    data: bytes
+    mime: str
+    how: str  # Japanese: where and how staff upload it
+
+
 class Listings(Protocol):
     mall: str
     display_name: str
@@ -115,6 +127,16 @@ class Listings(Protocol):
         """One outcome per (change, field), in order. A mall that is down or throttles past
         the retries stops the run: the rest are reported failed with its reason, never left
         out. Credentials refused raise ``MallAuthError``."""
+        ...
+
+
+class UploadsNewListings(Protocol):
+    """A listing client whose mall creates new listings only from a bulk file
+    (``rules.creates`` False): Amazon, Yahoo!."""
+
+    def upload_file(self, changes: Sequence[ListingChange]) -> UploadFile:
+        """The file for these changes (all ``create``, every field the workbook has, with
+        ``category``). No call to the mall."""
         ...
 
 
