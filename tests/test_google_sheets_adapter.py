@@ -312,3 +312,35 @@ def test_a_spreadsheet_made_before_gets_its_protections_from_check_fix(fake_shee
     columns = {p["range"]["startColumnIndex"] for p in found[STOCK.title]}
     assert columns == {STOCK.headers.index(h) for h in STOCK.system_columns}
     assert older.workbook.protect_machine_cells(TABS) == 0
+
+
+def test_reads_in_several_threads_each_get_their_own_tabs(google: GoogleHarness) -> None:
+    """The app reads from page threads while its autosync thread reads too: each read must get
+    the ranges it asked for (gspread writes ``ranges`` into the params dict it is given, so a
+    dict shared between reads once sent one thread's read with another's ranges)."""
+    import threading
+
+    google.staff_put(ORDERS.title, [list(ORDERS.headers)])
+    wrong: list[str] = []
+    start = threading.Barrier(3)
+
+    def reader(title: str, other: str) -> None:
+        workbook = google.fresh_workbook()
+        start.wait()
+        for _ in range(40):
+            grids = workbook.read([title])
+            if set(grids) != {title} or grids[title].header[: len(other)] == other:
+                wrong.append(title)
+            elif title == STOCK.title and len(grids[title].rows) != 400:
+                wrong.append(f"{title}: {len(grids[title].rows)} rows")
+
+    threads = [
+        threading.Thread(target=reader, args=(STOCK.title, list(ORDERS.headers))),
+        threading.Thread(target=reader, args=(ORDERS.title, list(STOCK.headers))),
+        threading.Thread(target=reader, args=(STOCK.title, list(ORDERS.headers))),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert wrong == []

@@ -180,6 +180,7 @@ def test_a_second_runner_is_refused_while_the_lease_is_held(shop: Shop) -> None:
 
 def test_two_runners_started_together_never_double_anything(shop: Shop, harness, tmp_path: Path) -> None:
     import threading
+    import traceback
 
     from tests.shop_fixtures import demo_malls
 
@@ -200,7 +201,8 @@ def test_two_runners_started_together_never_double_anything(shop: Shop, harness,
             # Google Sheets has no compare-and-set: two runners can both pass the lease check,
             # and then the later job finds the cells it read changed and writes nothing.
             outcomes.append("refused")
-        except Exception as exc:  # shown by the assertion below, not lost in a thread
+        except Exception as exc:  # shown by the assertion below, with where it came from
+            print(traceback.format_exc())  # pytest shows it with the failure
             outcomes.append(f"error: {exc!r}")
 
     threads = [threading.Thread(target=run, args=(f"runner-{i}",)) for i in range(2)]

@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby
+from types import MappingProxyType
 from typing import Any
 
 import gspread
@@ -36,13 +37,23 @@ from vocabulary.retry import RetryPolicy
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
 GOOGLE_SHEETS_BASE_URL = "https://sheets.googleapis.com"
 DEFAULT_POLICY = RetryPolicy()
-_READ_PARAMS = {
-    "majorDimension": "ROWS",
-    # Numbers come back as numbers (no "¥1,980" or "1,980" display strings) ...
-    "valueRenderOption": "UNFORMATTED_VALUE",
-    # ... and dates staff typed come back as the text they see, not as serial numbers.
-    "dateTimeRenderOption": "FORMATTED_STRING",
-}
+# Read-only: gspread's values_batch_get writes ``ranges`` into the params dict it is given, so a
+# shared dict would let one thread's read go out with another thread's ranges (the app's
+# autosync thread and a page read at the same time got each other's tabs). Each call passes
+# a copy (``_read_params``).
+_READ_PARAMS: Mapping[str, str] = MappingProxyType(
+    {
+        "majorDimension": "ROWS",
+        # Numbers come back as numbers (no "¥1,980" or "1,980" display strings) ...
+        "valueRenderOption": "UNFORMATTED_VALUE",
+        # ... and dates staff typed come back as the text they see, not as serial numbers.
+        "dateTimeRenderOption": "FORMATTED_STRING",
+    }
+)
+
+
+def _read_params() -> dict[str, Any]:
+    return dict(_READ_PARAMS)
 
 
 class SheetsSession(AuthorizedSession):
@@ -229,7 +240,9 @@ class GoogleSheetsWorkbook:
                 data = len(ranges)
                 ranges.append(absolute_range_name(title, f"A{start}:{last_column}"))
             plan.append((title, start, header, data))  # data None: the grid ends before it
-        reply = self._call(self._client.http_client.values_batch_get, self._key, ranges, params=_READ_PARAMS)
+        reply = self._call(
+            self._client.http_client.values_batch_get, self._key, ranges, params=_read_params()
+        )
         values = [r.get("values", []) for r in reply.get("valueRanges", [])]
         grids = {}
         for title, start, header, data in plan:
@@ -344,7 +357,9 @@ class GoogleSheetsWorkbook:
             ranges.append(absolute_range_name(tab, span))
         if not ranges:
             return
-        reply = self._call(self._client.http_client.values_batch_get, self._key, ranges, params=_READ_PARAMS)
+        reply = self._call(
+            self._client.http_client.values_batch_get, self._key, ranges, params=_read_params()
+        )
         found = [r.get("values", []) for r in reply.get("valueRanges", [])]
         for (title, start_row), rows in zip(appends, found, strict=False):
             for offset, row in enumerate(rows):
