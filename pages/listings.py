@@ -15,7 +15,7 @@ st.title("商品登録")
 st.caption(
     "商品シートとモール商品シートの商品名・販売価格・キャッチコピー・商品説明を各モールへ送ります。"
     "モール商品名・販売価格（モール）が空欄なら商品シートの値を送り、キャッチコピー・商品説明は入力した出品だけ送ります。"
-    "モールにない出品は新しく登録します（Shopify・楽天）。"
+    "モールにない出品は新しく登録します（Shopify・楽天）。Amazon・Yahoo!ショッピングでは一括登録ファイルを作ります。"
 )
 channels = shop_listings.channels(context.settings())
 if not channels:

@@ -2,15 +2,15 @@
 configured, the comparison with a mall, and sending chosen differences with one record job.
 
 The planner itself (checks and differences) is ``sync/listings.py``; the clients are
-``sync/connectors/<mall>_listings.py``. Malls whose listing client is not built yet (Amazon,
-Yahoo!, the demo malls) are listed with their workbook problems only.
+``sync/connectors/<mall>_listings.py`` (the demo malls: ``demo_listings.py``). New listings
+on malls that create them only from a file (Amazon, Yahoo!) go to that file (``upload_file``).
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,16 +23,15 @@ from sheets_schema.parsing import Table
 from sheets_schema.tabs import LISTING_SENDS, MALL_LISTINGS, PRODUCTS
 from sync import listings
 from sync.connectors import channel_sections, channel_settings, settings_root
-from sync.connectors.listings_base import FIELD_LABELS, ListingOutcome, ListingRules, Listings
-from sync.connectors.rakuten_listings import RULES as RAKUTEN_RULES
-from sync.connectors.shopify_listings import RULES as SHOPIFY_RULES
+from sync.connectors.listing_rules import RULES_BY_MALL
+from sync.connectors.listings_base import FIELD_LABELS, ListingOutcome, ListingRules, Listings, UploadFile
 
 # type -> the module with ``Listings`` (built on the stock connector's Settings).
 LISTING_MODULES: Mapping[str, str] = {
     "shopify": "sync.connectors.shopify_listings",
     "rakuten": "sync.connectors.rakuten_listings",
+    "demo": "sync.connectors.demo_listings",
 }
-RULES_BY_MALL: Mapping[str, ListingRules] = {"Shopify": SHOPIFY_RULES, "楽天": RAKUTEN_RULES}
 TABS = (PRODUCTS, MALL_LISTINGS, LISTING_SENDS)
 
 
@@ -82,6 +81,8 @@ def channels(settings: Settings) -> list[Channel]:
         parsed = channel_settings(channel, section)
         if parsed.enabled:
             rules = RULES_BY_MALL.get(parsed.mall) if parsed.type in LISTING_MODULES else None
+            if rules is not None:
+                rules = replace(rules, mall=parsed.mall)
             found.append(
                 Channel(channel, parsed.mall, parsed.display_name or parsed.mall, parsed.type, rules)
             )
@@ -101,6 +102,8 @@ def client(settings: Settings, channel: Channel, session: requests.Session | Non
 class Comparison:
     differences: list[listings.Difference] = field(default_factory=list)
     problems: list[listings.Problem] = field(default_factory=list)
+    # New listings for the mall's bulk-upload file (malls that do not create through their API).
+    new_by_file: list[listings.Difference] = field(default_factory=list)
 
 
 def compare(listing_client: Listings, rows: Sequence[listings.ListingRow]) -> Comparison:
@@ -109,7 +112,13 @@ def compare(listing_client: Listings, rows: Sequence[listings.ListingRow]) -> Co
     planned = listings.plan(rows, rules)
     read = listing_client.read(list(planned.wanted))
     diffs, problems = listings.differences(planned, read, rules)
-    return Comparison(diffs, sorted([*planned.problems, *problems], key=lambda p: (p.sheet, p.row)))
+    sent, filed = listings.by_file(diffs, rules)
+    return Comparison(sent, sorted([*planned.problems, *problems], key=lambda p: (p.sheet, p.row)), filed)
+
+
+def upload_file(listing_client: Listings, new: Sequence[listings.Difference]) -> UploadFile:
+    """The mall's bulk-upload file for these new listings (no call to the mall)."""
+    return listing_client.upload_file(listings.changes(new))  # type: ignore[attr-defined]
 
 
 def diff_table(diffs: Sequence[listings.Difference]) -> list[dict[str, Any]]:

@@ -14,8 +14,9 @@ Rules (also in the README's モール商品 row):
   takes, a SKU not in 商品, the category the mall needs missing, rows of one item that disagree)
   is reported naming the sheet, row and column, and nothing is sent for it.
 - Compared with the mall: a field is sent only when the mall shows something else; a listing
-  the mall does not have is created (malls that create through Ichigen: Shopify, 楽天), with
-  every field it has.
+  the mall does not have is created with every field it has: through the mall's API where it
+  creates listings (Shopify, 楽天), else in the mall's bulk-upload file (Amazon, Yahoo!:
+  ``by_file``), which staff upload in the mall's own screen.
 """
 
 from __future__ import annotations
@@ -108,6 +109,14 @@ class Difference:
     @property
     def label(self) -> str:
         return FIELD_LABELS.get(self.field, self.field)
+
+
+def by_file(diffs: Sequence[Difference], rules: ListingRules) -> tuple[list[Difference], list[Difference]]:
+    """(sent through the mall's API, written to its bulk-upload file): new listings go to the
+    file on malls that do not create listings through their API."""
+    if rules.creates:
+        return list(diffs), []
+    return [d for d in diffs if not d.create], [d for d in diffs if d.create]
 
 
 def measure(text: str, rules: ListingRules) -> int:
@@ -252,15 +261,6 @@ def differences(
             continue
         current = read.found.get(key)
         create = current is None
-        if create and not rules.creates:
-            problems.append(
-                Problem(
-                    row.row,
-                    "モール商品コード",
-                    f"{rules.mall}にこの出品がありません。{rules.mall}では新しい出品は一括登録のファイルで作ります",
-                )
-            )
-            continue
         if create and rules.category_for == "create" and not row.category:
             problems.append(
                 Problem(

@@ -91,3 +91,34 @@ def test_the_owner_sends_the_price_and_the_result_is_recorded(
     assert [(s.mall, s.mall_sku, s.field_name, s.result, s.by) for s in sends] == [
         ("Shopify", sku, "販売価格", "成功", "tencho@example.jp")
     ]
+
+
+def test_the_embedded_demo_reads_and_sends_to_a_demo_mall(tmp_path: Path) -> None:
+    """On a fresh machine (no mall account, no sign-in) 商品登録 works against the demo malls."""
+    from sync.connectors import DEMO_CHANNELS
+    from sync.connectors.demo_listings import PRICE_DRIFT
+
+    url = f"sqlite:///{tmp_path / 'wb.sqlite3'}"
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.secrets["workbook"] = {"sql_url": url}
+    at.secrets["sync"] = {"auto_sync_demo": False}
+    at.secrets["malls"] = {
+        name: {**section, "state_dir": str(tmp_path / "malls")} for name, section in DEMO_CHANNELS.items()
+    }
+    at.run()
+    at.switch_page("pages/listings.py").run()
+    assert not at.exception, at.exception
+    at.button(key="listings_read_rakuten_demo").click().run()
+    assert not at.exception, at.exception
+    [table] = at.dataframe
+    shown = table.value
+    assert len(shown) > 0 and set(shown["項目"]) == {"販売価格"}
+    assert all(
+        int(mall.rstrip("円").replace(",", "")) - int(ours.rstrip("円").replace(",", "")) == PRICE_DRIFT
+        for mall, ours in zip(shown["モールの内容"], shown["ワークブック"], strict=True)
+    )
+    at.button(key="listings_send_rakuten_demo").click().run()
+    assert not at.exception, at.exception
+    assert any(f"{len(shown)} 件を楽天デモへ送りました" in s.value for s in at.success)
+    at.button(key="listings_read_rakuten_demo").click().run()
+    assert any("楽天デモの内容はワークブックと同じです" in s.value for s in at.success)

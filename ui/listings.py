@@ -22,8 +22,8 @@ def mall_section(channel: shop_listings.Channel, rows: list[listings.ListingRow]
     rules = channel.rules
     if rules is None:
         st.info(
-            f"{channel.display_name}の商品名・価格・説明は、まだ Ichigen から送れません"
-            "（送れるのは Shopify と楽天の連携を設定したモールです）。",
+            f"{channel.display_name}の商品名・価格・説明は Ichigen から送れません"
+            "（送れるのは Shopify・楽天・Amazon・Yahoo!ショッピングとデモモールです）。",
             icon=":material/info:",
         )
         return
@@ -57,8 +57,11 @@ def _show(channel: shop_listings.Channel, comparison: shop_listings.Comparison) 
         with st.expander(f"送れない出品 {len(extra)} 件", expanded=False):
             for problem in extra[:50]:
                 st.text(str(problem))
+    if comparison.new_by_file:
+        _new_by_file(channel, comparison.new_by_file)
     if not comparison.differences:
-        st.success(f"{channel.display_name}の内容はワークブックと同じです。", icon=":material/check_circle:")
+        if not comparison.new_by_file:
+            st.success(f"{channel.display_name}の内容はワークブックと同じです。", icon=":material/check_circle:")
         return
     frame = pd.DataFrame(shop_listings.diff_table(comparison.differences))
     frame.insert(0, "送る", True)
@@ -81,6 +84,29 @@ def _show(channel: shop_listings.Channel, comparison: shop_listings.Comparison) 
         disabled=not chosen,
     ):
         _send(channel, chosen)
+
+
+def _new_by_file(channel: shop_listings.Channel, new: list[listings.Difference]) -> None:
+    """New listings of a mall that creates them only from its bulk-upload file."""
+    keys = list(dict.fromkeys(d.key for d in new))
+    st.subheader(f"新しい出品 {len(keys)} 件（一括登録ファイル）")
+    st.dataframe(pd.DataFrame(shop_listings.diff_table(new)), hide_index=True)
+    if not auth.require(context.role(), "管理", "一括登録ファイルの作成"):
+        return
+    try:
+        upload = shop_listings.upload_file(shop_listings.client(context.settings(), channel), new)
+    except ValueError as exc:
+        st.error(str(exc))
+        return
+    st.caption(upload.how)
+    st.download_button(
+        f"{channel.display_name}の一括登録ファイル（{upload.name}）",
+        upload.data,
+        file_name=upload.name,
+        mime=upload.mime,
+        key=f"listings_file_{channel.channel}",
+        icon=":material/upload_file:",
+    )
 
 
 def _send(channel: shop_listings.Channel, chosen: list[listings.Difference]) -> None:
