@@ -53,6 +53,7 @@ def listing_rows(products: Table[Any], mall_listings: Table[Any]) -> list[listin
                 price=m.price,
                 tagline=m.tagline,
                 description=m.description,
+                tags=m.tags,
                 category=m.category,
                 product_name=product.value.name if product else None,
                 product_price=product.value.price if product else None,

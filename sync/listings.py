@@ -4,8 +4,9 @@ it for its mall, and how it differs from what the mall shows now. Pure: no workb
 Rules (also in the README's モール商品 row):
 
 - 商品名 → ``title`` and 販売価格 → ``price`` unless the モール商品 row has its own モール商品名 /
-  販売価格（モール）. キャッチコピー and 商品説明 are sent only when typed on the row: blank means
-  Ichigen does not manage that field and the mall keeps what it has.
+  販売価格（モール）. キャッチコピー, 商品説明 and タグ are sent only when typed on the row: blank
+  means Ichigen does not manage that field and the mall keeps what it has. Tags are compared as
+  a set (order, spaces and repeats do not make a difference).
 - ``title``, ``tagline`` and ``description`` belong to the mall's item (one Shopify product, one 楽天
   商品管理番号), which several SKUs (rows) may share. Rows of one item must agree on what they
   type there; a title taken from 商品名 is used only when the item has one row (each variant's
@@ -33,6 +34,8 @@ from sync.connectors.listings_base import (
     ListingRules,
     ReadResult,
     Value,
+    tag_list,
+    tags_text,
 )
 
 SHEET = "モール商品"
@@ -43,6 +46,7 @@ COLUMNS: Mapping[str, str] = {
     "price": "販売価格（モール）",
     "tagline": "キャッチコピー",
     "description": "商品説明",
+    "tags": "タグ",
 }
 
 
@@ -59,6 +63,7 @@ class ListingRow:
     price: int | None = None
     tagline: str = ""
     description: str = ""
+    tags: str = ""
     category: str = ""
     product_name: str | None = None
     product_price: int | None = None
@@ -207,8 +212,14 @@ def _row_values(
             )
         else:
             values["price"] = price
-    for name in ("tagline", "description"):
+    for name in ("tagline", "description", "tags"):
         text = getattr(row, name)
+        if name == "tags" and text:
+            tags = tag_list(text)
+            problem = _tags_problem(tags, rules) if name in rules.fields else ""
+            if problem:
+                problems.append(_at(row, COLUMNS[name], problem))
+            text = tags_text(tags)
         if not text:
             continue
         if name not in rules.fields:
@@ -235,6 +246,19 @@ def _at(row: ListingRow, column: str, message: str) -> Problem:
             row.product_row, column, f"{message}（{SHEET}シート {row.row}行目の出品）", PRODUCTS_SHEET
         )
     return Problem(row.row, column, message)
+
+
+def _tags_problem(tags: list[str], rules: ListingRules) -> str:
+    if len(tags) > rules.max_tags:
+        return f"{rules.mall}のタグは{rules.max_tags}個までです（{len(tags)}個）"
+    if rules.numeric_tags:
+        wrong = [t for t in tags if not (t.isascii() and t.isdigit())]
+        if wrong:
+            return f"{rules.mall}のタグはタグIDの数字をカンマ区切りで入れてください（「{wrong[0]}」）"
+    too_long = [t for t in tags if len(t) > rules.max_length.get("tag", 255)]
+    if too_long:
+        return f"{rules.mall}のタグは1つ{rules.max_length.get('tag', 255)}文字までです（「{too_long[0][:20]}…」）"
+    return ""
 
 
 def _length_problem(text: str, name: str, rules: ListingRules) -> str:
@@ -282,15 +306,17 @@ def differences(
                 sent_item_fields.add((key.item_code, name))
             value = wanted.values[name]
             mall_value = None if current is None else current.values.get(name)
-            if not create and _same(mall_value, value):
+            if not create and _same(mall_value, value, name):
                 continue
             diffs.append(Difference(key, row.sku, row.row, name, mall_value, value, create, row.category))
     return diffs, problems
 
 
-def _same(mall_value: Value | None, value: Value) -> bool:
+def _same(mall_value: Value | None, value: Value, name: str = "") -> bool:
     if isinstance(value, int):
         return mall_value == value
+    if name == "tags":
+        return set(tag_list(str(mall_value or ""))) == set(tag_list(str(value)))
     return (mall_value or "").strip() == str(value).strip()
 
 

@@ -171,3 +171,29 @@ def test_a_mall_that_stays_down_fails_the_remaining_items_with_its_reason(
     results = rms.send(listings.changes(diffs))
     assert [r.ok for r in results] == [True, False, False]
     assert "一時的に応答しません" in results[2].error
+
+
+def test_tags_are_tag_id_numbers_replaced_whole_and_words_are_refused(
+    fake: FakeRakutenItems, clock: VirtualClock
+) -> None:
+    fake.add_item("tea-100", "緑茶 100g", {"tea-100": 1000})  # tags [5000001] set in RMS
+    fake.add_item("cup-1", "湯呑み", {"cup-1": 1000})
+    rms = client(fake, clock)
+    rows = [
+        row(2, "tea-100", "tea-100", product_name="緑茶 100g", tags="5000001、 5000123"),
+        row(3, "cup-1", "cup-1", product_name="湯呑み", tags="陶器, 5000001"),
+    ]
+    plan = listings.plan(rows, rms.rules)
+    assert [str(p) for p in plan.problems] == [
+        "「モール商品」シート 3行目 「タグ」: 楽天のタグはタグIDの数字をカンマ区切りで入れてください（「陶器」）"
+    ]
+    diffs, problems = listings.differences(plan, rms.read(list(plan.wanted)), rms.rules)
+    assert problems == []
+    assert [(d.sku, d.field, d.mall_value, d.value) for d in diffs] == [
+        ("tea-100", "tags", "5000001", "5000001, 5000123")
+    ]
+    assert all(r.ok for r in rms.send(listings.changes(diffs)))
+    [patch] = fake.requests.where(method="PATCH")
+    assert patch.body == {"tags": [5000001, 5000123]}
+    assert fake.item("tea-100")["tags"] == [5000001, 5000123]
+    assert fake.item("cup-1")["tags"] == [5000001]  # its row had a problem: nothing sent

@@ -162,3 +162,42 @@ def test_refused_credentials_stop_with_an_auth_error(fake: FakeShopifyListings) 
     )
     with pytest.raises(MallAuthError):
         shop.read([ListingKey("1", "S")])
+
+
+def test_tags_are_compared_as_a_set_and_sent_only_when_they_differ(fake: FakeShopifyListings) -> None:
+    [tea] = fake.add_product("緑茶 100g", [("TEA-1", "", 1000)])
+    [cup] = fake.add_product("湯呑み", [("CUP-S", "", 900)])
+    fake.edit_in_admin(tea.product_id, tags="新茶, ギフト")
+    fake.edit_in_admin(cup.product_id, tags="陶器")
+    shop = client(fake, VirtualClock())
+    rows = [
+        row(2, "TEA-1", str(tea.product_id), product_name="緑茶 100g", tags="ギフト、新茶"),  # same set
+        row(
+            3,
+            "CUP-S",
+            str(cup.product_id),
+            product_name="湯呑み",
+            product_price=900,
+            tags="陶器, 有田焼, 陶器",
+        ),
+    ]
+    plan = listings.plan(rows, shop.rules)
+    assert plan.problems == []
+    diffs, problems = listings.differences(plan, shop.read(list(plan.wanted)), shop.rules)
+    assert problems == []
+    assert [(d.sku, d.field, d.mall_value, d.value) for d in diffs] == [
+        ("CUP-S", "tags", "陶器", "陶器, 有田焼")
+    ]
+    assert all(r.ok for r in shop.send(listings.changes(diffs)))
+    assert fake.product(cup.product_id)["tags"] == "陶器, 有田焼"
+    assert fake.product(tea.product_id)["tags"] == "新茶, ギフト"  # never sent
+
+
+def test_too_many_tags_are_refused_naming_the_row(fake: FakeShopifyListings) -> None:
+    shop = client(fake, VirtualClock())
+    many = ", ".join(f"タグ{i}" for i in range(shop.rules.max_tags + 1))
+    plan = listings.plan([row(7, "TEA-1", "1", tags=many)], shop.rules)
+    assert [str(p) for p in plan.problems] == [
+        f"「モール商品」シート 7行目 「タグ」: Shopifyのタグは{shop.rules.max_tags}個までです（{shop.rules.max_tags + 1}個）"
+    ]
+    assert plan.wanted == {}

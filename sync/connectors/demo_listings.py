@@ -59,6 +59,7 @@ def mall_listings(mall: str) -> Mapping[ListingKey, Mapping[str, Value]]:
             "price": int(product["販売価格"]),
             "tagline": "",
             "description": "",
+            "tags": "",
         }
     for key in _drifted(mall, list(found)):
         found[key]["price"] = int(found[key]["price"]) + PRICE_DRIFT

@@ -14,6 +14,8 @@ ignores the ones it does not have (``ListingRules.fields``):
 - ``tagline``: キャッチコピー (楽天 ``tagline``, Yahoo! ``headline``)
 - ``description``: 商品説明 (Shopify ``body_html``, 楽天 ``productDescription.pc``, Amazon
   ``product_description``, Yahoo! ``caption``)
+- ``tags``: タグ, comma-separated in the workbook and compared as a set (Shopify ``product.tags``,
+  a comma-separated string; 楽天 ``tags``, a list of タグID numbers replaced whole)
 
 A field a change does not name is never sent: the mall keeps whatever it has there.
 """
@@ -24,13 +26,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-Field = Literal["title", "price", "tagline", "description"]
-FIELDS: tuple[Field, ...] = ("title", "price", "tagline", "description")
+Field = Literal["title", "price", "tagline", "description", "tags"]
+FIELDS: tuple[Field, ...] = ("title", "price", "tagline", "description", "tags")
 FIELD_LABELS: Mapping[str, str] = {
     "title": "商品名",
     "price": "販売価格",
     "tagline": "キャッチコピー",
     "description": "商品説明",
+    "tags": "タグ",
 }
 Value = str | int
 
@@ -60,7 +63,10 @@ class ListingRules:
     category_for: Literal["never", "create", "always"] = "never"
     category_label: str = "カテゴリ"
     # Fields that belong to the item (shared by its SKUs) rather than to one SKU.
-    item_fields: tuple[Field, ...] = ("title", "tagline", "description")
+    item_fields: tuple[Field, ...] = ("title", "tagline", "description", "tags")
+    # Tags are タグID numbers (楽天) rather than words; at most ``max_tags`` of them.
+    numeric_tags: bool = False
+    max_tags: int = 250
     creates: bool = False
 
 
@@ -138,6 +144,16 @@ class UploadsNewListings(Protocol):
         """The file for these changes (all ``create``, every field the workbook has, with
         ``category``). No call to the mall."""
         ...
+
+
+def tag_list(text: str) -> list[str]:
+    """Tags as typed (comma, 、 or ， separated), blanks and repeats dropped, in order."""
+    parts = (t.strip() for t in text.replace("、", ",").replace("，", ",").split(","))
+    return list(dict.fromkeys(t for t in parts if t))
+
+
+def tags_text(tags: Sequence[object]) -> str:
+    return ", ".join(str(t) for t in tags)
 
 
 def outcomes(

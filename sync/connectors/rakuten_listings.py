@@ -23,6 +23,9 @@ index id 60336496322, items.bulk.get 60458561043, items.upsert 60317403519, resp
   an exemption reason, ``IE0229``). 201 for a new item in a third-party smoke test; 200/204 are
   accepted too (UNVERIFIED). The exemption reason code ``ARTICLE_EXEMPTION`` (5 = "no JAN" in the
   1.0 API: yheihei/rms-api-sample ``define.php``) is UNVERIFIED for 2.0.
+- ``tags``: a list of タグID numbers (the item JSON's ``"tags":[5000001]``); list-typed fields are
+  replaced whole even by PATCH (contract §6), so the list sent is exactly the タグ column's. The
+  most tags an item takes is not stated (``max_tags`` 32 here, UNVERIFIED).
 - Rate limit of ItemAPI 2.0: not found. Inventory API writes are 1 request/s, so this client
   defaults to 1 request/s (``ITEM_CALLS_PER_SECOND``, UNVERIFIED).
 """
@@ -46,6 +49,8 @@ from sync.connectors.listings_base import (
     MallListing,
     ReadResult,
     outcomes,
+    tag_list,
+    tags_text,
 )
 from sync.errors import MallAuthError, SyncError
 from vocabulary.jst import JST
@@ -57,13 +62,15 @@ ITEM_CALLS_PER_SECOND = 1.0  # UNVERIFIED (see the module docstring)
 ARTICLE_EXEMPTION = 5  # UNVERIFIED for 2.0
 RULES = ListingRules(
     mall="楽天",
-    fields=("title", "price", "tagline", "description"),
+    fields=("title", "price", "tagline", "description", "tags"),
     max_length={"title": 255, "tagline": 174, "description": 10240},
     length_unit="bytes",
     max_price=999_999_999,
     category_for="create",
     category_label="カテゴリ（楽天のジャンルID）",
     creates=True,
+    numeric_tags=True,
+    max_tags=32,
 )
 Settings = rakuten.Settings
 _VARIANT_PATH = re.compile(r"^variants\.([^.]+)\.")
@@ -130,6 +137,7 @@ class Listings(rakuten.Connector):
                 "title": rakuten._text(item.get("title")),
                 "tagline": rakuten._text(item.get("tagline")),
                 "description": ((item.get("productDescription") or {}).get("pc")) or "",
+                "tags": tags_text(item.get("tags") or ()),
             }
             try:
                 values["price"] = int(str(variant.get("standardPrice")))
@@ -196,6 +204,8 @@ class Listings(rakuten.Connector):
             item["tagline"] = merged["tagline"]
         if "description" in merged:
             item["productDescription"] = {"pc": merged["description"]}
+        if "tags" in merged:
+            item["tags"] = [int(t) for t in tag_list(str(merged["tags"]))]
         several = len(group) > 1
         if several:
             item["variantSelectors"] = [
@@ -242,6 +252,8 @@ def _patch_body(pending: dict[tuple[ListingKey, str], Any]) -> dict[str, Any]:
             body.setdefault("variants", {})[key.sku] = {"standardPrice": str(value)}
         elif name == "description":
             body["productDescription"] = {"pc": value}
+        elif name == "tags":
+            body["tags"] = [int(t) for t in tag_list(str(value))]
         else:
             body[name] = value
     return body
@@ -261,7 +273,7 @@ def _named_fields(response: requests.Response, pending: dict[tuple[ListingKey, s
             hit = (
                 (name == "price" and variant is not None and variant.group(1) == key.sku)
                 or (name == "description" and path.startswith("productDescription"))
-                or (name in ("title", "tagline") and path == name)
+                or (name in ("title", "tagline", "tags") and path.split(".")[0].split("[")[0] == name)
             )
             if hit:
                 named[(key, name)] = f"{named[(key, name)]} / {text}" if (key, name) in named else text

@@ -22,6 +22,10 @@ Vendor facts (contract notes §9, from Shopify's REST 2024-10 example bodies in 
   ``productUpdate`` + ``productVariantsBulkUpdate`` (shopify.dev admin-graphql 2025-10, "To update
   multiple product variants for a single product and manage prices, use productVariantsBulk
   Update") is where this client goes when REST is switched off.
+- Tags: ``product.tags``, one comma-separated string, set by the same product PUT; at most 250
+  tags a product (shopify.dev changelog "Product tags now have a limit of 250 per product": more
+  → 423); each tag up to 255 characters (UNVERIFIED). Compared as a set: Shopify may return
+  them in another order.
 - Title limit 255 characters: common knowledge of Shopify's admin, no vendor page found
   (UNVERIFIED; ``RULES.max_length``). Shopify has no キャッチコピー field.
 """
@@ -47,13 +51,13 @@ from sync.errors import MallAuthError, MallRejected, SyncError
 
 RULES = ListingRules(
     mall="Shopify",
-    fields=("title", "price", "description"),
-    max_length={"title": 255},
-    item_fields=("title", "description"),
+    fields=("title", "price", "description", "tags"),
+    max_length={"title": 255, "tag": 255},
+    item_fields=("title", "description", "tags"),
     creates=True,
 )
-PRODUCT_FIELDS = "id,handle,title,body_html,variants"
-_ON_PRODUCT = {"title": "title", "description": "body_html"}
+PRODUCT_FIELDS = "id,handle,title,body_html,tags,variants"
+_ON_PRODUCT = {"title": "title", "description": "body_html", "tags": "tags"}
 
 Settings = shopify.Settings
 
@@ -110,6 +114,7 @@ class Listings(shopify.Connector):
                 {
                     "title": shopify._text(product.get("title")),
                     "description": product.get("body_html") or "",
+                    "tags": shopify._text(product.get("tags")),
                     "price": price,
                 },
             )

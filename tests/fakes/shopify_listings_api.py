@@ -64,6 +64,11 @@ class FakeShopifyListings(FakeShopify):
         with self._lock:
             return copy.deepcopy(self._products[product_id])
 
+    def edit_in_admin(self, product_id: int, **fields: Any) -> None:
+        """A merchant changing a product in Shopify's own admin (tags, title, …)."""
+        with self._lock:
+            self._products[product_id].update(fields)
+
     def products(self) -> list[dict]:
         with self._lock:
             return copy.deepcopy(list(self._products.values()))
