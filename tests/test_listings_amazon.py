@@ -15,6 +15,7 @@ from sync import listings
 from sync.connectors.amazon_listings import Listings, Settings
 from sync.connectors.listings_base import ListingChange, ListingKey
 from sync.errors import MallAuthError
+from sync.models import StockLevel
 from tests.fakes import amazon_api
 from tests.fakes.amazon_api import LISTINGS_PATH, MARKETPLACE_ID, SELLER_ID
 from tests.fakes.amazon_listings_api import PRICE_ISSUE, US_MARKETPLACE_ID, FakeAmazonListings
@@ -269,6 +270,15 @@ def test_a_500_burst_is_retried_and_a_429_waits(fake: FakeAmazonListings, clock:
     )
 
 
+def test_a_garbled_answer_fails_that_sku_only(fake: FakeAmazonListings, clock: VirtualClock) -> None:
+    amz = client(fake, clock)
+    _, diffs = plan_and_diff(amz, [row(2, "TSH-WH-M", price=3000), row(3, "TSH-NV-M", price=3000)])
+    fake.inject("malformed", paths=[listing_path("TSH-WH-M")])
+    results = amz.send(listings.changes(diffs))
+    assert [r.ok for r in results] == [False, True]
+    assert results[0].error.startswith("SKU「TSH-WH-M」: Amazonから想定外の応答がありました")
+
+
 def test_calls_keep_to_amazons_buckets_in_virtual_time(fake: FakeAmazonListings, clock: VirtualClock) -> None:
     for i in range(20):
         fake.add_listing(f"S{i:02d}", f"B0S{i:07d}", f"商品{i}", 1000)
@@ -374,3 +384,15 @@ def test_the_upload_file_is_a_json_listings_feed(fake: FakeAmazonListings, clock
     assert fake.requests == []  # no call to Amazon
     with pytest.raises(ValueError, match="SKU「NEW-3」"):
         amz.upload_file([ListingChange(ListingKey("c", "NEW-3"), {"title": "x", "price": 1}, create=True)])
+
+
+def test_stock_pushes_still_work_against_the_listings_fake(
+    fake: FakeAmazonListings, clock: VirtualClock
+) -> None:
+    before = fake.listing_attributes("TSH-WH-M")
+    amz = client(fake, clock)
+    [pushed] = amz.push_stock(
+        [StockLevel(mall="Amazon", sku="TSH-WH-M", mall_item_code="B0ICHIGEN1", quantity=7)]
+    )
+    assert pushed.ok and fake.listing_quantity("TSH-WH-M") == 7
+    assert fake.listing_attributes("TSH-WH-M") == before

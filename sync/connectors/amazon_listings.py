@@ -189,6 +189,9 @@ class Listings(amazon.Connector):
                 results.extend(self._patch(change))
             except MallAuthError:
                 raise
+            except MallPayloadError as exc:  # one garbled answer: this SKU only, whether it went is unknown
+                error = f"SKU「{change.key.sku}」: {exc}。反映されたかは、もう一度読み込んで確かめてください"
+                results.extend(outcomes(change, ok=False, error=error))
             except SyncError as exc:  # down or throttled past the retries: report the rest
                 stop = str(exc)
                 results.extend(outcomes(change, ok=False, error=stop))
