@@ -11,10 +11,18 @@ the mall's limit allows for those calls (the ceiling), and the share of the ceil
   (calls − 40) ÷ 2.
 - 楽天 ItemAPI 2.0: no published limit; 1 request/s assumed (as the Inventory API, contract §3/§6):
   ceiling time (calls − 1) ÷ 1.
+- Amazon Listings Items API (contract §2/§8): one getListingsItem per SKU (5/s, burst 10), then
+  one patchListingsItem per SKU (5/s, burst 5), each operation its own bucket. Reading comes
+  before sending (the differences need every read), so the ceiling is the two phases one after
+  the other: (reads − 10) ÷ 5 + (patches − 5) ÷ 5 (the LWA token call is counted in the calls,
+  not in the ceiling: LWA documents no limit). Amazon applies an ACCEPTED patch later; the fake
+  applies it at once, so the check sees the new price. The check also wants every other part of
+  the listing as it was: the sale price, floor price and start date of the Japan offer, the B2B
+  and amazon.com offers, the title and description.
 
-Amazon and Yahoo! listings are not built yet (see README 「商品登録」); the bench says so and
-measures the malls it can. It exits 1, with no figures, when any listing did not get its new
-price at the mall, another field changed, a call was refused (429) or a mall is below 90 %.
+Yahoo! listings are not built yet (see README 「商品登録」); the bench says so and measures the
+malls it can. It exits 1, with no figures, when any listing did not get its new price at the
+mall, another field changed, a call was refused (429) or a mall is below 90 %.
 
     python bench/listings_bench.py [--skus 1000]
 """
@@ -35,7 +43,9 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 
 from sync import listings  # noqa: E402
-from sync.connectors import rakuten_listings, shopify_listings  # noqa: E402
+from sync.connectors import amazon_listings, rakuten_listings, shopify_listings  # noqa: E402
+from tests.fakes import amazon_api  # noqa: E402
+from tests.fakes.amazon_listings_api import FakeAmazonListings  # noqa: E402
 from tests.fakes.rakuten_api import DEFAULT_LICENSE, DEFAULT_SECRET  # noqa: E402
 from tests.fakes.rakuten_items_api import FakeRakutenItems  # noqa: E402
 from tests.fakes.shopify_api import DEFAULT_TOKEN  # noqa: E402
@@ -190,13 +200,77 @@ def rakuten(skus: int) -> Figures:
         )
 
 
+def amazon(skus: int) -> Figures:
+    clock = VirtualClock()
+    with FakeAmazonListings(bucket_clock=clock) as fake:
+        for i in range(skus):
+            fake.add_listing(f"SKU{i:04d}", f"B0{i:08d}", f"商品{i:04d}", OLD_PRICE, description="説明")
+        before = {sku: fake.listing_attributes(sku) for sku in fake.attributes}
+        settings = amazon_listings.Settings(
+            type="amazon",
+            base_url=fake.base_url,
+            lwa_token_url=fake.token_url,
+            client_id=amazon_api.CLIENT_ID,
+            client_secret=amazon_api.CLIENT_SECRET,
+            refresh_token=amazon_api.REFRESH_TOKEN,
+            seller_id=amazon_api.SELLER_ID,
+        )
+        client = amazon_listings.Listings(
+            "amazon",
+            settings,
+            session=requests.Session(),
+            project_root=ROOT,
+            sleep=clock.sleep,
+            monotonic=clock,
+        )
+        rows = [
+            listings.ListingRow(
+                row=i + 2,
+                mall="Amazon",
+                sku=f"SKU{i:04d}",
+                item_code=f"B0{i:08d}",
+                title=f"商品{i:04d}",
+                product_name=f"商品{i:04d}",
+                product_price=NEW_PRICE,
+            )
+            for i in range(skus)
+        ]
+
+        def check() -> list[str]:
+            wrong = []
+            for sku, attributes in before.items():
+                expected = attributes
+                for offer in expected["purchasable_offer"]:
+                    if (offer["marketplace_id"], offer["audience"]) == (amazon_api.MARKETPLACE_ID, "ALL"):
+                        offer["our_price"][0]["schedule"][0]["value_with_tax"] = NEW_PRICE
+                if fake.listing_attributes(sku) != expected:
+                    wrong.append(sku)
+            return wrong
+
+        def ceiling(_calls: int) -> float:
+            reads = fake.count(amazon_api.LISTINGS_PATH, method="GET")
+            patches = fake.count(amazon_api.LISTINGS_PATH, method="PATCH")
+            return max(0.0, (reads - 10) / 5.0) + max(0.0, (patches - 5) / 5.0)
+
+        return run_mall(
+            "Amazon",
+            client,
+            clock,
+            rows,
+            lambda: len(fake.requests),
+            lambda: len(fake.requests.where(status=429)),
+            ceiling,
+            check,
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--skus", type=int, default=1000)
     args = parser.parse_args()
-    figures = [shopify(args.skus), rakuten(args.skus)]
+    figures = [shopify(args.skus), rakuten(args.skus), amazon(args.skus)]
     print(f"価格変更 {args.skus:,} SKU（読み込み → 差分 → 送信）、仮想時間")
     print("| モール | 呼び出し | 仮想時間 | 上限での最短 | 上限に対する割合 | 429 | 実時間 |")
     print("|---|---|---|---|---|---|---|")
@@ -205,7 +279,6 @@ def main() -> int:
             f"| {f.mall} | {f.calls:,} | {f.seconds:,.1f} 秒 | {f.ceiling_seconds:,.1f} 秒 | "
             f"{f.share:.1%} | {f.throttled} | {f.wall:.1f} 秒 |"
         )
-    print("| Amazon | – | 未実装（商品登録の送信はまだありません） | | | | |")
     print("| Yahoo! | – | 未実装（商品登録の送信はまだありません） | | | | |")
     short = [f for f in figures if f.share < TARGET or f.throttled]
     if short:
