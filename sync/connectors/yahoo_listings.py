@@ -14,7 +14,9 @@ yahoo-shopping-api-client @60d119c ``src/Item/*``, ``tests/ItemTest.php``):
   (``ELEMENTS``). What getItem answers for an item code the store does not have is UNVERIFIED:
   a 404, an ``<Error>`` whose ``Code`` is in ``NOT_FOUND_CODES`` (a placeholder, constructor
   argument ``not_found_codes``) or a ResultSet without a Result all count as "Yahoo! does not
-  have it" (``ReadResult.missing``); any other refusal is that item's read error.
+  have it" (``ReadResult.missing``); any other refusal is that item's read error. Where getItem
+  lists an item's 個別商品コード is UNVERIFIED, so a SKU is not checked against them: every SKU of
+  a found item shows the item's values (they are item fields, see below).
 - ``POST …/V1/updateItems`` (商品一括更新API) form ``seller_id`` + ``item1…itemN``, each itself an
   urlencoded ``item_code=X&price=1780&name=…`` (JSPSystem ``testUpdateItems``): changes only the
   fields sent. Up to 100 items a call: a client reference (biz-p.com, "最大100まで"), no vendor
