@@ -20,9 +20,13 @@ the mall's limit allows for those calls (the ceiling), and the share of the ceil
   the listing as it was: the sale price, floor price and start date of the Japan offer, the B2B
   and amazon.com offers, the title and description.
 
-Yahoo! listings are not built yet (see README 「商品登録」); the bench says so and measures the
-malls it can. It exits 1, with no figures, when any listing did not get its new price at the
-mall, another field changed, a call was refused (429) or a mall is below 90 %.
+- Yahoo!: 1 query/s per API URL (vendor's item API list; the fake spaces each API so), the
+  client keeps getItem, updateItems (100 items a call) and reservePublish to 1 call/s together:
+  ceiling time (calls − 1) ÷ 1. Checked on the fake's published view, i.e. after reservePublish.
+
+It exits 1, with no figures, when any listing did not get its new price at the mall (for
+Yahoo!: as buyers see it), another field changed, a call was refused (429) or a mall is below
+90 %.
 
     python bench/listings_bench.py [--skus 1000]
 """
@@ -43,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 
 from sync import listings  # noqa: E402
-from sync.connectors import amazon_listings, rakuten_listings, shopify_listings  # noqa: E402
+from sync.connectors import amazon_listings, rakuten_listings, shopify_listings, yahoo_listings  # noqa: E402
 from tests.fakes import amazon_api  # noqa: E402
 from tests.fakes.amazon_listings_api import FakeAmazonListings  # noqa: E402
 from tests.fakes.rakuten_api import DEFAULT_LICENSE, DEFAULT_SECRET  # noqa: E402
@@ -51,6 +55,9 @@ from tests.fakes.rakuten_items_api import FakeRakutenItems  # noqa: E402
 from tests.fakes.shopify_api import DEFAULT_TOKEN  # noqa: E402
 from tests.fakes.shopify_listings_api import FakeShopifyListings  # noqa: E402
 from tests.fakes.toolkit.clock import VirtualClock  # noqa: E402
+from tests.fakes.yahoo_api import API_ROOT as YAHOO_API  # noqa: E402
+from tests.fakes.yahoo_api import public_pem  # noqa: E402
+from tests.fakes.yahoo_items_api import FakeYahooItems  # noqa: E402
 
 TARGET = 0.90
 OLD_PRICE, NEW_PRICE = 1000, 1080
@@ -264,13 +271,76 @@ def amazon(skus: int) -> Figures:
         )
 
 
+def yahoo(skus: int) -> Figures:
+    clock = VirtualClock()
+    with FakeYahooItems() as fake:
+        fake.bucket_clock = clock
+        codes = [f"item-{i:04d}" for i in range(skus)]
+        for code in codes:
+            fake.add_item(code, f"商品{code}", OLD_PRICE, headline="キャッチ", caption="<p>説明</p>")
+        settings = yahoo_listings.Settings(
+            type="yahoo",
+            base_url=fake.base_url,
+            token_url=fake.token_url,
+            client_id=fake.client_id,
+            client_secret=fake.client_secret,
+            refresh_token=fake.refresh_token,
+            seller_id=fake.seller_id,
+            public_key=public_pem(),
+        )
+        client = yahoo_listings.Listings(
+            "yahoo",
+            settings,
+            session=requests.Session(),
+            project_root=ROOT,
+            sleep=clock.sleep,
+            monotonic=clock,
+        )
+        rows = [
+            listings.ListingRow(
+                row=i + 2,
+                mall="Yahoo!",
+                sku=code,
+                item_code=code,
+                title=f"商品{code}",
+                product_name=f"商品{code}",
+                product_price=NEW_PRICE,
+            )
+            for i, code in enumerate(codes)
+        ]
+
+        def check() -> list[str]:
+            wrong = []
+            for code in codes:
+                for view in (fake.item(code), fake.public(code)):  # saved, and what buyers see
+                    if (view["price"], view["name"], view["headline"], view["caption"]) != (
+                        str(NEW_PRICE),
+                        f"商品{code}",
+                        "キャッチ",
+                        "<p>説明</p>",
+                    ):
+                        wrong.append(code)
+            return wrong
+
+        return run_mall(
+            "Yahoo!",
+            client,
+            clock,
+            rows,
+            lambda: len(fake.requests.where(prefix=YAHOO_API)),  # not the YConnect token call
+            lambda: len(fake.requests.where(status=429)),
+            lambda calls: max(0.0, calls - 1.0),
+            check,
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--skus", type=int, default=1000)
     args = parser.parse_args()
-    figures = [shopify(args.skus), rakuten(args.skus), amazon(args.skus)]
+    figures = [shopify(args.skus), rakuten(args.skus), amazon(args.skus), yahoo(args.skus)]
     print(f"価格変更 {args.skus:,} SKU（読み込み → 差分 → 送信）、仮想時間")
     print("| モール | 呼び出し | 仮想時間 | 上限での最短 | 上限に対する割合 | 429 | 実時間 |")
     print("|---|---|---|---|---|---|---|")
@@ -279,7 +349,6 @@ def main() -> int:
             f"| {f.mall} | {f.calls:,} | {f.seconds:,.1f} 秒 | {f.ceiling_seconds:,.1f} 秒 | "
             f"{f.share:.1%} | {f.throttled} | {f.wall:.1f} 秒 |"
         )
-    print("| Yahoo! | – | 未実装（商品登録の送信はまだありません） | | | | |")
     short = [f for f in figures if f.share < TARGET or f.throttled]
     if short:
         print(f"目標（上限の{TARGET:.0%}以上、429なし）に届かないモール: {', '.join(f.mall for f in short)}")

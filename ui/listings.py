@@ -61,7 +61,9 @@ def _show(channel: shop_listings.Channel, comparison: shop_listings.Comparison) 
         _new_by_file(channel, comparison.new_by_file)
     if not comparison.differences:
         if not comparison.new_by_file:
-            st.success(f"{channel.display_name}の内容はワークブックと同じです。", icon=":material/check_circle:")
+            st.success(
+                f"{channel.display_name}の内容はワークブックと同じです。", icon=":material/check_circle:"
+            )
         return
     frame = pd.DataFrame(shop_listings.diff_table(comparison.differences))
     frame.insert(0, "送る", True)
