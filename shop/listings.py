@@ -30,6 +30,8 @@ from sync.connectors.listings_base import FIELD_LABELS, ListingOutcome, ListingR
 LISTING_MODULES: Mapping[str, str] = {
     "shopify": "sync.connectors.shopify_listings",
     "rakuten": "sync.connectors.rakuten_listings",
+    "amazon": "sync.connectors.amazon_listings",
+    "yahoo": "sync.connectors.yahoo_listings",
     "demo": "sync.connectors.demo_listings",
 }
 TABS = (PRODUCTS, MALL_LISTINGS, LISTING_SENDS)

@@ -162,9 +162,13 @@ def plan(rows: Iterable[ListingRow], rules: ListingRules) -> Plan:
 
 
 def _check_item(rows: list[ListingRow], rules: ListingRules, problems: list[Problem], bad: set[int]) -> None:
-    """Rows of one item must agree on the item's own fields."""
+    """Rows of one item must agree on the item's own fields (on Yahoo! the price too: it is the
+    item's, whatever each SKU's 販売価格 on 商品 says)."""
     for name in rules.item_fields:
-        typed = {getattr(r, name) for r in rows if getattr(r, name)}
+        if name == "price":  # typed or from 商品: what would be sent
+            typed = {r.price if r.price is not None else r.product_price for r in rows} - {None}
+        else:
+            typed = {getattr(r, name) for r in rows if getattr(r, name)}
         if len(typed) > 1:
             rows_text = "・".join(str(r.row) for r in rows)
             for r in rows:
@@ -300,7 +304,9 @@ def differences(
         for name in FIELDS:
             if name not in wanted.values:
                 continue
-            if name in rules.item_fields:
+            # An item's own fields go once per item; a new item lists every SKU with them (a
+            # bulk file has one row per item, the API call one body: each takes the first).
+            if name in rules.item_fields and not create:
                 if (key.item_code, name) in sent_item_fields:
                     continue
                 sent_item_fields.add((key.item_code, name))

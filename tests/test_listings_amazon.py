@@ -208,10 +208,16 @@ def test_a_sku_amazon_does_not_have_is_missing_and_goes_to_the_upload_file(
     read = amz.read(list(plan.wanted))
     assert read.missing == {ListingKey("ASIN-NEW-1", "NEW-1")} and read.found == {}
     diffs, problems = listings.differences(plan, read, amz.rules)
-    assert diffs == []
-    assert [str(p) for p in problems] == [
-        "「モール商品」シート 2行目 「モール商品コード」: Amazonにこの出品がありません。Amazonでは新しい出品は一括登録のファイルで作ります"
-    ]
+    assert problems == []
+    sent, filed = listings.by_file(diffs, amz.rules)
+    assert sent == [] and {(d.field, d.value, d.create) for d in filed} == {
+        ("title", "新商品", True),
+        ("price", 1500, True),
+    }
+    feed = json.loads(amz.upload_file(listings.changes(filed)).data)
+    [message] = feed["messages"]
+    assert (message["sku"], message["productType"]) == ("NEW-1", "SHIRT")
+    assert fake.requests.where(method="PATCH") == []
 
 
 def test_create_changes_are_never_sent(fake: FakeAmazonListings, clock: VirtualClock) -> None:

@@ -73,8 +73,10 @@ def test_what_is_sent_is_shown_on_the_next_read_and_recorded(tmp_path: Path) -> 
     assert len(sends) == len(outcomes) and {s.result for s in sends} == {"成功"}
 
 
-@pytest.mark.parametrize(("mall", "by_file"), [("楽天", False), ("Shopify", False)])
-def test_a_new_row_is_created_through_the_api_where_the_mall_creates(
+@pytest.mark.parametrize(
+    ("mall", "by_file"), [("楽天", False), ("Shopify", False), ("Amazon", True), ("Yahoo!", True)]
+)
+def test_a_new_row_is_created_through_the_api_or_goes_to_the_bulk_file(
     tmp_path: Path, mall: str, by_file: bool
 ) -> None:
     settings, rows, channels = demo(tmp_path)
@@ -93,8 +95,18 @@ def test_a_new_row_is_created_through_the_api_where_the_mall_creates(
     )
     picked = channel(channels, mall)
     compared = shop_listings.compare(shop_listings.client(settings, picked), [*rows, new])
-    created = [d for d in compared.differences if d.key == new.key]
-    assert created and all(d.create for d in created) and compared.new_by_file == []
+    created = [d for d in [*compared.differences, *compared.new_by_file] if d.key == new.key]
+    assert created and all(d.create for d in created)
+    if by_file:  # the mall makes new listings only from its bulk-upload file
+        assert compared.new_by_file == created
+        upload = shop_listings.upload_file(shop_listings.client(settings, picked), created)
+        text = upload.data.decode("utf-8" if upload.mime == "application/json" else "cp932")
+        assert new.mall_sku in text or new.item_code in text
+        assert "新しい出品 2027" in text
+        outcomes = shop_listings.client(settings, picked).send(listings.changes(created))
+        assert not any(o.ok for o in outcomes)  # never sent through the API
+        return
+    assert compared.new_by_file == []
     outcomes = shop_listings.client(settings, picked).send(listings.changes(created))
     assert all(o.ok for o in outcomes)
     again = shop_listings.compare(shop_listings.client(settings, picked), [*rows, new])

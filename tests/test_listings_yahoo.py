@@ -189,11 +189,18 @@ def test_an_item_yahoo_does_not_have_is_missing_and_goes_to_the_upload_file(
     read = shop.read(list(plan.wanted))
     assert read.missing == {rows[0].key} and read.found == {} and read.errors == {}
     diffs, problems = listings.differences(plan, read, shop.rules)
-    assert diffs == []
-    assert [str(p) for p in problems] == [
-        "「モール商品」シート 2行目 「モール商品コード」: Yahoo!にこの出品がありません。"
-        "Yahoo!では新しい出品は一括登録のファイルで作ります"
-    ]
+    assert problems == []
+    sent, filed = listings.by_file(diffs, shop.rules)
+    assert sent == [] and filed and all(d.create for d in filed)
+    text = shop.upload_file(listings.changes(filed)).data.decode("cp932")
+    [line] = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert (line["code"], line["name"], line["price"], line["product-category"]) == (
+        "new-01",
+        "新商品",
+        "1500",
+        "2499",
+    )
+    assert fake.of("updateItems") == []
 
 
 def test_another_refusal_of_get_item_is_that_items_read_error(
@@ -361,3 +368,28 @@ def test_the_upload_file_refuses_what_cp932_cannot_hold_naming_the_sku(
 
 def replace_key(change: ListingChange, sku: str) -> ListingChange:
     return ListingChange(ListingKey(change.key.item_code, sku), {}, create=True)
+
+
+def test_an_items_skus_must_share_one_price_and_a_new_item_lists_every_sku(
+    fake: FakeYahooItems, clock: VirtualClock
+) -> None:
+    shop = client(fake, clock)
+    # No 販売価格（モール） typed: 商品's prices differ for two SKUs of one Yahoo! item.
+    plan = listings.plan(
+        [row(5, "tee-s", "tee", product_price=1980), row(6, "tee-l", "tee", product_price=2180)], shop.rules
+    )
+    assert [p.row for p in plan.problems] == [5, 6] and plan.wanted == {}
+    assert "販売価格は商品ごとに1つ" in plan.problems[0].message
+    # The same price: a new item with both SKUs goes to the file as one item with two subcodes.
+    rows = [
+        row(5, "tee-s", "tee", product_price=1980, title="Tシャツ", category="37052"),
+        row(6, "tee-l", "tee", product_price=1980, title="Tシャツ", category="37052"),
+    ]
+    plan = listings.plan(rows, shop.rules)
+    diffs, problems = listings.differences(plan, shop.read(list(plan.wanted)), shop.rules)
+    assert problems == []
+    _, filed = listings.by_file(diffs, shop.rules)
+    assert {d.sku for d in filed} == {"tee-s", "tee-l"}
+    text = shop.upload_file(listings.changes(filed)).data.decode("cp932")
+    [line] = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert line["code"] == "tee" and "tee-s" in line["sub-code"] and "tee-l" in line["sub-code"]

@@ -54,6 +54,7 @@ import copy
 import json
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import requests
@@ -255,37 +256,48 @@ class Listings(amazon.Connector):
 
     def upload_file(self, changes: Sequence[ListingChange]) -> UploadFile:
         """JSON_LISTINGS_FEED with one UPDATE message per new listing. No call to Amazon."""
-        marketplace = self.settings.marketplace_id
-        messages = []
-        for number, change in enumerate(changes, start=1):
-            if not change.category:
-                raise ValueError(
-                    f"SKU「{change.key.sku}」: Amazonで新しく出品するには{self.rules.category_label}が必要です"
-                )
-            attributes = {
-                ATTRIBUTES[name]: _with_value(ATTRIBUTES[name], [], marketplace, value)
-                for name, value in change.values.items()
-                if name in ATTRIBUTES
-            }
-            messages.append(
-                {
-                    "messageId": number,
-                    "sku": change.key.sku,
-                    "operationType": "UPDATE",
-                    "productType": change.category,
-                    "requirements": "LISTING",
-                    "attributes": attributes,
-                }
+        return feed_file(
+            changes,
+            seller_id=self.settings.seller_id,
+            marketplace_id=self.settings.marketplace_id,
+            today=self._clock().astimezone(JST).date(),
+        )
+
+
+def feed_file(
+    changes: Sequence[ListingChange], *, seller_id: str, marketplace_id: str, today: date
+) -> UploadFile:
+    """Amazon's JSON_LISTINGS_FEED for new listings (the demo mall builds it too)."""
+    marketplace = marketplace_id
+    messages = []
+    for number, change in enumerate(changes, start=1):
+        if not change.category:
+            raise ValueError(
+                f"SKU「{change.key.sku}」: Amazonで新しく出品するには{RULES.category_label}が必要です"
             )
-        if not messages:
-            raise ValueError("Amazonの一括登録ファイルに入れる新しい出品がありません")
-        feed = {
-            "header": {"sellerId": self.settings.seller_id, "version": "2.0", "issueLocale": LANGUAGE_TAG},
-            "messages": messages,
+        attributes = {
+            ATTRIBUTES[name]: _with_value(ATTRIBUTES[name], [], marketplace, value)
+            for name, value in change.values.items()
+            if name in ATTRIBUTES
         }
-        data = json.dumps(feed, ensure_ascii=False, indent=2).encode("utf-8")
-        name = FEED_NAME.format(date=self._clock().astimezone(JST).date())
-        return UploadFile(name=name, data=data, mime="application/json", how=UPLOAD_HOW)
+        messages.append(
+            {
+                "messageId": number,
+                "sku": change.key.sku,
+                "operationType": "UPDATE",
+                "productType": change.category,
+                "requirements": "LISTING",
+                "attributes": attributes,
+            }
+        )
+    if not messages:
+        raise ValueError("Amazonの一括登録ファイルに入れる新しい出品がありません")
+    feed = {
+        "header": {"sellerId": seller_id, "version": "2.0", "issueLocale": LANGUAGE_TAG},
+        "messages": messages,
+    }
+    data = json.dumps(feed, ensure_ascii=False, indent=2).encode("utf-8")
+    return UploadFile(name=FEED_NAME.format(date=today), data=data, mime="application/json", how=UPLOAD_HOW)
 
 
 # ------------------------------------------------------------------ attributes

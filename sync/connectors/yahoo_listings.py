@@ -72,6 +72,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -283,38 +284,8 @@ class Listings(yahoo.Connector):
     # -- the 商品CSV for new items
 
     def upload_file(self, changes: Sequence[ListingChange]) -> UploadFile:
-        """The 商品CSV (data.csv) for these new items: one row per 商品コード, Shift_JIS (cp932)
-        with CRLF, as ストアクリエイターPro's 商品アップロード takes it.
-
-        Several SKUs of one item go in the row's ``options`` / ``sub-code`` as one option
-        「種類」 whose values are the SKUs: ``options`` "種類 A B", ``sub-code``
-        "種類:A=A&種類:B=B" (the single-file format of the item CSV as remembered from
-        Yahoo!'s manual: UNVERIFIED; a public client writes the subcodes in a separate
-        option CSV instead). Raises ValueError, in Japanese, for a code Yahoo! cannot take, a
-        character cp932 cannot hold (naming the SKU and the character) or an item without price.
-        """
-        by_code: dict[str, list[ListingChange]] = {}
-        for change in changes:
-            if change.create:
-                by_code.setdefault(change.key.item_code, []).append(change)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(CSV_COLUMNS)
-        for code, group in by_code.items():
-            row = _csv_row(code, group)
-            for column, value in zip(CSV_COLUMNS, row, strict=True):
-                _check_cp932(value, code, column, group)
-            writer.writerow(row)
-        today = self._clock().astimezone(JST)
-        return UploadFile(
-            name=f"yahoo_data_{today:%Y%m%d}.csv",
-            data=buffer.getvalue().encode("cp932"),
-            mime="text/csv",
-            how=(
-                "ストアクリエイターProのトップページ「商品登録」の［商品管理］から商品データのアップロードを開き、"
-                "「追加」でこのファイルをアップロードしてください。アップロードのあと「反映」するまで購入者には見えません。"
-            ),
-        )
+        """The 商品CSV for these new items (``data_csv``). No call to Yahoo!."""
+        return data_csv(changes, today=self._clock().astimezone(JST).date())
 
     # -- HTTP
 
@@ -346,6 +317,40 @@ class Listings(yahoo.Connector):
     def _refusal_text(self, response: requests.Response) -> str:
         reason = yahoo.error_reason(response.text)
         return f"{self.mall}が受け付けませんでした（HTTP {response.status_code}）: {reason}"
+
+
+def data_csv(changes: Sequence[ListingChange], *, today: date) -> UploadFile:
+    """The 商品CSV (data.csv) for these new items: one row per 商品コード, Shift_JIS (cp932)
+    with CRLF, as ストアクリエイターPro's 商品アップロード takes it.
+
+    Several SKUs of one item go in the row's ``options`` / ``sub-code`` as one option
+    「種類」 whose values are the SKUs: ``options`` "種類 A B", ``sub-code``
+    "種類:A=A&種類:B=B" (the single-file format of the item CSV as remembered from
+    Yahoo!'s manual: UNVERIFIED; a public client writes the subcodes in a separate
+    option CSV instead). Raises ValueError, in Japanese, for a code Yahoo! cannot take, a
+    character cp932 cannot hold (naming the SKU and the character) or an item without price.
+    """
+    by_code: dict[str, list[ListingChange]] = {}
+    for change in changes:
+        if change.create:
+            by_code.setdefault(change.key.item_code, []).append(change)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for code, group in by_code.items():
+        row = _csv_row(code, group)
+        for column, value in zip(CSV_COLUMNS, row, strict=True):
+            _check_cp932(value, code, column, group)
+        writer.writerow(row)
+    return UploadFile(
+        name=f"yahoo_data_{today:%Y%m%d}.csv",
+        data=buffer.getvalue().encode("cp932"),
+        mime="text/csv",
+        how=(
+            "ストアクリエイターProのトップページ「商品登録」の［商品管理］から商品データのアップロードを開き、"
+            "「追加」でこのファイルをアップロードしてください。アップロードのあと「反映」するまで購入者には見えません。"
+        ),
+    )
 
 
 def _item_fields(group: Any) -> dict[str, str]:
