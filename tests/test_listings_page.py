@@ -122,3 +122,38 @@ def test_the_embedded_demo_reads_and_sends_to_a_demo_mall(tmp_path: Path) -> Non
     assert any(f"{len(shown)} 件を楽天デモへ送りました" in s.value for s in at.success)
     at.button(key="listings_read_rakuten_demo").click().run()
     assert any("楽天デモの内容はワークブックと同じです" in s.value for s in at.success)
+
+
+def test_a_new_amazon_listing_on_the_demo_goes_to_a_bulk_file_not_to_the_api(tmp_path: Path) -> None:
+    from sheets_schema.changes import WriteJob
+    from sheets_schema.models import MallListing
+    from sheets_schema.tabs import MALL_LISTINGS
+    from sync.connectors import DEMO_CHANNELS
+
+    url = f"sqlite:///{tmp_path / 'wb.sqlite3'}"
+    workbook = open_prepared_workbook(load_settings({"workbook": {"sql_url": url}}), datetime.now(JST))
+    table = read_tables(workbook, [MALL_LISTINGS])[MALL_LISTINGS.title]
+    sku = table.models()[0].sku
+    job = WriteJob()
+    new = {"モール": "Amazon", "SKU": sku, "モール商品コード": "B0NEW00001", "モールSKU": "NEW-AMZ-1"}
+    job.append(
+        table, [MallListing.model_validate({**new, "モール商品名": "新色 ミント", "カテゴリ": "TOWEL"})]
+    )
+    workbook.write(job)
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.secrets["workbook"] = {"sql_url": url}
+    at.secrets["sync"] = {"auto_sync_demo": False}
+    at.secrets["malls"] = {
+        name: {**section, "state_dir": str(tmp_path / "malls")} for name, section in DEMO_CHANNELS.items()
+    }
+    at.run()
+    at.switch_page("pages/listings.py").run()
+    at.button(key="listings_read_amazon_demo").click().run()
+    assert not at.exception, at.exception
+    assert any("新しい出品 1 件（一括登録ファイル）" in h.value for h in at.subheader)
+    new_rows = at.dataframe[0].value
+    assert set(new_rows["SKU"]) == {sku} and set(new_rows["モール商品コード"]) == {"B0NEW00001"}
+    assert set(new_rows["モールの内容"]) == {"（新規）"}
+    [download] = at.get("download_button")
+    assert "amazon_listings_feed_" in download.proto.label
+    assert any("JSON_LISTINGS_FEED" in c.value for c in at.caption)

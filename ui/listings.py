@@ -65,6 +65,8 @@ def _show(channel: shop_listings.Channel, comparison: shop_listings.Comparison) 
                 f"{channel.display_name}の内容はワークブックと同じです。", icon=":material/check_circle:"
             )
         return
+    if comparison.new_by_file:
+        st.subheader(f"モールの内容と違う項目 {len(comparison.differences)} 件")
     frame = pd.DataFrame(shop_listings.diff_table(comparison.differences))
     frame.insert(0, "送る", True)
     edited = st.data_editor(
