@@ -226,7 +226,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         # The 商品登録 columns blank: each mall shows 商品's 商品名 and 販売価格.
         (
             MALL_LISTINGS,
-            "モール SKU モール商品コード モールSKU 在庫連携 モール商品名 販売価格（モール） キャッチコピー 商品説明 カテゴリ",
+            "モール SKU モール商品コード モールSKU 在庫連携 モール商品名 販売価格（モール） キャッチコピー 商品説明 カテゴリ タグ",
         ),
         (
             ORDERS,

@@ -81,10 +81,11 @@ class MallListing(Row):
     price: OptionalYen = Field(None, alias="販売価格（モール）", ge=0)
     tagline: Text = Field("", alias="キャッチコピー")
     description: Text = Field("", alias="商品説明")
-    # Search tags, comma-separated (Shopify: words; 楽天: タグID numbers); blank: not managed.
-    tags: Text = Field("", alias="タグ")
     # The mall's category: 楽天 ジャンルID, Amazon 商品タイプ (productType), Yahoo! プロダクトカテゴリ.
     category: Text = Field("", alias="カテゴリ")
+    # Search tags, comma-separated (Shopify: words; 楽天: タグID numbers); blank: not managed;
+    # after カテゴリ, where workbooks made before it get the column.
+    tags: Text = Field("", alias="タグ")
 
 
 class SetComponent(Row):

@@ -396,6 +396,7 @@ def test_unknown_items_are_grouped_and_mapped_once(tables: dict[str, Any], board
             "キャッチコピー": "",
             "商品説明": "",
             "カテゴリ": "",
+            "タグ": "",
         }
     ]
 
