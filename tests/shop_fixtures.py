@@ -95,8 +95,8 @@ def demo_malls(state_dir: Path, clock: Clock, **overrides: Any) -> list[DemoMall
     return malls
 
 
-def open_shop(workbook: Workbook, state_dir: Path, **overrides: Any) -> Shop:
-    clock = Clock()
+def open_shop(workbook: Workbook, state_dir: Path, clock: Clock | None = None, **overrides: Any) -> Shop:
+    clock = clock or Clock()
     seed_demo_if_new(workbook, clock.now - timedelta(hours=1))
     malls = demo_malls(state_dir, clock, **overrides)
     for mall in malls:

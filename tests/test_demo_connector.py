@@ -402,3 +402,51 @@ def test_with_the_daily_rhythm_orders_follow_the_day_at_the_same_mean_rate(tmp_p
     assert evenings > 5 * nights > 0
     again = make(tmp_path, clock=clock, orders_per_hour=2.0, daily_rhythm=True, backlog_hours=24 * days)
     assert [o.order_number for o in fetch(again, None, T0)] == [o.order_number for o in orders]
+
+
+def test_before_its_first_push_a_mall_shows_sold_out_goods_as_0_and_the_rest_in_stock() -> None:
+    from sync.connectors.demo import _shop_tabs, opening_stock
+
+    tabs = _shop_tabs()
+    sold_out = set(shop.OUT_OF_STOCK_SKUS + shop.LOW_STOCK_SKUS)
+    with_sold_out = sold_out | {
+        str(r["セットSKU"]) for r in tabs["セット構成"] if str(r["構成SKU"]) in sold_out
+    }
+    for mall in shop.DEMO_MALLS:
+        opening = opening_stock(mall)
+        rows = [r for r in tabs["モール商品"] if r["モール"] == mall]
+        zero = {str(r["SKU"]) for r in rows if (str(r["モールSKU"]) or str(r["モール商品コード"])) in opening}
+        assert zero == {str(r["SKU"]) for r in rows} & with_sold_out
+        assert set(opening.values()) <= {0}
+
+
+@pytest.mark.parametrize("start", ["2026-12-07T03:00", "2026-12-07T12:30", "2026-12-05T21:00"])
+def test_a_fresh_demos_first_sync_sells_nothing_the_shop_does_not_have(tmp_path: Path, start: str) -> None:
+    """A new user's first look, with the demo malls the app ships (a day of orders waiting):
+    no order short of stock (no 売り越し on ホーム before anyone did anything)."""
+    from purchasing.purchase_orders import expected_arrivals
+    from purchasing.shortages import set_compositions, shortages
+    from sheets_schema.adapters.sql import SqlWorkbook
+    from sheets_schema.book import ensure_tabs
+    from tests.shop_fixtures import Clock, open_shop
+
+    live = {
+        channel: {k: section[k] for k in ("orders_per_hour", "daily_rhythm", "backlog_hours")}
+        for channel, section in DEMO_CHANNELS.items()
+    }
+    workbook = SqlWorkbook(f"sqlite:///{tmp_path / 'workbook.sqlite3'}")
+    ensure_tabs(workbook)
+    clock = Clock(datetime.fromisoformat(start).replace(tzinfo=shop.JST))
+    made = open_shop(workbook, tmp_path / "malls", clock, **live)
+    report = made.engine().run_once()
+    assert report.created > 0
+    t = made.tables()
+    orders = {(o.mall, o.order_number): o for o in t["受注"].models()}
+    found = shortages(
+        t["在庫"].models(),
+        orders,
+        t["受注明細"].models(),
+        expected_arrivals(t["発注"], t["発注明細"]),
+        set_compositions(t),
+    )
+    assert [(s.sku, s.short) for s in found] == []

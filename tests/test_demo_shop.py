@@ -461,3 +461,15 @@ def test_set_products(shop) -> None:
     assert stock["SOX-RIB-3P"]["販売可能数"] == stock["SOX-RIB-NV-M"]["販売可能数"] // 3
     towels = min(stock["TWL-FACE-WH"]["販売可能数"], stock["TWL-BATH-WH"]["販売可能数"])
     assert stock["TWL-GIFT-SET"]["販売可能数"] == towels > 0
+
+
+@pytest.mark.parametrize("days", [0, 3, 40, 200])
+def test_least_free_stock_holds_whenever_the_demo_is_made(days: int) -> None:
+    """The demo malls' opening stock relies on it (sync/connectors/demo.py opening_stock)."""
+    from vocabulary.demo_shop import LOW_STOCK_SKUS, OUT_OF_STOCK_SKUS, least_free_stock
+
+    now = NOW + timedelta(days=days, hours=days * 7)
+    stock = {str(r["SKU"]): int(r["販売可能数"]) for r in demo_shop(now)["在庫"]}
+    least = least_free_stock()
+    assert least and all(stock[sku] >= units for sku, units in least.items())
+    assert {sku for sku, units in least.items() if units == 0} == set(OUT_OF_STOCK_SKUS + LOW_STOCK_SKUS)

@@ -67,3 +67,19 @@ def test_the_latest_orders_beyond_the_shelf_are_short_and_wait_for_the_right_pur
     assert shortages(stock, orders, lines, {})[0].action().startswith("入荷の予定がありません")
     stock = [Stock.model_validate({"SKU": "MUG", "実在庫": 6, "引当数": 6})]  # goods arrived
     assert shortages(stock, orders, lines, arrivals) == []
+
+
+def test_a_set_line_wants_its_components_and_is_short_only_when_they_are() -> None:
+    orders = {("楽天", o.order_number): o for o in (order("A", 9), order("B", 10))}
+    lines = [line("A", "SOX-3P", 1), line("B", "SOX-3P", 1)]
+    sets = {"SOX-3P": (("SOX-NV", 3),)}
+    # The set holds no stock of its own (実在庫 0); its component does: 4 socks for two sets.
+    stock = [
+        Stock.model_validate({"SKU": "SOX-3P", "実在庫": 0, "引当数": 0}),
+        Stock.model_validate({"SKU": "SOX-NV", "実在庫": 4, "引当数": 6}),
+    ]
+    [short] = shortages(stock, orders, lines, {}, sets)
+    assert (short.order, short.sku, short.short, short.set_sku) == (("楽天", "B"), "SOX-NV", 2, "SOX-3P")
+    assert "セット「SOX-3P」の構成品" in short.reason()
+    enough = [stock[0], Stock.model_validate({"SKU": "SOX-NV", "実在庫": 6, "引当数": 6})]
+    assert shortages(enough, orders, lines, {}, sets) == []  # not short, whatever the set's row says

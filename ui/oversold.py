@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from purchasing.purchase_orders import expected_arrivals
-from purchasing.shortages import Shortage, shortages
+from purchasing.shortages import Shortage, set_compositions, shortages
 from ui import context
 
 
@@ -21,6 +21,7 @@ def _find(tables: Mapping[str, Any]) -> list[Shortage]:
         orders,
         tables["受注明細"].models(),
         expected_arrivals(tables["発注"], tables["発注明細"]),
+        set_compositions(tables),
     )
 
 

@@ -641,6 +641,17 @@ def _final_stock(rng: random.Random, s: Sku, allocated: int) -> int:
     return allocated + s.parent.reorder_point + rng.randint(5, 40)
 
 
+def least_free_stock() -> dict[str, int]:
+    """販売可能数 the demo shop has for each SKU whatever ``now`` it is made at (its random
+    draws change with ``now``): from ``_final_stock`` and ``_stock_rows``, at least 発注点 for a
+    SKU in normal stock (5+ units over its open orders, 安全在庫 at most 5), 0 for the low and
+    sold-out ones. Sets are not here: they hold no stock of their own."""
+    return {
+        s.code: 0 if s.code in LOW_STOCK_SKUS + OUT_OF_STOCK_SKUS else s.parent.reorder_point
+        for s in _catalogue()
+    }
+
+
 def _ledger(rng: random.Random, now: datetime, skus: list[Sku], orders: list[Order]) -> list[Row]:
     order_moves = _order_moves(orders)
     # Units that leave 実在庫 after the initial 入庫 (shipments, negative adjustments), with when.

@@ -145,7 +145,7 @@ def review_queue(
 def _shortage_items(orders: Mapping[OrderKey, Order], tables: Mapping[str, Table[Any]]) -> list[QueueItem]:
     """Orders the shelf cannot fill yet, with the 発注 expected to bring their goods."""
     from purchasing.purchase_orders import expected_arrivals
-    from purchasing.shortages import shortages
+    from purchasing.shortages import set_compositions, shortages
 
     if not all(t in tables for t in ("在庫", "受注明細", "発注", "発注明細")):
         return []
@@ -154,6 +154,7 @@ def _shortage_items(orders: Mapping[OrderKey, Order], tables: Mapping[str, Table
         orders,
         tables["受注明細"].models(),
         expected_arrivals(tables["発注"], tables["発注明細"]),
+        set_compositions(tables),
     )
     return [
         QueueItem(

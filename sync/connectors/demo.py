@@ -10,7 +10,9 @@ the mall before the order arrived:
   ``random.Random`` seeded by (seed, k) only; ``epoch`` is the first contact time minus
   ``backlog_hours`` (so the first sync imports something), kept in a small JSON state file;
 - lines: picked by weight from the items whose last pushed quantity *before the arrival* is
-  > 0 (never pushed = in stock), quantities capped at that quantity. Because pushes are stamped
+  > 0, quantities capped at that quantity. Never pushed = in stock, except what the demo shop
+  has sold out or nearly (``opening_stock``: 0, as the shop had set it at the mall by hand), so
+  the backlog a fresh demo imports does not sell what the shop does not have. Because pushes are stamped
   with the clock and only earlier pushes count, an order's lines never change once it exists.
   The demo mall does not decrement its own stock between pushes: sync frequency bounds overselling.
   If nothing order k would sell is in stock, order k does not exist (its number is never used);
@@ -310,9 +312,30 @@ CANCEL_DELAY_HOURS = (0.5, 24.0)
 MAX_EVENT_DELAY = timedelta(hours=max(PAYMENT_DELAY_HOURS[1], CANCEL_DELAY_HOURS[1]))
 TERMINAL = ("出荷済", "キャンセル")
 
-# Item key -> last quantity pushed before the order arrived; keys never pushed are absent (in stock).
+# Item key -> last quantity pushed before the order arrived (or its opening stock); keys absent
+# are in stock.
 Stock = Mapping[str, int]
 NO_PUSHES: Stock = MappingProxyType({})
+
+
+@cache
+def opening_stock(mall: str) -> Stock:
+    """What the mall shows before Ichigen's first push: 0 for the listings of what the demo shop
+    has sold out or nearly (``demo_shop.least_free_stock`` 0; sets containing them too), as a
+    shop sets a mall to 0 by hand before it has a 一元管理 tool; every other listing in stock."""
+    tabs = _shop_tabs()
+    least = shop.least_free_stock()
+    sets: dict[str, list[str]] = {}
+    for row in tabs["セット構成"]:
+        sets.setdefault(str(row["セットSKU"]), []).append(str(row["構成SKU"]))
+    return MappingProxyType(
+        {
+            str(row["モールSKU"]) or str(row["モール商品コード"]): 0
+            for row in tabs["モール商品"]
+            if row["モール"] == mall
+            and any(least.get(c, 1) == 0 for c in sets.get(str(row["SKU"]), [str(row["SKU"])]))
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -524,21 +547,23 @@ def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
 
 
 class StockHistory:
-    """What was pushed to the mall and when, answered as of a moment."""
+    """What was pushed to the mall and when, over its opening stock, answered as of a moment."""
 
-    def __init__(self, raw: Mapping[str, list[list[Any]]]) -> None:
+    def __init__(self, raw: Mapping[str, list[list[Any]]], opening: Stock = NO_PUSHES) -> None:
         pushes = sorted(
             (datetime.fromisoformat(at), key, int(q)) for key, rows in raw.items() for at, q in rows
         )
         self._times = [at for at, _, _ in pushes]
         self._pushes = pushes
-        self._snapshots: dict[int, Stock] = {0: NO_PUSHES}
+        self._opening = opening
+        self._snapshots: dict[int, Stock] = {0: opening}
 
     def at(self, when: datetime) -> Stock:
         """Quantities after every push at or before `when` (shared between orders: read only)."""
         n = bisect_right(self._times, when)
         if n not in self._snapshots:
-            self._snapshots[n] = MappingProxyType({key: q for _, key, q in self._pushes[:n]})
+            pushed = {key: q for _, key, q in self._pushes[:n]}
+            self._snapshots[n] = MappingProxyType({**self._opening, **pushed})
         return self._snapshots[n]
 
 
@@ -628,7 +653,7 @@ class Connector:
         end = min(_jst(until), self._now())
         if end <= start:
             return
-        stock = StockHistory(state["stock"])
+        stock = StockHistory(state["stock"], opening_stock(self.mall))
         arrived = self._arrivals(epoch).count_before((end - epoch).total_seconds())
         first = self._arrivals(epoch).first_at_or_after((start - MAX_EVENT_DELAY - epoch).total_seconds())
         shipped = _shipped_by_index(state["shipments"])
@@ -689,7 +714,7 @@ class Connector:
             return None
         if order_number(self.mall, self.settings.seed, k, self._ordered_at(epoch, k)) != number:
             return None
-        return self._plan(epoch, StockHistory(state["stock"]), k)
+        return self._plan(epoch, StockHistory(state["stock"], opening_stock(self.mall)), k)
 
     def confirm_shipment(self, shipment: Shipment) -> None:
         """Records carrier, tracking number and time; the order then shows as 出荷済."""
