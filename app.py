@@ -11,7 +11,7 @@ import streamlit as st
 
 from settings import SettingsError, load_settings
 from sheets_schema.errors import WorkbookError
-from ui import auth, context, screen_style, sidebar
+from ui import auth, context, screen_style, sidebar, unexpected
 
 st.set_page_config(page_title="Ichigen 一元管理", page_icon="🛒", layout="wide")
 screen_style.apply()
@@ -48,3 +48,5 @@ try:
     page.run()
 except (WorkbookError, SettingsError) as exc:
     st.error(str(exc), icon=":material/error:")
+except Exception as exc:  # anything no page explains: a Japanese notice, the details logged
+    unexpected.show(exc)

@@ -7,6 +7,7 @@ stored, without going through the adapter under test.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -248,8 +249,32 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         )
 
 
+@pytest.fixture(autouse=True)
+def no_unexpected_page_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A page that fails shows staff a Japanese notice (ui/unexpected.py) instead of raising,
+    so AppTest's ``at.exception`` no longer sees it: any test in which that happened fails here,
+    with the traceback, unless it is marked ``unexpected_page_error`` (it provokes one)."""
+    caught: list[logging.LogRecord] = []
+
+    class Catch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            caught.append(record)
+
+    handler = Catch(level=logging.ERROR)
+    logger = logging.getLogger("ichigen.app")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+    if caught and request.node.get_closest_marker("unexpected_page_error") is None:
+        details = "\n".join(logging.Formatter().format(r) for r in caught)
+        pytest.fail(f"a page failed (ui/unexpected.py caught it):\n{details}", pytrace=False)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgresql: runs against a real PostgreSQL server")
+    config.addinivalue_line("markers", "unexpected_page_error: the test makes a page fail on purpose")
     config.addinivalue_line("markers", "backends(*names): the harness backends this test runs on")
 
 
