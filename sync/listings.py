@@ -259,6 +259,20 @@ def _tags_problem(tags: list[str], rules: ListingRules) -> str:
         wrong = [t for t in tags if not (t.isascii() and t.isdigit())]
         if wrong:
             return f"{rules.mall}のタグはタグIDの数字をカンマ区切りで入れてください（「{wrong[0]}」）"
+    if rules.tags_without_spaces:
+        spaced = [t for t in tags if len(t.split()) > 1]
+        if spaced:
+            return (
+                f"{rules.mall}の検索キーワードは空白で区切られるため、タグに空白を入れず"
+                f"カンマで区切ってください（「{spaced[0]}」）"
+            )
+    if rules.max_tags_bytes is not None:
+        size = sum(len(t.encode("utf-8")) for t in tags)
+        if size > rules.max_tags_bytes:
+            return (
+                f"{rules.mall}のタグ（検索キーワード）は合わせて{rules.max_tags_bytes}バイトまでです"
+                f"（{size}バイト。全角1文字は3バイト）"
+            )
     too_long = [t for t in tags if len(t) > rules.max_length.get("tag", 255)]
     if too_long:
         return f"{rules.mall}のタグは1つ{rules.max_length.get('tag', 255)}文字までです（「{too_long[0][:20]}…」）"

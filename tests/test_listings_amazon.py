@@ -402,3 +402,44 @@ def test_stock_pushes_still_work_against_the_listings_fake(
     )
     assert pushed.ok and fake.listing_quantity("TSH-WH-M") == 7
     assert fake.listing_attributes("TSH-WH-M") == before
+
+
+def test_tags_are_amazons_search_keywords_joined_by_spaces(
+    fake: FakeAmazonListings, clock: VirtualClock
+) -> None:
+    us_keywords = {"value": "cotton shirt", "language_tag": "en_US", "marketplace_id": US_MARKETPLACE_ID}
+    japan = {"value": "綿 Tシャツ", "language_tag": "ja_JP", "marketplace_id": MARKETPLACE_ID}
+    fake.edit_in_seller_central("TSH-WH-M", "generic_keyword", [japan, us_keywords])
+    amz = client(fake, clock)
+    rows = [
+        row(2, "TSH-WH-M", title="Tシャツ 白 M", tags="Tシャツ、綿, 白"),
+        row(3, "TSH-NV-M", title="Tシャツ 紺 M", tags="Tシャツ,綿"),
+    ]
+    _, diffs = plan_and_diff(amz, rows)
+    assert [(d.sku, d.field, d.mall_value, d.value) for d in diffs] == [
+        ("TSH-WH-M", "tags", "綿, Tシャツ", "Tシャツ, 綿, 白"),
+        ("TSH-NV-M", "tags", "", "Tシャツ, 綿"),
+    ]
+    assert all(r.ok and r.pending for r in amz.send(listings.changes(diffs)))
+    keywords = fake.listing_attributes("TSH-WH-M")["generic_keyword"]
+    assert keywords == [
+        {"value": "Tシャツ 綿 白", "language_tag": "ja_JP", "marketplace_id": MARKETPLACE_ID},
+        us_keywords,  # the US keywords stay as they were
+    ]
+    _, again = plan_and_diff(client(fake, clock), rows)
+    assert again == []
+
+
+def test_a_tag_with_a_space_or_too_many_bytes_is_refused_naming_the_row(
+    fake: FakeAmazonListings, clock: VirtualClock
+) -> None:
+    amz = client(fake, clock)
+    long = ", ".join(f"キーワード{i:02d}" for i in range(40))  # 40 × (5 全角 × 3 + 2) = 680 bytes
+    plan = listings.plan([row(4, "TSH-WH-M", tags="バス タオル"), row(5, "TSH-NV-M", tags=long)], amz.rules)
+    assert [str(p) for p in plan.problems] == [
+        "「モール商品」シート 4行目 「タグ」: Amazonの検索キーワードは空白で区切られるため、"
+        "タグに空白を入れずカンマで区切ってください（「バス タオル」）",
+        "「モール商品」シート 5行目 「タグ」: Amazonのタグ（検索キーワード）は合わせて500バイトまでです"
+        "（680バイト。全角1文字は3バイト）",
+    ]
+    assert plan.wanted == {}

@@ -1,5 +1,5 @@
-"""Amazon listings (商品登録) through the SP-API Listings Items API: read a SKU's 商品名, 販売価格
-and 商品説明, patch them, and write the JSON_LISTINGS_FEED file for listings Amazon does not have
+"""Amazon listings (商品登録) through the SP-API Listings Items API: read a SKU's 商品名, 販売価格,
+商品説明 and 検索キーワード (タグ), patch them, and write the JSON_LISTINGS_FEED file for listings Amazon does not have
 (Ichigen does not create Amazon listings through the API). A subclass of the stock connector, so
 LWA tokens, per-operation token buckets, retries and error wording are the same.
 
@@ -25,7 +25,8 @@ vendor sample SubmitPriceHandler.java, amzn/selling-partner-api-samples @1aa0fd8
   A replace replaces the whole attribute, so this client does the same: every other entry
   (other marketplaces, the B2B audience) and sub-field (``discounted_price``,
   ``minimum_seller_allowed_price``, ``start_at``…) goes back as read. The same for ``item_name``
-  and ``product_description``: only the Japan ``ja_JP`` entry changes. The per-product-type
+  and ``product_description`` (and ``generic_keyword``, 検索キーワード: the タグ joined by spaces):
+  only the Japan ``ja_JP`` entry changes. The per-product-type
   schema of these attributes is in the Product Type Definitions API, not copied: UNVERIFIED
   beyond the sample.
 - Length limits also come from the Product Type Definitions API, per product type. The defaults
@@ -71,6 +72,8 @@ from sync.connectors.listings_base import (
     UploadFile,
     Value,
     outcomes,
+    tag_list,
+    tags_text,
 )
 from sync.connectors.values import decimal_yen
 from sync.errors import MallAuthError, MallPayloadError, MallRejected, SyncError
@@ -79,10 +82,17 @@ from vocabulary.jst import JST
 LANGUAGE_TAG = "ja_JP"
 TITLE_LIMIT = 200  # UNVERIFIED per product type (module docstring)
 DESCRIPTION_LIMIT = 2000  # UNVERIFIED
+# 検索キーワード (generic_keyword): keywords separated by half-width spaces, 500 bytes without the
+# spaces (250 in fashion categories): a third-party reading of Amazon's 商品検索対策 guide
+# (UNVERIFIED; Seller Central's keyword table names generic_keywords as free text with a
+# byte limit). The workbook's タグ are the keywords, so a tag may not hold a space.
+KEYWORD_BYTES = 500
 RULES = ListingRules(
     mall="Amazon",
-    fields=("title", "price", "description"),
+    fields=("title", "price", "description", "tags"),
     max_length={"title": TITLE_LIMIT, "description": DESCRIPTION_LIMIT},
+    max_tags_bytes=KEYWORD_BYTES,
+    tags_without_spaces=True,
     # The productType of a listing Amazon has is read from it; a new one takes モール商品's カテゴリ.
     category_for="create",
     category_label="カテゴリ（AmazonのproductType）",
@@ -91,7 +101,12 @@ RULES = ListingRules(
     creates=False,
 )
 # The attribute each field is patched in.
-ATTRIBUTES = {"title": "item_name", "price": "purchasable_offer", "description": "product_description"}
+ATTRIBUTES = {
+    "title": "item_name",
+    "price": "purchasable_offer",
+    "description": "product_description",
+    "tags": "generic_keyword",
+}
 READ_DATA = "summaries,attributes,issues"
 FEED_NAME = "amazon_listings_feed_{date:%Y%m%d}.json"
 CREATE_ELSEWHERE = "Amazonでは新しい出品はAPIで作れません。一括登録のファイルで作ってください"
@@ -161,10 +176,12 @@ class Listings(amazon.Connector):
         self._read[sku] = (product_type, attributes)
         title = _text_entry(attributes["item_name"], marketplace)
         description = _text_entry(attributes["product_description"], marketplace)
+        keywords = _text_entry(attributes["generic_keyword"], marketplace)
         values: dict[str, Value] = {
             # No Japan entry in the attributes: the name Amazon shows (summaries) is compared.
             "title": _text(title.get("value")) if title else _text(summary.get("itemName")),
             "description": str(description.get("value") or "") if description else "",
+            "tags": tags_text(str(keywords.get("value") or "").split()) if keywords else "",
         }
         price = _price(_offer(attributes["purchasable_offer"], marketplace))
         if price is not None:
@@ -212,7 +229,9 @@ class Listings(amazon.Connector):
         product_type, attributes = self._read[sku]
         marketplace = self.settings.marketplace_id
         updated = {
-            ATTRIBUTES[name]: _with_value(ATTRIBUTES[name], attributes[ATTRIBUTES[name]], marketplace, value)
+            ATTRIBUTES[name]: _with_value(
+                ATTRIBUTES[name], attributes[ATTRIBUTES[name]], marketplace, _attribute_value(name, value)
+            )
             for name, value in change.values.items()
         }
         body = {
@@ -276,7 +295,7 @@ def feed_file(
                 f"SKU「{change.key.sku}」: Amazonで新しく出品するには{RULES.category_label}が必要です"
             )
         attributes = {
-            ATTRIBUTES[name]: _with_value(ATTRIBUTES[name], [], marketplace, value)
+            ATTRIBUTES[name]: _with_value(ATTRIBUTES[name], [], marketplace, _attribute_value(name, value))
             for name, value in change.values.items()
             if name in ATTRIBUTES
         }
@@ -301,6 +320,11 @@ def feed_file(
 
 
 # ------------------------------------------------------------------ attributes
+
+
+def _attribute_value(name: str, value: Value) -> Value:
+    """タグ go to Amazon as one 検索キーワード text, the keywords separated by spaces."""
+    return " ".join(tag_list(str(value))) if name == "tags" else value
 
 
 def _text(value: Any) -> str:

@@ -15,7 +15,8 @@ ignores the ones it does not have (``ListingRules.fields``):
 - ``description``: 商品説明 (Shopify ``body_html``, 楽天 ``productDescription.pc``, Amazon
   ``product_description``, Yahoo! ``caption``)
 - ``tags``: タグ, comma-separated in the workbook and compared as a set (Shopify ``product.tags``,
-  a comma-separated string; 楽天 ``tags``, a list of タグID numbers replaced whole)
+  a comma-separated string; 楽天 ``tags``, a list of タグID numbers replaced whole; Amazon
+  ``generic_keyword`` (検索キーワード), the tags joined by spaces)
 
 A field a change does not name is never sent: the mall keeps whatever it has there.
 """
@@ -67,6 +68,10 @@ class ListingRules:
     # Tags are タグID numbers (楽天) rather than words; at most ``max_tags`` of them.
     numeric_tags: bool = False
     max_tags: int = 250
+    # All tags together, in UTF-8 bytes without separators (Amazon's 検索キーワード).
+    max_tags_bytes: int | None = None
+    # The mall separates keywords by spaces (Amazon): a tag with a space would come back as two.
+    tags_without_spaces: bool = False
     creates: bool = False
 
 

@@ -109,6 +109,7 @@ class FakeAmazonListings(FakeAmazon):
         self.attributes: dict[str, dict[str, list]] = {}
         self.title_limit = 200
         self.description_limit = 2000
+        self.keyword_bytes = 500  # 検索キーワード without spaces (UNVERIFIED, as the client's)
         self.invalid_skus: dict[str, list[dict]] = {}
         self._held_attributes: dict[str, dict[str, list]] = {}
 
@@ -131,6 +132,11 @@ class FakeAmazonListings(FakeAmazon):
                 title, price, description, other_marketplace=other_marketplace
             )
         return listing
+
+    def edit_in_seller_central(self, sku: str, attribute: str, entries: list[dict]) -> None:
+        """A seller changing one attribute in Seller Central (all marketplaces' entries)."""
+        with self._lock:
+            self.attributes[sku][attribute] = copy.deepcopy(entries)
 
     def listing_attributes(self, sku: str) -> dict[str, list]:
         with self._lock:
@@ -213,6 +219,11 @@ class FakeAmazonListings(FakeAmazon):
                 if len(str(entry.get("value", ""))) > limit:
                     message = f"'{name}' の値が長すぎます。最大 {limit} 文字です。"
                     issues.append(_issue(LIMIT_ISSUE, message, name, "INVALID_ATTRIBUTE"))
+        for entry in attributes.get("generic_keyword") or ():
+            size = len(str(entry.get("value", "")).replace(" ", "").encode("utf-8"))
+            if size > self.keyword_bytes:
+                message = f"'generic_keyword' が長すぎます。最大 {self.keyword_bytes} バイトです。"
+                issues.append(_issue(LIMIT_ISSUE, message, "generic_keyword", "INVALID_ATTRIBUTE"))
         for offer in attributes.get("purchasable_offer") or ():
             for price in offer.get("our_price") or ():
                 for schedule in price.get("schedule") or ():
