@@ -83,5 +83,10 @@ def test_a_set_order_goes_from_import_to_shipment(
         if m.movement_id not in moves_before and m.order_number == key[1]
     ]
     out = {m.sku: m.quantity for m in new if m.kind == "出荷"}
-    assert out == {part: per * line.quantity for part, per in SET_PARTS[line.sku].items()}
-    assert all(line.sku in m.note for m in new if m.kind == "出荷")  # the set behind each movement
+    expected: dict[str, int] = {}
+    for each in (ln for ln in tables["受注明細"].models() if (ln.mall, ln.order_number) == key and ln.sku):
+        for part, per in SET_PARTS.get(each.sku, {each.sku: 1}).items():  # the order's other lines too
+            expected[part] = expected.get(part, 0) + per * each.quantity
+    assert out == expected
+    parts = set(SET_PARTS[line.sku])
+    assert all(line.sku in m.note for m in new if m.kind == "出荷" and m.sku in parts)  # the set behind
