@@ -67,7 +67,7 @@ def main() -> int:
         SyncEngine(workbook, [], SyncSettings(), clock=lambda: NOW).run_once(fetch=False)
 
         started = time.perf_counter()
-        ledger, products = read_for_stocktake(workbook)
+        ledger, products, _sets = read_for_stocktake(workbook)
         sheet = make_count_sheet(products.values(), ledger.on_hand, now=NOW, token="BNCH")
         csv_bytes, xlsx_bytes = count_files.to_csv(sheet), count_files.to_xlsx(sheet)
         made = time.perf_counter() - started
@@ -78,7 +78,7 @@ def main() -> int:
         assert grid is not None, errors
         counts, errors = count_files.parse_counts(grid, "棚卸表.csv", set(products))
         assert counts is not None, errors
-        ledger, products = read_for_stocktake(workbook)
+        ledger, products, _sets = read_for_stocktake(workbook)
         shown = preview(counts, products, ledger)
         applied = apply_stocktake(counts, products, ledger, now=NOW)
         workbook.write(applied.job)

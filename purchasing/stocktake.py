@@ -28,7 +28,7 @@ from sheets_schema.cells import format_datetime
 from sheets_schema.changes import WriteJob
 from sheets_schema.models import Product, StockMovement
 from sheets_schema.parsing import Table, parse_grid
-from sheets_schema.tabs import PRODUCTS
+from sheets_schema.tabs import PRODUCTS, SET_COMPONENTS
 from sheets_schema.workbook import Workbook
 from sync import state
 
@@ -91,12 +91,17 @@ def make_count_sheet(
     return CountSheet(new_stocktake_id(at, token), at, tuple(sorted(rows, key=_location_order)))
 
 
-def read_for_stocktake(workbook: Workbook) -> tuple[LedgerNow, dict[str, Product]]:
-    """The ledger's totals now and 商品, in one read (plus the mark's)."""
-    ledger, grids = read_ledger_now(workbook, [PRODUCTS.title])
+def read_for_stocktake(workbook: Workbook) -> tuple[LedgerNow, dict[str, Product], frozenset[str]]:
+    """The ledger's totals now, the products that hold stock, and the set SKUs (セット商品 hold no
+    stock of their own: their components are counted), in one read (plus the mark's)."""
+    ledger, grids = read_ledger_now(workbook, [PRODUCTS.title, SET_COMPONENTS.title])
     grid = grids.get(PRODUCTS.title)
     products = parse_grid(PRODUCTS, grid).models() if grid is not None else []
-    return ledger, {p.sku: p for p in products}
+    components = grids.get(SET_COMPONENTS.title)
+    sets = frozenset(
+        c.set_sku for c in (parse_grid(SET_COMPONENTS, components).models() if components is not None else [])
+    )
+    return ledger, {p.sku: p for p in products if p.sku not in sets}, sets
 
 
 # -- preview
@@ -202,7 +207,12 @@ def movement_id(stocktake_id: str, sku: str) -> str:
 
 
 def apply_stocktake(
-    counts: Counts, products: Mapping[str, Product], ledger: LedgerNow, *, now: datetime
+    counts: Counts,
+    products: Mapping[str, Product],
+    ledger: LedgerNow,
+    *,
+    now: datetime,
+    sets: frozenset[str] = frozenset(),
 ) -> Applied:
     """One job: a 棚卸 movement per SKU whose count differs from its 帳簿在庫 at count time,
     and the stocktake's record in _システム. Nothing when anything is wrong."""
@@ -212,6 +222,13 @@ def apply_stocktake(
         movement_id(counts.stocktake_id, sku) in ledger.tail_ids for sku in counts.counted
     ):
         applied.refused.append(_already(counts.stocktake_id, done.get(counts.stocktake_id, {})))
+        return applied
+    counted_sets = sorted(set(counts.counted) & sets)
+    if counted_sets:
+        applied.refused.append(
+            f"セット商品は在庫を持たないため棚卸できません: {'、'.join(counted_sets[:10])}。"
+            "セットの中身（構成SKU）を数えて、その行に入れてください"
+        )
         return applied
     unknown = sorted(set(counts.counted) - set(products))
     if unknown:

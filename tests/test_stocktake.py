@@ -192,7 +192,7 @@ def stock(workbook: Any) -> dict[str, tuple[int, int]]:
 
 
 def counts_for(workbook: Any, counted: dict[str, str]) -> Any:
-    ledger, products = read_for_stocktake(workbook)
+    ledger, products, _sets = read_for_stocktake(workbook)
     sheet = make_count_sheet(products.values(), ledger.on_hand, now=NOW, token="ABCD")
     return sheet, (lambda: cf.parse_counts(cf.typed_grid(sheet, counted), "画面", set(products)))
 
@@ -202,7 +202,7 @@ def test_counts_apply_once_as_棚卸_movements_with_the_difference_valued_at_cos
     assert [(r.sku, r.book) for r in sheet.rows] == [("TEE-1", 10), ("CAP-1", 5)]
     found, errors = counts()
     assert errors == []
-    ledger, products = read_for_stocktake(shop.workbook)
+    ledger, products, _sets = read_for_stocktake(shop.workbook)
     shown = preview(found, products, ledger)
     assert [(d.sku, d.book, d.counted, d.diff, d.value) for d in shown.rows] == [
         ("TEE-1", 10, 8, -2, -1800),
@@ -217,14 +217,14 @@ def test_counts_apply_once_as_棚卸_movements_with_the_difference_valued_at_cos
     shop.workbook.write(applied.job)
     with pytest.raises(StaleWorkbookError):
         shop.workbook.write(applied.job)
-    ledger, products = read_for_stocktake(shop.workbook)
+    ledger, products, _sets = read_for_stocktake(shop.workbook)
     again = apply_stocktake(counts()[0], products, ledger, now=NOW)  # the landed job's action, re-run
     assert again.refused == [
         "棚卸「TK-20261206-1000-ABCD」はすでに反映されています（2026-12-06 10:00:42）。同じ棚卸表は二度反映できません"
     ]
     assert "すでに反映されています" in preview(counts()[0], products, ledger).warnings[0]
     settle(shop.workbook)
-    ledger, products = read_for_stocktake(shop.workbook)
+    ledger, products, _sets = read_for_stocktake(shop.workbook)
     assert apply_stocktake(counts()[0], products, ledger, now=NOW).refused == again.refused  # folded: still
     assert stock(shop.workbook) == {"TEE-1": (8, 2), "CAP-1": (6, 0)}
     assert ledger_problems(read_tables(shop.workbook)) == []
@@ -252,7 +252,7 @@ def test_orders_arriving_between_count_and_apply_are_kept(shop) -> None:
     shop.workbook.write(job)
     settle(shop.workbook, NOW + timedelta(minutes=5))
     assert stock(shop.workbook)["TEE-1"] == (8, 3)
-    ledger, products = read_for_stocktake(shop.workbook)
+    ledger, products, _sets = read_for_stocktake(shop.workbook)
     found = counts()[0]
     assert preview(found, products, ledger).rows[0].on_hand_now == 8
     shop.workbook.write(apply_stocktake(found, products, ledger, now=NOW + timedelta(minutes=10)).job)
@@ -264,22 +264,48 @@ def test_orders_arriving_between_count_and_apply_are_kept(shop) -> None:
 
 def test_a_stocktake_job_that_never_landed_is_applied_by_the_next_try(shop) -> None:
     _, counts = counts_for(shop.workbook, {"CAP-1": "0"})
-    ledger, products = read_for_stocktake(shop.workbook)
+    ledger, products, _sets = read_for_stocktake(shop.workbook)
     lost = apply_stocktake(counts()[0], products, ledger, now=NOW)
     assert lost.refused == []  # built; the process died before writing
-    ledger, products = read_for_stocktake(shop.workbook)
+    ledger, products, _sets = read_for_stocktake(shop.workbook)
     shop.workbook.write(apply_stocktake(counts()[0], products, ledger, now=NOW).job)
     settle(shop.workbook)
     assert stock(shop.workbook)["CAP-1"] == (0, 0)
 
 
 def test_an_older_sheet_applied_after_a_newer_one_is_flagged(shop) -> None:
-    ledger, products = read_for_stocktake(shop.workbook)
+    ledger, products, _sets = read_for_stocktake(shop.workbook)
     old = make_count_sheet(products.values(), ledger.on_hand, now=NOW, token="OLDA")
     new = make_count_sheet(products.values(), ledger.on_hand, now=NOW + timedelta(hours=1), token="NEWB")
     newer, _ = cf.parse_counts(cf.typed_grid(new, {"TEE-1": 10}), "画面", set(products))
     shop.workbook.write(apply_stocktake(newer, products, ledger, now=NOW).job)
     older, _ = cf.parse_counts(cf.typed_grid(old, {"TEE-1": 10}), "画面", set(products))
-    ledger, products = read_for_stocktake(shop.workbook)
+    ledger, products, _sets = read_for_stocktake(shop.workbook)
     (warning,) = preview(older, products, ledger).warnings
     assert "TK-20261206-1100-NEWB がすでに反映されています" in warning
+
+
+def test_sets_are_not_counted_their_components_are(tmp_path: Any) -> None:
+    """A set (セット商品) holds no stock: it is not on the count sheet, and a count typed for it
+    (an older sheet, a file made by hand) is refused naming it, with nothing written."""
+    from datetime import datetime as wall
+
+    from purchasing.stocktake import Counts
+    from settings import load_settings
+    from sheets_schema.book import open_prepared_workbook
+    from sheets_schema.cells import JST
+
+    workbook = open_prepared_workbook(
+        load_settings({"workbook": {"sql_url": f"sqlite:///{tmp_path / 'wb.sqlite3'}"}}), wall.now(JST)
+    )
+    ledger, products, sets = read_for_stocktake(workbook)
+    assert sets and not sets & set(products)
+    sheet = make_count_sheet(products.values(), ledger.on_hand, now=NOW, token="SETS")
+    assert not {r.sku for r in sheet.rows} & sets and len(sheet.rows) == len(products)
+    a_set = sorted(sets)[0]
+    counts = Counts(sheet.stocktake_id, sheet.counted_at, {a_set: 0}, {a_set: 3}, "棚卸表.csv")
+    applied = apply_stocktake(counts, products, ledger, now=NOW, sets=sets)
+    assert applied.refused == [
+        f"セット商品は在庫を持たないため棚卸できません: {a_set}。セットの中身（構成SKU）を数えて、その行に入れてください"
+    ]
+    assert not applied.job

@@ -74,7 +74,7 @@ def _make_sheet(role: auth.Role) -> None:
             if auth.can(role, "編集"):
                 settle(FLASH, quiet=True)  # edits typed into 在庫 reach the ledger before it is read
             try:
-                ledger, products = read_for_stocktake(context.workbook())
+                ledger, products, _sets = read_for_stocktake(context.workbook())
             except WorkbookError as exc:
                 st.error(f"読み込めませんでした: {escape_markdown(exc)}", icon=":material/error:")
                 return
@@ -266,7 +266,7 @@ def _preview_and_apply(counts: Counts, role: auth.Role) -> None:
     pinned = st.session_state.get(STATE)
     if pinned is None:
         return
-    _, ledger, products = pinned
+    _, ledger, products, _sets = pinned
     shown = preview(counts, products, ledger)
     st.markdown("**③ 差異の確認**")
     changed = shown.changed
@@ -298,11 +298,11 @@ def _preview_and_apply(counts: Counts, role: auth.Role) -> None:
 def _apply(counts: Counts) -> None:
     with st.spinner("棚卸を記録し、在庫に反映しています…"):
         try:
-            ledger, products = read_for_stocktake(context.workbook())
+            ledger, products, sets = read_for_stocktake(context.workbook())
         except WorkbookError as exc:
             FLASH.add("error", f"読み込めませんでした: {exc}")
             return
-        applied = apply_stocktake(counts, products, ledger, now=datetime.now(JST))
+        applied = apply_stocktake(counts, products, ledger, now=datetime.now(JST), sets=sets)
         st.session_state.pop(STATE, None)
         if applied.refused:
             refused(FLASH, applied.refused)
