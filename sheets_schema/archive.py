@@ -18,7 +18,8 @@ them built once, when opened (one process at a time on PostgreSQL).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
-from sheets_schema import archive_ledger
+from sheets_schema import archive_buyers, archive_ledger
 from sheets_schema.adapters.sql import _SCHEMA_LOCK, SqlOptions, create_sql_engine
 from sheets_schema.changes import model_cells
 from sheets_schema.tabs import ORDER_LINES, ORDER_SETTLEMENTS, ORDERS, STOCK_MOVEMENTS, SYNC_LOG, TabSpec
@@ -188,6 +189,10 @@ class Archive:
         self.ledger_metadata = MetaData()
         self.ledger_facts = archive_ledger.ledger_fact_tables(self.ledger_metadata)
         archive_ledger.ensure(self, self.ledger_metadata, self.ledger_facts)
+        # When each buyer first ordered, for 受注ルール's 初回購入 (sheets_schema/archive_buyers.py).
+        self.buyer_metadata = MetaData()
+        self.buyer_first = archive_buyers.buyer_first_table(self.buyer_metadata)
+        archive_buyers.ensure(self)
 
     def _ensure_columns(self) -> None:
         """Add the columns a tab gained after the archive was made (受注's タグ, ルール, 同梱): create_all
@@ -357,6 +362,7 @@ class Archive:
             # The facts of the days these rows belong to, from what is archived now.
             if spec.title == ORDERS.title:
                 self._refresh_facts(conn, {str(v["注文日時"])[:10] for v in values if v["注文日時"]})
+                archive_buyers.record(conn, self.buyer_first, values)
             elif spec.title == ORDER_LINES.title:
                 keys = sorted({(v["モール"], v["注文番号"]) for v in values})
                 self._refresh_facts(conn, self._days_of_orders(conn, keys))
@@ -382,6 +388,10 @@ class Archive:
                     if key in asked:
                         found.add(key)
         return found
+
+    def first_orders(self, keys: Collection[str]) -> dict[str, datetime]:
+        """Buyer key -> the earliest archived order with it (``vocabulary.buyers`` keys)."""
+        return archive_buyers.first_orders(self, keys)
 
     def count(self, spec: TabSpec) -> int:
         with self.engine.connect() as conn:

@@ -325,12 +325,15 @@ def copy_workbook(
 def archive_definitions() -> dict[str, Table]:
     """Every table of an archive by name, facts included (definitions only: nothing is made)."""
     from sheets_schema.archive import ARCHIVED_SPECS, archive_table, fact_tables
+    from sheets_schema.archive_buyers import buyer_first_table
     from sheets_schema.archive_ledger import ledger_fact_tables
 
     definitions = MetaData()
     tables = {t.name: t for t in (archive_table(spec, definitions) for spec in ARCHIVED_SPECS)}
     tables.update(fact_tables(definitions))
     tables.update(ledger_fact_tables(definitions))
+    first = buyer_first_table(definitions)
+    tables[first.name] = first
     return tables
 
 

@@ -36,6 +36,7 @@ from functools import partial
 from typing import Any
 
 from settings import SyncSettings
+from sheets_schema import archive_buyers
 from sheets_schema.archive import Archive
 from sheets_schema.book import ensure_tabs, read_tables
 from sheets_schema.cells import JST
@@ -105,9 +106,10 @@ PUSH_TABS = (STOCK, MALL_LISTINGS, STOCK_PUSHES, SALES, SALE_TALLIES)
 HEARTBEAT_EVERY = timedelta(minutes=5)
 
 
-def _buyer_history(orders: Table[Any]) -> BuyerHistory:
-    """Who ordered when, from 受注's phone, mail and order time cells (no row parsed whole)."""
-    history = BuyerHistory()
+def _buyer_history(orders: Table[Any], archive: Archive | None = None) -> BuyerHistory:
+    """Who ordered when, from 受注's phone, mail and order time cells (no row parsed whole), and
+    from the archive for the keys of each order judged."""
+    history = BuyerHistory(None if archive is None else archive_buyers.lookup(archive))
     grid = orders.grid
     if not orders.writable:
         return history
@@ -704,7 +706,7 @@ class SyncEngine:
         book = OrderBook(read.orders, read.lines)
         book.rules, book.rules_at, book.rules_run = RuleSet.from_table(tables[ORDER_RULES.title]), now, run_id
         # 初回購入: who ordered when, from three raw cells a row — only if an order is created.
-        book.rules.history_source = lambda: _buyer_history(read.orders.table)
+        book.rules.history_source = lambda: _buyer_history(read.orders.table, self.archive)
         product_skus = [p.sku for p in tables[PRODUCTS.title].models()]
         resolver = SkuResolver(tables[MALL_LISTINGS.title].models(), product_skus)
         sets = read_sets(tables[SET_COMPONENTS.title], product_skus)

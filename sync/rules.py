@@ -16,7 +16,7 @@ Pure: the sync engine (on import) and 受注ボード (on demand, and the dry ru
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
@@ -24,6 +24,10 @@ from typing import Any
 
 from sheets_schema.models import Order, OrderLine, OrderRule
 from sheets_schema.parsing import Table
+from vocabulary.buyers import buyer_keys
+from vocabulary.buyers import digits as _digits
+
+__all__ = ["buyer_keys"]  # re-exported: the engine and tests import it from here
 
 # _システム: where _ルール適用's unread rows begin (the sync reads the tab from there on).
 RULE_MARK = "末尾:_ルール適用"
@@ -38,34 +42,20 @@ def _fold(text: str | None) -> str:
     return "".join(unicodedata.normalize("NFKC", text or "").lower().split())
 
 
-def _digits(text: str | None) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKC", text or "") if c.isdigit())
-
-
-# Malls' relay addresses stand for one order or one mall's buyer, not a person: not a key.
-RELAY_DOMAINS = ("fw.rakuten.ne.jp", "marketplace.amazon.co.jp")
-
-
-def buyer_keys(phone: str | None, email: str | None) -> frozenset[str]:
-    """The buyer as far as the order tells: a full phone number and an own mail address.
-    Empty when neither is there (Amazon's restricted data): unknown stays unknown."""
-    keys = set()
-    digits = _digits(phone)
-    if len(digits) >= 10:
-        keys.add(f"tel:{digits}")
-    mail = (email or "").strip().lower()
-    if "@" in mail and not mail.endswith(RELAY_DOMAINS):
-        keys.add(f"mail:{mail}")
-    return frozenset(keys)
+# Asks the archive when each of these buyer keys first ordered; None: the archive could not be
+# read (then whether the order is a first purchase cannot be told).
+EarlierOrders = Callable[[frozenset[str]], Mapping[str, datetime] | None]
 
 
 class BuyerHistory:
-    """When each buyer key first ordered, for 初回購入: built from 受注 (the workbook's orders;
-    the archive is not consulted, so a buyer whose only earlier orders were archived counts
-    as new) and told about each order a job creates."""
+    """When each buyer key first ordered, for 初回購入: built from 受注 (the workbook's orders),
+    told about each order a job creates, and, with ``earlier``, asking the archive about the
+    keys of each order it judges (a buyer whose earlier orders were archived is no new buyer)."""
 
-    def __init__(self) -> None:
+    def __init__(self, earlier: EarlierOrders | None = None) -> None:
         self.first: dict[str, datetime] = {}
+        self.earlier = earlier
+        self._asked: set[str] = set()
 
     def add(self, keys: Iterable[str], at: datetime) -> None:
         for key in keys:
@@ -75,11 +65,19 @@ class BuyerHistory:
     def first_time(self, facts: OrderFacts) -> bool | None:
         if not facts.keys:
             return None
+        unasked = facts.keys - self._asked
+        if self.earlier is not None and unasked:
+            found = self.earlier(frozenset(unasked))
+            if found is None:
+                return None  # the archive did not answer: cannot tell
+            self._asked |= unasked
+            for key, at in found.items():
+                self.add((key,), at)
         return not any(self.first.get(k, facts.ordered_at) < facts.ordered_at for k in facts.keys)
 
     @classmethod
-    def of_orders(cls, orders: Iterable[Order]) -> BuyerHistory:
-        found = cls()
+    def of_orders(cls, orders: Iterable[Order], earlier: EarlierOrders | None = None) -> BuyerHistory:
+        found = cls(earlier)
         for order in orders:
             found.add(buyer_keys(order.phone, order.email), order.ordered_at)
         return found

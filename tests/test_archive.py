@@ -306,3 +306,36 @@ def test_an_archive_made_before_a_column_was_added_gains_it_and_keeps_its_rows(t
         row = conn.execute(sa.text('SELECT "注文番号", "タグ" FROM orders')).one()
     assert {"タグ", "ルール"} <= columns and tuple(row) == ("1", None)
     assert reopened.tables["受注"].c["タグ"] is not None
+
+
+@pytest.mark.backends("sql", "postgresql")
+def test_each_buyers_first_archived_order_is_kept_and_built_for_an_older_archive(harness) -> None:
+    """For 受注ルール's 初回購入: the archive knows when each buyer (phone or own mail) first
+    ordered, written with the orders it copies, built once for an archive made before it."""
+    from sqlalchemy import text
+
+    from sheets_schema.archive_buyers import BUYER_FIRST
+    from sheets_schema.models import Order
+
+    def order(number: str, at: datetime, phone: str, mail: str = "") -> Order:
+        return Order.model_validate(
+            {"モール": "楽天", "注文番号": number, "注文日時": at, "ステータス": "出荷済", "合計金額": 1000,
+             "電話番号": phone, "メールアドレス": mail}
+        )  # fmt: skip
+
+    early, late = NOW - timedelta(days=200), NOW - timedelta(days=100)
+    archive = Archive(harness.archive_url())
+    archive.copy(ORDERS, [order("A-2", late, "090-1111-2222", "taro@example.jp")])
+    archive.copy(ORDERS, [order("A-1", early, "０９０１１１１２２２２")])  # the same phone, earlier
+    archive.copy(ORDERS, [order("B-1", late, "", "hanako@FW.RAKUTEN.NE.JP")])  # a relay: no buyer
+    expected = {"tel:09011112222": early, "mail:taro@example.jp": late}
+    asked = [*expected, "tel:08000000000", "mail:hanako@fw.rakuten.ne.jp"]
+    assert archive.first_orders(asked) == expected
+    with archive.engine.begin() as conn:  # an archive made before the table existed
+        conn.execute(text(f"DROP TABLE {BUYER_FIRST}"))
+    rebuilt = Archive(harness.archive_url())
+    assert inspect(rebuilt.engine).has_table(BUYER_FIRST)
+    assert rebuilt.first_orders(asked) == expected
+    with rebuilt.engine.connect() as conn:  # digests, not one more list of phone numbers
+        stored = [row[0] for row in conn.execute(text(f"SELECT key FROM {BUYER_FIRST}"))]
+    assert len(stored) == 2 and not any("090" in k or "@" in k for k in stored)

@@ -364,3 +364,42 @@ def test_a_board_job_moves_the_mark_so_the_sync_reads_only_new_action_rows(tmp_p
     assert len({a.id for a in shop.tables()["_ルール適用"].models()}) == len(
         shop.tables()["_ルール適用"].models()
     )
+
+
+def test_a_buyer_whose_earlier_orders_were_archived_is_no_first_time_buyer(tmp_path: Path) -> None:
+    """初回購入 asks the archive too: the demo's regulars, whose earlier orders left 受注 for the
+    archive, come back tagged as repeat buyers, whatever is left in 受注."""
+    from sheets_schema import archive_buyers
+    from sheets_schema.archive import Archive
+    from sheets_schema.tabs import ORDERS as ORDERS_SPEC
+    from sync.archive import archive_history
+    from sync.rules import BuyerHistory, OrderFacts, buyer_keys
+
+    shop = sqlite_shop(tmp_path)
+    shop.engine().run_once()  # the ledger's totals exist: closed orders can move
+    shop.clock.advance(hours=1)
+    archive = Archive(f"sqlite:///{tmp_path / 'archive.sqlite3'}")
+    moved = archive_history(shop.engine(archive=archive), archive, after_days=0)
+    assert moved.orders > 0
+    in_archive = {(o["モール"], o["注文番号"]): o for o in archive.rows(ORDERS_SPEC)}
+    archived_keys = {k for o in in_archive.values() for k in buyer_keys(o["電話番号"], o["メールアドレス"])}
+    kept_keys = {k for o in shop.tables()["受注"].models() for k in buyer_keys(o.phone, o.email)}
+    only_archived = archived_keys - kept_keys
+    assert only_archived  # buyers 受注 no longer shows at all
+
+    _rules(
+        shop,
+        [{"順番": "1", "ルール名": "初めての方", "有効": "ON", "初回購入": "ON", "タグを付ける": "初回"}],
+    )
+    before = {(o.mall, o.order_number) for o in shop.tables()["受注"].models()}
+    shop.clock.advance(hours=6)
+    shop.engine(archive=archive).run_once()
+    new = [o for o in shop.tables()["受注"].models() if (o.mall, o.order_number) not in before]
+    back = [o for o in new if buyer_keys(o.phone, o.email) & only_archived and o.status != "キャンセル"]
+    assert back, "a regular whose orders are all archived comes back"
+    assert all("初回" not in o.tags for o in back)
+    # Without the archive the first of them would have been taken for a first purchase.
+    earlier = [o for o in shop.tables()["受注"].models() if (o.mall, o.order_number) in before]
+    facts = OrderFacts.of(back[0], [])
+    assert BuyerHistory.of_orders(earlier).first_time(facts) is True
+    assert BuyerHistory.of_orders(earlier, archive_buyers.lookup(archive)).first_time(facts) is False

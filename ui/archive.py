@@ -12,6 +12,7 @@ from datetime import date
 
 import streamlit as st
 
+from sheets_schema import archive_buyers
 from sheets_schema.archive import Archive
 from sheets_schema.tabs import ORDERS
 from shop import analytics
@@ -19,6 +20,7 @@ from shop.archive_access import open_archive
 from shop.orders.archived import archived_history, search_archive
 from shop.orders.board import Board, History
 from shop.orders.frame import OrderKey
+from sync.rules import EarlierOrders
 from ui import context
 
 STAMP_SECONDS = 60
@@ -27,6 +29,12 @@ STAMP_SECONDS = 60
 def archive() -> Archive | None:
     """The archive database, or None while nothing has been archived."""
     return open_archive(context.settings().archive_url())
+
+
+def earlier_orders() -> EarlierOrders | None:
+    """For 初回購入: when buyers first ordered among the archived orders (None: no archive)."""
+    found = archive()
+    return None if found is None else archive_buyers.lookup(found)
 
 
 @st.cache_resource(ttl=STAMP_SECONDS, show_spinner=False)

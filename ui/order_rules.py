@@ -17,6 +17,7 @@ from shop.orders import page_text
 from shop.orders import rules as board_rules
 from sync.rules import RuleSet
 from ui import auth, context, order_actions
+from ui.archive import earlier_orders
 from vocabulary.text import escape_markdown
 
 DRY_RUN_DAYS = (7, 30, 90)
@@ -61,7 +62,7 @@ def rules_tab(role: str) -> None:
     name = left.selectbox("ルール", [r.name for r in rules], key="rules_dry_name")
     days = right.selectbox("期間", DRY_RUN_DAYS, format_func=lambda d: f"過去{d}日", key="rules_dry_days")
     rule = next(r for r in rules if r.name == name)
-    rows = board_rules.dry_run(tables, rule, days=days, now=datetime.now(JST))
+    rows = board_rules.dry_run(tables, rule, days=days, now=datetime.now(JST), earlier=earlier_orders())
     st.caption(
         f"「{escape_markdown(name)}」を過去{days}日の注文に取り込みのときに実行していたら、{len(rows)} 件に次の処理をしていました"
         "（今のステータスが出荷済・キャンセルの注文も、取り込んだときの状態で試します）。"
@@ -138,7 +139,7 @@ def _apply_now() -> None:
             fresh = read_tables(
                 context.workbook(), [ORDERS, ORDER_LINES, ORDER_RULES, RULE_ACTIONS, SYSTEM_STATE]
             )
-            result = board_rules.apply_now(fresh, now=datetime.now(JST))
+            result = board_rules.apply_now(fresh, now=datetime.now(JST), earlier=earlier_orders())
             if result.job:
                 context.write(result.job)
         except CellConflict as exc:

@@ -21,7 +21,17 @@ from sheets_schema.parsing import Table
 from sheets_schema.tabs import ORDER_RULES, ORDERS, RULE_ACTIONS, SYSTEM_STATE
 from shipping.picking import lines_by_order
 from sync import state
-from sync.rules import OPEN, RULE_MARK, Applied, BuyerHistory, CompiledRule, RuleSet, action_rows, with_notes
+from sync.rules import (
+    OPEN,
+    RULE_MARK,
+    Applied,
+    BuyerHistory,
+    CompiledRule,
+    EarlierOrders,
+    RuleSet,
+    action_rows,
+    with_notes,
+)
 
 OrderKey = tuple[str, str]
 # The columns a rule writes on 受注 (「メール」 is a request recorded in _ルール適用 only).
@@ -41,14 +51,19 @@ class DryRunRow:
 
 
 def dry_run(
-    tables: Mapping[str, Table[Any]], rule: OrderRule, *, days: int, now: datetime
+    tables: Mapping[str, Table[Any]],
+    rule: OrderRule,
+    *,
+    days: int,
+    now: datetime,
+    earlier: EarlierOrders | None = None,
 ) -> list[DryRunRow]:
     """The orders of the last ``days`` days the rule would have touched on import (as if each
     were still at its mall status, open), and how; ON or OFF alike, nothing written."""
     since = now - timedelta(days=days)
     compiled = RuleSet([CompiledRule.of(rule, 0)])
     if compiled.needs_history:
-        compiled.history = BuyerHistory.of_orders(tables[ORDERS.title].models())
+        compiled.history = BuyerHistory.of_orders(tables[ORDERS.title].models(), earlier)
     lines = lines_by_order(tables)
     found = []
     for order in tables[ORDERS.title].models():
@@ -89,7 +104,9 @@ class RuleWrite:
     problems: list[str] = field(default_factory=list)
 
 
-def apply_now(tables: Mapping[str, Table[Any]], *, now: datetime) -> RuleWrite:
+def apply_now(
+    tables: Mapping[str, Table[Any]], *, now: datetime, earlier: EarlierOrders | None = None
+) -> RuleWrite:
     """The ON rules over every open order (what import would do, for orders that came in before
     the rules were written). Orders already as the rules want them are left alone."""
     result = RuleWrite()
@@ -104,7 +121,7 @@ def apply_now(tables: Mapping[str, Table[Any]], *, now: datetime) -> RuleWrite:
         return result
     orders = tables[ORDERS.title]
     if rules.needs_history:
-        rules.history = BuyerHistory.of_orders(orders.models())
+        rules.history = BuyerHistory.of_orders(orders.models(), earlier)
     lines = lines_by_order(tables)
     run = f"手動-{now:%Y%m%d%H%M%S}-{uuid.uuid4().hex[:4]}"
     rows: list[dict[str, Any]] = []
