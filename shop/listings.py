@@ -138,6 +138,12 @@ def diff_table(diffs: Sequence[listings.Difference]) -> list[dict[str, Any]]:
     ]
 
 
+def notices(outcomes: Sequence[ListingOutcome]) -> list[str]:
+    """What a mall said about changes it took: saved but not yet shown to buyers (Yahoo!'s
+    publish refused), each text once. Staff must see these, not only a success."""
+    return list(dict.fromkeys(o.error for o in outcomes if o.ok and o.error))
+
+
 def _shown(value: object) -> str:
     if value is None:
         return ""

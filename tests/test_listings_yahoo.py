@@ -263,6 +263,10 @@ def test_a_failed_publish_keeps_the_saved_edits_ok_and_tells_staff_to_publish(
     assert result.ok and result.pending
     assert result.error.startswith(PUBLISH_FAILED) and "反映処理中です（pb-09999）" in result.error
     assert fake.item("mug-01")["price"] == "1300" and fake.public("mug-01")["price"] == "1200"
+    # 商品登録 shows it as a warning, not only the success (shop.listings.notices).
+    from shop.listings import notices
+
+    assert notices([result, result]) == [result.error]
 
 
 def test_refused_credentials_raise(fake: FakeYahooItems, clock: VirtualClock) -> None:

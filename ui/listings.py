@@ -14,6 +14,7 @@ from shop import listings as shop_listings
 from sync import listings
 from sync.errors import SyncError
 from ui import auth, context
+from vocabulary.text import escape_markdown
 
 _COMPARED = "listings_compared"
 
@@ -43,7 +44,7 @@ def mall_section(channel: shop_listings.Channel, rows: list[listings.ListingRow]
                     shop_listings.client(context.settings(), channel), rows
                 )
         except SyncError as exc:
-            st.error(str(exc))
+            st.error(escape_markdown(str(exc)))
     comparison = compared.get(channel.channel)
     if comparison is None:
         st.caption("「モールの内容を読む」を押すと、モールの今の内容と比べて違うところを表示します。")
@@ -100,7 +101,7 @@ def _new_by_file(channel: shop_listings.Channel, new: list[listings.Difference])
     try:
         upload = shop_listings.upload_file(shop_listings.client(context.settings(), channel), new)
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(escape_markdown(str(exc)))
         return
     st.caption(upload.how)
     st.download_button(
@@ -129,10 +130,12 @@ def _send(channel: shop_listings.Channel, chosen: list[listings.Difference]) -> 
                 write=context.write,
             )
     except SyncError as exc:
-        st.error(str(exc))
+        st.error(escape_markdown(str(exc)))
         return
     failed = [o for o in outcomes if not o.ok]
     st.session_state.get(_COMPARED, {}).pop(channel.channel, None)
+    for notice in shop_listings.notices(outcomes):  # taken, but not yet what buyers see
+        st.warning(escape_markdown(notice), icon=":material/warning:")
     if failed:
         st.warning(
             f"{len(outcomes) - len(failed)} 件を送りました。{len(failed)} 件は{channel.display_name}が受け付けませんでした:"
