@@ -285,13 +285,13 @@ def test_a_diff_for_rows_that_moved_is_refused(demo_tables) -> None:
 
 def test_a_cp932_csv_with_only_sku_and_stock_updates_stock(demo_tables) -> None:
     stock = {s.sku: s.on_hand for s in demo_tables["在庫"].models()}
-    assert stock["TWL-FACE-WH"] != 45
+    counted = stock["TWL-FACE-WH"] + 5  # the demo's count depends on the day it is made
     unchanged = stock["TWL-FACE-NV"]  # a line with today's count: nothing to change
-    data = f"SKU,実在庫\r\nTWL-FACE-WH,45\r\nTWL-FACE-NV,{unchanged}\r\n".encode("cp932")
+    data = f"SKU,実在庫\r\nTWL-FACE-WH,{counted}\r\nTWL-FACE-NV,{unchanged}\r\n".encode("cp932")
     plan = bulk_edit.plan_upload(demo_tables, "棚卸.csv", data)
     assert plan.errors == []
     assert [(c.tab, c.row, c.column, c.before, c.after) for c in plan.changes] == [
-        ("在庫", 2, "実在庫", str(stock["TWL-FACE-WH"]), "45")
+        ("在庫", 2, "実在庫", str(stock["TWL-FACE-WH"]), str(counted))
     ]
     assert any("今の値のまま" in n for n in plan.notices)
     assert bulk_edit.upload_touches_stock(plan) and bulk_edit.upload_changed_keys(plan, "在庫") == [
@@ -495,13 +495,15 @@ def test_page_upload_with_errors_shows_them_then_a_good_file_applies(demo, fresh
         in errors
     )
     assert grids(workbook) == before
-    good = "SKU,実在庫\r\nTWL-FACE-WH,45\r\n".encode("cp932")
+    # A count that differs from the demo's (which depends on the day it is made), so there is a change.
+    target = read_tables(workbook)["在庫"].models()[0].on_hand + 5
+    good = f"SKU,実在庫\r\nTWL-FACE-WH,{target}\r\n".encode("cp932")
     at.file_uploader(key="upload_0").set_value(("棚卸.csv", good, "text/csv"))
     at.run()
     click(at, "upload_apply")
     assert not at.exception
     tables = read_tables(workbook)
-    assert tables["在庫"].models()[0].on_hand == 45
+    assert tables["在庫"].models()[0].on_hand == target
     assert any(m.kind in ("手動調整", "棚卸") and m.sku == "TWL-FACE-WH" for m in tables["在庫移動"].models())
 
 
