@@ -56,7 +56,6 @@ from tests.fakes.shopify_api import DEFAULT_TOKEN  # noqa: E402
 from tests.fakes.shopify_listings_api import FakeShopifyListings  # noqa: E402
 from tests.fakes.toolkit.clock import VirtualClock  # noqa: E402
 from tests.fakes.yahoo_api import API_ROOT as YAHOO_API  # noqa: E402
-from tests.fakes.yahoo_api import public_pem  # noqa: E402
 from tests.fakes.yahoo_items_api import FakeYahooItems  # noqa: E402
 
 TARGET = 0.90
@@ -213,15 +212,7 @@ def amazon(skus: int) -> Figures:
         for i in range(skus):
             fake.add_listing(f"SKU{i:04d}", f"B0{i:08d}", f"商品{i:04d}", OLD_PRICE, description="説明")
         before = {sku: fake.listing_attributes(sku) for sku in fake.attributes}
-        settings = amazon_listings.Settings(
-            type="amazon",
-            base_url=fake.base_url,
-            lwa_token_url=fake.token_url,
-            client_id=amazon_api.CLIENT_ID,
-            client_secret=amazon_api.CLIENT_SECRET,
-            refresh_token=amazon_api.REFRESH_TOKEN,
-            seller_id=amazon_api.SELLER_ID,
-        )
+        settings = amazon_listings.Settings.model_validate(fake.mall_section())
         client = amazon_listings.Listings(
             "amazon",
             settings,
@@ -278,16 +269,7 @@ def yahoo(skus: int) -> Figures:
         codes = [f"item-{i:04d}" for i in range(skus)]
         for code in codes:
             fake.add_item(code, f"商品{code}", OLD_PRICE, headline="キャッチ", caption="<p>説明</p>")
-        settings = yahoo_listings.Settings(
-            type="yahoo",
-            base_url=fake.base_url,
-            token_url=fake.token_url,
-            client_id=fake.client_id,
-            client_secret=fake.client_secret,
-            refresh_token=fake.refresh_token,
-            seller_id=fake.seller_id,
-            public_key=public_pem(),
-        )
+        settings = yahoo_listings.Settings.model_validate(fake.mall_section())
         client = yahoo_listings.Listings(
             "yahoo",
             settings,

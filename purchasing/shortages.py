@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from purchasing.purchase_orders import expected_arrivals
 from sheets_schema.models import Order, OrderLine, Stock
 from sync.sets import Composition, read_sets
 from vocabulary.statuses import OPEN_ORDER_STATUSES
@@ -83,6 +84,20 @@ def shortages(
             expected, number = _arrival(arrivals.get(sku, []), waiting)
             found.append(Shortage(key, ordered_at, sku, short, expected, number, set_sku))
     return sorted(found, key=lambda s: (s.ordered_at, s.order, s.sku))
+
+
+def shortages_in(tables: Mapping[str, Any], orders: Mapping[OrderKey, Order] | None = None) -> list[Shortage]:
+    """``shortages`` of one read of the workbook (在庫, 受注 unless ``orders`` are given, 受注明細,
+    発注, 発注明細, セット構成)."""
+    if orders is None:
+        orders = {(o.mall, o.order_number): o for o in tables["受注"].models()}
+    return shortages(
+        tables["在庫"].models(),
+        orders,
+        tables["受注明細"].models(),
+        expected_arrivals(tables["発注"], tables["発注明細"]),
+        set_compositions(tables),
+    )
 
 
 def set_compositions(tables: Mapping[str, Any]) -> dict[str, Composition]:

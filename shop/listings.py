@@ -105,8 +105,11 @@ def client(settings: Settings, channel: Channel, session: requests.Session | Non
 class Comparison:
     differences: list[listings.Difference] = field(default_factory=list)
     problems: list[listings.Problem] = field(default_factory=list)
-    # New listings for the mall's bulk-upload file (malls that do not create through their API).
+    # New listings for the mall's bulk-upload file (malls that do not create through their API),
+    # the file made once with the comparison, or why it cannot be made.
     new_by_file: list[listings.Difference] = field(default_factory=list)
+    upload: UploadFile | None = None
+    upload_problem: str = ""
 
 
 def compare(listing_client: Listings, rows: Sequence[listings.ListingRow]) -> Comparison:
@@ -116,7 +119,13 @@ def compare(listing_client: Listings, rows: Sequence[listings.ListingRow]) -> Co
     read = listing_client.read(list(planned.wanted))
     diffs, problems = listings.differences(planned, read, rules)
     sent, filed = listings.by_file(diffs, rules)
-    return Comparison(sent, sorted([*planned.problems, *problems], key=lambda p: (p.sheet, p.row)), filed)
+    found = Comparison(sent, sorted([*planned.problems, *problems], key=lambda p: (p.sheet, p.row)), filed)
+    if filed:
+        try:
+            found.upload = upload_file(listing_client, filed)
+        except ValueError as exc:  # a character or code the file cannot hold, named
+            found.upload_problem = str(exc)
+    return found
 
 
 def upload_file(listing_client: Listings, new: Sequence[listings.Difference]) -> UploadFile:

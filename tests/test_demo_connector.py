@@ -424,8 +424,7 @@ def test_before_its_first_push_a_mall_shows_sold_out_goods_as_0_and_the_rest_in_
 def test_a_fresh_demos_first_sync_sells_nothing_the_shop_does_not_have(tmp_path: Path, start: str) -> None:
     """A new user's first look, with the demo malls the app ships (a day of orders waiting):
     no order short of stock (no 売り越し on ホーム before anyone did anything)."""
-    from purchasing.purchase_orders import expected_arrivals
-    from purchasing.shortages import set_compositions, shortages
+    from purchasing.shortages import shortages_in
     from sheets_schema.adapters.sql import SqlWorkbook
     from sheets_schema.book import ensure_tabs
     from tests.shop_fixtures import Clock, open_shop
@@ -440,13 +439,5 @@ def test_a_fresh_demos_first_sync_sells_nothing_the_shop_does_not_have(tmp_path:
     made = open_shop(workbook, tmp_path / "malls", clock, **live)
     report = made.engine().run_once()
     assert report.created > 0
-    t = made.tables()
-    orders = {(o.mall, o.order_number): o for o in t["受注"].models()}
-    found = shortages(
-        t["在庫"].models(),
-        orders,
-        t["受注明細"].models(),
-        expected_arrivals(t["発注"], t["発注明細"]),
-        set_compositions(t),
-    )
+    found = shortages_in(made.tables())
     assert [(s.sku, s.short) for s in found] == []

@@ -16,7 +16,6 @@ from sync.connectors.amazon_listings import Listings, Settings
 from sync.connectors.listings_base import ListingChange, ListingKey
 from sync.errors import MallAuthError
 from sync.models import StockLevel
-from tests.fakes import amazon_api
 from tests.fakes.amazon_api import LISTINGS_PATH, MARKETPLACE_ID, SELLER_ID
 from tests.fakes.amazon_listings_api import PRICE_ISSUE, US_MARKETPLACE_ID, FakeAmazonListings
 from tests.fakes.toolkit.clock import VirtualClock
@@ -38,19 +37,7 @@ def fake(clock: VirtualClock) -> Iterator[FakeAmazonListings]:
 
 
 def client(fake: FakeAmazonListings, clock: VirtualClock, **extra: object) -> Listings:
-    settings = Settings.model_validate(
-        {
-            "type": "amazon",
-            "base_url": fake.base_url,
-            "lwa_token_url": fake.token_url,
-            "client_id": amazon_api.CLIENT_ID,
-            "client_secret": amazon_api.CLIENT_SECRET,
-            "refresh_token": amazon_api.REFRESH_TOKEN,
-            "seller_id": SELLER_ID,
-            "max_retries": 3,
-            **extra,
-        }
-    )
+    settings = Settings.model_validate(fake.mall_section(**{"max_retries": 3, **extra}))
     return Listings(
         "amazon",
         settings,

@@ -93,12 +93,10 @@ def test_the_owner_sends_the_price_and_the_result_is_recorded(
     ]
 
 
-def test_the_embedded_demo_reads_and_sends_to_a_demo_mall(tmp_path: Path) -> None:
-    """On a fresh machine (no mall account, no sign-in) 商品登録 works against the demo malls."""
+def demo_page(url: str, tmp_path: Path) -> AppTest:
+    """商品登録 on the embedded default: the demo malls, their state in this test's folder."""
     from sync.connectors import DEMO_CHANNELS
-    from sync.connectors.demo_listings import PRICE_DRIFT
 
-    url = f"sqlite:///{tmp_path / 'wb.sqlite3'}"
     at = AppTest.from_file(APP, default_timeout=90)
     at.secrets["workbook"] = {"sql_url": url}
     at.secrets["sync"] = {"auto_sync_demo": False}
@@ -107,6 +105,15 @@ def test_the_embedded_demo_reads_and_sends_to_a_demo_mall(tmp_path: Path) -> Non
     }
     at.run()
     at.switch_page("pages/listings.py").run()
+    return at
+
+
+def test_the_embedded_demo_reads_and_sends_to_a_demo_mall(tmp_path: Path) -> None:
+    """On a fresh machine (no mall account, no sign-in) 商品登録 works against the demo malls."""
+    from sync.connectors.demo_listings import PRICE_DRIFT
+
+    url = f"sqlite:///{tmp_path / 'wb.sqlite3'}"
+    at = demo_page(url, tmp_path)
     assert not at.exception, at.exception
     at.button(key="listings_read_rakuten_demo").click().run()
     assert not at.exception, at.exception
@@ -128,7 +135,6 @@ def test_a_new_amazon_listing_on_the_demo_goes_to_a_bulk_file_not_to_the_api(tmp
     from sheets_schema.changes import WriteJob
     from sheets_schema.models import MallListing
     from sheets_schema.tabs import MALL_LISTINGS
-    from sync.connectors import DEMO_CHANNELS
 
     url = f"sqlite:///{tmp_path / 'wb.sqlite3'}"
     workbook = open_prepared_workbook(load_settings({"workbook": {"sql_url": url}}), datetime.now(JST))
@@ -140,14 +146,7 @@ def test_a_new_amazon_listing_on_the_demo_goes_to_a_bulk_file_not_to_the_api(tmp
         table, [MallListing.model_validate({**new, "モール商品名": "新色 ミント", "カテゴリ": "TOWEL"})]
     )
     workbook.write(job)
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.secrets["workbook"] = {"sql_url": url}
-    at.secrets["sync"] = {"auto_sync_demo": False}
-    at.secrets["malls"] = {
-        name: {**section, "state_dir": str(tmp_path / "malls")} for name, section in DEMO_CHANNELS.items()
-    }
-    at.run()
-    at.switch_page("pages/listings.py").run()
+    at = demo_page(url, tmp_path)
     at.button(key="listings_read_amazon_demo").click().run()
     assert not at.exception, at.exception
     assert any("新しい出品 1 件（一括登録ファイル）" in h.value for h in at.subheader)

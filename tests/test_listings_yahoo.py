@@ -19,7 +19,7 @@ from sync.connectors.listings_base import ListingChange, ListingKey
 from sync.connectors.yahoo_listings import CREATE_IN_FILE, PUBLISH_FAILED, Listings, Settings
 from sync.errors import MallAuthError
 from tests.fakes.toolkit.clock import VirtualClock
-from tests.fakes.yahoo_api import JST, public_pem
+from tests.fakes.yahoo_api import JST
 from tests.fakes.yahoo_items_api import FakeYahooItems
 
 NOW = datetime(2025, 3, 1, 10, 0, tzinfo=JST)
@@ -38,21 +38,7 @@ def fake(clock: VirtualClock) -> Iterator[FakeYahooItems]:
 
 
 def client(fake: FakeYahooItems, clock: VirtualClock, **extra: object) -> Listings:
-    settings = Settings.model_validate(
-        {
-            "type": "yahoo",
-            "base_url": fake.base_url,
-            "token_url": fake.token_url,
-            "client_id": fake.client_id,
-            "client_secret": fake.client_secret,
-            "refresh_token": fake.refresh_token,
-            "seller_id": fake.seller_id,
-            "public_key": public_pem(),
-            "max_retries": 2,
-            "timeout_seconds": 5,
-            **extra,
-        }
-    )
+    settings = Settings.model_validate(fake.mall_section(**{"max_retries": 2, "timeout_seconds": 5, **extra}))
     return Listings(
         "yahoo",
         settings,

@@ -69,19 +69,7 @@ def open_amazon_shop(fake: FakeAmazon, ticks: FakeClock, workbook: Workbook) -> 
             [{"モール": "Amazon", "SKU": sku, "モール商品コード": asin, "モールSKU": sku}],
         )
     workbook.write(job)
-    settings = Settings.model_validate(
-        {
-            "type": "amazon",
-            "base_url": fake.base_url,
-            "lwa_token_url": fake.token_url,
-            "client_id": amazon_api.CLIENT_ID,
-            "client_secret": amazon_api.CLIENT_SECRET,
-            "refresh_token": amazon_api.REFRESH_TOKEN,
-            "seller_id": amazon_api.SELLER_ID,
-            "max_retries": 2,
-            "timeout_seconds": 0.2,
-        }
-    )
+    settings = Settings.model_validate(fake.mall_section(max_retries=2, timeout_seconds=0.2))
     connector = Connector(
         "amazon",
         settings,

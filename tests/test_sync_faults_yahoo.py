@@ -21,7 +21,7 @@ from sheets_schema.workbook import Workbook
 from sync import state
 from sync.connectors.yahoo import Connector, Settings
 from sync.engine import SyncEngine
-from tests.fakes.yahoo_api import FakeYahoo, Item, public_pem
+from tests.fakes.yahoo_api import FakeYahoo, Item
 from tests.shop_fixtures import Clock, demo_malls, ledger_problems, snapshot, staff_edit
 from tests.test_sync_crash import CrashingWorkbook, Killed
 
@@ -68,20 +68,7 @@ def stranger(quantity: int) -> Item:
 
 
 def connector_for(fake: FakeYahoo, clock: Clock, **overrides: Any) -> Connector:
-    settings = Settings.model_validate(
-        {
-            "type": "yahoo",
-            "base_url": fake.base_url,
-            "token_url": fake.token_url,
-            "client_id": fake.client_id,
-            "client_secret": fake.client_secret,
-            "refresh_token": fake.refresh_token,
-            "seller_id": fake.seller_id,
-            "public_key": public_pem(),
-            "max_retries": 2,
-            **overrides,
-        }
-    )
+    settings = Settings.model_validate(fake.mall_section(**{"max_retries": 2, **overrides}))
     sleeps: list[float] = []
     return Connector(
         "yahoo",

@@ -32,7 +32,7 @@ from sync.connectors.yahoo import (
 )
 from sync.errors import MallAuthError, MallPayloadError, MallRejected, MallUnavailable
 from sync.models import CARRIERS, Shipment, StockLevel
-from tests.fakes.yahoo_api import FakeYahoo, Item, public_pem, store_key
+from tests.fakes.yahoo_api import FakeYahoo, Item, store_key
 
 NOW = datetime(2024, 10, 2, 9, 0, tzinfo=JST)
 
@@ -232,22 +232,7 @@ def ticker() -> Ticker:
 
 
 def settings_for(fake: FakeYahoo, **overrides: Any) -> Settings:
-    return Settings.model_validate(
-        {
-            "type": "yahoo",
-            "base_url": fake.base_url,
-            "token_url": fake.token_url,
-            "client_id": fake.client_id,
-            "client_secret": fake.client_secret,
-            "refresh_token": fake.refresh_token,
-            "seller_id": fake.seller_id,
-            "public_key": public_pem(),
-            "public_key_version": fake.key_version,
-            "max_retries": 2,
-            "timeout_seconds": 5,
-            **overrides,
-        }
-    )
+    return Settings.model_validate(fake.mall_section(**{"max_retries": 2, "timeout_seconds": 5, **overrides}))
 
 
 @pytest.fixture

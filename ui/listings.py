@@ -59,7 +59,7 @@ def _show(channel: shop_listings.Channel, comparison: shop_listings.Comparison) 
             for problem in extra[:50]:
                 st.text(str(problem))
     if comparison.new_by_file:
-        _new_by_file(channel, comparison.new_by_file)
+        _new_by_file(channel, comparison)
     if not comparison.differences:
         if not comparison.new_by_file:
             st.success(
@@ -91,17 +91,18 @@ def _show(channel: shop_listings.Channel, comparison: shop_listings.Comparison) 
         _send(channel, chosen)
 
 
-def _new_by_file(channel: shop_listings.Channel, new: list[listings.Difference]) -> None:
-    """New listings of a mall that creates them only from its bulk-upload file."""
+def _new_by_file(channel: shop_listings.Channel, comparison: shop_listings.Comparison) -> None:
+    """New listings of a mall that creates them only from its bulk-upload file (made with the
+    comparison, not on every rerun)."""
+    new = comparison.new_by_file
     keys = list(dict.fromkeys(d.key for d in new))
     st.subheader(f"新しい出品 {len(keys)} 件（一括登録ファイル）")
     st.dataframe(pd.DataFrame(shop_listings.diff_table(new)), hide_index=True)
     if not auth.require(context.role(), "管理", "一括登録ファイルの作成"):
         return
-    try:
-        upload = shop_listings.upload_file(shop_listings.client(context.settings(), channel), new)
-    except ValueError as exc:
-        st.error(escape_markdown(str(exc)))
+    upload = comparison.upload
+    if upload is None:
+        st.error(escape_markdown(comparison.upload_problem))
         return
     st.caption(upload.how)
     st.download_button(

@@ -3,37 +3,22 @@ and 在庫. Which orders are short comes from ``purchasing.shortages``."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import pandas as pd
 import streamlit as st
 
-from purchasing.purchase_orders import expected_arrivals
-from purchasing.shortages import Shortage, set_compositions, shortages
+from purchasing.shortages import Shortage, shortages_in
 from ui import context
-
-
-def _find(tables: Mapping[str, Any]) -> list[Shortage]:
-    orders = {(o.mall, o.order_number): o for o in tables["受注"].models()}
-    return shortages(
-        tables["在庫"].models(),
-        orders,
-        tables["受注明細"].models(),
-        expected_arrivals(tables["発注"], tables["発注明細"]),
-        set_compositions(tables),
-    )
 
 
 def oversold_skus() -> int:
     """How many SKUs are oversold now (the same finding as the notice, once per read)."""
-    return len({s.sku for s in context.derived("oversold", _find)})
+    return len({s.sku for s in context.derived("oversold", shortages_in)})
 
 
 def oversold_notice() -> None:
     """Nothing when every open order can be filled; otherwise the SKUs, the orders concerned and
     what to do."""
-    found: list[Shortage] = context.derived("oversold", _find)
+    found: list[Shortage] = context.derived("oversold", shortages_in)
     if not found:
         return
     skus = sorted({s.sku for s in found})

@@ -144,18 +144,11 @@ def review_queue(
 
 def _shortage_items(orders: Mapping[OrderKey, Order], tables: Mapping[str, Table[Any]]) -> list[QueueItem]:
     """Orders the shelf cannot fill yet, with the 発注 expected to bring their goods."""
-    from purchasing.purchase_orders import expected_arrivals
-    from purchasing.shortages import set_compositions, shortages
+    from purchasing.shortages import shortages_in
 
     if not all(t in tables for t in ("在庫", "受注明細", "発注", "発注明細")):
         return []
-    found = shortages(
-        tables["在庫"].models(),
-        orders,
-        tables["受注明細"].models(),
-        expected_arrivals(tables["発注"], tables["発注明細"]),
-        set_compositions(tables),
-    )
+    found = shortages_in(tables, orders)
     return [
         QueueItem(
             s.order[0], s.order[1], s.ordered_at, orders[s.order].status, "在庫不足", s.reason(), s.action()

@@ -45,7 +45,6 @@ from __future__ import annotations
 import time
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -685,9 +684,7 @@ class Connector:
         if "getInventorySummaries" not in self._http:  # its own bucket, made on first use
             base = self._http["getListingsItem"]
             rate, burst = FBA_SUMMARIES_LIMIT
-            self._http["getInventorySummaries"] = replace(
-                base, bucket=TokenBucket(rate, burst, clock=base.bucket.clock, sleep=base.bucket.sleep)
-            )
+            self._http["getInventorySummaries"] = base.with_rate(rate, burst)
         marketplace = self.settings.marketplace_id
 
         def read(batch: list[int]) -> dict[int, LiveQuantity]:

@@ -10,7 +10,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import requests
@@ -68,6 +68,12 @@ class MallHttp:
     sleep: Callable[[float], None] = time.sleep
     rand: Callable[[], float] = random.random
     headers: Mapping[str, str] = field(default_factory=dict)
+
+    def with_rate(self, calls_per_second: float, burst: int) -> MallHttp:
+        """The same layer (session, retries, timeout, headers) with a bucket of its own: an
+        operation whose published limit is separate never waits for another's calls."""
+        bucket = TokenBucket(calls_per_second, burst, clock=self.bucket.clock, sleep=self.bucket.sleep)
+        return replace(self, bucket=bucket)
 
     def request(
         self,

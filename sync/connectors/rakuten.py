@@ -50,7 +50,6 @@ import base64
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -882,15 +881,7 @@ class Connector:
             return []
         self._check_key(self._clock().astimezone(JST).date())
         if self._read_http is None:  # its own bucket: reading never slows the pushes' 1/s
-            self._read_http = replace(
-                self._inventory_http,
-                bucket=TokenBucket(
-                    BULK_GET_CALLS_PER_SECOND,
-                    1,
-                    clock=self._inventory_http.bucket.clock,
-                    sleep=self._inventory_http.bucket.sleep,
-                ),
-            )
+            self._read_http = self._inventory_http.with_rate(BULK_GET_CALLS_PER_SECOND, 1)
         http = self._read_http
         answers: dict[int, LiveQuantity] = {}
         readable = []

@@ -40,7 +40,7 @@ from typing import Any
 import requests
 
 from sync.connectors import rakuten
-from sync.connectors.http import MallHttp, TokenBucket, json_body
+from sync.connectors.http import json_body
 from sync.connectors.listings_base import (
     ListingChange,
     ListingKey,
@@ -54,7 +54,6 @@ from sync.connectors.listings_base import (
 )
 from sync.errors import MallAuthError, SyncError
 from vocabulary.jst import JST
-from vocabulary.retry import RetryPolicy
 
 ITEMS = "/es/2.0/items"
 BULK_GET_MAX = 50
@@ -88,19 +87,7 @@ class Listings(rakuten.Connector):
     def __init__(self, *args: Any, calls_per_second: float = ITEM_CALLS_PER_SECOND, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.rules = replace(RULES, mall=self.mall)
-        inventory = self._inventory_http
-        self._items_http = MallHttp(
-            mall=self.mall,
-            base_url=inventory.base_url,
-            session=inventory.session,
-            bucket=TokenBucket(
-                calls_per_second, 1, clock=inventory.bucket.clock, sleep=inventory.bucket.sleep
-            ),
-            policy=RetryPolicy(max_retries=self.settings.max_retries),
-            timeout=self.settings.timeout_seconds,
-            sleep=inventory.sleep,
-            headers=inventory.headers,
-        )
+        self._items_http = self._inventory_http.with_rate(calls_per_second, 1)
 
     # -- read
 

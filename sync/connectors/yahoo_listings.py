@@ -79,7 +79,6 @@ from urllib.parse import urlencode
 import requests
 
 from sync.connectors import yahoo
-from sync.connectors.http import MallHttp, TokenBucket
 from sync.connectors.listings_base import (
     FIELD_LABELS,
     ListingChange,
@@ -93,7 +92,6 @@ from sync.connectors.listings_base import (
 )
 from sync.errors import MallAuthError, MallRejected, SyncError
 from vocabulary.jst import JST
-from vocabulary.retry import RetryPolicy
 
 ITEM_CALLS_PER_SECOND = 1.0  # vendor: 1クエリ/秒 per URL; one bucket for all listing calls
 UPDATE_BATCH = 100  # UNVERIFIED (client reference)
@@ -158,16 +156,7 @@ class Listings(yahoo.Connector):
         self.rules = replace(RULES, mall=self.mall)
         self.calls = 0
         self._not_found = frozenset(not_found_codes)
-        stock = self._http
-        self._items_http = MallHttp(
-            mall=self.mall,
-            base_url=stock.base_url,
-            session=stock.session,
-            bucket=TokenBucket(calls_per_second, 1, clock=stock.bucket.clock, sleep=stock.bucket.sleep),
-            policy=RetryPolicy(max_retries=self.settings.max_retries),
-            timeout=self.settings.timeout_seconds,
-            sleep=stock.sleep,
-        )
+        self._items_http = self._http.with_rate(calls_per_second, 1)
 
     # -- read
 

@@ -209,6 +209,19 @@ class FakeAmazon(FaultInjection, LoopbackServer):
     def token_url(self) -> str:
         return self.base_url + TOKEN_PATH
 
+    def mall_section(self, **overrides: Any) -> dict[str, Any]:
+        """A ``[malls.<channel>]`` section that reaches this fake (the connector's Settings)."""
+        return {
+            "type": "amazon",
+            "base_url": self.base_url,
+            "lwa_token_url": self.token_url,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "refresh_token": REFRESH_TOKEN,
+            "seller_id": SELLER_ID,
+            **overrides,
+        }
+
     # -- fixtures
 
     def add_listing(

@@ -145,6 +145,21 @@ class FakeYahoo(FaultInjection, LoopbackServer):
     def _listening(self, origin: str) -> None:
         self.base_url, self.token_url = origin + API_ROOT.rstrip("/"), origin + TOKEN_PATH
 
+    def mall_section(self, **overrides: Any) -> dict[str, Any]:
+        """A ``[malls.<channel>]`` section that reaches this fake (the connector's Settings)."""
+        return {
+            "type": "yahoo",
+            "base_url": self.base_url,
+            "token_url": self.token_url,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "refresh_token": self.refresh_token,
+            "seller_id": self.seller_id,
+            "public_key": public_pem(),
+            "public_key_version": self.key_version,
+            **overrides,
+        }
+
     # -- the store
 
     def add_order(
