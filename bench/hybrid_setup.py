@@ -9,6 +9,7 @@ only its machine-owned tabs there). ``open_hybrid`` opens it in a measuring proc
 
 from __future__ import annotations
 
+import argparse
 import json
 import sqlite3
 import sys
@@ -145,14 +146,7 @@ def _rows(workbook: Any, title: str) -> int:
     return sum(1 for r in grid.rows if any(c.strip() for c in r))
 
 
-def main() -> None:
-    """python bench/hybrid_setup.py run --workbook PATH [--pg-url URL]: the scale bench's cycles on
-    the hybrid (staff tabs on the Sheets fake served by this process, the rest on PostgreSQL)."""
-    import argparse
-    import statistics
-    import subprocess
-    import sys
-
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run")
@@ -164,7 +158,35 @@ def main() -> None:
         mm.add_argument(name, required=True)
     mm.add_argument("--offset", type=int, default=60)
     mm.add_argument("--skus", type=int, default=5000)
-    args = parser.parse_args()
+    return parser
+
+
+def measure_arguments(
+    cycle: str, spreadsheet: str, base_url: str, account: Path, machine_url: str, offset: int, skus: int
+) -> list[str]:
+    """The ``measure`` subcommand's arguments. Values go as ``--name=value``: a spreadsheet ID may
+    begin with "-" (Google's IDs and the fake's are URL-safe base64), which argparse would
+    otherwise read as an option (CI failed once on such an ID)."""
+    values = {
+        "cycle": cycle,
+        "sheets": spreadsheet,
+        "base-url": base_url,
+        "account-file": str(account),
+        "machine-url": machine_url,
+        "offset": str(offset),
+        "skus": str(skus),
+    }
+    return ["measure", *(f"--{name}={value}" for name, value in values.items())]
+
+
+def main() -> None:
+    """python bench/hybrid_setup.py run --workbook PATH [--pg-url URL]: the scale bench's cycles on
+    the hybrid (staff tabs on the Sheets fake served by this process, the rest on PostgreSQL)."""
+    import statistics
+    import subprocess
+    import sys
+
+    args = build_parser().parse_args()
     if args.command == "measure":
         hybrid = open_hybrid(args.sheets, args.base_url, args.account_file, args.machine_url)
         print(
@@ -205,9 +227,8 @@ def main() -> None:
             orders_before = sum(1 for r in sheets.values(key, "受注")[1:] if any(r))
             sheets.reset_counts()
             done = subprocess.run(
-                [sys.executable, __file__, "measure", "--cycle", cycle, "--sheets", key, "--base-url", sheets.base_url,
-                 "--account-file", str(account), "--machine-url", machine_url, "--offset", str(60 * (n + 1)),
-                 "--skus", str(args.skus)],
+                [sys.executable, __file__,
+                 *measure_arguments(cycle, key, sheets.base_url, account, machine_url, 60 * (n + 1), args.skus)],
                 capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent,
             )  # fmt: skip
             if done.returncode != 0:

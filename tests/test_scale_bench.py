@@ -325,3 +325,21 @@ def test_the_archive_pass_on_the_all_hot_workbook_gives_the_archived_build(
         assert marks["ours"][mark] == marks["theirs"][mark], mark
     archive.engine.dispose()
     built.engine.dispose()
+
+
+@pytest.mark.parametrize("spreadsheet", ["-Xq3vA_b9", "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms"])
+def test_hybrid_measure_arguments_carry_a_spreadsheet_id_that_begins_with_a_dash(
+    spreadsheet: str, tmp_path: Path
+) -> None:
+    """Spreadsheet IDs are URL-safe base64, so one in 64 begins with "-" (CI failed on such an ID
+    from the Sheets fake when it went to the measuring process as a separate argument)."""
+    from bench.hybrid_setup import build_parser, measure_arguments
+
+    account = tmp_path / "account.json"
+    args = build_parser().parse_args(
+        measure_arguments(
+            "steady", spreadsheet, "http://127.0.0.1:1", account, "postgresql+psycopg://x/y", 120, 40
+        )
+    )
+    assert (args.command, args.sheets, args.cycle) == ("measure", spreadsheet, "steady")
+    assert (args.account_file, args.offset, args.skus) == (str(account), 120, 40)
