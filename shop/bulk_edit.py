@@ -81,6 +81,9 @@ def editor_frame(table: Table[Any], labels: Mapping[str, Mapping[str, str]] | No
     return frame
 
 
+_EXACT_INTEGER = 2**53
+
+
 def _integers(text: pd.Series) -> pd.Series:
     cleaned = (
         text.astype(str)
@@ -90,8 +93,11 @@ def _integers(text: pd.Series) -> pd.Series:
         .str.removesuffix("円")
     )
     numbers = pd.to_numeric(cleaned, errors="coerce")
-    numbers = numbers.where(numbers.eq(numbers.round()))
-    return numbers.astype("Int64")
+    # A whole number beyond float's exact range (e.g. 20 nines typed into 実在庫) cannot be an
+    # Int64 cell; it shows blank like any other cell that is not a count, and its row is among
+    # the workbook's errors (the bound in vocabulary.limits is far below this).
+    exact = numbers.eq(numbers.round()) & numbers.abs().lt(_EXACT_INTEGER)
+    return numbers.where(exact).astype("Int64")
 
 
 def stock_labels(products: Table[Any]) -> dict[str, dict[str, str]]:

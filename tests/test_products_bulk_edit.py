@@ -557,3 +557,23 @@ def test_an_upload_applies_only_if_the_cells_still_read_as_previewed(demo, fresh
     click(person_b, "upload_apply")
     assert not person_b.error
     assert read_tables(workbook)["在庫"].models()[0].on_hand == first.on_hand + 10
+
+
+def test_a_count_beyond_any_integer_in_the_sheet_shows_blank_and_is_listed_not_a_crash(
+    demo, fresh_caches
+) -> None:
+    """20 nines typed into 実在庫 (issue 10, item 13): the page used to raise while building the
+    editor (float64 → Int64); the cell shows blank and its row is named among the sheet's errors."""
+    from tests.shop_fixtures import staff_edit
+
+    url, workbook = demo
+    sku = read_tables(workbook)[STOCK.title].models()[0].sku
+    staff_edit(workbook, STOCK.title, (sku,), {"実在庫": "99999999999999999999"})
+    at = page(url)
+    at.run()
+    assert not at.exception
+    (stock_editor,) = [e.value for e in editors(at) if "実在庫" in e.value.columns]
+    row = stock_editor[stock_editor["SKU"] == sku]
+    assert len(row) == 1 and pd.isna(row["実在庫"].iloc[0])
+    assert stock_editor["実在庫"].notna().sum() == len(stock_editor) - 1
+    assert any(x.label.startswith("⚠ 「在庫」シートに入力エラーが") for x in at.expander)

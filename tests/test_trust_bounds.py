@@ -164,3 +164,10 @@ def test_an_absurd_order_does_not_hold_up_the_orders_after_it_and_is_reported_un
     assert str(absurd["id"]) in {o.order_number for o in shop.tables()["受注"].models()}
     assert datetime.fromisoformat(_cursor(shop)) > datetime.fromisoformat(absurd["updated_at"])
     assert not [i for i in build_board(shop.tables()).queue if i.kind == "取込エラー"]
+
+
+def test_the_stock_editor_shows_an_absurd_count_blank_instead_of_failing() -> None:
+    table = parse_grid(STOCK, stock_grid(["A", ABSURD], ["B", "-5"], ["C", "1e30"], ["D", "12"]))
+    frame = bulk_edit.editor_frame(table)
+    assert frame["実在庫"].isna().tolist() == [True, False, True, False]
+    assert frame["実在庫"].dropna().tolist() == [-5, 12]
