@@ -22,6 +22,7 @@ a long recheck at 1 call/s is spread over cycles instead of delaying one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import socket
@@ -278,9 +279,22 @@ class SyncEngine:
         with no_gc():
             try:
                 return self._run_once(push=push, fetch=fetch)
+            except StaleWorkbookError:
+                # A job refused because a person changed what it read is an ordinary outcome,
+                # not a crash: a single cycle gives its lease back, so 今すぐ同期 or the next
+                # `sync once` runs at once instead of waiting for the lease to run out.
+                if not self.keep_lease:
+                    self._give_up_lease_quietly()
+                raise
             finally:
                 if not self.keep_lease:
                     self._unlock_runner()  # a single cycle leaves the server's lock too
+
+    def _give_up_lease_quietly(self) -> None:
+        """Best effort: if giving the lease back fails too (the store unreachable, the lease
+        already taken), it runs out as after a crash; the refusal is what the caller reports."""
+        with contextlib.suppress(Exception):  # cleanup after a refusal must not replace it
+            self.release_lease()
 
     def _run_once(self, *, push: bool, fetch: bool) -> CycleReport:
         report = CycleReport()
