@@ -251,7 +251,7 @@ class LimitsSettings(Section):
 class CustomerSettings(Section):
     """顧客分析: the salt of the buyer key (a salted hash that links one person's orders).
     Blank: Ichigen generates one per installation, once, and keeps it in _システム (see
-    shop/customer_salt.py); set it here (or ICHIGEN_CUSTOMERS__SALT) to keep it off the
+    ui/analytics_customers.py, shop/customer_identity.py); set it here (or ICHIGEN_CUSTOMERS__SALT) to keep it off the
     workbook. Changing it makes every buyer key new (the archive's keys are rebuilt once)."""
 
     salt: SecretStr = SecretStr("")

@@ -32,6 +32,8 @@ import secrets
 import unicodedata
 from typing import Literal
 
+from vocabulary.buyers import is_relay  # the malls' relay domains, shared with 初回購入
+
 Basis = Literal["np", "nz", "m", "rm"]
 BASES: dict[str, str] = {
     "np": "氏名＋電話番号",
@@ -39,10 +41,6 @@ BASES: dict[str, str] = {
     "m": "メールアドレス",
     "rm": "モールの中継メール（そのモール内だけ）",
 }
-# Domains of addresses a mall hands out instead of the buyer's own (the part after "@", or
-# its end). 楽天 RMS: "…@pc.fw.rakuten.ne.jp" (sync/connectors/rakuten.py);
-# Amazon: "…@marketplace.amazon.co.jp" (sync/connectors/amazon.py).
-RELAY_DOMAINS: tuple[str, ...] = ("fw.rakuten.ne.jp", "marketplace.amazon.co.jp")
 _VERSION = "v1"  # in every hashed text: a change of the rules makes new keys, never mixed ones
 _SEP = "\x1f"
 _SPACES = re.compile(r"\s+")
@@ -86,11 +84,6 @@ def normal_mail(mail: str) -> str:
     text = unicodedata.normalize("NFKC", mail or "").strip().lower()
     local, at, domain = text.partition("@")
     return text if at and local and "." in domain else ""
-
-
-def is_relay(mail: str) -> bool:
-    domain = mail.rpartition("@")[2]
-    return any(domain == d or domain.endswith("." + d) for d in RELAY_DOMAINS)
 
 
 def identity(

@@ -403,3 +403,17 @@ def test_a_buyer_whose_earlier_orders_were_archived_is_no_first_time_buyer(tmp_p
     facts = OrderFacts.of(back[0], [])
     assert BuyerHistory.of_orders(earlier).first_time(facts) is True
     assert BuyerHistory.of_orders(earlier, archive_buyers.lookup(archive)).first_time(facts) is False
+
+
+def test_buyer_keys_skip_relay_addresses_the_same_way_customer_analysis_does() -> None:
+    """初回購入 and 分析's 顧客 share one list of relay domains and one way to match them: the
+    domain or a subdomain of it, not any domain that merely ends in the same letters."""
+    from shop.customer_identity import identity
+    from vocabulary.buyers import buyer_keys
+
+    assert buyer_keys("", "a1b2@pc.fw.rakuten.ne.jp") == frozenset()
+    assert buyer_keys("", "x@marketplace.amazon.co.jp") == frozenset()
+    assert buyer_keys("", "Hanako@notfw.rakuten.ne.jp") == {"mail:hanako@notfw.rakuten.ne.jp"}
+    assert buyer_keys("090-1234-5678", "") == {"tel:09012345678"}
+    relay = identity("楽天", "山田 花子", None, None, "a1b2@pc.fw.rakuten.ne.jp")
+    assert relay is not None and relay[0] == "rm"

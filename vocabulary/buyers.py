@@ -10,7 +10,16 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 
-RELAY_DOMAINS = ("fw.rakuten.ne.jp", "marketplace.amazon.co.jp")
+# Domains of addresses a mall hands out instead of the buyer's own (the part after "@", or
+# its end). 楽天 RMS: "…@pc.fw.rakuten.ne.jp" (sync/connectors/rakuten.py);
+# Amazon: "…@marketplace.amazon.co.jp" (sync/connectors/amazon.py). 分析's 顧客 uses them too.
+RELAY_DOMAINS: tuple[str, ...] = ("fw.rakuten.ne.jp", "marketplace.amazon.co.jp")
+
+
+def is_relay(mail: str) -> bool:
+    """A mall's relay address (the domain or a subdomain of it), not the buyer's own."""
+    domain = mail.rpartition("@")[2]
+    return any(domain == d or domain.endswith("." + d) for d in RELAY_DOMAINS)
 
 
 def digits(text: str | None) -> str:
@@ -24,12 +33,15 @@ def buyer_keys(phone: str | None, email: str | None) -> frozenset[str]:
     if len(number) >= 10:
         keys.add(f"tel:{number}")
     mail = (email or "").strip().lower()
-    if "@" in mail and not mail.endswith(RELAY_DOMAINS):
+    if "@" in mail and not is_relay(mail):
         keys.add(f"mail:{mail}")
     return frozenset(keys)
 
 
 def stored_key(key: str) -> str:
     """How a key is kept outside 受注 (the archive's first-order table): a digest, so that table
-    is not one more list of phone numbers and addresses."""
+    is not one more list of phone numbers and addresses. It is not salted: the table sits in
+    the archive database beside the archived 受注 rows it is derived from, which hold the same
+    numbers and addresses in full, so a secret here would protect nothing that database does
+    not already show (分析's buyer keys are salted because they are read apart from 受注)."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
