@@ -208,8 +208,8 @@ def _result(report: MailReport, doc: PurchaseOrderDocument, before: Any, retries
     if report.outbox:
         return SendResult(
             "success",
-            f"メールサーバーの設定（[mail]）がないため、発注書 {number} のメールを outbox に保存しました"
-            f"（{report.outbox[0]}）。{ordered}",
+            f"メールサーバーがまだ設定されていないため、発注書 {number} のメールは送らずに"
+            f"このパソコンのフォルダに保存しました（{report.outbox[0]}）。{ordered}",
             report,
         )
     if report.already_sent:

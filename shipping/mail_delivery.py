@@ -278,7 +278,7 @@ def _save_to_outbox(
         try:
             path.write_bytes(pending.data)
         except OSError as exc:
-            outcomes[pending.key] = (FAILED, f"outbox に保存できません: {reason(exc)}")
+            outcomes[pending.key] = (FAILED, f"メールをこのパソコンのフォルダに保存できません: {reason(exc)}")
             continue
         outcomes[pending.key] = (OUTBOX, "")
         report.outbox.append(path)

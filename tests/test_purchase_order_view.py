@@ -65,7 +65,8 @@ def test_editors_download_and_send_the_draft_once(sql_url: str, tmp_path: Path, 
     at.checkbox(key=f"po_mail_ok_{order.number}").check().run()
     next(b for b in at.button if b.label == "発注書をメールで送る").click().run()
     assert not at.exception
-    assert any("outbox に保存しました" in s.value for s in at.success)
+    saved = [s.value for s in at.success if "送らずにこのパソコンのフォルダに保存しました" in s.value]
+    assert len(saved) == 1 and "outbox に" not in saved[0] and "[mail]" not in saved[0]
     after = next(o for o in read_tables(workbook)["発注"].models() if o.number == order.number)
     assert after.status == "発注済" and after.sent_at is not None
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
