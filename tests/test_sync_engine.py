@@ -14,7 +14,12 @@ from sync.errors import LeaseHeld
 from tests.shop_fixtures import Shop, ledger_problems, open_shop, snapshot
 
 # The Sheets- and PostgreSQL-only workbooks, and the hybrid of Sheets (staff tabs) and PostgreSQL.
-HARNESS_BACKENDS = ("sql", "postgresql", "google", "hybrid")  # the two-runner and replay tests on a real server too
+HARNESS_BACKENDS = (
+    "sql",
+    "postgresql",
+    "google",
+    "hybrid",
+)  # the two-runner and replay tests on a real server too
 
 
 @pytest.fixture
