@@ -270,3 +270,47 @@ def test_older_orders_are_rechecked_on_their_cadence_after_stock_for_new_orders_
         ("受注再確認（rakuten）", 1)
     ]
     assert ledger_problems(shop.tables()) == []
+
+
+def _recheck_due_shop(folder: Path, fake: FakeRakuten) -> tuple[RakutenShop, str]:
+    """A shop whose next cycle imports a new order and also rechecks, finding an older order
+    cancelled at the mall: both kinds of job in one cycle."""
+    shop = open_rakuten_shop(fake, folder)
+    old = shop.order(("TSH-WH-M", 3), ("00123", 1))
+    shop.order(("TSH-NV-M", 1))
+    shop.engine().run_once()
+    shop.clock.advance(minutes=30)
+    shop.order(("00123", 1))  # the cursor moves past the old order's time
+    shop.engine().run_once()  # the first recheck: nothing changed
+    shop.fake.cancel_order(old, at=shop.clock())
+    shop.clock.advance(minutes=shop.connector.settings.recheck_minutes + 1)
+    shop.order(("TSH-NV-M", 2))
+    return shop, old
+
+
+def test_a_crash_at_any_write_of_a_cycle_with_a_due_recheck_then_a_rerun_matches(tmp_path: Path) -> None:
+    """The crash-at-every-write test for the deferred recheck (楽天 re-reads open orders after the
+    pushes for new orders, in jobs of its own): wherever the process dies, the rerun ends where
+    an uninterrupted run does, the cancellation released once and pushed."""
+    with FakeRakuten() as fake:
+        (tmp_path / "reference").mkdir()
+        reference, old = _recheck_due_shop(tmp_path / "reference", fake)
+        counter = CrashingWorkbook(reference.workbook, crash_at=0, after=False)
+        _cycle_twice(reference, counter)
+        expected = snapshot(reference.workbook)
+        statuses = {o.order_number: o.status for o in reference.tables()["受注"].models()}
+        assert statuses[old] == "キャンセル" and len(statuses) == 4
+        jobs = [r.job for r in reference.tables()["同期ログ"].models()]
+        assert "受注再確認（rakuten）" in jobs  # the recheck ran in the measured cycle
+        assert counter.writes >= 4  # lease, import, push, recheck at least
+        mall = fake.inventory[("tshirt", "wh-m")]
+    for n in range(1, counter.writes + 1):
+        for after in (False, True):
+            name = f"crash-{n}-{'after' if after else 'before'}"
+            (tmp_path / name).mkdir()
+            with FakeRakuten() as fake:
+                shop, _ = _recheck_due_shop(tmp_path / name, fake)
+                _cycle_twice(shop, CrashingWorkbook(shop.workbook, crash_at=n, after=after))
+                assert snapshot(shop.workbook) == expected, name
+                assert ledger_problems(read_tables(shop.workbook)) == []
+                assert fake.inventory[("tshirt", "wh-m")] == mall, name
