@@ -95,3 +95,48 @@ def test_watch_wakes_early_for_a_sync_request_and_its_next_cycle_answers_it(
     assert state.answered_at(stored, stored[state.REQUEST_KEY]) is not None
     assert not runner.sync_requested()
     runner.release_lease()
+
+
+class VirtualTime:
+    """What ``sync watch`` asks of the time module, on a clock that moves only when it sleeps;
+    Ctrl+C (KeyboardInterrupt) once ``stop_after`` seconds have passed."""
+
+    def __init__(self, stop_after: float) -> None:
+        self.now, self.stop_after = 0.0, stop_after
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        if self.now > self.stop_after:
+            raise KeyboardInterrupt
+
+
+def test_watch_archives_when_it_starts_and_then_once_a_day(
+    secrets: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sync import __main__ as cli
+    from sync.connectors import build_connectors
+
+    settings = load_settings_file(secrets, {})
+    workbook = open_prepared_workbook(settings, datetime.now(JST))
+    runner = SyncEngine(workbook, build_connectors(settings), settings.sync, keep_lease=True)
+    clock = VirtualTime(stop_after=49 * 3600)
+    monkeypatch.setattr(cli, "time", clock)
+    monkeypatch.setattr(cli, "REQUEST_POLL_SECONDS", 3600.0)  # one look for 今すぐ同期 an hour
+    passes: list[float] = []
+
+    def archive() -> str:
+        passes.append(clock.now)
+        return "履歴データベースへ移しました（テスト）"
+
+    assert cli.watch(runner, interval=6 * 3600, archive=archive) == 0  # stopped by Ctrl+C
+    # Cycles at 0, 6, 12 … 48 hours: the archive pass at the start, then every 24 hours.
+    assert passes == [0.0, 24 * 3600.0, 48 * 3600.0]
+    out = capsys.readouterr().out
+    assert out.count("--- ") == 9 and out.count("履歴データベースへ移しました（テスト）") == 3
+    assert "同期を止めました" in out
+    from sync import state
+
+    assert state.values(read_tables(workbook)["_システム"]).get(state.LEASE_KEY, "") == ""  # given back
