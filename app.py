@@ -44,7 +44,10 @@ page = st.navigation(
     }
 )
 try:
-    sidebar.render(context.snapshot(), settings)
+    snapshot = context.snapshot()
+    if snapshot.unavailable:  # the server is away: the last read is shown, nothing can be saved
+        st.warning(context.stale_notice(snapshot.unavailable, snapshot.read_at), icon=":material/cloud_off:")
+    sidebar.render(snapshot, settings)
     page.run()
 except (WorkbookError, SettingsError) as exc:
     st.error(str(exc), icon=":material/error:")

@@ -7,8 +7,9 @@ workbook and a snapshot of its tabs. Nothing here reads ``st.secrets`` or the en
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -19,6 +20,7 @@ from sheets_schema.archive import Archive
 from sheets_schema.book import LazyTables, Tables, demo_seeded_at, open_prepared_workbook
 from sheets_schema.cells import JST
 from sheets_schema.changes import WriteJob
+from sheets_schema.errors import WorkbookUnavailable
 from sheets_schema.workbook import Workbook, WorkbookInfo
 from sync.connectors import build_connectors
 from sync.engine import Progress, SyncEngine
@@ -33,6 +35,9 @@ class Snapshot:
     read_at: datetime
     info: WorkbookInfo
     demo_since: str | None
+    # Set when the workbook's server could not be reached for a fresh read: this is the last
+    # snapshot read, shown with that message (see ``snapshot``).
+    unavailable: str | None = None
 
 
 def init(settings: Settings, role: str = "管理") -> None:
@@ -104,9 +109,41 @@ def _reader(ttl: int) -> Callable[[str, Workbook], Snapshot]:
     return _readers[ttl]
 
 
+# While the workbook's server (PostgreSQL, or Google) cannot be reached, pages go on showing
+# the last snapshot read, with a warning, instead of an error; the server is asked again after
+# this many seconds rather than on every rerun, since each try may wait connect_timeout_seconds.
+UNAVAILABLE_RETRY_SECONDS = 30.0
+_last_good: dict[str, Snapshot] = {}
+_away: dict[str, tuple[float, str]] = {}  # workbook id -> (next try, time.monotonic; message)
+
+
 def snapshot() -> Snapshot:
     current = settings()
-    return _reader(current.app.cache_ttl_seconds)(_workbook_id(current), workbook())
+    key = _workbook_id(current)
+    last = _last_good.get(key)
+    away = _away.get(key)
+    if last is not None and away is not None and time.monotonic() < away[0]:
+        return replace(last, unavailable=away[1])
+    try:
+        made = _reader(current.app.cache_ttl_seconds)(key, workbook())
+    except WorkbookUnavailable as exc:
+        if last is None:
+            raise  # nothing read yet: app.py shows the error itself
+        _away[key] = (time.monotonic() + UNAVAILABLE_RETRY_SECONDS, str(exc))
+        return replace(last, unavailable=str(exc))
+    _away.pop(key, None)
+    _last_good[key] = made
+    return made
+
+
+def stale_notice(message: str, read_at: datetime) -> str:
+    """What staff read above a page drawn from the last snapshot while the server is away."""
+    from vocabulary.text import escape_markdown
+
+    return (
+        f"{escape_markdown(message)}\n\n{read_at:%m月%d日 %H:%M} に読み込んだ内容を表示しています"
+        f"（{UNAVAILABLE_RETRY_SECONDS:.0f} 秒ごとにつなぎ直します）。つながるまで、変更の保存と同期はできません。"
+    )
 
 
 def _settle() -> None:
