@@ -76,3 +76,44 @@ def test_with_no_snapshot_yet_an_unreachable_server_is_the_japanese_error(tmp_pa
     assert not at.exception
     (error,) = [e.value for e in at.error]
     assert "データベースサーバー" in error and "hunter2" not in error
+
+
+def test_sync_watch_started_while_the_server_is_away_waits_and_starts_when_it_is_back(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from settings import load_settings
+    from sync import __main__ as cli
+
+    server = make_url(pg_url)
+    gate = TcpGate(server.port or 5432, server.host or "127.0.0.1")
+    gate.close()
+    url = server.set(host="127.0.0.1", port=gate.port).render_as_string(hide_password=False)
+    settings = load_settings(
+        {
+            "workbook": {
+                "backend": "sql",
+                "sql_url": url,
+                "archive_url": f"sqlite:///{tmp_path / 'archive.sqlite3'}",
+                "connect_timeout_seconds": 2,
+            }
+        }
+    )
+    slept: list[float] = []
+
+    class Time:
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            slept.append(seconds)
+            if len(slept) == 2:
+                gate.open()  # the server is back after the second wait
+
+    monkeypatch.setattr(cli, "time", Time)
+    engine = cli.build_engine_when_reachable(settings, lambda _: None, interval=7)
+    assert slept == [7, 7]
+    err = capsys.readouterr().err
+    assert err.count("同期を始められません") == 2 and "7 秒後に再試行します" in err
+    assert "データベースサーバー" in err
+    report = engine.run_once()  # a working engine on the server: the four demo malls import
+    assert len(report.runs) == 4 and {r.result for r in report.runs} == {"成功"}
+    engine.workbook.engine.dispose()  # type: ignore[attr-defined]
+    gate.close()
