@@ -20,6 +20,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from settings import Settings, SettingsError, load_settings_file
 from sheets_schema.archive import TABLE_NAMES, Archive, archive_exists
@@ -31,6 +32,11 @@ from sheets_schema.tabs import TABS
 from sheets_schema.workbook import Workbook
 from sheets_schema.xlsx import ARCHIVED_SUFFIX, ArchivedRows, read_xlsx, write_xlsx
 from vocabulary.cli import JapaneseArgumentParser
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine, Table
+
+    from sheets_schema.migrate import Part
 
 _PREVIEW_LIMIT = 200
 
@@ -214,6 +220,52 @@ def _counts_text(counts: dict[str, int]) -> str:
     return "、".join(f"{name} {n:,}" for name, n in counts.items())
 
 
+def _verify(
+    source: Workbook,
+    target: str,
+    engine: Engine,
+    archive_engine: Engine,
+    tables: dict[str, Table],
+    content: Part,
+    history: Part | None,
+    machine_only: bool,
+) -> dict[str, dict[str, tuple[int, int]]]:
+    """What the target holds, read back, against the source: every tab and archive table by
+    fingerprint, then 在庫, the ledger and _台帳集計 summed on both sides (the source's totals
+    are returned). Raises MigrationRefused naming what differs."""
+    from sheets_schema import migrate as m
+    from sheets_schema.adapters.sql import SqlWorkbook
+    from sync.state import LEASE_KEY
+
+    copied_wb = m.target_workbook(engine, LEASE_KEY) or m.Part()
+    if copied_wb != content:
+        raise m.MigrationRefused(
+            m.explain_differences(content, copied_wb, "移行先のワークブックが移行元と一致しません")
+        )
+    if history is not None:
+        copied_ar = m.archive_fingerprint(archive_engine, tables)
+        if copied_ar != history:
+            raise m.MigrationRefused(
+                m.explain_differences(history, copied_ar, "移行先の履歴が移行元と一致しません")
+            )
+    before = _stock_totals(source)
+    target_workbook: Workbook = SqlWorkbook(target, engine=engine)
+    if machine_only:
+        from sheets_schema.adapters.hybrid import HybridWorkbook
+
+        target_workbook = HybridWorkbook(source, target_workbook)  # type: ignore[arg-type]
+    after = _stock_totals(target_workbook)
+    for name in before:
+        if before[name] != after[name]:
+            wrong = sorted(
+                k for k in set(before[name]) | set(after[name]) if before[name].get(k) != after[name].get(k)
+            )
+            raise m.MigrationRefused(
+                f"移行先の{name}の合計が移行元と違います（SKU: {'・'.join(wrong[:5])}）。設定は変えていません。"
+            )
+    return before
+
+
 def migrate(
     settings: Settings,
     secrets: Path | None,
@@ -237,7 +289,7 @@ def migrate(
 
     from settings import DEFAULT_SECRETS_PATH
     from sheets_schema import migrate as m
-    from sheets_schema.adapters.sql import SqlWorkbook, create_sql_engine, masked_url, unavailable
+    from sheets_schema.adapters.sql import create_sql_engine, masked_url, unavailable
     from sheets_schema.book import ensure_tabs, open_workbook
     from sheets_schema.errors import StaleWorkbookError
     from sync.engine import SyncEngine
@@ -392,36 +444,21 @@ def migrate(
                 )
             else:
                 print(f"移行先にはすでに同じ履歴があります（{ar.rows:,} 行）。コピーしません")
-        # Verify: what the target holds now, read back, against the source.
-        copied_wb = m.target_workbook(engine, LEASE_KEY) or m.Part()
-        if copied_wb != content:
+        # Verify: what the target holds now, read back, against the source. What this run
+        # copied is taken back if the check fails (the target was empty), so a rerun can copy.
+        try:
+            before = _verify(source, target, engine, archive_engine, tables, content, history, machine_only)
+        except m.MigrationRefused as exc:
+            taken_back = wb is None or (archive_moves and ar is None)
+            if wb is None:
+                m.remove_copied_workbook(engine)
+            if archive_moves and ar is None:
+                m.remove_copied_archive(archive_engine, tables)
+            if not taken_back:
+                raise
             raise m.MigrationRefused(
-                m.explain_differences(content, copied_wb, "移行先のワークブックが移行元と一致しません")
-            )
-        if archive_moves:
-            assert history is not None
-            copied_ar = m.archive_fingerprint(archive_engine, tables)
-            if copied_ar != history:
-                raise m.MigrationRefused(
-                    m.explain_differences(history, copied_ar, "移行先の履歴が移行元と一致しません")
-                )
-        before = _stock_totals(source)
-        target_workbook: Workbook = SqlWorkbook(target, engine=engine)
-        if machine_only:
-            from sheets_schema.adapters.hybrid import HybridWorkbook
-
-            target_workbook = HybridWorkbook(source, target_workbook)  # type: ignore[arg-type]
-        after = _stock_totals(target_workbook)
-        for name in before:
-            if before[name] != after[name]:
-                wrong = sorted(
-                    k
-                    for k in set(before[name]) | set(after[name])
-                    if before[name].get(k) != after[name].get(k)
-                )
-                raise m.MigrationRefused(
-                    f"移行先の{name}の合計が移行元と違います（SKU: {'・'.join(wrong[:5])}）。設定は変えていません"
-                )
+                f"{str(exc).rstrip('。')}。この実行で移行先にコピーした内容は消しました。もう一度実行してください"
+            ) from exc
         stock = before["在庫"]
         print(
             f"確認しました: シートごとの行数（{_counts_text(content.counts())}）"

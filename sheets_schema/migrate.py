@@ -319,6 +319,16 @@ def copy_workbook(
         return copied
 
 
+def remove_copied_workbook(engine: Engine) -> None:
+    """Take back a workbook this run copied into the (then empty) target, in one transaction:
+    its check afterwards failed, and a copy left there would make the next run refuse the
+    target as holding another workbook."""
+    with engine.connect() as conn, conn.begin():
+        _without_timeout(conn)
+        conn.execute(delete(rows_table))
+        conn.execute(delete(tabs_table))
+
+
 # -- the archive: typed tables and the facts tables, copied row by row
 
 
@@ -424,6 +434,14 @@ def copy_archive(source: Engine, target: Engine, tables: dict[str, Table]) -> Pa
                 explain_differences(copied, written, "移行先に書いた履歴が読み込んだ内容と一致しません")
             )
     return copied
+
+
+def remove_copied_archive(engine: Engine, tables: dict[str, Table]) -> None:
+    """Take back the archive rows this run copied into the (then empty) target tables."""
+    with engine.connect() as conn, conn.begin():
+        _without_timeout(conn)
+        for table in reversed(list(tables.values())):
+            conn.execute(delete(table))
 
 
 def settle(engine: Engine, names: Sequence[str]) -> None:

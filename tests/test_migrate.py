@@ -370,3 +370,43 @@ def test_editing_secrets_keeps_every_other_line() -> None:
     assert tomllib.loads(new)["workbook"]["backend"] == "sql"
     appended = edited_secrets("[app]\nshop_name = 'y'", {"backend": "sql"})
     assert appended == "[app]\nshop_name = 'y'\n\n[workbook]\nbackend = \"sql\"\n"
+
+
+def test_a_count_typed_into_the_source_after_the_copy_is_refused_taken_back_and_a_rerun_moves_it(
+    tmp_path: Path, pg_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staff type a 実在庫 into the old workbook after migrate copied it: the check after the copy
+    finds the stock totals differ, nothing is switched, the message names the SKU, and the copy
+    is taken back so that running migrate again moves the workbook as it now is."""
+    import sheets_schema.migrate as m
+    from tests.shop_fixtures import staff_edit
+
+    source, secrets = _demo_source(tmp_path)
+    original = secrets.read_text(encoding="utf-8")
+    stock = read_tables(source.workbook)["在庫"].models()
+    edited = next(s for s in stock if s.on_hand > 0)
+    looked = m.target_workbook
+    calls: list[int] = []
+
+    def copy_then_someone_types(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:  # the read-back after the copy (the first looks for an empty target)
+            staff_edit(source.workbook, "在庫", (edited.sku,), {"実在庫": edited.on_hand + 7})
+        return looked(*args, **kwargs)
+
+    monkeypatch.setattr(m, "target_workbook", copy_then_someone_types)
+    code, out = _run(capsys, "--secrets", str(secrets), "migrate", "--to", pg_url)
+    assert code == 2
+    assert "合計が移行元と違います" in out and edited.sku in out and "設定は変えていません" in out
+    assert secrets.read_text(encoding="utf-8") == original
+    assert not list(tmp_path.glob("secrets.toml.bak-*"))
+    assert _lease(source) == ""  # given back: sync may run on the old workbook at once
+    kept = {s.sku: s.on_hand for s in read_tables(source.workbook)["在庫"].models()}
+    assert kept[edited.sku] == edited.on_hand + 7  # the person's count is in the source
+    assert "コピーした内容は消しました" in out
+    # The target is empty again, so running migrate once more copies the workbook as it is now.
+    monkeypatch.setattr(m, "target_workbook", looked)
+    code, out = _run(capsys, "--secrets", str(secrets), "migrate", "--to", pg_url)
+    assert code == 0 and "設定を切り替えました" in out
+    moved = {s.sku: s.on_hand for s in read_tables(SqlWorkbook(pg_url))["在庫"].models()}
+    assert moved[edited.sku] == edited.on_hand + 7
