@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from vocabulary import limits
+from vocabulary.buyers import is_rakuten_relay
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 DEFAULT_SECRETS_PATH = PROJECT_ROOT / ".streamlit" / "secrets.toml"
@@ -196,6 +197,23 @@ class SyncSettings(Section):
     reconcile_minutes: int = Field(60, ge=5, le=7 * 24 * 60)
 
 
+class RakutenMailSettings(Section):
+    """楽天あんしんメルアド: 楽天 gives the shop each buyer's address as a relay
+    (…@pc.fw.rakuten.ne.jp), which passes on only mail sent through 楽天's own あんしんメルアド
+    SMTP server, with SMTP AUTH, from the RMS 店舗連絡先メールアドレス (R-Login →
+    あんしんメルアドサービスメニュー → メールサーバ設定情報; RMS → 店舗設定 → 基本情報設定 →
+    店舗詳細情報). Mail to a relay over the shop's usual server does not arrive, so without this
+    section such mails are not sent (recorded 失敗 with what to set, sent once it is set). The
+    server's name and port are those R-Login shows; UNVERIFIED: 587 with STARTTLS as default."""
+
+    host: str = ""
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str = ""  # SMTP AUTH ID
+    password: SecretStr = SecretStr("")  # SMTP AUTH パスワード
+    from_address: str = ""  # 店舗連絡先メールアドレス as registered in RMS (not the masked one)
+
+
 class MailSettings(Section):
     """Customer mails over SMTP. Without [mail] (or with host blank) mails go to outbox_dir."""
 
@@ -212,9 +230,31 @@ class MailSettings(Section):
     max_retries: int = Field(3, ge=1, le=20)
     timeout_seconds: float = Field(30.0, gt=0)
     outbox_dir: Path = Path("data/outbox")
+    # Mails to 楽天's relay addresses go through 楽天あんしんメルアド's server ([mail.rakuten]).
+    rakuten: RakutenMailSettings | None = None
 
     def outbox_path(self) -> Path:
         return self.outbox_dir if self.outbox_dir.is_absolute() else PROJECT_ROOT / self.outbox_dir
+
+    def route_for(self, address: str) -> MailSettings | None:
+        """The server settings a mail to ``address`` goes through: these, or for a 楽天 relay
+        address the あんしんメルアド server's (None when [mail.rakuten] is not set)."""
+        if not is_rakuten_relay(address):
+            return self
+        if self.rakuten is None or not self.rakuten.host or not self.rakuten.from_address:
+            return None
+        relay = self.rakuten
+        return self.model_copy(
+            update={
+                "host": relay.host,
+                "port": relay.port,
+                "security": relay.security,
+                "username": relay.username,
+                "password": relay.password,
+                "from_address": relay.from_address,
+                "rakuten": None,
+            }
+        )
 
 
 class YamatoSettings(Section):

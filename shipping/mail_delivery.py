@@ -135,7 +135,8 @@ def _compose(item: Outgoing, settings: Settings, at: datetime) -> tuple[str, Pen
             raise MailTemplateError(
                 f"{part}に制御文字（NUL など）が含まれています。注文番号・購入者名などの値を確認してください"
             )
-    from_address = mail.from_address if mail else "shop@example.jp"
+    route = _route(mail, to)
+    from_address = route.from_address if route else "shop@example.jp"
     try:
         message = build_message(
             subject,
@@ -152,7 +153,25 @@ def _compose(item: Outgoing, settings: Settings, at: datetime) -> tuple[str, Pen
         raise
     except (ValueError, TypeError, LookupError, UnicodeError) as exc:
         raise MailTemplateError(f"メールを組み立てられません（{exc.__class__.__name__}: {exc}）") from exc
-    return subject, Pending(item.key, to, data)
+    return subject, Pending(item.key, to, data, route)
+
+
+RAKUTEN_ROUTE_MISSING = (
+    "楽天の購入者のアドレス（楽天あんしんメルアド）へは、楽天のメールサーバーを通したメールしか届きません。"
+    "設定ファイルの [mail.rakuten] に、R-Login「メールサーバ設定情報」の SMTP サーバー名・SMTP AUTH ID・"
+    "パスワードと、RMS の店舗連絡先メールアドレスを書いてください（書くと次の送信で送ります）"
+)
+
+
+def _route(mail: MailSettings | None, to: str) -> MailSettings | None:
+    """The settings a mail goes out with; a 楽天 relay address without [mail.rakuten] cannot
+    be reached (MailTemplateError: recorded 失敗 without using up an attempt)."""
+    if mail is None or not mail.host:
+        return mail  # saved to the outbox, not sent
+    route = mail.route_for(to)
+    if route is None:
+        raise MailTemplateError(RAKUTEN_ROUTE_MISSING)
+    return route
 
 
 def deliver_once(
@@ -246,7 +265,9 @@ def deliver_once(
             folder = outbox_dir or (mail.outbox_path() if mail else DEFAULT_OUTBOX)
             _save_to_outbox(kind, todo, folder, outcomes, report)
         else:
-            send_batch(mail, todo, smtp_factory, outcomes, handing, clock)
+            # One connection per server: the shop's, and 楽天あんしんメルアド's for its relays.
+            for route, group in _by_route(mail, todo):
+                send_batch(route, group, smtp_factory, outcomes, handing, clock)
     finally:
         # 3. what happened. Whatever stopped the batch, no row it marked stays 送信中: the mail in
         # the server's hands is 要確認, the ones never handed over are 失敗 (sent next run).
@@ -267,6 +288,14 @@ def deliver_once(
         # Only a hard kill leaves 送信中 (the next run resolves it).
         _record(workbook, kind, outcomes, clock(), finish, finish_reads)
     return report
+
+
+def _by_route(mail: MailSettings, todo: list[Pending]) -> list[tuple[MailSettings, list[Pending]]]:
+    groups: dict[tuple[str, int, str], tuple[MailSettings, list[Pending]]] = {}
+    for pending in todo:
+        route = pending.route or mail
+        groups.setdefault((route.host, route.port, route.from_address), (route, []))[1].append(pending)
+    return list(groups.values())
 
 
 def _save_to_outbox(

@@ -33,6 +33,8 @@ class Pending:
     key: Key
     to: str
     data: bytes  # the whole message, serialised before anything is marked 送信中
+    # The server it goes through ([mail], or [mail.rakuten] for a 楽天 relay address).
+    route: MailSettings | None = None
 
 
 def _connect(mail: MailSettings, factory: Callable[..., smtplib.SMTP] | None) -> smtplib.SMTP:

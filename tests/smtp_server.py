@@ -56,3 +56,40 @@ def smtp() -> Iterator[tuple[Handler, int]]:
         yield handler, port
     finally:
         controller.stop()
+
+
+class AuthenticatingServer:
+    """An SMTP server that, like 楽天あんしんメルアド's, takes mail only after SMTP AUTH with the
+    given ID and password (LOGIN/PLAIN; no TLS on loopback)."""
+
+    def __init__(self, username: str, password: str) -> None:
+        from aiosmtpd.smtp import AuthResult
+
+        self.handler = Handler()
+        self.port = free_port()
+        self.logins: list[str] = []
+
+        def authenticate(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+            login = auth_data.login.decode() if isinstance(auth_data.login, bytes) else auth_data.login
+            secret = auth_data.password
+            secret = secret.decode() if isinstance(secret, bytes) else secret
+            ok = (login, secret) == (username, password)
+            if ok:
+                self.logins.append(login)
+            return AuthResult(success=ok)
+
+        self.controller = Controller(
+            self.handler,
+            hostname="127.0.0.1",
+            port=self.port,
+            authenticator=authenticate,
+            auth_required=True,
+            auth_require_tls=False,
+        )
+
+    def __enter__(self) -> AuthenticatingServer:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()

@@ -482,3 +482,70 @@ def test_each_template_is_due_only_at_its_point_and_until_sent(workbook, smtp) -
     assert sorted(n for _, n in report.not_due) == ["C1", "S1", "S2"]
     log = read_tables(workbook, [MAIL_LOG])[MAIL_LOG.title].models()
     assert due_orders(thanks, orders, log, NOW, settings) == []
+
+
+# ---------------------------------------------------------------- 楽天あんしんメルアド
+
+RELAY = "a1b2c3d4e5@pc.fw.rakuten.ne.jp"
+# The loopback server asks for AUTH without TLS (楽天's is reached over STARTTLS).
+no_tls_warning = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
+
+@no_tls_warning
+def test_mail_to_a_rakuten_relay_goes_through_rakutens_server_from_the_registered_address(
+    workbook, smtp
+) -> None:
+    """楽天 passes mail on to a buyer's あんしんメルアド only from its own server, with SMTP AUTH,
+    from the RMS 店舗連絡先メールアドレス: those mails go there; the others through [mail]."""
+    from tests.smtp_server import AuthenticatingServer
+
+    handler, port = smtp
+    with AuthenticatingServer("rms-auth-id", "rms-pass") as rakuten:
+        settings = settings_for(
+            port,
+            rakuten={
+                "host": "127.0.0.1",
+                "port": rakuten.port,
+                "security": "none",
+                "username": "rms-auth-id",
+                "password": "rms-pass",
+                "from_address": "contact@ichigendo.example.jp",
+            },
+        )
+        orders = [mail_order("1001"), mail_order("1002", RELAY), mail_order("1003", RELAY.upper())]
+        report = send_pending(workbook, "発送連絡", orders, settings, clock=lambda: NOW)
+        assert sorted(report.sent) == [("楽天", "1001"), ("楽天", "1002"), ("楽天", "1003")]
+        assert handler.envelopes == [("shop@example.jp", ["taro@example.jp"])]
+        assert rakuten.handler.envelopes == [
+            ("contact@ichigendo.example.jp", [RELAY]),
+            ("contact@ichigendo.example.jp", [RELAY.upper()]),
+        ]
+        assert rakuten.logins == ["rms-auth-id"]  # one authenticated connection for both
+        (sender,) = parse(rakuten.handler.messages[0])["From"].addresses
+        assert sender.addr_spec == "contact@ichigendo.example.jp"
+
+
+@no_tls_warning
+def test_without_rakutens_server_a_relay_mail_is_failed_with_what_to_set_then_sent_once_set(
+    workbook, smtp
+) -> None:
+    from tests.smtp_server import AuthenticatingServer
+
+    handler, port = smtp
+    orders = [mail_order("1001"), mail_order("1002", RELAY)]
+    report = send_pending(workbook, "発送連絡", orders, settings_for(port), clock=lambda: NOW)
+    assert report.sent == [("楽天", "1001")]
+    assert "[mail.rakuten]" in report.failed[("楽天", "1002")]
+    assert handler.envelopes == [("shop@example.jp", ["taro@example.jp"])]  # never to the relay
+    row = history(workbook)["1002"]
+    assert (row.state, row.attempts) == ("失敗", 0)  # no attempt used: setting it is enough
+
+    with AuthenticatingServer("rms-auth-id", "rms-pass") as rakuten:
+        relay = {"host": "127.0.0.1", "port": rakuten.port, "security": "none"}
+        relay |= {"username": "rms-auth-id", "password": "rms-pass", "from_address": "contact@example.jp"}
+        again = send_pending(
+            workbook, "発送連絡", orders, settings_for(port, rakuten=relay), clock=lambda: NOW
+        )
+        assert again.sent == [("楽天", "1002")] and again.already_sent == [("楽天", "1001")]
+        assert rakuten.handler.envelopes == [("contact@example.jp", [RELAY])]
+    assert history(workbook)["1002"].state == "送信済"

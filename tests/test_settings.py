@@ -46,7 +46,7 @@ def test_example_documents_every_setting() -> None:
         "customers",
         "accounting",
     }
-    sections |= {"carriers", "yamato"}  # [carriers.yamato]
+    sections |= {"carriers", "yamato", "rakuten"}  # [carriers.yamato], [mail.rakuten]
     missing = _fields(Settings) - documented - sections
     assert missing == set()
 

@@ -13,7 +13,15 @@ import unicodedata
 # Domains of addresses a mall hands out instead of the buyer's own (the part after "@", or
 # its end). 楽天 RMS: "…@pc.fw.rakuten.ne.jp" (sync/connectors/rakuten.py);
 # Amazon: "…@marketplace.amazon.co.jp" (sync/connectors/amazon.py). 分析's 顧客 uses them too.
-RELAY_DOMAINS: tuple[str, ...] = ("fw.rakuten.ne.jp", "marketplace.amazon.co.jp")
+RAKUTEN_RELAY_DOMAIN = "fw.rakuten.ne.jp"
+AMAZON_RELAY_DOMAIN = "marketplace.amazon.co.jp"
+RELAY_DOMAINS: tuple[str, ...] = (RAKUTEN_RELAY_DOMAIN, AMAZON_RELAY_DOMAIN)
+
+
+def is_rakuten_relay(mail: str) -> bool:
+    """楽天あんしんメルアド: reaches the buyer only through 楽天's own mail server."""
+    domain = mail.strip().lower().rpartition("@")[2]
+    return domain == RAKUTEN_RELAY_DOMAIN or domain.endswith("." + RAKUTEN_RELAY_DOMAIN)
 
 
 def is_relay(mail: str) -> bool:
