@@ -91,6 +91,17 @@ def _found(oldest: str) -> Callable[[AppTest], None]:
     return check
 
 
+def _open_customers(at: AppTest) -> None:
+    from ui.analytics_customers import OPEN_KEY
+
+    at.session_state[OPEN_KEY] = True  # the lazy 顧客 section, computed when opened
+
+
+def _customers_shown(at: AppTest) -> None:
+    if "リピート率" not in {m.label for m in at.metric}:
+        raise BenchFailed("分析: 顧客を開いてもリピート率が表示されません")
+
+
 def oldest_archived_order(workbook: Path) -> str:
     path = archive_of(workbook)
     if not path.exists():
@@ -132,6 +143,7 @@ def run(workbook: Path) -> list[dict[str, object]]:
         ("商品・在庫", "pages/products.py", lambda at: None, lambda at: None),
         ("同期", "pages/sync.py", lambda at: None, lambda at: None),
         ("分析", "pages/analytics.py", _mall_filter, lambda at: None),
+        ("分析（顧客を開く）", "pages/analytics.py", _open_customers, _customers_shown),
     ]
     cold_app = app(workbook)
     rows: list[dict[str, object]] = [{"page": "cold start", "first": timed(cold_app.run)}]

@@ -12,6 +12,7 @@ from shop.customer_identity import SALT_KEY
 from sync import state
 from tests.test_analytics import APP, open_page
 from tests.test_auth import sign_in
+from ui.analytics_customers import OPEN_KEY
 
 
 def system(sql_url: str) -> dict[str, str]:
@@ -30,6 +31,12 @@ def test_customers_and_the_journal_on_the_demo_shop(sql_url: str) -> None:
     at = open_page(sql_url)
     headers = [h.value for h in at.subheader]
     assert "顧客（モール横断）" in headers and "会計ソフト用の仕訳" in headers
+    # Closed, the section computes nothing (no salt yet); opened, it shows the figures.
+    assert "リピート率" not in {m.label for m in at.metric}
+    assert SALT_KEY not in system(sql_url)
+    at.session_state[OPEN_KEY] = True
+    at.run()
+    assert not at.exception
     labels = {m.label for m in at.metric}
     assert {"リピート率", "購入者不明の注文", "2回目までの日数"} <= labels
     salt = system(sql_url)[SALT_KEY]
@@ -48,8 +55,11 @@ def test_the_viewer_sees_counts_and_no_journal(sql_url: str) -> None:
     at.secrets["sync"] = {"auto_sync_demo": False}
     sign_in(at, "view@example.jp", "閲覧")
     at.run()
-    at.switch_page("pages/analytics.py").run()
+    at.switch_page("pages/analytics.py")
+    at.session_state[OPEN_KEY] = True
+    at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert "顧客（モール横断）" in [h.value for h in at.subheader]
+    assert "リピート率" in {m.label for m in at.metric}  # counts, never who
     assert any("管理」の権限" in i.value for i in at.info)
     assert not [b for b in at.get("download_button") if "freee" in b.proto.label]

@@ -66,8 +66,28 @@ def current() -> customers.Customers:
     )
 
 
+OPEN_KEY = "analytics_customers_open"
+
+
 def section(start: date, end: date, malls: list[str], today: date, names: pd.Series) -> None:
     st.subheader("顧客（モール横断）")
+    # Worked out only while open: keying every order of the shop's history (seconds on years of
+    # orders) would otherwise hold up every first look at 分析 (a lazy expander).
+    box = st.expander(
+        "新規・リピート・コホート・RFM・リピートされる商品",
+        icon=":material/group:",
+        expanded=False,
+        key=OPEN_KEY,
+        on_change="rerun",
+    )
+    if not box.open:
+        st.caption("開くと、モールをまたいだ購入者ごとの集計を表示します（注文が多いと数秒かかります）。")
+        return
+    with box:
+        _body(start, end, malls, today, names)
+
+
+def _body(start: date, end: date, malls: list[str], today: date, names: pd.Series) -> None:
     found = current()
     summary = customers.repeat_summary(found, start, end)
     unknown, unknown_sales = customers.unknown_total(found, start, end)
@@ -107,7 +127,7 @@ def section(start: date, end: date, malls: list[str], today: date, names: pd.Ser
         placeholder="",  # months not reached yet stay blank
         column_config={c: st.column_config.NumberColumn(format="%.1f") for c in rates.columns},
     )
-    with st.expander("コホートの人数"):
+    if st.toggle("コホートの人数も表示する", key="analytics_cohort_counts"):  # no expander inside one
         st.dataframe(counts, width="stretch", placeholder="")
     st.markdown(f"**RFM（{today:%Y/%m/%d} 時点）**")
     segments = customers.rfm(found, today)
