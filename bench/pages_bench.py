@@ -141,6 +141,8 @@ def run(workbook: Path) -> list[dict[str, object]]:
         ("受注ボード（履歴の注文を検索）", "pages/orders.py", _search_oldest(oldest), _found(oldest)),
         ("出荷", "pages/shipping.py", lambda at: None, lambda at: None),
         ("商品・在庫", "pages/products.py", lambda at: None, lambda at: None),
+        ("発注・入荷", "pages/purchasing.py", lambda at: None, lambda at: None),
+        ("商品登録", "pages/listings.py", lambda at: None, lambda at: None),
         ("同期", "pages/sync.py", lambda at: None, lambda at: None),
         ("分析", "pages/analytics.py", _mall_filter, lambda at: None),
         ("分析（顧客を開く）", "pages/analytics.py", _open_customers, _customers_shown),

@@ -319,3 +319,56 @@ def test_staff_confirm_a_proposed_group_and_undo_it(sql_url: str) -> None:
     assert not at.exception
     assert _bundles(sql_url, keys) == ["", ""]
     assert any("解除しました" in s.value for s in at.success)
+
+
+def test_many_bundle_proposals_are_shown_a_page_at_a_time(sql_url: str, monkeypatch) -> None:
+    """Hundreds of proposals (a big shop) made every rerun draw hundreds of tables: they come a
+    page at a time; the page picker appears only when there is more than one page."""
+    from ui import bundle_section
+
+    at = shipping_page(sql_url, everything=False)  # seeds the demo
+    workbook = open_workbook(load_settings({"workbook": {"sql_url": sql_url}}))
+    waiting = [
+        o for o in read_tables(workbook)["受注"].models() if o.status == "発送待ち" and o.allocates_stock
+    ]
+    pairs = []
+    for first in waiting:
+        used = {key for pair in pairs for key in pair}
+        if (first.mall, first.order_number) in used:
+            continue
+        second = next(
+            (
+                o
+                for o in waiting
+                if o.mall != first.mall
+                and (o.mall, o.order_number) not in used | {(first.mall, first.order_number)}
+            ),
+            None,
+        )
+        if second is None:
+            break
+        same = {"購入者名": first.buyer_name, "送付先氏名": first.recipient_name or first.buyer_name,
+                "郵便番号": first.postcode, "住所": first.address}  # fmt: skip
+        staff_edit(workbook, "受注", (second.mall, second.order_number), same)
+        pairs.append(((first.mall, first.order_number), (second.mall, second.order_number)))
+        if len(pairs) == 3:
+            break
+    assert len(pairs) == 3
+    monkeypatch.setattr(bundle_section, "PAGE", 2)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = shipping_page(sql_url, everything=False)
+    assert not at.exception
+
+    def picks() -> list[str]:
+        return [c.label for c in at.checkbox if c.key and c.key.startswith("bundle_pick_")]
+
+    shown = picks()
+    assert len(shown) == 2 and shown[0].startswith("同梱候補 1:") and shown[1].startswith("同梱候補 2:")
+    (pager,) = [n for n in at.number_input if n.key == "bundle_proposals_page"]
+    total = int(pager.label.split(" 組")[0].split()[-1].replace(",", ""))
+    assert total >= 3  # the three made here, and any the demo has of its own
+    pager.set_value(2).run()
+    assert [label.split(":")[0] for label in picks()] == [
+        f"同梱候補 {n}" for n in range(3, min(total, 4) + 1)
+    ]

@@ -31,6 +31,28 @@ def _table(orders: list, mask: Callable[[str], str] | None) -> None:
     )
 
 
+# Groups drawn per rerun: a shop with hundreds of proposals gets them a page at a time (each
+# is a table of its own; hundreds of them made every rerun of 出荷 take seconds).
+PAGE = 20
+
+
+def _page_start(key: str, total: int, what: str) -> int:
+    """The index of the first item of the page shown; a page picker when there is more than one."""
+    if total <= PAGE:
+        return 0
+    pages = (total + PAGE - 1) // PAGE
+    page = st.number_input(
+        f"{what} {total:,} 組（{PAGE} 組ずつ表示）: ページ",
+        min_value=1,
+        max_value=pages,
+        value=1,
+        step=1,
+        key=key,
+        help="チェックして確定できるのは、表示しているページの組です",
+    )
+    return (int(page) - 1) * PAGE
+
+
 def _write(make: Callable[[dict], tuple[str, object]]) -> None:
     """Read 受注 again, build the job, write it; the outcome shown after the rerun."""
     try:
@@ -85,7 +107,8 @@ def bundle_section(orders: list, role: str) -> None:
             "Amazon の倉庫から出荷する注文は含みません）。まとめる組にチェックを入れて確定してください。"
         )
     chosen = []
-    for number, proposal in enumerate(proposals, start=1):
+    first = _page_start("bundle_proposals_page", len(proposals), "同梱候補")
+    for number, proposal in enumerate(proposals[first : first + PAGE], start=first + 1):
         name = proposal.first.recipient_name or proposal.first.buyer_name
         shown = mask(name) if mask else name
         key = "bundle_pick_" + "|".join(f"{m}:{n}" for m, n in proposal.keys)
@@ -109,7 +132,8 @@ def bundle_section(orders: list, role: str) -> None:
         _confirm(chosen)
     if groups:
         with st.expander(f"確定済みの同梱 {len(groups)} 組", expanded=not proposals):
-            for ident, members in groups.items():
+            start = _page_start("bundle_groups_page", len(groups), "確定済みの同梱")
+            for ident, members in list(groups.items())[start : start + PAGE]:
                 st.markdown(f"**{escape_markdown(ident)}**（{len(members)} 件）")
                 _table(members, mask)
                 if auth.can(role, "編集") and st.button(
