@@ -323,6 +323,9 @@ class MailTemplate(Row):
     auto: OnOff = Field(False, alias="自動送信")
     window: TimeWindow = Field("09:00-20:00", alias="送信時間帯")
     excluded_malls: NameList = Field((), alias="除外モール")
+    # Orders carrying any of these タグ (受注's タグ column, set by 受注ルール or staff) get no
+    # automatic mail of this template, e.g. 「クレーム対応中」.
+    excluded_tags: NameList = Field((), alias="除外タグ")
 
 
 class MailLog(Row):

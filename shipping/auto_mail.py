@@ -13,7 +13,7 @@ What makes an order due, besides ``mail.is_due`` and the send record:
 - **Not too late.** A point more than ``MAX_LATENESS`` ago is skipped (a runner that was off
   for a week does not send last week's サンクスメール).
 - **送信時間帯** (JST): outside it the mail waits for the next window.
-- **除外モール**, and malls that do not allow such mails at all (``MALL_RULES``).
+- **除外モール** and **除外タグ** (tags in 受注's タグ column), and malls that do not allow such mails at all (``MALL_RULES``).
 
 Pure planning (``plan``) is split from sending (``send_due``), so the 出荷 page shows the same
 queue the runner works from.
@@ -22,6 +22,7 @@ queue the runner works from.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -138,6 +139,8 @@ def plan(tables: Mapping[str, Any], now: datetime, settings: Settings) -> AutoPl
             if order.mall in excluded or template.name in MALL_RULES.get(order.mall, frozenset()):
                 why = "除外モール" if order.mall in excluded else f"{order.mall}のルールで自動送信しません"
                 result.queue.append(QueueItem(*item, SKIPPED, why))
+            elif tagged := excluded_tags(template, order):
+                result.queue.append(QueueItem(*item, SKIPPED, f"除外タグ「{'・'.join(tagged)}」"))
             elif not (order.email or "").strip():
                 result.queue.append(QueueItem(*item, SKIPPED, "メールアドレスがありません"))
             elif not window_open:
@@ -146,6 +149,16 @@ def plan(tables: Mapping[str, Any], now: datetime, settings: Settings) -> AutoPl
                 result.queue.append(QueueItem(*item, DUE))
                 result.send.setdefault(template.name, []).append(order)
     return result
+
+
+def order_tags(order: Order) -> list[str]:
+    """受注's タグ cell as a list (written 「、」-separated; a comma is taken too)."""
+    return [t.strip() for t in re.split(r"[、,，]", order.tags or "") if t.strip()]
+
+
+def excluded_tags(template: MailTemplate, order: Order) -> list[str]:
+    """The template's 除外タグ the order carries (none: it may be mailed)."""
+    return [t for t in order_tags(order) if t in set(template.excluded_tags)]
 
 
 def _asked_by_rules(tables: Mapping[str, Any]) -> dict[str, set[tuple[str, str]]]:
@@ -184,6 +197,8 @@ def _rule_mails(
             order.mall, frozenset()
         ):
             result.queue.append(QueueItem(*item, SKIPPED, "除外モール・モールのルール"))
+        elif tagged := excluded_tags(template, order):
+            result.queue.append(QueueItem(*item, SKIPPED, f"除外タグ「{'・'.join(tagged)}」"))
         elif not (order.email or "").strip():
             result.queue.append(QueueItem(*item, SKIPPED, "メールアドレスがありません"))
         elif not in_window(template.window, now):

@@ -217,3 +217,33 @@ def test_a_rule_that_asks_for_a_mail_gets_it_sent_once_in_the_window(shop: Shop,
     assert {(r.mall, r.order_number) for r in log} == asked
     assert not run_under_lease(engine, settings).anything  # once
     assert len(handler.messages) == len(asked)
+
+
+def test_orders_with_an_excluded_tag_are_skipped_with_the_tag_named(shop: Shop, smtp) -> None:
+    handler, port = smtp
+    settings = _settings(port)
+    _templates(
+        shop, サンクスメール={"自動送信": "ON", "送信時間帯": "", "除外タグ": "クレーム対応中、要電話"}
+    )
+    engine = shop.engine()
+    run_under_lease(engine, settings)  # notes the switch
+    shop.clock.advance(hours=2)
+    engine.run_once()
+    new = [
+        o
+        for o in shop.tables()["受注"].models()
+        if o.ordered_at >= shop.clock.now - timedelta(hours=2)
+        and o.status not in ("出荷済", "キャンセル")
+        and o.mall != "Amazon"
+        and o.email
+    ]
+    assert len(new) >= 2, "the demo malls sold too little in two hours"
+    flagged = new[0]
+    shop.staff_edit("受注", (flagged.mall, flagged.order_number), {"タグ": "ギフト、要電話"})
+    queue = plan(shop.tables(), shop.clock.now, settings).queue
+    (skipped,) = [q for q in queue if (q.mall, q.order_number) == (flagged.mall, flagged.order_number)]
+    assert (skipped.state, skipped.reason) == (SKIPPED, "除外タグ「要電話」")
+    report = run_under_lease(engine, settings)
+    assert report.sent == len(new) - 1 and len(_thanks_sent(handler)) == len(new) - 1
+    log = [r for r in read_tables(shop.workbook)["メール送信履歴"].models() if r.template == "サンクスメール"]
+    assert {(r.mall, r.order_number) for r in log} == {(o.mall, o.order_number) for o in new[1:]}
