@@ -258,7 +258,7 @@ def fail(message: str, log: Path | None = None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=40)
-    parser.add_argument("--spacing", type=float, default=12.0, help="seconds between orders (±50%)")
+    parser.add_argument("--spacing", type=float, default=12.0, help="seconds between orders (±50%%)")
     parser.add_argument("--interval", type=float, default=30.0)
     parser.add_argument("--history-days", type=int, default=30)
     parser.add_argument("--history-per-day", type=float, default=1.5)
