@@ -51,10 +51,15 @@ def receive(
     *,
     reason: str = "",
     close_short: bool = False,
+    seen_received: Mapping[int, int] | None = None,
     now: datetime,
 ) -> Receipt:
     """Units received now per 明細番号 of 発注 ``number``; ``close_short`` marks it 入荷済 even
-    though some lines are still short (the supplier will not send the rest)."""
+    though some lines are still short (the supplier will not send the rest).
+
+    ``seen_received``: 入荷済 per 明細番号 as the screen showed it when staff typed the counts. A
+    receipt that landed while its screen never heard (a dropped connection, a reload) would
+    otherwise be added again by the same press on a fresh read; it is refused instead."""
     receipt = Receipt()
     reason = " ".join(reason.split())
     found = orders.find_row((number,))
@@ -80,6 +85,19 @@ def receive(
             receipt.refused.append(f"明細番号 {line_number}: 入荷数は0以上で入力してください（{units}）")
     if receipt.refused:
         return receipt
+    if seen_received is not None:
+        moved = [
+            f"{its[n].value.sku}（入荷済 {seen_received.get(n, 0)} → {its[n].value.received}）"
+            for n, units in sorted(counts.items())
+            if units and its[n].value.received != seen_received.get(n, 0)
+        ]
+        if moved:
+            receipt.refused.append(
+                "画面を表示した後に、この発注の入荷が登録されています: "
+                + "、".join(moved)
+                + "。二重に登録しないよう、表示を確かめてから入力し直してください"
+            )
+            return receipt
     over = []
     after: dict[int, int] = {}
     for line_number, record in sorted(its.items()):

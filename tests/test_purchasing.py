@@ -299,3 +299,49 @@ def test_set_sales_are_demand_for_their_components_and_sets_are_never_bought() -
     sold = {"SOX-RIB-3P": 2, "SOX-RIB-NV-M": 5, "TWL-GIFT-SET": 4, "TWL-FACE-WH": 1}
     assert with_set_components(sold, compositions) == {"SOX-RIB-NV-M": 11, "TWL-BATH-WH": 4, "TWL-FACE-WH": 5}
     assert with_set_components(sold, {}) == sold
+
+
+def test_a_receipt_that_landed_unseen_is_not_added_again_and_one_never_written_is_simply_redone(
+    books,
+) -> None:
+    """Receipts are exactly once whatever the screen heard: a receipt built and then lost (the
+    process died before writing) is redone from a fresh read and lands once; a receipt that
+    landed while its screen never heard is refused when the same counts are pressed again,
+    because the screen's 入荷済 is not what the sheet holds any more."""
+    _draft(books.workbook)
+    _set_status(books.workbook, "PO-20261206-02", "発注済")
+    shown = {
+        x.line_number: x.received
+        for x in read_purchasing(books.workbook).lines.models()
+        if x.number == "PO-20261206-02"
+    }
+    t = read_purchasing(books.workbook)
+    lost = receive(t.orders, t.lines, t.ledger, "PO-20261206-02", {1: 20}, seen_received=shown, now=NOW)
+    assert lost.refused == []  # built; the process dies before it is written
+    t = read_purchasing(books.workbook)
+    landed = receive(t.orders, t.lines, t.ledger, "PO-20261206-02", {1: 20}, seen_received=shown, now=NOW)
+    assert landed.refused == []
+    books.workbook.write(landed.job)  # written; the browser never hears
+
+    t = read_purchasing(books.workbook)
+    again = receive(t.orders, t.lines, t.ledger, "PO-20261206-02", {1: 20}, seen_received=shown, now=NOW)
+    assert (
+        again.refused
+        and "TWL-1（入荷済 0 → 20）" in again.refused[0]
+        and "二重に登録しない" in again.refused[0]
+    )
+    assert not again.job
+
+    SyncEngine(books.workbook, [], SyncSettings(), clock=lambda: NOW).run_once()
+    tables = read_tables(books.workbook)
+    assert {s.sku: s.on_hand for s in tables["在庫"].models()}["TWL-1"] == 3 + 20
+    received = [m for m in tables["在庫移動"].models() if m.movement_id.startswith("入荷:")]
+    assert [(m.movement_id, m.quantity) for m in received] == [("入荷:PO-20261206-02:1:0+20", 20)]
+    # With what the sheet now shows, the rest of the order is received normally.
+    t = read_purchasing(books.workbook)
+    now_shown = {x.line_number: x.received for x in t.lines.models() if x.number == "PO-20261206-02"}
+    rest = receive(
+        t.orders, t.lines, t.ledger, "PO-20261206-02", {1: 4, 2: 10}, seen_received=now_shown, now=NOW
+    )
+    assert rest.refused == [] and rest.status == "入荷済"
+    assert ledger_problems(tables) == []

@@ -50,6 +50,7 @@ def receive_tab(tables: PurchasingTables) -> None:
         )
         if st.button("入荷を登録", type="primary", key="po_receive"):
             counts = {int(r["明細番号"]): int(r["今回の入荷"] or 0) for _, r in edited.iterrows()}
+            seen = {int(r["明細番号"]): int(r["入荷済"] or 0) for r in rows}  # as staff saw them
             _record(
                 lambda t: receive(
                     t.orders,
@@ -59,6 +60,7 @@ def receive_tab(tables: PurchasingTables) -> None:
                     counts,
                     reason=reason,
                     close_short=close_short,
+                    seen_received=seen,
                     now=datetime.now(JST),
                 )
             )
