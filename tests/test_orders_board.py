@@ -601,3 +601,34 @@ def test_the_settle_message_says_plainly_when_stock_did_not_move() -> None:
     assert settled_message(0, 0) == "保存しました。在庫の数に変わりはありません。"
     assert settled_message(3, 0).startswith("在庫に反映しました（引当・出荷・入荷などの記録 3 件）")
     assert "在庫送信 1 件が失敗しました" in settled_message(0, 1)
+
+
+def test_orders_the_shelf_cannot_fill_are_in_the_queue_with_the_purchase_order_that_brings_them() -> None:
+    """在庫不足 in 要確認: open orders beyond 実在庫, first come first served (保留 too), each named
+    with what is short and the 発注 expected to bring it."""
+    rows = {
+        **ROWS,
+        "在庫": [{"SKU": "TWL-FACE-WH", "実在庫": 2, "安全在庫": 0}, {"SKU": "MUG-AI", "実在庫": 5}],
+        "仕入先": [{"仕入先": "今治タオル工房"}],
+        "発注": [
+            {
+                "発注番号": "PO-20261201-01",
+                "仕入先": "今治タオル工房",
+                "発注日": "2026-12-01",
+                "入荷予定日": "2026-12-10",
+                "ステータス": "発注済",
+            }
+        ],
+        "発注明細": [
+            {"発注番号": "PO-20261201-01", "明細番号": 1, "SKU": "TWL-FACE-WH", "数量": 10, "単価": 500}
+        ],
+    }
+    board = build_board(make_tables(rows))
+    short = [q for q in board.queue if q.kind == "在庫不足"]
+    # R-3 (11-26) and R-2 (11-27) take the two on the shelf; R-1 (11-28, 2 units) waits.
+    assert [(q.mall, q.order_number) for q in short] == [("楽天", "R-1")]
+    assert "TWL-FACE-WH" in short[0].reason and "2 個足りません" in short[0].reason
+    assert "PO-20261201-01" in short[0].action and "2026-12-10" in short[0].action
+    assert "在庫不足" in queue_frame(board.queue).to_csv()  # what 受注ボード's 要確認 tab lists
+    rows["在庫"] = [{"SKU": "TWL-FACE-WH", "実在庫": 4}, {"SKU": "MUG-AI", "実在庫": 5}]
+    assert not [q for q in build_board(make_tables(rows)).queue if q.kind == "在庫不足"]  # enough now
