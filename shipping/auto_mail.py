@@ -35,7 +35,7 @@ from sheets_schema.changes import WriteJob
 from sheets_schema.errors import StaleWorkbookError
 from sheets_schema.models import MAIL_KINDS, MailTemplate, Order
 from sheets_schema.tabs import MAIL_LOG, MAIL_TEMPLATES, ORDER_LINES, ORDERS, RULE_ACTIONS, SYSTEM_STATE
-from shipping import mail
+from shipping import mail, mail_delivery
 from shipping.picking import lines_by_order
 from sync import state
 from sync.errors import LeaseHeld
@@ -252,6 +252,15 @@ def send_due(
             state.put(job, tables[SYSTEM_STATE.title], key, value.isoformat() if value else "", now)
         workbook.write(job)
     report = AutoReport()
+    stopped, keys = mail_delivery.stopped_sends(tables[MAIL_LOG.title], settings.mail, now)
+    if keys:  # a pass killed while sending: those mails may have gone out, never resent
+        workbook.write(stopped)
+        report.unknown += len(keys)
+        report.messages.extend(
+            f"{m} {n}: 前回の送信が途中で止まり、届いたか分かりません（状態「要確認」）。"
+            "届いたか確認し、再送するならメール送信履歴の行を削除してください"
+            for m, n in keys
+        )
     lines = lines_by_order(tables) if found.send else {}
     for kind, orders in found.send.items():
         targets = [mail.MailOrder(o, lines.get((o.mall, o.order_number), []), o.email) for o in orders]

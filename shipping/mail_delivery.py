@@ -120,6 +120,22 @@ def mail_state(record: Any, max_retries: int) -> str:
     return "gave_up" if record.state == FAILED else record.state
 
 
+STOPPED = "送信が途中で止まりました（届いたか不明）"
+
+
+def stopped_sends(log: Table[Any], mail: MailSettings | None, now: datetime) -> tuple[WriteJob, list[Key]]:
+    """送信中 rows no batch can still own (a run killed mid-send): marked 要確認 in one job.
+    Automatic mails call this every pass: a killed pass's orders are no longer due, so no later
+    send would come across their rows and resolve them."""
+    job, keys = WriteJob(), []
+    for record in log:
+        row = record.value
+        if row.state == SENDING and (row.at is None or now - row.at >= stale_after(mail)):
+            job.set(log, record.row, {"状態": UNKNOWN, "エラー": STOPPED})
+            keys.append((row.mall, row.order_number))
+    return job, keys
+
+
 def max_retries(settings: Settings) -> int:
     return settings.mail.max_retries if settings.mail else 3
 
@@ -230,7 +246,7 @@ def deliver_once(
             if previous.at is not None and now - previous.at < stale_after(mail):
                 report.in_progress.append(key)
             else:  # no batch can still be sending it: a run stopped mid-send
-                mark(key, row, {"状態": UNKNOWN, "エラー": "送信が途中で止まりました（届いたか不明）"})
+                mark(key, row, {"状態": UNKNOWN, "エラー": STOPPED})
                 report.interrupted.append(key)
             continue
         if state == "gave_up":

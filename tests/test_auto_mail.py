@@ -247,3 +247,71 @@ def test_orders_with_an_excluded_tag_are_skipped_with_the_tag_named(shop: Shop, 
     assert report.sent == len(new) - 1 and len(_thanks_sent(handler)) == len(new) - 1
     log = [r for r in read_tables(shop.workbook)["メール送信履歴"].models() if r.template == "サンクスメール"]
     assert {(r.mall, r.order_number) for r in log} == {(o.mall, o.order_number) for o in new[1:]}
+
+
+def _due_shop(folder: Path) -> Shop:
+    """サンクスメール switched ON, then two hours of the demo malls' orders: mails are due."""
+    made = sqlite_shop(folder)
+    made.clock.now = MORNING
+    _templates(made, サンクスメール={"自動送信": "ON", "送信時間帯": ""})
+    run_under_lease(made.engine(), _settings(1))  # notes the switch; nothing is sent yet
+    made.clock.advance(hours=2)
+    made.engine().run_once()
+    return made
+
+
+def test_a_runner_killed_at_any_write_of_a_mail_pass_never_mails_an_order_twice(tmp_path: Path, smtp) -> None:
+    """kill -9 before or after each write of an automatic mail pass, then the next runner (after
+    the dead one's lease and its 送信中 rows have run out): every due order has its mail once, or
+    is 要確認 when it may have gone out during the kill; none gets two, and no row is left 送信中
+    (a killed pass's orders are not due any more, so the next pass resolves them itself)."""
+    from tests.test_sync_crash import CrashingWorkbook, Killed
+
+    class KilledStaysDead(CrashingWorkbook):
+        dead = False
+
+        def write(self, job: WriteJob) -> None:
+            if self.dead:
+                raise Killed  # a killed process writes nothing more (no cleanup, no lease release)
+            try:
+                super().write(job)
+            except Killed:
+                self.dead = True
+                raise
+
+    handler, port = smtp
+    settings = _settings(port)
+    reference = _due_shop(tmp_path / "reference")
+    counter = CrashingWorkbook(reference.workbook, crash_at=0, after=False)
+    engine = reference.engine()
+    engine.workbook = counter
+    report = run_under_lease(engine, settings)
+    due = sorted(_thanks_sent(handler))
+    assert report.sent == len(due) > 0 and counter.writes >= 2  # 送信中, then the outcomes
+    for n in range(1, counter.writes + 1):
+        for after in (False, True):
+            name = f"kill-{n}-{'after' if after else 'before'}"
+            handler.envelopes.clear()
+            shop = _due_shop(tmp_path / name)
+            engine = shop.engine()
+            engine.workbook = KilledStaysDead(shop.workbook, crash_at=n, after=after)
+            with pytest.raises(Killed):
+                run_under_lease(engine, settings)
+            shop.clock.advance(minutes=30)  # past the lease and auto_mail's 送信中 horizon
+            run_under_lease(shop.engine(), settings)
+            run_under_lease(shop.engine(), settings)  # and once more: nothing new
+            mailed = _thanks_sent(handler)
+            assert len(mailed) == len(set(mailed)), name  # no order mailed twice
+            log = [
+                r
+                for r in read_tables(shop.workbook)["メール送信履歴"].models()
+                if r.template == "サンクスメール"
+            ]
+            states = {r.state for r in log}
+            assert "送信中" not in states, name
+            assert {r.to for r in log if r.state == "送信済"} <= set(mailed), name
+            # A kill between marking 送信中 and recording the outcome leaves rows whose mail may
+            # or may not have left: 要確認 for staff, never sent again by itself.
+            unknown = {r.to for r in log if r.state == "要確認"}
+            assert set(mailed) | unknown == set(due), name  # every due order: mailed, or flagged
+            assert states <= {"送信済", "要確認"}, name
