@@ -26,10 +26,12 @@ from sheets_schema.cells import (
     blank_to_none,
 )
 from vocabulary.statuses import (  # noqa: F401  (the workbook's contract re-exports them)
+    METHOD_CARRIER,
     MOVEMENT_KINDS,
     OPEN_ORDER_STATUSES,
     ORDER_STATUSES,
     Carrier,
+    DeliveryMethod,
     MovementKind,
     OrderStatus,
     PurchaseStatus,
@@ -144,6 +146,11 @@ class Order(Row):
     note: Text = Field("", alias="備考")
     # Filled in by staff (or the shipping page) when the parcel leaves; sync tells the mall.
     carrier: Annotated[Carrier | None, BeforeValidator(blank_to_none)] = Field(None, alias="配送会社")
+    # 宅急便, ネコポス, ゆうパック …: what the carrier file says (B2's 送り状種類); blank: the
+    # carrier's standard parcel. Checked against 配送会社 and 代金引換 when the file is made.
+    delivery_method: Annotated[DeliveryMethod | None, BeforeValidator(blank_to_none)] = Field(
+        None, alias="配送方法"
+    )
     tracking_number: Text = Field("", alias="追跡番号")
     # Ichigen's record of telling the mall: "", "送信中 …", "済 …" or "失敗: <the mall's reason>".
     shipment_notice: Text = Field("", alias="出荷連絡")
@@ -418,6 +425,10 @@ class OrderRule(Row):
     set_carrier: Annotated[Carrier | None, BeforeValidator(blank_to_none)] = Field(
         None, alias="配送会社にする"
     )
+    # ネコポス, 宅急便コンパクト …; the order's 配送会社 follows (the method's carrier).
+    set_method: Annotated[DeliveryMethod | None, BeforeValidator(blank_to_none)] = Field(
+        None, alias="配送方法にする"
+    )
     send_mail: Annotated[MailKind | None, BeforeValidator(blank_to_none)] = Field(None, alias="メールを送る")
     stop: OnOff = Field(False, alias="ここで終了", validate_default=True)
 
@@ -438,13 +449,25 @@ class OrderRule(Row):
             )
         return value
 
+    @field_validator("set_method")
+    @classmethod
+    def _method_of_carrier(cls, value: str | None, info: ValidationInfo) -> str | None:
+        carrier = info.data.get("set_carrier")
+        if value and carrier and METHOD_CARRIER[value] != carrier:
+            raise PydanticCustomError(
+                "ichigen",
+                f"「{value}」は{METHOD_CARRIER[value]}の配送方法です（配送会社にする: {carrier}）",
+            )
+        return value
+
     @field_validator("stop")
     @classmethod
     def _does_something(cls, value: bool, info: ValidationInfo) -> bool:
-        acts = ("set_status", "add_tags", "set_carrier", "send_mail")
+        acts = ("set_status", "add_tags", "set_carrier", "set_method", "send_mail")
         if not value and not any(info.data.get(a) for a in acts):
             raise PydanticCustomError(
-                "ichigen", "ステータス・タグ・配送会社・メールのどれか（またはここで終了）を入力してください"
+                "ichigen",
+                "ステータス・タグ・配送会社・配送方法・メールのどれか（またはここで終了）を入力してください",
             )
         return value
 

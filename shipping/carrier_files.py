@@ -69,6 +69,7 @@ from shipping.order_keys import (
     normalize_key,
     order_key,
 )
+from vocabulary.statuses import METHOD_CARRIER
 
 
 class LabelFileError(ValueError):
@@ -191,6 +192,28 @@ def _account_problem(layout: Layout, account: YamatoAccount | None) -> str | Non
     )
 
 
+def _method_code(layout: Layout, orders: Sequence[Order], cash_on_delivery: bool) -> str:
+    """What the box's 配送方法 writes in this file (B2's 送り状種類), or why it cannot go in it."""
+    methods = layout.methods
+    assert methods is not None
+    chosen = {o.delivery_method or methods.default for o in orders}
+    if len(chosen) > 1:
+        raise _Refused("配送方法", f"同梱の注文の配送方法が揃っていません（{'・'.join(sorted(chosen))}）")
+    (method,) = chosen
+    if method not in methods.codes:
+        carrier = METHOD_CARRIER.get(method, "")
+        raise _Refused(
+            "配送方法",
+            f"「{method}」は{layout.name}では送れません（{carrier}の配送方法です）。"
+            f"{carrier}のファイルを作るか、受注シートの配送方法を直してください",
+        )
+    if cash_on_delivery:
+        if method not in methods.cod_codes:
+            raise _Refused("配送方法", f"{method}は代金引換で送れません。配送方法を変えてください")
+        return methods.cod_codes[method]
+    return methods.codes[method]
+
+
 def prepare_file(
     layout: Layout,
     orders_with_lines: Iterable[tuple[Order, Sequence[OrderLine]]],
@@ -268,6 +291,10 @@ def prepare_file(
                 account=account,
             )
             row = [_check(cell_value(c, parcel, layout.zenkaku), c, layout.zenkaku) for c in layout.columns]
+            if layout.methods is not None:
+                code = _method_code(layout, box.orders, parcel.cash_on_delivery)
+                if layout.methods.column is not None:
+                    row[layout.column_names.index(layout.methods.column)] = code
         except _Refused as exc:
             # Every order of a refused box is listed: none is forgotten.
             result.problems += [

@@ -51,6 +51,7 @@ def waiting_rows(orders: Iterable[Any], mask: Callable[[str], str] | None) -> li
                 "送付先": mask(name) if mask is not None else name,
                 "合計金額": o.total,
                 "支払方法": o.payment_method,
+                "配送方法": o.delivery_method or "",
                 "同梱": o.bundle,
             }
         )

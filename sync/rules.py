@@ -26,6 +26,7 @@ from sheets_schema.models import Order, OrderLine, OrderRule
 from sheets_schema.parsing import Table
 from vocabulary.buyers import buyer_keys
 from vocabulary.buyers import digits as _digits
+from vocabulary.statuses import METHOD_CARRIER
 
 __all__ = ["buyer_keys"]  # re-exported: the engine and tests import it from here
 
@@ -270,7 +271,7 @@ class RuleSet:
             facts = replace(facts, first_time=self.history.first_time(facts))
             self.history.add(facts.keys, facts.ordered_at)  # a second order in one batch is a repeat
         applied: list[Applied] = []
-        working = _Working(order.status, order.note, order.tags, order.carrier)
+        working = _Working(order.status, order.note, order.tags, order.carrier, order.delivery_method)
         for compiled in self.rules:
             if not compiled.matches(facts):
                 continue
@@ -289,6 +290,7 @@ class _Working:
     note: str
     tags: str
     carrier: str | None
+    delivery_method: str | None
 
     def update(self, order: Order) -> dict[str, Any]:
         return {name: value for name, value in vars(self).items() if getattr(order, name) != value}
@@ -314,6 +316,13 @@ def _act(order: _Working, rule: OrderRule) -> tuple[Change, ...]:
     if rule.set_carrier and rule.set_carrier != order.carrier:
         changes.append(Change("配送会社", order.carrier or "", rule.set_carrier))
         order.carrier = rule.set_carrier
+    if rule.set_method and rule.set_method != order.delivery_method:
+        changes.append(Change("配送方法", order.delivery_method or "", rule.set_method))
+        order.delivery_method = rule.set_method
+    if order.delivery_method and METHOD_CARRIER[order.delivery_method] != order.carrier and rule.set_method:
+        carrier = METHOD_CARRIER[order.delivery_method]  # ネコポス goes with ヤマト運輸, whatever was set
+        changes.append(Change("配送会社", order.carrier or "", carrier))
+        order.carrier = carrier
     if rule.send_mail:
         changes.append(Change("メール", "", rule.send_mail))
     return tuple(changes)

@@ -351,3 +351,42 @@ def test_every_field_a_layout_can_name_has_a_fill() -> None:
     assert set(FILLS) == set(Field)
     for layout in LAYOUTS.values():
         assert all(c.fill is None or c.fill in FILLS for c in layout.columns), layout.key
+
+
+@pytest.mark.parametrize(
+    ("method", "payment", "kind"),
+    [
+        ("", "クレジットカード", "0"),  # blank: 宅急便
+        ("宅急便", "代金引換", "2"),  # コレクト
+        ("宅急便コンパクト", "クレジットカード", "8"),
+        ("宅急便コンパクト", "代金引換", "9"),  # コンパクトコレクト
+        ("ネコポス", "クレジットカード", "A"),
+        ("クロネコゆうパケット", "銀行振込", "7"),
+    ],
+)
+def test_b2_slip_kind_follows_the_orders_delivery_method(method: str, payment: str, kind: str) -> None:
+    cell = cells(B2, make_order(配送方法=method, 支払方法=payment))
+    assert cell["送り状種類"] == kind and kind in B2.code("送り状種類").codes
+
+
+def test_a_method_the_file_cannot_carry_or_a_mailbox_service_with_cash_on_delivery_is_left_out() -> None:
+    made = prepare(
+        B2,
+        make_order("1001", 配送方法="ネコポス", 支払方法="代金引換"),
+        make_order("1002", 配送方法="ゆうパック"),
+        make_order("1003", 配送方法="ネコポス"),
+    )
+    assert made.included == [("楽天", "1003")]
+    reasons = {p.order_number: (p.column, p.reason) for p in made.problems}
+    assert reasons["1001"] == ("配送方法", "ネコポスは代金引換で送れません。配送方法を変えてください")
+    assert reasons["1002"][0] == "配送方法" and "「ゆうパック」はヤマト B2クラウド" in reasons["1002"][1]
+    assert "日本郵便" in reasons["1002"][1]
+    clickpost = prepare(CLICKPOST, make_order("2001", 支払方法="代金引換"), make_order("2002"))
+    assert clickpost.included == [("楽天", "2002")]
+    assert [p.reason for p in clickpost.problems] == [
+        "クリックポストは代金引換で送れません。配送方法を変えてください"
+    ]
+    ehiden = prepare(
+        EHIDEN3, make_order("3001", 配送方法="宅急便"), make_order("3002", 配送方法="飛脚宅配便")
+    )
+    assert ehiden.included == [("楽天", "3002")]

@@ -417,3 +417,34 @@ def test_buyer_keys_skip_relay_addresses_the_same_way_customer_analysis_does() -
     assert buyer_keys("090-1234-5678", "") == {"tel:09012345678"}
     relay = identity("楽天", "山田 花子", None, None, "a1b2@pc.fw.rakuten.ne.jp")
     assert relay is not None and relay[0] == "rm"
+
+
+def test_a_rule_sets_the_delivery_method_and_its_carrier_and_a_mismatch_is_a_row_error(
+    tmp_path: Path,
+) -> None:
+    rules = ruleset(rule(1, "小物はネコポス", SKU="SOX-RIB-NV-M", 配送方法にする="ネコポス"))
+    after, applied = rules.evaluate(order(配送会社="佐川急便"), [line("SOX-RIB-NV-M")])
+    assert (after.delivery_method, after.carrier) == ("ネコポス", "ヤマト運輸")
+    assert [(c.column, c.before, c.after) for c in applied[0].changes] == [
+        ("配送方法", "", "ネコポス"),
+        ("配送会社", "佐川急便", "ヤマト運輸"),
+    ]
+    untouched, none = rules.evaluate(order(), [line("TWL-FACE-WH")])
+    assert none == [] and untouched.delivery_method is None
+
+    shop = sqlite_shop(tmp_path)
+    _rules(
+        shop,
+        [
+            {
+                "順番": "1",
+                "ルール名": "食い違い",
+                "有効": "ON",
+                "配送会社にする": "日本郵便",
+                "配送方法にする": "宅急便コンパクト",
+            }
+        ],
+    )
+    found = RuleSet.from_table(shop.tables()["受注ルール"])
+    assert not found.runs
+    assert any("「配送方法にする」列" in p and "ヤマト運輸の配送方法です" in p for p in found.problems)

@@ -53,3 +53,25 @@ OPEN_PURCHASE_STATUSES: tuple[str, ...] = ("発注済", "一部入荷")
 SyncResult = Literal["成功", "一部失敗", "失敗"]
 # Ichigen's carriers; each connector maps them to its mall's own codes.
 Carrier = Literal["ヤマト運輸", "佐川急便", "日本郵便", "西濃運輸", "福山通運", "その他"]
+# How a parcel goes (受注's 配送方法, chosen by staff or a 受注ルール): each belongs to one carrier
+# and decides what the carrier file says (B2's 送り状種類) and which file can carry it.
+DeliveryMethod = Literal[
+    "宅急便",
+    "宅急便コンパクト",
+    "ネコポス",
+    "クロネコゆうパケット",
+    "飛脚宅配便",
+    "ゆうパック",
+    "クリックポスト",
+]
+METHOD_CARRIER: dict[str, str] = {
+    "宅急便": "ヤマト運輸",
+    "宅急便コンパクト": "ヤマト運輸",
+    "ネコポス": "ヤマト運輸",
+    "クロネコゆうパケット": "ヤマト運輸",
+    "飛脚宅配便": "佐川急便",
+    "ゆうパック": "日本郵便",
+    "クリックポスト": "日本郵便",
+}
+# Services that cannot collect cash on delivery (代金引換): post-box deliveries.
+NO_CASH_ON_DELIVERY: frozenset[str] = frozenset({"ネコポス", "クロネコゆうパケット", "クリックポスト"})

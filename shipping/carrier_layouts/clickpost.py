@@ -9,7 +9,7 @@ splits a long address over the four lines instead of cutting it."""
 
 from __future__ import annotations
 
-from shipping.carrier_layouts.schema import Column, Field, Layout
+from shipping.carrier_layouts.schema import Column, Field, Layout, Methods
 
 CLICKPOST = Layout(
     key="clickpost",
@@ -30,6 +30,7 @@ CLICKPOST = Layout(
     key_column=None,
     address_widths=(40, 40, 40, 40),
     zenkaku=True,
+    methods=Methods(default="クリックポスト", codes={"クリックポスト": ""}, cod_codes={}),
     source="jmleejake/csvProject ClickPostVO.java; YAJIMA/welcart_csv4clickpost ClickpostNumber.class.php",
     notes=(
         "クリックポストには管理番号の列がありません。お問い合わせ番号は「注文番号,追跡番号」の2列ファイルで取り込んでください",

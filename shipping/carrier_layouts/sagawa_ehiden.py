@@ -11,7 +11,7 @@ below is 16 全角 characters exactly (``Layout.zenkaku``), and splits a long ad
 
 from __future__ import annotations
 
-from shipping.carrier_layouts.schema import CodeTable, Column, Field, Layout, TrackingFormat
+from shipping.carrier_layouts.schema import CodeTable, Column, Field, Layout, Methods, TrackingFormat
 
 SOURCE_II = (
     "jmleejake/csvProject SagawaVO.java; plugaid/PAEhidenUtills plg_PAEhidenUtills_CreateCSV.php "
@@ -252,6 +252,7 @@ EHIDEN2 = Layout(
     sender_address_widths=(32, 32),
     name_widths=(32, 32),
     zenkaku=True,
+    methods=Methods(default="飛脚宅配便", codes={"飛脚宅配便": ""}, cod_codes={"飛脚宅配便": ""}),
     source=SOURCE_II,
     notes=(
         "e飛伝IIで取込レイアウト（見出し1行・42項目）を一度登録してください",
@@ -273,6 +274,7 @@ EHIDEN3 = Layout(
     sender_address_widths=(32, 32),
     name_widths=(32, 32),
     zenkaku=True,
+    methods=Methods(default="飛脚宅配便", codes={"飛脚宅配便": ""}, cod_codes={"飛脚宅配便": ""}),
     source=SOURCE_III,
     notes=(
         "e飛伝IIIでは共通テンプレート「標準_飛脚宅急便_CSV_ヘッダ有り」（74項目）を選んでください",

@@ -103,6 +103,19 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Methods:
+    """The 配送方法 (受注's column) a file can carry and what it writes for each: B2's
+    送り状種類 code, or nothing for a file that has one kind of parcel. An order whose 配送方法 is
+    blank goes as ``default``; one this file cannot carry, or 代金引換 with a method missing from
+    ``cod_codes`` (post-box services collect no cash), is left out of the file with why."""
+
+    default: str
+    codes: Mapping[str, str]  # 配送方法 -> code in ``column``
+    cod_codes: Mapping[str, str]  # 配送方法 -> code for 代金引換 orders
+    column: str | None = None  # None: nothing written (the file has one kind of parcel)
+
+
+@dataclass(frozen=True)
 class CodeTable:
     column: str
     codes: Mapping[str, str]
@@ -130,6 +143,7 @@ class Layout:
     zenkaku: bool = False
     # The shop's account with this carrier that the file needs (settings [carriers.<account>]).
     account: Literal["yamato"] | None = None
+    methods: Methods | None = None  # None: 配送方法 is not looked at
     source: str = ""
     notes: tuple[str, ...] = ()  # ⚠ and setup hints to show staff
 

@@ -3,7 +3,7 @@ export that brings the 伝票番号 back. Sources below; ⚠ marks what no sourc
 
 from __future__ import annotations
 
-from shipping.carrier_layouts.schema import CodeTable, Column, Field, Layout, TrackingFormat
+from shipping.carrier_layouts.schema import CodeTable, Column, Field, Layout, Methods, TrackingFormat
 
 SOURCE = (
     "aiship manual『CSVレイアウト（ヤマトB2形式）』; jmleejake/csvProject NewYamatoVO.java; "
@@ -33,7 +33,7 @@ CODES = (
             "A": "ネコポス",
         },
         _TYPE_SOURCE,
-        "6・7・A は公開コードどうしで一致（公式PDFは未入手）。Ichigen が書くのは 0 と 2 のみ",
+        "6・7・A は公開コードどうしで一致（公式PDFは未入手）。Ichigen が書くのは 0・2・7・8・9・A（受注の配送方法から）",
     ),
     CodeTable("クール区分", {"0": "通常", "1": "冷凍", "2": "冷蔵"}, SOURCE),
     CodeTable(
@@ -138,6 +138,14 @@ B2 = Layout(
     address_widths=(64, 32),
     sender_address_widths=(64, 32),
     account="yamato",
+    # 送り状種類 by 配送方法 (CODES above): ネコポス and クロネコゆうパケット go to the mailbox and
+    # collect no cash; 宅急便コンパクト's 代引 is コンパクトコレクト.
+    methods=Methods(
+        default="宅急便",
+        codes={"宅急便": "0", "宅急便コンパクト": "8", "ネコポス": "A", "クロネコゆうパケット": "7"},
+        cod_codes={"宅急便": "2", "宅急便コンパクト": "9"},
+        column="送り状種類",
+    ),
     source=SOURCE,
     notes=(
         "B2クラウドで取込パターン（1行目見出し・97項目）を一度登録してください",

@@ -4,7 +4,7 @@ no source confirms."""
 
 from __future__ import annotations
 
-from shipping.carrier_layouts.schema import CodeTable, Column, Field, Layout, TrackingFormat
+from shipping.carrier_layouts.schema import CodeTable, Column, Field, Layout, Methods, TrackingFormat
 
 
 def _zen(n: int) -> str:
@@ -216,6 +216,7 @@ YUPRI = Layout(
     key_limit=20,
     address_widths=(50, 50, 50),
     sender_address_widths=(50, 50, 50),
+    methods=Methods(default="ゆうパック", codes={"ゆうパック": ""}, cod_codes={"ゆうパック": ""}),
     source=SOURCE,
     notes=(
         "見出しなし・位置固定の標準レイアウト（118項目）です。99項目（future-shop）や100項目（V3）とは別物",

@@ -35,7 +35,13 @@ from sync.rules import (
 
 OrderKey = tuple[str, str]
 # The columns a rule writes on 受注 (「メール」 is a request recorded in _ルール適用 only).
-WRITTEN = {"ステータス": "status", "備考": "note", "タグ": "tags", "配送会社": "carrier"}
+WRITTEN = {
+    "ステータス": "status",
+    "備考": "note",
+    "タグ": "tags",
+    "配送会社": "carrier",
+    "配送方法": "delivery_method",
+}
 
 
 # -- the dry run
