@@ -36,11 +36,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -61,6 +59,7 @@ MALLS = ("楽天", "Amazon", "Yahoo!", "Shopify")
 CHANNELS = {"楽天": "rakuten", "Amazon": "amazon", "Yahoo!": "yahoo", "Shopify": "shopify"}
 HISTORY_SKUS = 10
 START_STOCK = 100
+POLL_SECONDS = 0.1  # how often the malls' quantities are looked at (the timing's resolution)
 
 
 @dataclass
@@ -111,6 +110,8 @@ class Malls:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stopped.set()
+        self._poller.join()
         for fake in (self.rakuten, self.amazon, self.yahoo, self.shopify):
             fake.stop()
 
@@ -130,22 +131,18 @@ class Malls:
             if s.shopify is not None
         }
 
+    def _watch_quantities(self) -> None:
+        """Note every mall's quantities every POLL_SECONDS, in this process. (Wrapping the fakes'
+        stock handlers stopped working when the fakes moved to route tables bound when they are
+        made: the wrappers were never called and the warm-up waited for arrivals forever.)"""
+        while not self._stopped.wait(POLL_SECONDS):
+            for mall in MALLS:
+                self.arrivals.note(mall, self.quantities(mall))
+
     def _wrap(self) -> None:
-        """Note quantities right after each stock call each fake serves."""
-        for mall, fake, name in (
-            ("楽天", self.rakuten, "_bulk_upsert"),
-            ("Amazon", self.amazon, "_patch"),
-            ("Yahoo!", self.yahoo, "_set_stock"),
-            ("Shopify", self.shopify, "_set_level"),
-        ):
-            original = getattr(fake, name)
-
-            def handler(*args: Any, _original: Callable = original, _mall: str = mall) -> Any:
-                reply = _original(*args)
-                self.arrivals.note(_mall, self.quantities(_mall))
-                return reply
-
-            setattr(fake, name, handler)
+        self._stopped = threading.Event()
+        self._poller = threading.Thread(target=self._watch_quantities, daemon=True)
+        self._poller.start()
 
     def order(self, mall: str, s: Sku, at: datetime) -> None:
         if mall == "楽天":
