@@ -245,13 +245,24 @@ def test_the_rules_tab_dry_runs_an_off_rule_then_applies_the_on_rules_and_undo_w
     assert any(f"{len(expected)} 件に次の処理" in c.value for c in at.caption)
     assert stored(sql_url)["受注"].grid.rows == untouched  # a dry run writes nothing
 
+    # An open order gets a note, as a buyer's message would bring (the demo's own open orders
+    # may have none at this hour): the demo's 「備考あり → 保留」 has something to hold.
+    from settings import load_settings
+    from sheets_schema.book import open_workbook
+    from tests.shop_fixtures import staff_edit
+
+    plain = next(o for o in orders if o.status in ("新規", "発送待ち") and not o.note.strip())
+    workbook = open_workbook(load_settings({"workbook": {"sql_url": sql_url}}))
+    staff_edit(workbook, "受注", (plain.mall, plain.order_number), {"備考": "のし紙をお願いします"})
     at.button(key="rules_apply_now").click().run()  # the demo's ON rules over open orders
     assert not at.exception
     after = {(o.mall, o.order_number): o for o in stored(sql_url)["受注"].models()}
     held = [o for o in after.values() if o.rules_applied and o.status == "保留"]
     assert held and all("【保留】備考の内容を確認" in o.note for o in held)
-    key = (held[0].mall, held[0].order_number)
-    before = next(o for o in orders if (o.mall, o.order_number) == key)
+    assert (plain.mall, plain.order_number) in {(o.mall, o.order_number) for o in held}
+    key = (plain.mall, plain.order_number)
+    before = next(o for o in stored(sql_url)["受注"].models() if (o.mall, o.order_number) == key)
+    before = before.model_copy(update={"status": plain.status, "note": "のし紙をお願いします"})
     frame = next(d for d in at.dataframe if (d.key or "").startswith("orders_table_")).value
     select_rows(at, [int(frame.index[(frame["注文番号"] == key[1]) & (frame["モール"] == key[0])][0])])
     undo = next(b for b in at.button if (b.key or "").startswith("rules_undo_"))
