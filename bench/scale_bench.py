@@ -231,7 +231,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         (
             ORDERS,
             "モール 注文番号 注文日時 ステータス 支払方法 購入者名 送付先氏名 郵便番号 住所 電話番号 "
-            "メールアドレス 合計金額 送料 備考 配送会社 追跡番号 出荷連絡 要確認 モールステータス 在庫引当 更新日時 "
+            "メールアドレス 合計金額 送料 備考 配送会社 配送方法 追跡番号 出荷連絡 要確認 モールステータス 在庫引当 更新日時 "
             "タグ ルール 同梱",  # no rule ran and nothing is bundled on the bench's orders: blank
         ),
         (ORDER_LINES, "モール 注文番号 明細番号 SKU 商品名 数量 単価 モール商品コード モールSKU"),
@@ -743,6 +743,7 @@ class ShopBuilder:
             shipping,
             "",
             carrier,
+            "",  # 配送方法: the carrier's standard parcel
             tracking,
             notice,
             "",
