@@ -21,6 +21,7 @@ def _order(**kw):
         payment_method="クレジットカード",
         email="t@example.com",
         bundle="",
+        delivery_method=None,
     )
     return SimpleNamespace(**{**base, **kw})
 
@@ -37,8 +38,10 @@ def test_waiting_rows_mask_the_recipient_only_when_asked() -> None:
         "送付先": "山田 太郎",
         "合計金額": 3300,
         "支払方法": "クレジットカード",
+        "配送方法": "",
         "同梱": "",
     }
+    assert screen.waiting_rows([_order(delivery_method="ネコポス")], None)[0]["配送方法"] == "ネコポス"
 
 
 def test_picking_tracking_and_outbox_rows() -> None:
