@@ -15,6 +15,7 @@ import streamlit as st
 from sheets_schema.cells import JST
 from sheets_schema.errors import WorkbookError
 from shop import sync_health as health
+from shop import sync_tables
 from shop.sync_page import answered_message, never_synced_hint, push_plan_frame, unexpected_message
 from shop.table_choices import TableChoice
 from sync import state
@@ -174,7 +175,7 @@ if channels and not problems:
     if preview.open:
         with preview:
             plan = context.derived("sync_page_push_plan", lambda _tables: context.sync_engine().plan_push())
-            rows = health.plan_rows(plan)
+            rows = sync_tables.plan_rows(plan)
             if rows:
                 st.caption(
                     f"{len(rows)} 件。販売可能数が前回送った数と違う商品、前回の送信に失敗した商品、"
@@ -192,7 +193,7 @@ if channels and not problems:
 title_col, choice_col = st.columns([6, 1], vertical_alignment="bottom")
 title_col.subheader("同期ログ（最新50件）")
 if runs:
-    log = pd.DataFrame(health.log_rows(runs, channels))
+    log = pd.DataFrame(sync_tables.log_rows(runs, channels))
     with choice_col:
         choice = table_choice("同期ログ", list(log.columns), TableChoice(rows=15))
     st.dataframe(
@@ -206,7 +207,7 @@ if runs:
             "エラー内容": st.column_config.TextColumn(width="large"),
             **{
                 name: st.column_config.NumberColumn(name, help=text)
-                for name, text in health.COUNT_HELP.items()
+                for name, text in sync_tables.COUNT_HELP.items()
             },
         },
     )

@@ -16,6 +16,7 @@ from sheets_schema.book import open_workbook, read_tables
 from sheets_schema.cells import JST
 from sheets_schema.changes import WriteJob
 from shop import sync_health as health
+from shop import sync_tables
 from sync import state
 from sync.connectors import build_connectors
 from sync.engine import CycleReport, SyncEngine
@@ -200,7 +201,7 @@ def test_cycle_summary_names_new_orders_pushes_and_errors_per_mall() -> None:
             PushResult(mall="楽天", sku="B", quantity=0, ok=False, error="商品が見つかりません"),
         ],
     )
-    summary = health.cycle_summary(report, [RAKUTEN, AMAZON])
+    summary = sync_tables.cycle_summary(report, [RAKUTEN, AMAZON])
     assert summary.created == 3
     assert summary.lines == [
         "楽天本店: 新規の注文 3 件（更新 1 件、取得 5 件）",
@@ -215,11 +216,11 @@ def test_push_preview_rows_and_log_rows() -> None:
         PlannedPush("楽天", "SKU-2", "c2", "", 4, 2, "数量変更"),
         PlannedPush("Amazon", "SKU-1", "c1", "", None, 7, "初回送信"),
     ]
-    assert health.plan_rows(plan) == [
+    assert sync_tables.plan_rows(plan) == [
         {"SKU": "SKU-1", "モール": "Amazon", "前回送信数": None, "今回送信数": 7, "理由": "初回送信"},
         {"SKU": "SKU-2", "モール": "楽天", "前回送信数": 4, "今回送信数": 2, "理由": "数量変更"},
     ]
-    rows = health.log_rows(
+    rows = sync_tables.log_rows(
         [run("rakuten", "受注取込", 10), run("rakuten", "在庫送信", 1)], [RAKUTEN], limit=1
     )
     assert [r["処理"] for r in rows] == ["在庫送信（楽天本店）"]

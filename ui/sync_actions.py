@@ -14,6 +14,7 @@ from sheets_schema.changes import WriteJob
 from sheets_schema.errors import WorkbookError
 from sheets_schema.tabs import SYSTEM_STATE
 from shop import sync_health as health
+from shop import sync_tables
 from shop.sync_page import unexpected_message
 from sync import state
 from sync.connectors import ChannelConfigError
@@ -61,7 +62,7 @@ def run_now(channels: Sequence[health.Channel]) -> None:
             return
         finally:
             context.after_write()  # whatever was written shows below
-        summary = health.cycle_summary(report, channels)
+        summary = sync_tables.cycle_summary(report, channels)
         shown.empty()  # the steps (「ワークブックに書き込んでいます…」…) give way to what was done
         st.markdown("**結果**  \n" + "  \n".join(summary.lines))
         for error in summary.errors:

@@ -8,6 +8,7 @@ from datetime import datetime
 import streamlit as st
 
 from shop import sync_health as health
+from shop import sync_tables
 from shop.sync_page import card_facts, card_heading, earlier_errors
 from vocabulary.text import escape_markdown
 
@@ -18,7 +19,7 @@ def card(item: health.ChannelHealth, now: datetime) -> None:
         st.markdown(card_heading(item))
         if item.never_synced:
             st.caption("まだ同期していません。")
-        st.markdown(card_facts(item, now), help=health.CARD_HELP)
+        st.markdown(card_facts(item, now), help=sync_tables.CARD_HELP)
         if not channel.enabled:
             st.caption("このモールの同期は設定で止めています（設定ファイルの enabled = false）。")
         if item.backoff_text:
