@@ -164,7 +164,7 @@ def test_import_and_export_file_problems_are_japanese(secrets: Path, tmp_path: P
 
 def test_an_over_long_csv_cell_in_an_upload_is_a_japanese_error_not_a_traceback() -> None:
     from shipping.tracking_import import TrackingFileError, read_csv
-    from shop.bulk_edit import read_upload
+    from shop.bulk_upload import read_upload
 
     data = ("注文番号,追跡番号\n1," + "9" * 140_000 + "\n").encode()
     with pytest.raises(TrackingFileError, match="1つのセルが長すぎます（131,072 文字を超えています）"):

@@ -21,7 +21,7 @@ from settings import load_settings
 from sheets_schema.book import open_prepared_workbook, read_tables
 from sheets_schema.cells import JST
 from shipping import label_values
-from shop import analytics, bulk_edit
+from shop import analytics, bulk_upload
 from tests.shop_fixtures import staff_edit
 from vocabulary.text import neutralise_formula
 
@@ -76,7 +76,7 @@ def test_the_shared_rule() -> None:
 
 
 def test_product_csv_neutralises_formula_cells(tricky) -> None:
-    rows = _csv_rows(bulk_edit.table_csv(tricky["tables"]["商品"]))
+    rows = _csv_rows(bulk_upload.table_csv(tricky["tables"]["商品"]))
     row = next(r for r in rows if r["SKU"] == tricky["sku"])
     for column, value in TRICKS.items():
         assert row[column] == "\u3000" + value
@@ -84,7 +84,7 @@ def test_product_csv_neutralises_formula_cells(tricky) -> None:
 
 
 def test_stock_csv_keeps_a_negative_count_a_number(tricky) -> None:
-    rows = _csv_rows(bulk_edit.table_csv(tricky["tables"]["在庫"]))
+    rows = _csv_rows(bulk_upload.table_csv(tricky["tables"]["在庫"]))
     row = next(r for r in rows if r["SKU"] == tricky["sku"])
     assert row["実在庫"] == "-3"
 
@@ -92,15 +92,15 @@ def test_stock_csv_keeps_a_negative_count_a_number(tricky) -> None:
 def test_downloaded_csv_and_xlsx_upload_back_without_changes(tricky) -> None:
     tables = tricky["tables"]
     for title in ("商品", "在庫"):
-        plan = bulk_edit.plan_upload(tables, f"{title}.csv", bulk_edit.table_csv(tables[title]))
+        plan = bulk_upload.plan_upload(tables, f"{title}.csv", bulk_upload.table_csv(tables[title]))
         assert plan.errors == [] and plan.changes == [] and not plan.additions, title
-    xlsx = bulk_edit.tables_xlsx([tables["商品"], tables["在庫"]])
-    plan = bulk_edit.plan_upload(tables, "商品・在庫.xlsx", xlsx)
+    xlsx = bulk_upload.tables_xlsx([tables["商品"], tables["在庫"]])
+    plan = bulk_upload.plan_upload(tables, "商品・在庫.xlsx", xlsx)
     assert plan.errors == [] and plan.changes == [] and not plan.additions
 
 
 def test_products_xlsx_has_string_cells_not_formulas(tricky) -> None:
-    data = bulk_edit.tables_xlsx([tricky["tables"]["商品"], tricky["tables"]["在庫"]])
+    data = bulk_upload.tables_xlsx([tricky["tables"]["商品"], tricky["tables"]["在庫"]])
     _no_formula_cells(data)
     sheet = openpyxl.load_workbook(io.BytesIO(data))["商品"]
     assert LINK in [c.value for c in sheet["B"]]  # shown as typed

@@ -25,7 +25,7 @@ from sheets_schema.grid import Grid
 from sheets_schema.parsing import parse_grid
 from sheets_schema.tabs import PRODUCTS, STOCK
 from sheets_schema.workbook import Workbook
-from shop import bulk_edit
+from shop import bulk_edit, bulk_upload
 from sync.connectors import build_connectors
 from sync.engine import SyncEngine
 from tests.test_auth import sign_in
@@ -288,13 +288,13 @@ def test_a_cp932_csv_with_only_sku_and_stock_updates_stock(demo_tables) -> None:
     counted = stock["TWL-FACE-WH"] + 5  # the demo's count depends on the day it is made
     unchanged = stock["TWL-FACE-NV"]  # a line with today's count: nothing to change
     data = f"SKU,実在庫\r\nTWL-FACE-WH,{counted}\r\nTWL-FACE-NV,{unchanged}\r\n".encode("cp932")
-    plan = bulk_edit.plan_upload(demo_tables, "棚卸.csv", data)
+    plan = bulk_upload.plan_upload(demo_tables, "棚卸.csv", data)
     assert plan.errors == []
     assert [(c.tab, c.row, c.column, c.before, c.after) for c in plan.changes] == [
         ("在庫", 2, "実在庫", str(stock["TWL-FACE-WH"]), str(counted))
     ]
     assert any("今の値のまま" in n for n in plan.notices)
-    assert bulk_edit.upload_touches_stock(plan) and bulk_edit.upload_changed_keys(plan, "在庫") == [
+    assert bulk_upload.upload_touches_stock(plan) and bulk_upload.upload_changed_keys(plan, "在庫") == [
         "TWL-FACE-WH"
     ]
 
@@ -306,11 +306,13 @@ def test_a_cp932_product_csv_with_japanese_text_and_an_error(demo_tables) -> Non
         "TWL-FACE-NV,今治タオル フェイスタオル ネイビー,千円,560,4960123001024,株式会社いまばり織布,10,24,14,,A-01-2",
     ]
     data = "\r\n".join([header, *rows]).encode("cp932")
-    plan = bulk_edit.plan_upload(demo_tables, "商品.csv", data)
+    plan = bulk_upload.plan_upload(demo_tables, "商品.csv", data)
     assert plan.errors == [
         "ファイルの「商品」シート 3行目 「販売価格」列: 整数で入力してください（入力値: 「千円」）"
     ]
-    good = bulk_edit.plan_upload(demo_tables, "商品.csv", "\r\n".join([header, rows[0]]).encode("utf-8-sig"))
+    good = bulk_upload.plan_upload(
+        demo_tables, "商品.csv", "\r\n".join([header, rows[0]]).encode("utf-8-sig")
+    )
     assert [(c.column, c.after) for c in good.changes] == [("商品名", "今治タオル フェイスタオル 白")]
 
 
@@ -328,12 +330,12 @@ def _xlsx(sheets: dict[str, list[list[Any]]]) -> bytes:
 
 def test_xlsx_uploads_by_sheet_name_or_by_columns(demo_tables) -> None:
     named = _xlsx({"在庫": [["SKU", "安全在庫"], ["TWL-FACE-NV", 8]], "受注": [["モール"], ["楽天"]]})
-    plan = bulk_edit.plan_upload(demo_tables, "edit.xlsx", named)
+    plan = bulk_upload.plan_upload(demo_tables, "edit.xlsx", named)
     assert plan.errors == [] and [(c.row, c.column, c.after) for c in plan.changes] == [(3, "安全在庫", "8")]
     assert any("「受注」シートはこの画面では取り込みません" in n for n in plan.notices)
 
     single = _xlsx({"Sheet1": [["SKU", "商品名", "販売価格"], ["NEW-9", "新商品", 1500], ["NEW-10", "", -3]]})
-    plan = bulk_edit.plan_upload(demo_tables, "new.xlsx", single)
+    plan = bulk_upload.plan_upload(demo_tables, "new.xlsx", single)
     assert plan.errors == [
         "ファイルの「商品」シート 3行目 「商品名」列: 空欄にはできません",
         "ファイルの「商品」シート 3行目 「販売価格」列: 0以上の数を入力してください（入力値: 「-3」）",
@@ -343,26 +345,26 @@ def test_xlsx_uploads_by_sheet_name_or_by_columns(demo_tables) -> None:
 
 
 def test_unreadable_or_unclear_files_are_explained(demo_tables) -> None:
-    unclear = bulk_edit.plan_upload(demo_tables, "x.csv", "SKU,色\r\nA,赤\r\n".encode())
+    unclear = bulk_upload.plan_upload(demo_tables, "x.csv", "SKU,色\r\nA,赤\r\n".encode())
     assert "「商品」か「在庫」を選んでください" in unclear.errors[0]
-    chosen = bulk_edit.plan_upload(demo_tables, "x.csv", "SKU,色\r\nTWL-FACE-WH,赤\r\n".encode(), "在庫")
+    chosen = bulk_upload.plan_upload(demo_tables, "x.csv", "SKU,色\r\nTWL-FACE-WH,赤\r\n".encode(), "在庫")
     assert chosen.errors == [] and chosen.changes == []
     assert any("色 列は Ichigen の列ではない" in n for n in chosen.notices)
-    assert "文字コード" in bulk_edit.plan_upload(demo_tables, "x.csv", b"\x81\x7f\xff").errors[0]
+    assert "文字コード" in bulk_upload.plan_upload(demo_tables, "x.csv", b"\x81\x7f\xff").errors[0]
     assert (
-        "Excel ファイルを開けません" in bulk_edit.plan_upload(demo_tables, "x.xlsx", b"not a zip").errors[0]
+        "Excel ファイルを開けません" in bulk_upload.plan_upload(demo_tables, "x.xlsx", b"not a zip").errors[0]
     )
     assert (
         "「SKU」列がありません"
-        in bulk_edit.plan_upload(demo_tables, "x.csv", "商品名,販売価格\r\nA,1\r\n".encode()).errors[0]
+        in bulk_upload.plan_upload(demo_tables, "x.csv", "商品名,販売価格\r\nA,1\r\n".encode()).errors[0]
     )
 
 
 def test_downloads_round_trip_without_changes(demo_tables) -> None:
-    csv_plan = bulk_edit.plan_upload(demo_tables, "在庫.csv", bulk_edit.table_csv(demo_tables["在庫"]))
+    csv_plan = bulk_upload.plan_upload(demo_tables, "在庫.csv", bulk_upload.table_csv(demo_tables["在庫"]))
     assert csv_plan.errors == [] and csv_plan.changes == [] and not csv_plan.additions
-    xlsx = bulk_edit.tables_xlsx([demo_tables["商品"], demo_tables["在庫"]])
-    plan = bulk_edit.plan_upload(demo_tables, "商品・在庫.xlsx", xlsx)
+    xlsx = bulk_upload.tables_xlsx([demo_tables["商品"], demo_tables["在庫"]])
+    plan = bulk_upload.plan_upload(demo_tables, "商品・在庫.xlsx", xlsx)
     assert plan.errors == [] and plan.changes == [] and not plan.additions
 
 

@@ -15,7 +15,7 @@ from sheets_schema.grid import Grid
 from sheets_schema.models import Stock
 from sheets_schema.parsing import parse_grid
 from sheets_schema.tabs import PRODUCTS, STOCK
-from shop import bulk_edit
+from shop import bulk_edit, bulk_upload
 from sync.models import OrderLine, StockLevel
 from tests.fakes.shopify_api import FakeShopify
 from tests.shopify_shop import ShopifyShop, open_shopify_shop
@@ -82,7 +82,7 @@ def test_a_csv_with_an_absurd_count_is_refused_naming_the_row(tmp_path: Path) ->
         "在庫": parse_grid(STOCK, grid),
         "商品": parse_grid(PRODUCTS, Grid("商品", list(PRODUCTS.headers), [])),
     }
-    plan = bulk_edit.plan_upload(tables, "棚卸.csv", f"SKU,実在庫\r\nA,{ABSURD}\r\n".encode())
+    plan = bulk_upload.plan_upload(tables, "棚卸.csv", f"SKU,実在庫\r\nA,{ABSURD}\r\n".encode())
     assert plan.errors and not plan.changes
     assert "2行目 「実在庫」列: 9,999,999以下の数を入力してください" in str(plan.errors[0])
 

@@ -16,7 +16,7 @@ from sheets_schema.errors import CellConflict, WorkbookError
 from sheets_schema.importing import ImportPlan
 from sheets_schema.parsing import Table
 from sheets_schema.tabs import TabSpec
-from shop import bulk_edit
+from shop import bulk_edit, bulk_upload
 from shop.products_page import HELP, WIDTHS, conflict_message, push_plan_rows
 from sync.errors import SyncError
 from ui import context
@@ -81,7 +81,7 @@ def upload_plan(
     fingerprint = (name, hashlib.sha256(data).hexdigest(), chosen)
     pinned = st.session_state.get(UPLOAD_PINNED)
     if pinned is None or pinned[0] != fingerprint:
-        pinned = (fingerprint, bulk_edit.plan_upload(tables, name, data, chosen), dict(tables))
+        pinned = (fingerprint, bulk_upload.plan_upload(tables, name, data, chosen), dict(tables))
         st.session_state[UPLOAD_PINNED] = pinned
     return pinned[1], pinned[2]
 

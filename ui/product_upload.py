@@ -10,7 +10,7 @@ import streamlit as st
 from sheets_schema.importing import ImportPlan
 from sheets_schema.parsing import Table
 from sheets_schema.tabs import PRODUCTS, STOCK
-from shop import bulk_edit
+from shop import bulk_upload
 from shop.products_page import error_list
 from ui.product_editor import PREVIEW_HEIGHT, UPLOAD_PINNED, UPLOAD_VERSION, flash, settle, write
 from vocabulary.text import escape_markdown
@@ -21,7 +21,7 @@ def downloads(tables: dict[str, Table[Any]]) -> None:
     for column, spec in zip(down[:2], (PRODUCTS, STOCK), strict=True):
         column.download_button(
             f"{spec.title}を CSV でダウンロード",
-            data=lambda t=tables[spec.title]: bulk_edit.table_csv(t),
+            data=lambda t=tables[spec.title]: bulk_upload.table_csv(t),
             file_name=f"{spec.title}.csv",
             mime="text/csv",
             icon=":material/download:",
@@ -30,7 +30,7 @@ def downloads(tables: dict[str, Table[Any]]) -> None:
         )
     down[2].download_button(
         "商品・在庫を Excel でダウンロード",
-        data=lambda: bulk_edit.tables_xlsx([tables[PRODUCTS.title], tables[STOCK.title]]),
+        data=lambda: bulk_upload.tables_xlsx([tables[PRODUCTS.title], tables[STOCK.title]]),
         file_name="商品・在庫.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         icon=":material/download:",
@@ -54,7 +54,7 @@ def show_plan(plan: ImportPlan, tables: dict[str, Table[Any]]) -> None:
         return
     summary = f"変更 {len(plan.changes)} セル・追加 {plan.addition_count} 行"
     st.markdown(f"**取り込む内容**（{summary}）")
-    preview = bulk_edit.upload_preview(plan)
+    preview = bulk_upload.upload_preview(plan)
     st.dataframe(
         preview, hide_index=True, width="stretch", height=min(38 + 35 * len(preview), PREVIEW_HEIGHT)
     )
@@ -68,8 +68,8 @@ def show_plan(plan: ImportPlan, tables: dict[str, Table[Any]]) -> None:
             return
         st.session_state[UPLOAD_VERSION] = st.session_state.get(UPLOAD_VERSION, 0) + 1
         flash(f"ファイルから{summary}を反映しました。")
-        stock = bulk_edit.upload_touches_stock(plan)
+        stock = bulk_upload.upload_touches_stock(plan)
         if stock or plan.additions:
             with st.spinner("在庫を台帳に記録しています…"):
-                settle(bulk_edit.upload_changed_keys(plan, STOCK.title) if stock else [])
+                settle(bulk_upload.upload_changed_keys(plan, STOCK.title) if stock else [])
         st.rerun()
