@@ -26,7 +26,7 @@ from openpyxl.cell import WriteOnlyCell
 from purchasing.stocktake import Counts, CountSheet
 from sheets_schema.cells import JST
 from sheets_schema.grid import Grid
-from sheets_schema.xlsx import read_xlsx
+from sheets_schema.xlsx import read_xlsx_data
 from vocabulary import limits
 from vocabulary.text import (
     csv_problem,
@@ -149,10 +149,7 @@ def read_count_file(name: str, data: bytes) -> tuple[Grid | None, list[str]]:
         return Grid.from_values(name, values), []
     if suffix == ".xlsx":
         try:
-            with tempfile.TemporaryDirectory() as folder:
-                path = Path(folder) / "upload.xlsx"
-                path.write_bytes(data)
-                sheets = read_xlsx(path)
+            sheets = read_xlsx_data(data)
         except Exception:  # a damaged or password-protected file: openpyxl raises many kinds
             return None, [f"「{name}」: Excel ファイルを開けません。.xlsx 形式で保存し直してください"]
         grid = sheets.get(SHEET_TITLE) or (next(iter(sheets.values())) if len(sheets) == 1 else None)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from openpyxl import Workbook as XlsxWorkbook
 from openpyxl import load_workbook
@@ -101,7 +102,7 @@ def _archived_cell(sheet: Any, value: Any) -> Any:
     return value
 
 
-def read_xlsx(path: Path) -> dict[str, Grid]:
+def read_xlsx(path: Path | BinaryIO) -> dict[str, Grid]:
     book = load_workbook(path, read_only=True, data_only=True)
     try:
         grids = {}
@@ -113,3 +114,9 @@ def read_xlsx(path: Path) -> dict[str, Grid]:
         return grids
     finally:
         book.close()
+
+
+def read_xlsx_data(data: bytes) -> dict[str, Grid]:
+    """An uploaded .xlsx, from its bytes (no file on disk). Raises what openpyxl raises for a
+    damaged or password-protected file."""
+    return read_xlsx(io.BytesIO(data))

@@ -63,39 +63,41 @@ def _days(texts: pd.Series) -> pd.Series:
     return pd.Series(pd.to_datetime(texts, format="%Y-%m-%d"), dtype="datetime64[us]", index=texts.index)
 
 
+_ORDER_FACT_TYPES = {
+    "時": "int64",
+    "モール": "str",
+    "キャンセル": "bool",
+    "件数": "int64",
+    "合計金額": "int64",
+    "送料": "int64",
+}
+_LINE_FACT_TYPES = {
+    "モール": "str",
+    "SKU": "object",
+    "キャンセル": "bool",
+    "在庫引当": "bool",
+    "数量": "int64",
+    "商品売上": "int64",
+}
+
+
+def _fact_frame(rows: Sequence[Sequence[Any]], columns: Sequence[str], types: dict[str, str]) -> pd.DataFrame:
+    """The archive's fact rows as a typed frame, 日 as a day."""
+    frame = pd.DataFrame(list(rows), columns=list(columns)).astype(types)
+    frame["日"] = _days(frame["日"])
+    return frame
+
+
 def archived_order_facts(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
     """``Archive.order_facts`` rows (tuples in ``ORDER_FACT_COLUMNS`` order) as a fact frame."""
-    frame = pd.DataFrame(list(rows), columns=list(ORDER_FACT_COLUMNS))
-    frame = frame.astype(
-        {
-            "時": "int64",
-            "モール": "str",
-            "キャンセル": "bool",
-            "件数": "int64",
-            "合計金額": "int64",
-            "送料": "int64",
-        }
-    )
-    frame["日"] = _days(frame["日"])
+    frame = _fact_frame(rows, ORDER_FACT_COLUMNS, _ORDER_FACT_TYPES)
     _booked(frame)
     return _calendar(frame[[*ORDER_FACT_KEYS, *ORDER_FACT_SUMS]])
 
 
 def archived_line_facts(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
     """``Archive.line_facts`` rows (tuples in ``LINE_FACT_COLUMNS`` order) as a fact frame."""
-    frame = pd.DataFrame(list(rows), columns=list(LINE_FACT_COLUMNS))
-    frame = frame.astype(
-        {
-            "モール": "str",
-            "SKU": "object",
-            "キャンセル": "bool",
-            "在庫引当": "bool",
-            "数量": "int64",
-            "商品売上": "int64",
-        }
-    )
-    frame["日"] = _days(frame["日"])
-    return frame
+    return _fact_frame(rows, LINE_FACT_COLUMNS, _LINE_FACT_TYPES)
 
 
 # The stock cover windows 分析 offers (days up to today).

@@ -18,7 +18,7 @@ from sheets_schema.grid import Grid
 from sheets_schema.importing import ImportPlan, plan_import
 from sheets_schema.parsing import Table
 from sheets_schema.tabs import PRODUCTS, STOCK, TabSpec
-from sheets_schema.xlsx import read_xlsx, write_xlsx
+from sheets_schema.xlsx import read_xlsx_data, write_xlsx
 from shop.bulk_cells import _text, display_value
 from vocabulary.text import csv_problem, decode_staff_file, neutralise_formula, restore_formula_text
 
@@ -58,10 +58,7 @@ def read_upload(
         sheets = {"": Grid.from_values("", values)}
     elif suffix == ".xlsx":
         try:
-            with tempfile.TemporaryDirectory() as folder:
-                path = Path(folder) / "upload.xlsx"
-                path.write_bytes(data)
-                sheets = read_xlsx(path)
+            sheets = read_xlsx_data(data)
         except Exception:  # a damaged or password-protected file: openpyxl raises many kinds
             return {}, ["Excel ファイルを開けません。.xlsx 形式で保存し直してください"], notices
     else:

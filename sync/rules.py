@@ -316,13 +316,14 @@ def _act(order: _Working, rule: OrderRule) -> tuple[Change, ...]:
     if rule.set_carrier and rule.set_carrier != order.carrier:
         changes.append(Change("配送会社", order.carrier or "", rule.set_carrier))
         order.carrier = rule.set_carrier
-    if rule.set_method and rule.set_method != order.delivery_method:
-        changes.append(Change("配送方法", order.delivery_method or "", rule.set_method))
-        order.delivery_method = rule.set_method
-    if order.delivery_method and METHOD_CARRIER[order.delivery_method] != order.carrier and rule.set_method:
-        carrier = METHOD_CARRIER[order.delivery_method]  # ネコポス goes with ヤマト運輸, whatever was set
-        changes.append(Change("配送会社", order.carrier or "", carrier))
-        order.carrier = carrier
+    if rule.set_method:
+        if rule.set_method != order.delivery_method:
+            changes.append(Change("配送方法", order.delivery_method or "", rule.set_method))
+            order.delivery_method = rule.set_method
+        carrier = METHOD_CARRIER[rule.set_method]  # ネコポス goes with ヤマト運輸, whatever was set
+        if carrier != order.carrier:
+            changes.append(Change("配送会社", order.carrier or "", carrier))
+            order.carrier = carrier
     if rule.send_mail:
         changes.append(Change("メール", "", rule.send_mail))
     return tuple(changes)
