@@ -6,11 +6,11 @@ import streamlit as st
 from sheets_schema.book import header_problems, row_errors
 from sheets_schema.tabs import TABS
 from shop.cell_budget import cell_budget
-from shop.overview import overview, yen
-from shop.stock_value import stock_value_note
+from shop.overview import overview
 from sync.sets import set_problems
 from ui import context, valuation
 from ui.oversold import oversold_notice
+from ui.stock_value_card import show_stock_value
 from ui.today import today_cards
 
 snapshot = context.snapshot()
@@ -25,9 +25,15 @@ today_cards()
 sku, units, value = st.columns(3)
 sku.metric("SKU数", f"{summary.sku_count:,}")
 units.metric("在庫数（実在庫の合計）", f"{summary.stock_units:,} 点")
-worth = valuation.current()
-value.metric("在庫金額（原価）", yen(worth.total), help="実在庫 × 移動平均原価（入荷した発注の単価から）")
-st.caption(stock_value_note(worth))
+value_slot, value_note = value.empty(), st.empty()
+# 在庫金額 folds every SKU's whole stock history, the archive's too: when this server has not
+# yet done it for the current read (its first start, or a new read at a big shop) that takes
+# a second or more, so the rest of ホーム is drawn first and this figure last.
+later = not valuation.current_is_ready()
+if later:
+    value_slot.metric("在庫金額（原価）", "計算中…")
+else:
+    show_stock_value(value_slot, value_note)
 
 oversold_notice()
 
@@ -106,3 +112,6 @@ with st.expander("シートの説明"):
     for spec in TABS:
         if not spec.hidden:
             st.markdown(f"**{spec.title}**: {spec.help}")
+
+if later:
+    show_stock_value(value_slot, value_note)

@@ -180,9 +180,12 @@ def seed_demo_if_new(workbook: Workbook, now: datetime) -> bool:
     from vocabulary.demo_shop import demo_shop
 
     ensure_tabs(workbook)
-    # A shop has products or orders: two raw grids, not a parse of everything (runs every start).
-    if any(grid.rows for grid in workbook.read([PRODUCTS.title, ORDERS.title]).values()):
-        return False  # staff data exists: never overwrite it
+    # A shop has products or orders: raw grids, not a parse of everything (runs every start).
+    # 商品 first: it is small, and a shop with products is never seeded, so the big 受注 is
+    # read only when 商品 is empty.
+    for title in (PRODUCTS.title, ORDERS.title):
+        if any(grid.rows for grid in workbook.read([title]).values()):
+            return False  # staff data exists: never overwrite it
     tables = read_tables(workbook)
     job = WriteJob()
     shop = demo_shop(now)

@@ -7,6 +7,7 @@ read. Shipped and returned units of a period: once per read, stamp and period.
 
 from __future__ import annotations
 
+import threading
 from datetime import date, datetime
 
 import streamlit as st
@@ -69,11 +70,28 @@ def _histories(
     return stock_history.histories(_tables, rows(), _archive, _archived or ArchivedStock())
 
 
+# The reads whose histories this process has built (newest last, a few kept): lets ホーム ask
+# whether 在庫金額 is at hand without building it.
+_built: dict[tuple[str, str, tuple[int, ...] | None], None] = {}
+_BUILT_KEPT = 16
+_built_lock = threading.Lock()
+
+
 def histories() -> dict[str, CostHistory]:
     """Every SKU's moving-average cost over time and stock per month (workbook + archive)."""
     found, current, archived = _sources()
     snap = context.snapshot()
-    return _histories(context.workbook_id(), snap.read_at.isoformat(), current, snap.tables, found, archived)
+    made = _histories(context.workbook_id(), snap.read_at.isoformat(), current, snap.tables, found, archived)
+    with _built_lock:  # sessions run in threads of their own
+        _built[(context.workbook_id(), snap.read_at.isoformat(), current)] = None
+        while len(_built) > _BUILT_KEPT:
+            del _built[next(iter(_built))]
+    return made
+
+
+def current_is_ready() -> bool:
+    """Whether the current read's histories are built already (``current`` then costs nothing)."""
+    return (context.workbook_id(), context.snapshot().read_at.isoformat(), archive.stamp()) in _built
 
 
 def current() -> StockValue:
