@@ -6,7 +6,7 @@ import streamlit as st
 from sheets_schema.book import header_problems, row_errors
 from sheets_schema.tabs import TABS
 from shop.cell_budget import cell_budget
-from shop.overview import overview
+from shop.overview import overview, status_rows
 from sync.sets import set_problems
 from ui import context, valuation
 from ui.oversold import oversold_notice
@@ -49,10 +49,9 @@ else:
     st.caption(usage)
 
 st.subheader("受注ステータス")
-for column, (status, count) in zip(
-    st.columns(len(summary.orders_by_status)), summary.orders_by_status.items(), strict=True
-):
-    column.metric(status, f"{count:,} 件")
+for row in status_rows(summary.orders_by_status):
+    for column, (status, text) in zip(st.columns(len(row)), row, strict=True):
+        column.metric(status, text)
 
 st.subheader("在庫が少ない商品")
 if summary.low_stock:

@@ -69,3 +69,17 @@ def overview(tables: dict[str, Table[Any]]) -> Overview:
 
 def yen(amount: int) -> str:
     return f"¥{amount:,}"
+
+
+# Six metrics to a row fit counts up to "9,999 件" at 1366 px; a bigger shop's "29,028 件" was
+# cut to "29,028…", so its counts go three to a row.
+_ONE_ROW_UP_TO = len("9,999 件")
+
+
+def status_rows(by_status: dict[str, int]) -> list[list[tuple[str, str]]]:
+    """ホーム's 受注ステータス metrics as (label, value) rows: one row while every count is short."""
+    counts = [(status, f"{count:,} 件") for status, count in by_status.items()]
+    if not counts:
+        return []
+    per_row = len(counts) if max(len(text) for _, text in counts) <= _ONE_ROW_UP_TO else 3
+    return [counts[i : i + per_row] for i in range(0, len(counts), per_row)]

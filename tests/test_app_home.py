@@ -207,3 +207,16 @@ def test_a_workbook_with_only_products_or_only_orders_is_not_seeded(sql_url: str
     assert seed_demo_if_new(workbook, datetime.now(JST)) is False
     tables = read_tables(workbook)
     assert [len(tables["商品"].grid.rows), len(tables["受注"].grid.rows)] == ([1, 0] if tab == "商品" else [0, 1])
+
+
+def test_status_counts_go_three_to_a_row_once_one_no_longer_fits_six_to_a_row() -> None:
+    """At 1366 px six metrics fit "9,999 件"; a shop's "29,028 件" was cut to "29,028…"."""
+    from shop.overview import status_rows
+
+    small = {"新規": 82, "入金待ち": 87, "発送待ち": 954, "保留": 3240, "出荷済": 9999, "キャンセル": 907}
+    assert [len(r) for r in status_rows(small)] == [6]
+    big = {**small, "出荷済": 29028}
+    rows = status_rows(big)
+    assert [len(r) for r in rows] == [3, 3]
+    assert rows[1][1] == ("出荷済", "29,028 件")
+    assert status_rows({}) == []

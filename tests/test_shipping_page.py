@@ -14,6 +14,7 @@ from settings import PROJECT_ROOT, load_settings
 from sheets_schema.book import open_workbook, read_tables
 from shipping import bundles, mail
 from tests.shop_fixtures import staff_edit
+from ui import bundle_section
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 APP = str(PROJECT_ROOT / "app.py")
@@ -293,6 +294,9 @@ def test_staff_confirm_a_proposed_group_and_undo_it(sql_url: str) -> None:
     at = shipping_page(sql_url, everything=False)
     assert not at.exception
     assert any("同梱" in h.value for h in at.subheader)
+    (box,) = [e for e in at.expander if e.label.startswith("同梱候補")]
+    count = int(box.label.removeprefix("同梱候補 ").removesuffix(" 組").replace(",", ""))
+    assert box.proto.expanded is (count <= bundle_section.OPEN_UP_TO)  # a few are shown open
     pick = next(c for c in at.checkbox if c.key and all(f"{m}:{n}" in c.key for m, n in keys))
     assert at.button(key="bundle_confirm").proto.disabled  # nothing ticked yet
     pick.check().run()
@@ -324,7 +328,6 @@ def test_staff_confirm_a_proposed_group_and_undo_it(sql_url: str) -> None:
 def test_many_bundle_proposals_are_shown_a_page_at_a_time(sql_url: str, monkeypatch) -> None:
     """Hundreds of proposals (a big shop) made every rerun draw hundreds of tables: they come a
     page at a time; the page picker appears only when there is more than one page."""
-    from ui import bundle_section
 
     at = shipping_page(sql_url, everything=False)  # seeds the demo
     workbook = open_workbook(load_settings({"workbook": {"sql_url": sql_url}}))
@@ -361,6 +364,9 @@ def test_many_bundle_proposals_are_shown_a_page_at_a_time(sql_url: str, monkeypa
     (pager,) = [n for n in at.number_input if n.key == "bundle_proposals_page"]
     total = int(pager.label.split(" 組")[0].split()[-1].replace(",", ""))
     assert total >= 3  # the three made here, and any the demo has of its own
+    # More than OPEN_UP_TO proposals wait in a closed box, so the 発送待ち list stays near the top.
+    (box,) = [e for e in at.expander if e.label.startswith("同梱候補")]
+    assert box.label == f"同梱候補 {total:,} 組" and box.proto.expanded is False
     pager.set_value(2).run()
     assert [label.split(":")[0] for label in picks()] == [
         f"同梱候補 {n}" for n in range(3, min(total, 4) + 1)

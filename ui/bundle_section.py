@@ -34,6 +34,7 @@ def _table(orders: list, mask: Callable[[str], str] | None) -> None:
 # Groups drawn per rerun: a shop with hundreds of proposals gets them a page at a time (each
 # is a table of its own; hundreds of them made every rerun of 出荷 take seconds).
 PAGE = 20
+OPEN_UP_TO = 3  # proposals shown open; more wait in a closed box
 
 
 def _page_start(key: str, total: int, what: str) -> int:
@@ -84,6 +85,36 @@ def _undo(ident: str) -> None:
     _write(lambda fresh: (f"同梱「{ident}」を解除しました", bundles.undo_job(fresh, ident)))
 
 
+def _proposals(
+    proposals: list[bundles.Proposal], role: str, masked: bool, mask: Callable[[str], str] | None
+) -> None:
+    """The proposals, a page at a time, each with its checkbox, and the button confirming them."""
+    st.caption(
+        "購入者・送付先氏名・郵便番号・住所が同じで、まだ出荷していない注文です（モールが違っても同梱できます。"
+        "Amazon の倉庫から出荷する注文は含みません）。まとめる組にチェックを入れて確定してください。"
+    )
+    chosen = []
+    first = _page_start("bundle_proposals_page", len(proposals), "同梱候補")
+    for number, proposal in enumerate(proposals[first : first + PAGE], start=first + 1):
+        name = proposal.first.recipient_name or proposal.first.buyer_name
+        shown = mask(name) if mask else name
+        key = "bundle_pick_" + "|".join(f"{m}:{n}" for m, n in proposal.keys)
+        if st.checkbox(
+            f"同梱候補 {number}: {escape_markdown(shown)} 様 {len(proposal.orders)} 件をまとめる",
+            key=key,
+            disabled=masked,
+        ):
+            chosen.append(proposal)
+        _table(list(proposal.orders), mask)
+    if auth.require(role, "編集", "同梱の確定") and st.button(
+        f"チェックした同梱候補を確定する（{len(chosen)} 組）",
+        key="bundle_confirm",
+        disabled=not chosen,
+        icon=":material/package_2:",
+    ):
+        _confirm(chosen)
+
+
 def bundle_section(orders: list, role: str) -> None:
     flash = st.session_state.pop(FLASH, None)
     if flash is not None:
@@ -102,34 +133,10 @@ def bundle_section(orders: list, role: str) -> None:
     for note in notes:
         st.warning(escape_markdown(note), icon=":material/warning:")
     if proposals:
-        st.caption(
-            "購入者・送付先氏名・郵便番号・住所が同じで、まだ出荷していない注文です（モールが違っても同梱できます。"
-            "Amazon の倉庫から出荷する注文は含みません）。まとめる組にチェックを入れて確定してください。"
-        )
-    chosen = []
-    first = _page_start("bundle_proposals_page", len(proposals), "同梱候補")
-    for number, proposal in enumerate(proposals[first : first + PAGE], start=first + 1):
-        name = proposal.first.recipient_name or proposal.first.buyer_name
-        shown = mask(name) if mask else name
-        key = "bundle_pick_" + "|".join(f"{m}:{n}" for m, n in proposal.keys)
-        if st.checkbox(
-            f"同梱候補 {number}: {escape_markdown(shown)} 様 {len(proposal.orders)} 件をまとめる",
-            key=key,
-            disabled=masked,
-        ):
-            chosen.append(proposal)
-        _table(list(proposal.orders), mask)
-    if (
-        proposals
-        and auth.require(role, "編集", "同梱の確定")
-        and st.button(
-            f"チェックした同梱候補を確定する（{len(chosen)} 組）",
-            key="bundle_confirm",
-            disabled=not chosen,
-            icon=":material/package_2:",
-        )
-    ):
-        _confirm(chosen)
+        # A few proposals are shown at once; many (a big shop's hundreds) wait in a closed
+        # box so that the 発送待ち list, the page's daily work, is not pushed far down.
+        with st.expander(f"同梱候補 {len(proposals):,} 組", expanded=len(proposals) <= OPEN_UP_TO):
+            _proposals(proposals, role, masked, mask)
     if groups:
         with st.expander(f"確定済みの同梱 {len(groups)} 組", expanded=not proposals):
             start = _page_start("bundle_groups_page", len(groups), "確定済みの同梱")
