@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from purchasing.valuation import (
     ArchivedStock,
     CostHistory,
     cost_histories,
+    extend_histories,
     receipt_costs,
 )
 from sheets_schema import archive_ledger
@@ -64,6 +66,51 @@ def histories(
     if archived is None:
         archived = archived_stock(archive)
     return cost_histories(rows, costs, fallback, archived, doubled_ids(archive, rows))
+
+
+@dataclass(frozen=True)
+class Built:
+    """One build of the cost histories and what it was made from, for the next read to extend."""
+
+    archive_stamp: tuple[int, ...] | None
+    rows: Sequence[LedgerRow]
+    costs: Mapping[tuple[str, int], int]
+    fallback: Mapping[str, int | None]
+    doubled: frozenset[str]
+    histories: dict[str, CostHistory]
+
+
+def build(
+    tables: Mapping[str, Any],
+    rows: Sequence[LedgerRow],
+    archive: Archive | None,
+    archived: ArchivedStock | None,
+    archive_stamp: tuple[int, ...] | None,
+    previous: Built | None = None,
+) -> Built:
+    """``histories``, carried on from ``previous`` when only movements were appended since
+    (same archive, 単価 and 原価; nothing counted twice): a busy shop's ledger grows by a few
+    rows between reads, and folding all of it again took most of a page's rebuild."""
+    costs = receipt_costs(tables[PURCHASE_ORDER_LINES.title].models())
+    fallback = {p.sku: p.cost for p in tables[PRODUCTS.title].models()}
+    doubled = doubled_ids(archive, rows)
+    if (
+        previous is not None
+        and not doubled
+        and not previous.doubled
+        and previous.archive_stamp == archive_stamp
+        and previous.costs == costs
+        and previous.fallback == fallback
+        and len(rows) >= len(previous.rows)
+        and rows[: len(previous.rows)] == previous.rows
+    ):
+        extended = extend_histories(previous.histories, rows[len(previous.rows) :], costs)
+        if extended is not None:
+            return Built(archive_stamp, rows, costs, fallback, doubled, extended)
+    if archived is None:
+        archived = archived_stock(archive)
+    made = cost_histories(rows, costs, fallback, archived, doubled)
+    return Built(archive_stamp, rows, costs, fallback, doubled, made)
 
 
 def month_starts(start: date, end: date) -> list[date]:

@@ -180,6 +180,43 @@ def cost_histories(
     return histories
 
 
+def extend_histories(
+    previous: Mapping[str, CostHistory],
+    appended: Sequence[LedgerRow],
+    costs: Mapping[tuple[str, int], int],
+) -> dict[str, CostHistory] | None:
+    """``previous`` (what ``cost_histories`` gave for a ledger) carried on over movements
+    appended to that ledger since, with the same costs, 原価, archive and nothing counted
+    twice: the fold goes on from each SKU's state where it stopped, so the result equals
+    ``cost_histories`` over the whole ledger. None when an appended row is a 繰越 (an archive
+    pass rewrote the ledger's top: only a full build decides what the archive explains).
+    ``previous`` is left as it was (other sessions may be reading it); the SKUs that moved
+    are copies."""
+    if any(m.kind == OPENING for m in appended):
+        return None
+    moved: dict[str, list[LedgerRow]] = {}
+    for m in appended:
+        moved.setdefault(m.sku, []).append(m)
+    histories = dict(previous)
+    for sku, movements in moved.items():
+        before = previous.get(sku)
+        if before is None:
+            history = CostHistory(sku, None)  # no 原価, no archive, no movement until now
+        else:
+            history = CostHistory(
+                sku,
+                before.fallback,
+                list(before.changes),
+                dict(before.months),
+                before.on_hand,
+                before.known_from,
+            )
+        _fold_hot(history, movements, costs, skip_opening=False)
+        history.finish()
+        histories[sku] = history
+    return {sku: histories[sku] for sku in sorted(histories)}  # the order cost_histories gives
+
+
 def _fold_archive(
     history: CostHistory,
     months: Mapping[str, int],

@@ -206,7 +206,9 @@ def test_a_workbook_with_only_products_or_only_orders_is_not_seeded(sql_url: str
     workbook.write(job)
     assert seed_demo_if_new(workbook, datetime.now(JST)) is False
     tables = read_tables(workbook)
-    assert [len(tables["商品"].grid.rows), len(tables["受注"].grid.rows)] == ([1, 0] if tab == "商品" else [0, 1])
+    assert [len(tables["商品"].grid.rows), len(tables["受注"].grid.rows)] == (
+        [1, 0] if tab == "商品" else [0, 1]
+    )
 
 
 def test_status_counts_go_three_to_a_row_once_one_no_longer_fits_six_to_a_row() -> None:
@@ -220,3 +222,61 @@ def test_status_counts_go_three_to_a_row_once_one_no_longer_fits_six_to_a_row() 
     assert [len(r) for r in rows] == [3, 3]
     assert rows[1][1] == ("出荷済", "29,028 件")
     assert status_rows({}) == []
+
+
+def test_stock_value_after_a_new_read_with_movements_appended_is_the_whole_ledgers(sql_url: str) -> None:
+    """A new read carries the previous build on over the appended movements (only those are
+    folded); the figure is the one a fold of the whole ledger gives."""
+    from datetime import datetime
+
+    from purchasing import stock_history
+    from purchasing.ledger_rows import ledger_rows
+    from purchasing.valuation import stock_value
+    from sheets_schema.cells import JST
+    from shop.overview import yen
+    from tests.shop_fixtures import staff_edit
+    from ui import context, valuation
+
+    at = app_for(sql_url).run()
+    workbook = open_workbook(load_settings({"workbook": {"sql_url": sql_url}}))
+    # The demo buys each SKU at one price: a line bought dearer makes a receipt move the average.
+    dearer = next(ln for ln in read_tables(workbook)["発注明細"].models() if ln.unit_cost is not None)
+    staff_edit(
+        workbook, "発注明細", (dearer.number, str(dearer.line_number)), {"単価": dearer.unit_cost * 2 + 1}
+    )
+    for reader in context._readers.values():
+        reader.clear()
+    at.run()  # built in full: the 単価 changed
+    tables = read_tables(workbook)
+    prior = stock_history.histories(tables, ledger_rows(tables["在庫移動"].grid), None)
+    line = next(  # a receipt that moves the average: stock on hand at another cost
+        ln
+        for ln in tables["発注明細"].models()
+        if ln.unit_cost is not None and prior[ln.sku].on_hand > 0 and prior[ln.sku].cost[0] != ln.unit_cost
+    )
+    stamp = f"{datetime.now(JST):%Y-%m-%d %H:%M:%S}"
+    job = WriteJob()
+    job.append(
+        tables["在庫移動"],
+        [
+            {"移動ID": f"入荷:{line.number}:{line.line_number}:test", "日時": stamp, "SKU": line.sku,
+             "区分": "入庫", "数量": 40, "備考": "テストの入荷"},
+            {"移動ID": "test-out", "日時": stamp, "SKU": line.sku, "区分": "出荷", "数量": 3},
+        ],
+    )  # fmt: skip
+    workbook.write(job)
+    before = dict(valuation._last_build)
+    for reader in context._readers.values():
+        reader.clear()  # the snapshot's time to live ran out
+    at.run()
+    assert not at.exception
+    tables = read_tables(workbook)
+    whole = stock_history.histories(tables, ledger_rows(tables["在庫移動"].grid), None)
+    on_hand = {s.sku: s.on_hand for s in tables["在庫"].models()}
+    fallback = {p.sku: p.cost for p in tables["商品"].models()}
+    assert metrics(at)["在庫金額（原価）"] == yen(stock_value(whole, on_hand, fallback).total)
+    (key,) = [k for k in valuation._last_build if sql_url in k]
+    extended, previous = valuation._last_build[key].histories, before[key].histories
+    other = next(sku for sku in extended if sku != line.sku)
+    assert extended[other] is previous[other]  # carried on, not folded again
+    assert extended[line.sku] is not previous[line.sku]

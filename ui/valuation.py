@@ -67,7 +67,17 @@ def _histories(
     _archive: Archive | None,
     _archived: ArchivedStock | None,
 ) -> dict[str, CostHistory]:
-    return stock_history.histories(_tables, rows(), _archive, _archived or ArchivedStock())
+    with _built_lock:
+        previous = _last_build.get(workbook_id)
+    made = stock_history.build(_tables, rows(), _archive, _archived, stamp, previous)
+    with _built_lock:
+        _last_build[workbook_id] = made
+    return made.histories
+
+
+# Per workbook, the newest build: the next read carries it on over the movements appended
+# since, instead of folding the whole ledger again (``stock_history.build``).
+_last_build: dict[str, stock_history.Built] = {}
 
 
 # The reads whose histories this process has built (newest last, a few kept): lets ホーム ask
