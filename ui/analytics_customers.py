@@ -9,6 +9,7 @@ from datetime import date, datetime
 import pandas as pd
 import streamlit as st
 
+from sheets_schema.archive import Archive
 from sheets_schema.cells import JST
 from sheets_schema.changes import WriteJob
 from sheets_schema.tabs import ORDER_LINES, ORDERS, SYSTEM_STATE
@@ -50,12 +51,22 @@ def _customers(
     pairs = customers.workbook_pairs(keyed, lines)
     if found is None:
         return customers.combine(keyed, pairs)
+    archived, repeats = _archived_buyers(context.settings().archive_url(), stamp, fingerprint, _salt, found)
     buyers = customer_archive.open_buyers(found)
-    customer_archive.ensure(buyers, _salt)
     known = customer_archive.pair_orders(buyers, list(zip(pairs["購入者"], pairs["SKU"], strict=True)))
-    return customers.combine(
-        keyed, pairs, customer_archive.keyed_orders(buyers), customer_archive.repeat_skus(buyers), known
-    )
+    return customers.combine(keyed, pairs, archived, repeats, known)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _archived_buyers(
+    url: str, stamp: tuple[int, ...], fingerprint: str, _salt: str, _archive: Archive
+) -> tuple[customer_archive.KeyedOrders, list[tuple[str, int, int, int]]]:
+    """The archive's keyed orders and repeat SKUs: they change only when an archive pass adds
+    orders (the stamp), so a new workbook read reuses them (a million rows at a big shop).
+    Read-only for callers: ``customers.combine`` copies what it joins."""
+    buyers = customer_archive.open_buyers(_archive)
+    customer_archive.ensure(buyers, _salt)  # keys archived orders not yet keyed with this salt
+    return customer_archive.keyed_orders(buyers), customer_archive.repeat_skus(buyers)
 
 
 def current() -> customers.Customers:
