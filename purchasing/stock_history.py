@@ -61,11 +61,7 @@ def histories(
 ) -> dict[str, CostHistory]:
     """Every SKU's cost history: ``rows`` the workbook's ledger (``ledger_rows``), ``tables``
     the parsed 発注明細 and 商品 of the same read."""
-    costs = receipt_costs(tables[PURCHASE_ORDER_LINES.title].models())
-    fallback = {p.sku: p.cost for p in tables[PRODUCTS.title].models()}
-    if archived is None:
-        archived = archived_stock(archive)
-    return cost_histories(rows, costs, fallback, archived, doubled_ids(archive, rows))
+    return build(tables, rows, archive, archived, None).histories
 
 
 @dataclass(frozen=True)

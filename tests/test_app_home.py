@@ -271,7 +271,7 @@ def test_stock_value_after_a_new_read_with_movements_appended_is_the_whole_ledge
     fallback = {p.sku: p.cost for p in tables["商品"].models()}
     assert metrics(at)["在庫金額（原価）"] == yen(stock_value(whole, on_hand, fallback).total)
     (key,) = [k for k in valuation._last_build if sql_url in k]
-    extended, previous = valuation._last_build[key].histories, before[key].histories
+    extended, previous = valuation._last_build[key][1].histories, before[key][1].histories
     other = next(s for s in extended if s != sku)
     assert extended[other] is previous[other]  # carried on, not folded again
     assert extended[sku] is not previous[sku]

@@ -51,8 +51,9 @@ def _customers(
     pairs = customers.workbook_pairs(keyed, lines)
     if found is None:
         return customers.combine(keyed, pairs)
-    archived, repeats = _archived_buyers(context.settings().archive_url(), stamp, fingerprint, _salt, found)
-    buyers = customer_archive.open_buyers(found)
+    buyers, archived, repeats = _archived_buyers(
+        context.settings().archive_url(), stamp, fingerprint, _salt, found
+    )
     known = customer_archive.pair_orders(buyers, list(zip(pairs["購入者"], pairs["SKU"], strict=True)))
     return customers.combine(keyed, pairs, archived, repeats, known)
 
@@ -60,13 +61,14 @@ def _customers(
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _archived_buyers(
     url: str, stamp: tuple[int, ...], fingerprint: str, _salt: str, _archive: Archive
-) -> tuple[customer_archive.KeyedOrders, list[tuple[str, int, int, int]]]:
-    """The archive's keyed orders and repeat SKUs: they change only when an archive pass adds
-    orders (the stamp), so a new workbook read reuses them (a million rows at a big shop).
-    Read-only for callers: ``customers.combine`` copies what it joins."""
+) -> tuple[customer_archive.BuyerArchive, customer_archive.KeyedOrders, list[tuple[str, int, int, int]]]:
+    """The archive's buyer tables (keyed for this salt), keyed orders and repeat SKUs: they
+    change only when an archive pass adds orders (the stamp), so a new workbook read reuses
+    them (a million rows at a big shop). Read-only for callers: ``customers.combine`` copies
+    what it joins."""
     buyers = customer_archive.open_buyers(_archive)
     customer_archive.ensure(buyers, _salt)  # keys archived orders not yet keyed with this salt
-    return customer_archive.keyed_orders(buyers), customer_archive.repeat_skus(buyers)
+    return buyers, customer_archive.keyed_orders(buyers), customer_archive.repeat_skus(buyers)
 
 
 def current() -> customers.Customers:

@@ -67,23 +67,18 @@ def _histories(
     _archive: Archive | None,
     _archived: ArchivedStock | None,
 ) -> dict[str, CostHistory]:
+    with _built_lock:  # sessions run in threads of their own
+        last = _last_build.get(workbook_id)
+    made = stock_history.build(_tables, rows(), _archive, _archived, stamp, last[1] if last else None)
     with _built_lock:
-        previous = _last_build.get(workbook_id)
-    made = stock_history.build(_tables, rows(), _archive, _archived, stamp, previous)
-    with _built_lock:
-        _last_build[workbook_id] = made
+        _last_build[workbook_id] = ((read_at, stamp), made)
     return made.histories
 
 
-# Per workbook, the newest build: the next read carries it on over the movements appended
-# since, instead of folding the whole ledger again (``stock_history.build``).
-_last_build: dict[str, stock_history.Built] = {}
-
-
-# The reads whose histories this process has built (newest last, a few kept): lets ホーム ask
-# whether 在庫金額 is at hand without building it.
-_built: dict[tuple[str, str, tuple[int, ...] | None], None] = {}
-_BUILT_KEPT = 16
+# Per workbook, the newest build and the read it was made for: the next read carries it on over
+# the movements appended since instead of folding the whole ledger again
+# (``stock_history.build``), and ホーム asks whether the current read's is at hand.
+_last_build: dict[str, tuple[tuple[str, tuple[int, ...] | None], stock_history.Built]] = {}
 _built_lock = threading.Lock()
 
 
@@ -91,17 +86,13 @@ def histories() -> dict[str, CostHistory]:
     """Every SKU's moving-average cost over time and stock per month (workbook + archive)."""
     found, current, archived = _sources()
     snap = context.snapshot()
-    made = _histories(context.workbook_id(), snap.read_at.isoformat(), current, snap.tables, found, archived)
-    with _built_lock:  # sessions run in threads of their own
-        _built[(context.workbook_id(), snap.read_at.isoformat(), current)] = None
-        while len(_built) > _BUILT_KEPT:
-            del _built[next(iter(_built))]
-    return made
+    return _histories(context.workbook_id(), snap.read_at.isoformat(), current, snap.tables, found, archived)
 
 
 def current_is_ready() -> bool:
     """Whether the current read's histories are built already (``current`` then costs nothing)."""
-    return (context.workbook_id(), context.snapshot().read_at.isoformat(), archive.stamp()) in _built
+    last = _last_build.get(context.workbook_id())
+    return last is not None and last[0] == (context.snapshot().read_at.isoformat(), archive.stamp())
 
 
 def current() -> StockValue:
