@@ -3,12 +3,14 @@ workbook; open 分析 and see charts; change an order's status on the board."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
 from settings import load_settings
 from sheets_schema.book import open_workbook, read_tables
+from shop.table_choices import LOCAL_USER, ChoiceStore, TableChoice
 from tests.browser.conftest import AppServer, wait_for_app
 
 # Pinned column widths of the 在庫 grid (pages/products.py): 行 52, SKU 130, 商品名 230, 実在庫 80.
@@ -166,6 +168,14 @@ def test_uploaders_speak_japanese_and_a_tables_wrapping_choice_is_kept(
     wrap = page.get_by_role("switch", name="長い文字を折り返して全部表示")
     expect(wrap).not_to_be_checked()
     wrap.click(force=True)
+    expect(wrap).to_be_checked()
+    # The toggle's rerun saves the choice; a reload before it lands would cancel that run
+    # (wait_for_app alone can look before the run has begun), so wait for the saved file.
+    store = ChoiceStore(app.folder / "screen.json")
+    deadline = time.monotonic() + 30
+    while not store.get(LOCAL_USER, "受注一覧", TableChoice()).wrap:
+        assert time.monotonic() < deadline, "the wrapping choice was never saved"
+        time.sleep(0.1)
     wait_for_app(page)
     page.goto(f"{app.url}/orders")  # a new page load: the choice was kept for this person
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=30_000)
