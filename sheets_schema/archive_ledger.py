@@ -39,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import select as sql_select
 
+from sheets_schema.driver_rows import driver_rows
 from vocabulary.statuses import ON_HAND_EFFECT
 
 if TYPE_CHECKING:
@@ -171,8 +172,8 @@ def ensure(archive: Archive, metadata: MetaData, facts: dict[str, Table]) -> Non
 def month_changes(archive: Archive) -> list[tuple[str, str, int]]:
     """(SKU, 月, 増減) of every SKU and month with archived movements."""
     table = archive.ledger_facts[MONTH_FACTS]
-    with archive.engine.connect() as conn:
-        return [(str(s), str(m), int(n)) for s, m, n in conn.execute(sql_select(*table.columns))]
+    with archive.engine.connect() as conn:  # typed TEXT, TEXT, INTEGER: the driver's own tuples
+        return driver_rows(conn, sql_select(table.c["SKU"], table.c["月"], table.c["増減"]))
 
 
 def receipts(archive: Archive) -> list[tuple[str, str, str, int, int]]:
@@ -181,8 +182,8 @@ def receipts(archive: Archive) -> list[tuple[str, str, str, int, int]]:
     statement = sql_select(
         table.c["移動ID"], table.c["SKU"], table.c["日時"], table.c["数量"], table.c["月内前残"]
     ).order_by(table.c["SKU"], table.c["日時"], table.c["移動ID"])
-    with archive.engine.connect() as conn:
-        return [(str(i), str(s), str(at), int(n), int(b)) for i, s, at, n, b in conn.execute(statement)]
+    with archive.engine.connect() as conn:  # TEXT ×3, INTEGER ×2: the driver's own tuples
+        return driver_rows(conn, statement)
 
 
 def last_movement_at(archive: Archive) -> str | None:

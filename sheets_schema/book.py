@@ -117,6 +117,22 @@ class LazyTables(Mapping[str, Table[Any]]):
                 return self._parsed[title].grid
             return self._grid(title)
 
+    def size(self, title: str) -> tuple[int, int] | None:
+        """A tab's (data rows, header width), None when the tab is missing: from its read when
+        it has one, else from the backend when it can count without reading (SQL), so a tab
+        nothing else needs is not read only to be counted."""
+        with self._lock:
+            if title in self._parsed:
+                grid: Grid | None = self._parsed[title].grid
+            elif title not in self._raw and (self._grids is None or title in NOT_PREFETCHED):
+                sizes = getattr(self._workbook, "tab_sizes", None)
+                if callable(sizes):
+                    return sizes([title]).get(title)
+                grid = self._grid(title)
+            else:
+                grid = self._grid(title)
+            return None if grid is None else (len(grid.rows), len(grid.header))
+
     def __getitem__(self, title: str) -> Table[Any]:
         with self._lock:
             if title not in self._parsed:

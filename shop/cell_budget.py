@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sheets_schema.grid import Grid
 from sheets_schema.parsing import Table
 from sheets_schema.tabs import ORDER_LINES, ORDERS, STOCK_MOVEMENTS
 
@@ -55,19 +54,22 @@ class CellBudget:
 
 def cells_per_order(tables: Mapping[str, Table[Any]]) -> float | None:
     """Cells the growing tabs hold per 受注 row: order, its lines, its stock movements."""
-    grids = {t: _grid(tables, t) for t in GROWING_TABS if t in tables}
-    orders = grids.get(ORDERS.title)
-    if orders is None or not orders.rows:
+    sizes = {t: _size(tables, t) for t in GROWING_TABS if t in tables}
+    orders = sizes.get(ORDERS.title)
+    if orders is None or not orders[0]:
         return None
-    cells = sum(len(g.rows) * len(g.header) for g in grids.values() if g is not None)
-    return cells / len(orders.rows)
+    cells = sum(rows * width for rows, width in (s for s in sizes.values() if s is not None))
+    return cells / orders[0]
 
 
-def _grid(tables: Mapping[str, Table[Any]], title: str) -> Grid | None:
-    """A tab's cells; from a snapshot's lazy tables without parsing the tab (the ledger's rows
-    are only counted here)."""
-    raw = getattr(tables, "grid", None)
-    return raw(title) if callable(raw) else tables[title].grid
+def _size(tables: Mapping[str, Table[Any]], title: str) -> tuple[int, int] | None:
+    """A tab's (rows, header width); from a snapshot's lazy tables without parsing the tab
+    (nor reading it, where the backend counts: the ledger's rows are only counted here)."""
+    size = getattr(tables, "size", None)
+    if callable(size):
+        return size(title)
+    grid = tables[title].grid
+    return len(grid.rows), len(grid.header)
 
 
 def orders_per_day(ordered_at: list[datetime], now: datetime) -> float | None:

@@ -43,6 +43,7 @@ from sqlalchemy import (
 )
 
 from sheets_schema.archive import Archive
+from sheets_schema.driver_rows import driver_rows
 from sheets_schema.tabs import ORDER_LINES, ORDERS
 from shop.customer_identity import buyer_key, salt_fingerprint
 
@@ -256,12 +257,7 @@ def keyed_orders(buyers: BuyerArchive) -> KeyedOrders:
         .group_by(keyed.c["日"], keyed.c["モール"])
     )
     with buyers.archive.engine.connect() as conn:
-        cursor = conn.connection.cursor()
-        try:
-            cursor.execute(known)
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
+        rows = driver_rows(conn, known)
         missing = [(int(d), str(m), int(n), int(s or 0)) for d, m, n, s in conn.execute(unknown)]
     flat = np.fromiter(itertools.chain.from_iterable(rows), dtype="int64", count=4 * len(rows))
     table = flat.reshape(len(rows), 4)

@@ -97,5 +97,6 @@ def test_the_budget_counts_the_ledger_rows_of_a_snapshot_without_parsing_them(tm
     assert (
         budget.cells_per_day == cell_budget(workbook.cells_used(), read_tables(workbook), NOW).cells_per_day
     )
-    assert set(lazy._parsed) == {ORDERS.title}  # the lines and the ledger were only counted
+    assert set(lazy._parsed) == {ORDERS.title}  # the lines and the ledger were only counted,
+    assert lazy._raw == {}  # in the database: not read either
     assert lazy[ORDER_LINES.title].grid is lazy.grid(ORDER_LINES.title)  # parsed from that read

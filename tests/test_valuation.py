@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy import select
 
 from purchasing import ledger_rows as ledger_rows_module
 from purchasing import stock_history
@@ -29,6 +30,7 @@ from purchasing.velocity import units_sold, units_sold_with_archive
 from sheets_schema import archive_ledger
 from sheets_schema.archive import Archive
 from sheets_schema.cells import JST
+from sheets_schema.driver_rows import driver_rows
 from sheets_schema.models import PurchaseOrderLine, StockMovement
 from sheets_schema.tabs import ORDER_LINES, ORDERS, STOCK_MOVEMENTS
 from shop import analytics_margin as margin
@@ -293,6 +295,28 @@ def test_stock_facts_equal_the_aggregation_after_copies_in_any_order(tmp_path: P
     reopened = Archive(f"sqlite:///{path}")  # an archive from before the facts: built once
     assert sorted(archive_ledger.month_changes(reopened)) == months
     assert sorted(archive_ledger.receipts(reopened)) == receipts
+
+
+def test_stock_facts_read_alike_on_postgresql_as_the_drivers_own_typed_tuples(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """Valuation reads the facts through the driver's cursor (no SQLAlchemy row processing):
+    on PostgreSQL the same rows, str and int as on SQLite, receipts in SKU, 日時, 移動ID order."""
+    lite, path = _archive_with(tmp_path, LEDGER)
+    server = Archive(pg_url)
+    server.copy(STOCK_MOVEMENTS, LEDGER)
+    months, receipts = _expected_facts(path)
+    for archive in (lite, server):
+        assert sorted(archive_ledger.month_changes(archive)) == months
+        found = archive_ledger.receipts(archive)
+        assert found == sorted(receipts, key=lambda r: (r[1], r[2], r[0]))
+        assert {tuple(map(type, r)) for r in archive_ledger.month_changes(archive)} == {(str, str, int)}
+        assert {tuple(map(type, r)) for r in found} == {(str, str, str, int, int)}
+    assert stock_history.archived_stock(server) == stock_history.archived_stock(lite)
+    server.engine.dispose()
+    facts = lite.ledger_facts[archive_ledger.MONTH_FACTS]
+    with lite.engine.connect() as conn, pytest.raises(ValueError):  # a bound value: not for it
+        driver_rows(conn, select(facts.c["SKU"]).where(facts.c["SKU"] == "A"))
 
 
 def test_valuation_through_the_archive_equals_the_whole_ledger(tmp_path: Path) -> None:

@@ -401,3 +401,32 @@ def test_set_components_keep_leading_zeros_and_report_a_zero_quantity(harness) -
     table = read_tables(harness.fresh_workbook())[SET_COMPONENTS.title]
     assert [(r.row, r.value.component_sku, r.value.quantity) for r in table] == [(2, "00123", 3)]
     assert [(e.row, e.column) for e in table.errors] == [(3, "数量")]
+
+
+def test_a_snapshot_sizes_a_tab_as_its_read_and_a_sql_backend_without_reading_it(harness) -> None:
+    """ホーム's cell budget sizes 受注, 受注明細 and 在庫移動: the (rows, width) a read would
+    give, staff columns and trailing blank rows included, a missing tab as None. SQL counts
+    in the database, so a tab nothing else needs is not read just to be counted."""
+    from sheets_schema.book import LazyTables
+    from sheets_schema.tabs import STOCK_MOVEMENTS
+
+    blank = [""] * (len(STOCK.headers) + 1)
+    stock_rows(
+        harness,
+        [["TWL-1", 10, 0, 2, 8, "", "", "月曜"], ["TWL-2", 3, 0, 1, 2, "", "", ""], blank],
+        header=[*STOCK.headers, "担当メモ"],
+    )
+    job = WriteJob()
+    job.append(read_tables(harness.workbook)[ORDERS.title], [order(str(n)) for n in range(7)])
+    harness.workbook.write(job)
+    workbook = harness.fresh_workbook()
+    read = workbook.read([ORDERS.title, STOCK.title, STOCK_MOVEMENTS.title])
+    lazy = LazyTables(workbook, prefetch=workbook.info.backend == "google")
+    for title in (ORDERS.title, STOCK.title, STOCK_MOVEMENTS.title):
+        assert lazy.size(title) == (len(read[title].rows), len(read[title].header))
+    assert lazy.size(ORDERS.title)[0] == 7 and lazy.size(STOCK.title)[1] == len(STOCK.headers) + 1
+    assert LazyTables(workbook, [_spec_named("存在しないタブ")]).size("存在しないタブ") is None
+    if harness.kind == "sql":  # SQLite and PostgreSQL
+        assert lazy._raw == {} and lazy._parsed == {}  # counted, nothing read
+    lazy[ORDERS.title]  # once parsed, the parsed grid answers
+    assert lazy.size(ORDERS.title) == (7, len(read[ORDERS.title].header))

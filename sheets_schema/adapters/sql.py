@@ -626,6 +626,27 @@ class SqlWorkbook:
                 ],
             )
 
+    def tab_sizes(self, titles: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """Each named tab's (data rows through its last, header width): what ``read`` would
+        return, without reading it (the highest row number: one lookup of the row index)."""
+        try:
+            with self._reading() as conn:
+                last = (
+                    select(func.max(rows_table.c.row_number))
+                    .where(rows_table.c.tab_id == tabs_table.c.id)
+                    .scalar_subquery()
+                )
+                found = conn.execute(
+                    select(tabs_table.c.title, tabs_table.c.header, last).where(
+                        tabs_table.c.title.in_(list(titles))
+                    )
+                ).all()
+        except SQLAlchemyError as exc:
+            raise unavailable(exc, self.info.location, "読め") from exc
+        return {
+            t: (0 if last is None else last - FIRST_DATA_ROW + 1, len(header)) for t, header, last in found
+        }
+
     def cells_used(self) -> int:
         """(rows + header) × header width per tab: what the same data would cost on Sheets."""
         try:
