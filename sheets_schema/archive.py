@@ -54,6 +54,7 @@ from sqlalchemy.exc import DBAPIError
 from sheets_schema import archive_buyers, archive_ledger
 from sheets_schema.adapters.sql import _SCHEMA_LOCK, SqlOptions, create_sql_engine
 from sheets_schema.changes import model_cells
+from sheets_schema.driver_rows import driver_rows
 from sheets_schema.tabs import ORDER_LINES, ORDER_SETTLEMENTS, ORDERS, STOCK_MOVEMENTS, SYNC_LOG, TabSpec
 
 # Archived tabs and their table names (ASCII, so every database and tool can name them).
@@ -503,7 +504,7 @@ class Archive:
             .group_by(*keys)
         )
         with self.engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(statement)]
+            return driver_rows(conn, statement)
 
     def line_sums(self, spans: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
         """For each span ``(since, until)`` of days, its archived lines (as line_facts) summed
@@ -536,14 +537,14 @@ class Archive:
                 statement = select(
                     literal(since).label("日"), *keys, func.sum(both.c["数量"]), func.sum(both.c["商品売上"])
                 ).group_by(*keys)
-                found.extend(tuple(r) for r in conn.execute(statement).all())
+                found.extend(driver_rows(conn, statement))
         return found
 
     def _facts(self, name: str, since: str, until: str) -> list[tuple[Any, ...]]:
         facts = self.facts[name]
         statement = select(*facts.columns).where(facts.c["日"] >= since, facts.c["日"] < until)
         with self.engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(statement)]
+            return driver_rows(conn, statement)
 
     def line_names(self, skus: Sequence[str], since: str, until: str) -> dict[str, str]:
         """商品名 of each SKU on its most recently ordered archived line among the orders of

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import select
+from sqlalchemy import literal, select
 
 from purchasing import ledger_rows as ledger_rows_module
 from purchasing import stock_history
@@ -315,8 +315,17 @@ def test_stock_facts_read_alike_on_postgresql_as_the_drivers_own_typed_tuples(
     assert stock_history.archived_stock(server) == stock_history.archived_stock(lite)
     server.engine.dispose()
     facts = lite.ledger_facts[archive_ledger.MONTH_FACTS]
-    with lite.engine.connect() as conn, pytest.raises(ValueError):  # a bound value: not for it
-        driver_rows(conn, select(facts.c["SKU"]).where(facts.c["SKU"] == "A"))
+    for archive in (lite, Archive(pg_url)):  # parameters, an IN list among them, on both
+        asked = (
+            select(literal("A").label("s"), facts.c["月"], facts.c["増減"])
+            .where(facts.c["SKU"] == "A", facts.c["月"].in_(["2026-10", "2026-12"]))
+            .order_by(facts.c["月"])
+        )
+        with archive.engine.connect() as conn:
+            assert driver_rows(conn, asked) == [tuple(r) for r in conn.execute(asked)] != []
+            with pytest.raises(TypeError):  # a value the driver would take otherwise than SQLAlchemy
+                driver_rows(conn, select(facts.c["SKU"]).where(facts.c["増減"] > 1.5))
+        archive.engine.dispose()
 
 
 def test_valuation_through_the_archive_equals_the_whole_ledger(tmp_path: Path) -> None:
