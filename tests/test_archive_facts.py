@@ -171,6 +171,8 @@ def test_sums_over_spans_are_the_facts_summed_by_the_database(
         got = {tuple(r[1:5]): [r[5], r[6]] for r in summed if r[0] == since}
         assert got == expected and len([r for r in summed if r[0] == since]) == len(expected)
     assert {r[0] for r in summed} == {"2026-01-01", "2026-01-12", "2025-12-15"}  # nothing in March
+    # Read through the driver's cursor: its own types, which must be these on both servers.
+    assert {tuple(type(v) for v in r) for r in summed} == {(str, str, str, int, int, int, int)}
     assert sum(r[5] for r in summed if r[0] != "2025-12-15") == sum(ln.quantity for ln in lines if ln.sku)
 
     by_key: dict[tuple[Any, ...], list[int]] = {}
