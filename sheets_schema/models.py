@@ -303,13 +303,24 @@ class ListingSend(Row):
     by: Text = Field("", alias="送信者")
 
 
-MailKind = Literal["サンクスメール", "入金確認", "発送連絡", "フォローメール"]
-MAIL_KINDS: tuple[str, ...] = MailKind.__args__
+# When a template is sent (its 送信タイミング): 取込 = the order was imported, 入金確認 = paid
+# (発送待ち), 発送 = shipped with a tracking number, 発送後 = 送信タイミング日数 days after shipping.
+MailTiming = Literal["取込", "入金確認", "発送", "発送後"]
+MAIL_TIMINGS: tuple[str, ...] = MailTiming.__args__
+# The four templates every workbook starts with, and the timing each has when its 送信タイミング
+# is blank (a workbook made before the column existed). Staff may add templates of their own
+# (a second follow-up, a review request); those say their timing.
+STANDARD_TIMINGS: dict[str, str] = {
+    "サンクスメール": "取込",
+    "入金確認": "入金確認",
+    "発送連絡": "発送",
+    "フォローメール": "発送後",
+}
+MAIL_KINDS: tuple[str, ...] = tuple(STANDARD_TIMINGS)
 # メール送信履歴 also records 発注書 sent to suppliers (purchasing/po_mail.py): テンプレート名
 # 「発注書」, モール「発注」, 注文番号 = 発注番号. Not a メールテンプレート name: its text is fixed
 # in code, and the 出荷 page lists only the customer templates.
 PURCHASE_ORDER_MAIL = "発注書"
-LoggedMailKind = Literal["サンクスメール", "入金確認", "発送連絡", "フォローメール", "発注書"]
 # 送信中 is written before the mail server is called: a row left 送信中 may or may not have gone.
 # 要確認: a run ended (or a later run found it stopped) without knowing whether the server took the
 # mail; never sent again automatically, staff check and delete the row to send again.
@@ -319,11 +330,15 @@ MailState = Literal["送信中", "送信済", "失敗", "outbox", "要確認"]
 class MailTemplate(Row):
     """One customer mail, written by staff with {{ 注文番号 }}-style placeholders."""
 
-    name: MailKind = Field(alias="テンプレート名")
+    name: Identifier = Field(alias="テンプレート名")
     subject: Text = Field("", alias="件名")
     body: Text = Field("", alias="本文")
-    # フォローメール: days after shipment; blank for the others (sent when the order gets there).
+    # 発送後: days after shipment; blank for the others (sent when the order gets there).
     days_after: OptionalQuantity = Field(None, alias="送信タイミング日数", ge=0)
+    # Blank: the standard template's own (STANDARD_TIMINGS); a template of staff's own says it.
+    timing: Annotated[MailTiming | None, BeforeValidator(blank_to_none)] = Field(
+        None, alias="送信タイミング", validate_default=True
+    )
     enabled: OnOff = Field(True, alias="有効")
     # Sent by the sync runner by itself (shipping/auto_mail.py) for orders that reach the
     # template's point after it was switched ON, inside 送信時間帯 (JST), never to 除外モール.
@@ -334,11 +349,25 @@ class MailTemplate(Row):
     # automatic mail of this template, e.g. 「クレーム対応中」.
     excluded_tags: NameList = Field((), alias="除外タグ")
 
+    @field_validator("timing")
+    @classmethod
+    def _timing(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("name") not in STANDARD_TIMINGS:
+            raise PydanticCustomError(
+                "ichigen", "送信タイミング（取込・入金確認・発送・発送後）を入力してください"
+            )
+        return value
+
+    @property
+    def when(self) -> str:
+        """The template's timing (MAIL_TIMINGS), its own or the standard one."""
+        return self.timing or STANDARD_TIMINGS[self.name]
+
 
 class MailLog(Row):
     """One mail per (template, order): the record that makes sending exactly-once."""
 
-    template: LoggedMailKind = Field(alias="テンプレート名")
+    template: Identifier = Field(alias="テンプレート名")  # a メールテンプレート's, or 発注書
     mall: Identifier = Field(alias="モール")
     order_number: Identifier = Field(alias="注文番号")
     to: Text = Field("", alias="宛先")
@@ -429,7 +458,8 @@ class OrderRule(Row):
     set_method: Annotated[DeliveryMethod | None, BeforeValidator(blank_to_none)] = Field(
         None, alias="配送方法にする"
     )
-    send_mail: Annotated[MailKind | None, BeforeValidator(blank_to_none)] = Field(None, alias="メールを送る")
+    # A メールテンプレート's テンプレート名 (a rule naming none that exists does not run: RuleSet).
+    send_mail: OptionalIdentifier = Field(None, alias="メールを送る")
     stop: OnOff = Field(False, alias="ここで終了", validate_default=True)
 
     @field_validator("max_total")

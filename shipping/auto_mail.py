@@ -33,20 +33,21 @@ from settings import Settings
 from sheets_schema.book import read_tables
 from sheets_schema.changes import WriteJob
 from sheets_schema.errors import StaleWorkbookError
-from sheets_schema.models import MAIL_KINDS, MailTemplate, Order
+from sheets_schema.models import MAIL_TIMINGS, MailTemplate, Order
 from sheets_schema.tabs import MAIL_LOG, MAIL_TEMPLATES, ORDER_LINES, ORDERS, RULE_ACTIONS, SYSTEM_STATE
 from shipping import mail, mail_delivery
 from shipping.picking import lines_by_order
 from sync import state
 from sync.errors import LeaseHeld
 
-# Malls whose rules keep a kind of mail from being sent automatically, whatever 除外モール says.
+# Malls whose rules keep mails of these 送信タイミング from being sent automatically, whatever
+# 除外モール says.
 # Amazon: sellers may message buyers only through Amazon's Buyer-Seller Messaging / SP-API
 # Messaging API, in a fixed set of order-scoped message types (no thank-you or follow-up
 # mail), and Amazon itself sends the order and shipping notices (SP-API "Messaging API v1
 # Use Case Guide"; Amazon's communication guidelines). So nothing goes to Amazon buyers.
 MALL_RULES: Mapping[str, frozenset[str]] = {
-    "Amazon": frozenset(MAIL_KINDS),
+    "Amazon": frozenset(MAIL_TIMINGS),
 }
 MAX_LATENESS = timedelta(days=3)
 START_PREFIX = "自動送信開始:"
@@ -62,11 +63,11 @@ def start_key(kind: str) -> str:
 
 
 def point_in_time(template: MailTemplate, order: Order) -> datetime:
-    """When the order reached the template's point (its trigger)."""
-    if template.name == "サンクスメール":
+    """When the order reached the template's point (its 送信タイミング)."""
+    if template.when == "取込":
         return order.ordered_at
     moved = order.updated_at or order.ordered_at
-    if template.name == "フォローメール":
+    if template.when == "発送後":
         return moved + timedelta(days=template.days_after or 0)
     return moved
 
@@ -136,7 +137,7 @@ def plan(tables: Mapping[str, Any], now: datetime, settings: Settings) -> AutoPl
             if point < started or now - point > MAX_LATENESS:
                 continue  # before the switch, or too late: not part of the queue at all
             item = (template.name, order.mall, order.order_number)
-            if order.mall in excluded or template.name in MALL_RULES.get(order.mall, frozenset()):
+            if order.mall in excluded or template.when in MALL_RULES.get(order.mall, frozenset()):
                 why = "除外モール" if order.mall in excluded else f"{order.mall}のルールで自動送信しません"
                 result.queue.append(QueueItem(*item, SKIPPED, why))
             elif tagged := excluded_tags(template, order):
@@ -193,7 +194,7 @@ def _rule_mails(
         if key not in asked or mail.mail_state(records.get(key), retries) != "due":
             continue
         item = (template.name, order.mall, order.order_number)
-        if order.mall in set(template.excluded_malls) or template.name in MALL_RULES.get(
+        if order.mall in set(template.excluded_malls) or template.when in MALL_RULES.get(
             order.mall, frozenset()
         ):
             result.queue.append(QueueItem(*item, SKIPPED, "除外モール・モールのルール"))

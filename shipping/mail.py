@@ -1,4 +1,4 @@
-"""Customer mails (サンクスメール, 入金確認, 発送連絡, フォローメール) from the メールテンプレート tab.
+"""Customer mails from the メールテンプレート tab (the four standard ones and any staff add), each sent at its 送信タイミング.
 
 Rendering is pure and bounded: staff templates run in Jinja's sandbox with StrictUndefined, so a
 typo in a placeholder is a clear Japanese error instead of a blank and ``{{ ''.__class__ }}`` goes
@@ -278,14 +278,15 @@ def preview(
 def is_due(template: MailTemplate, order: Order, now: datetime) -> bool:
     """Whether the order is at the point this mail is about (sent or not is the log's business).
 
-    サンクスメール: ordered, not yet shipped nor cancelled. 入金確認: paid, waiting to ship.
-    発送連絡: shipped with a tracking number. フォローメール: shipped N days ago (its 更新日時)."""
-    if template.name == "サンクスメール":
+    By its 送信タイミング (``MailTemplate.when``): 取込: ordered, not yet shipped nor cancelled.
+    入金確認: paid, waiting to ship. 発送: shipped with a tracking number. 発送後: shipped
+    送信タイミング日数 days ago (its 更新日時)."""
+    if template.when == "取込":
         return order.status not in ("出荷済", "キャンセル")
-    if template.name == "入金確認":
+    if template.when == "入金確認":
         return order.status == "発送待ち"
     shipped = order.status == "出荷済"
-    if template.name == "発送連絡":
+    if template.when == "発送":
         return shipped and bool((order.tracking_number or "").strip())
     shipped_at = order.updated_at or order.ordered_at
     return shipped and now >= shipped_at + timedelta(days=template.days_after or 0)

@@ -48,6 +48,7 @@ from sheets_schema.models import OPEN_ORDER_STATUSES
 from sheets_schema.parsing import Record, RowsOnDemand, Table, missing_table, parse_grid, unparsed_table
 from sheets_schema.tabs import (
     LEDGER_BALANCES,
+    MAIL_TEMPLATES,
     MALL_LISTINGS,
     ORDER_LINES,
     ORDER_RULES,
@@ -90,6 +91,7 @@ PARSED_TABS = (
     MALL_LISTINGS,
     SET_COMPONENTS,
     ORDER_RULES,
+    MAIL_TEMPLATES,  # the names 受注ルール's 「メールを送る」 may use
     SYSTEM_STATE,
     STOCK_RECORDS,
     STOCK_PUSHES,
@@ -718,7 +720,8 @@ class SyncEngine:
         job = WriteJob()
         self.check_lease(system, job)
         book = OrderBook(read.orders, read.lines)
-        book.rules, book.rules_at, book.rules_run = RuleSet.from_table(tables[ORDER_RULES.title]), now, run_id
+        rules = RuleSet.from_table(tables[ORDER_RULES.title], tables[MAIL_TEMPLATES.title])
+        book.rules, book.rules_at, book.rules_run = rules, now, run_id
         # 初回購入: who ordered when, from three raw cells a row — only if an order is created.
         book.rules.history_source = lambda: _buyer_history(read.orders.table, self.archive)
         product_skus = [p.sku for p in tables[PRODUCTS.title].models()]

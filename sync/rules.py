@@ -23,7 +23,7 @@ from functools import cached_property
 from typing import Any
 
 from sheets_schema.models import Order, OrderLine, OrderRule
-from sheets_schema.parsing import Table
+from sheets_schema.parsing import RowError, Table
 from vocabulary.buyers import buyer_keys
 from vocabulary.buyers import digits as _digits
 from vocabulary.statuses import METHOD_CARRIER
@@ -234,7 +234,9 @@ class RuleSet:
     history_source: Callable[[], BuyerHistory] | None = None
 
     @classmethod
-    def from_table(cls, table: Table[Any] | None) -> RuleSet:
+    def from_table(cls, table: Table[Any] | None, templates: Table[Any] | None = None) -> RuleSet:
+        """The tab's rules in order of evaluation; ``templates`` (メールテンプレート), when
+        given, the names 「メールを送る」 may use: a rule naming another is a problem too."""
         found = cls()
         if table is None or not table.exists:
             return found
@@ -244,6 +246,8 @@ class RuleSet:
             )
             return found
         found.problems.extend(str(e) for e in table.errors)
+        if templates is not None:
+            found.problems.extend(_unknown_templates(table, templates))
         orders = [r for r in table if r.value.enabled]
         found.rules = [
             CompiledRule.of(r.value, r.row) for r in sorted(orders, key=lambda r: (r.value.order, r.row))
@@ -294,6 +298,25 @@ class _Working:
 
     def update(self, order: Order) -> dict[str, Any]:
         return {name: value for name, value in vars(self).items() if getattr(order, name) != value}
+
+
+def _unknown_templates(rules: Table[Any], templates: Table[Any]) -> list[str]:
+    """A 「メールを送る」 that names no メールテンプレート row (a typo, a deleted template), as
+    the row error it is: the rule set does not run half of what it says."""
+    names = {t.name for t in templates.models()}
+    bad = [r for r in rules if r.value.send_mail and r.value.send_mail not in names]
+    return [
+        str(
+            RowError(
+                rules.title,
+                r.row,
+                "メールを送る",
+                r.value.send_mail,
+                f"「{templates.title}」シートにこの名前のテンプレートがありません",
+            )
+        )
+        for r in bad
+    ]
 
 
 def _act(order: _Working, rule: OrderRule) -> tuple[Change, ...]:

@@ -5,6 +5,8 @@ real SMTP server on loopback, with the demo shop's malls and the real sync engin
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
@@ -315,3 +317,116 @@ def test_a_runner_killed_at_any_write_of_a_mail_pass_never_mails_an_order_twice(
             unknown = {r.to for r in log if r.state == "要確認"}
             assert set(mailed) | unknown == set(due), name  # every due order: mailed, or flagged
             assert states <= {"送信済", "要確認"}, name
+
+
+def _add_template(shop: Shop, row: dict[str, str]) -> None:
+    """A メールテンプレート row of staff's own, appended as they would type it."""
+    job = WriteJob()
+    job.append(shop.tables()[MAIL_TEMPLATES.title], [row])
+    shop.workbook.write(job)
+
+
+def test_a_template_of_staffs_own_is_mailed_at_its_own_timing_and_a_rule_may_name_it(
+    shop: Shop, smtp
+) -> None:
+    """Staff add 「レビューのお願い」, 2 days after shipping: not one day after, once at two; a
+    受注ルール can ask for it by name like for the four the workbook starts with."""
+    handler, port = smtp
+    settings = _settings(port)
+    _templates(shop)  # the four standard ones OFF
+    _add_template(
+        shop,
+        {
+            "テンプレート名": "レビューのお願い",
+            "件名": "{{ 注文番号 }} のレビューのお願い",
+            "本文": "{{ 購入者名 }} 様\n{{ 商品一覧 }}",
+            "送信タイミング": "発送後",
+            "送信タイミング日数": "2",
+            "有効": "ON",
+            "自動送信": "ON",
+            "送信時間帯": "",
+        },
+    )
+    (review,) = [t for t in shop.tables()[MAIL_TEMPLATES.title].models() if t.name == "レビューのお願い"]
+    assert review.when == "発送後" and review.days_after == 2
+    engine = shop.engine()
+    run_under_lease(engine, settings)  # notes the switch
+    shop.clock.advance(minutes=5)
+    order = next(
+        o
+        for o in shop.tables()["受注"].models()
+        if o.mall != "Amazon" and o.email and o.status not in ("出荷済", "キャンセル")
+    )
+    shipped = {"ステータス": "出荷済", "追跡番号": "123456789012", "更新日時": shop.clock.now}
+    shop.staff_edit("受注", (order.mall, order.order_number), shipped)
+    key = (order.mall, order.order_number)
+
+    shop.clock.advance(days=1)
+    assert key not in {
+        (o.mall, o.order_number)
+        for o in plan(shop.tables(), shop.clock.now, settings).send.get("レビューのお願い", [])
+    }
+    shop.clock.advance(days=1, minutes=1)
+    due = plan(shop.tables(), shop.clock.now, settings)
+    assert key in {(o.mall, o.order_number) for o in due.send["レビューのお願い"]}
+    assert not any(q.template != "レビューのお願い" for q in due.queue)  # the four stay OFF
+    run_under_lease(engine, settings)
+    log = [
+        r for r in read_tables(shop.workbook)["メール送信履歴"].models() if r.template == "レビューのお願い"
+    ]
+    assert key in {(r.mall, r.order_number) for r in log} and {r.state for r in log} == {"送信済"}
+    subjects = [BytesParser(policy=policy.default).parsebytes(raw)["Subject"] for raw in handler.messages]
+    assert subjects == [f"{order.order_number} のレビューのお願い"]
+    run_under_lease(engine, settings)
+    assert (
+        sum(
+            1
+            for r in read_tables(shop.workbook)["メール送信履歴"].models()
+            if r.template == "レビューのお願い" and (r.mall, r.order_number) == key
+        )
+        == 1
+    )
+
+    rules = shop.tables()["受注ルール"]
+    job = WriteJob()
+    job.append(
+        rules, [{"順番": "9", "ルール名": "レビュー", "有効": "ON", "メールを送る": "レビューのお願い"}]
+    )
+    shop.workbook.write(job)
+    from sync.rules import RuleSet
+
+    tables = shop.tables()
+    assert RuleSet.from_table(tables["受注ルール"], tables[MAIL_TEMPLATES.title]).problems == []
+
+
+def test_a_template_without_its_timing_and_a_rule_naming_no_template_are_row_errors(shop: Shop) -> None:
+    from sync.rules import RuleSet
+
+    headers = list(MAIL_TEMPLATES.headers)
+    rows = [
+        {h: "" for h in headers} | {"テンプレート名": "レビューのお願い", "件名": "x"},  # whose timing?
+        {h: "" for h in headers} | {"テンプレート名": "フォローメール", "送信タイミング日数": "7"},
+    ]
+    table = parse_grid(
+        MAIL_TEMPLATES, Grid(MAIL_TEMPLATES.title, headers, [[r[h] for h in headers] for r in rows])
+    )
+    (error,) = table.errors
+    assert "「メールテンプレート」シート 2行目 「送信タイミング」列" in str(error) and "発送後" in str(error)
+    (follow,) = table.models()  # blank on a standard template: its own timing
+    assert follow.when == "発送後"
+
+    rules = shop.tables()["受注ルール"]
+    job = WriteJob()
+    job.append(rules, [{"順番": "9", "ルール名": "レビュー", "有効": "ON", "メールを送る": "レビュー依頼"}])
+    shop.workbook.write(job)
+    tables = shop.tables()
+    found = RuleSet.from_table(tables["受注ルール"], tables[MAIL_TEMPLATES.title])
+    row = tables["受注ルール"].find_row(("レビュー",))  # keyed by ルール名
+    (problem,) = found.problems
+    assert "「受注ルール」シート" in problem and "「メールを送る」列" in problem
+    assert (
+        "「メールテンプレート」シートにこの名前のテンプレートがありません" in problem
+        and "レビュー依頼" in problem
+    )
+    assert row is not None and f"「受注ルール」シート {row}行目" in problem
+    assert not found.runs  # nothing of the rule set runs until it is fixed

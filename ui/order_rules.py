@@ -12,7 +12,7 @@ import streamlit as st
 from sheets_schema.book import read_tables
 from sheets_schema.cells import JST
 from sheets_schema.errors import CellConflict, WorkbookError
-from sheets_schema.tabs import ORDER_LINES, ORDER_RULES, ORDERS, RULE_ACTIONS, SYSTEM_STATE
+from sheets_schema.tabs import MAIL_TEMPLATES, ORDER_LINES, ORDER_RULES, ORDERS, RULE_ACTIONS, SYSTEM_STATE
 from shop.orders import page_text
 from shop.orders import rules as board_rules
 from sync.rules import RuleSet
@@ -26,7 +26,7 @@ DRY_RUN_DAYS = (7, 30, 90)
 def rules_tab(role: str) -> None:
     tables = context.snapshot().tables
     table = tables[ORDER_RULES.title]
-    found = RuleSet.from_table(table)
+    found = RuleSet.from_table(table, tables[MAIL_TEMPLATES.title])
     st.caption(
         "受注ルールシートの行です。取り込んだ注文に、順番の小さいルールから、条件に合えば処理を行います。"
         "シートで条件や処理を書き換え、ここで過去の注文での結果を確かめてから「有効」を ON にしてください。"
@@ -137,7 +137,8 @@ def _apply_now() -> None:
     with st.spinner("ルールを適用しています…"):
         try:
             fresh = read_tables(
-                context.workbook(), [ORDERS, ORDER_LINES, ORDER_RULES, RULE_ACTIONS, SYSTEM_STATE]
+                context.workbook(),
+                [ORDERS, ORDER_LINES, ORDER_RULES, RULE_ACTIONS, SYSTEM_STATE, MAIL_TEMPLATES],
             )
             result = board_rules.apply_now(fresh, now=datetime.now(JST), earlier=earlier_orders())
             if result.job:

@@ -18,7 +18,7 @@ from typing import Any
 from sheets_schema.changes import WriteJob
 from sheets_schema.models import Order, OrderRule
 from sheets_schema.parsing import Table
-from sheets_schema.tabs import ORDER_RULES, ORDERS, RULE_ACTIONS, SYSTEM_STATE
+from sheets_schema.tabs import MAIL_TEMPLATES, ORDER_RULES, ORDERS, RULE_ACTIONS, SYSTEM_STATE
 from shipping.picking import lines_by_order
 from sync import state
 from sync.rules import (
@@ -116,7 +116,8 @@ def apply_now(
     """The ON rules over every open order (what import would do, for orders that came in before
     the rules were written). Orders already as the rules want them are left alone."""
     result = RuleWrite()
-    rules = RuleSet.from_table(tables[ORDER_RULES.title])
+    # The mails the rules name are checked whenever the read has the templates (the page's has).
+    rules = RuleSet.from_table(tables[ORDER_RULES.title], tables.get(MAIL_TEMPLATES.title))
     if rules.problems:
         result.problems = rules.problems
         return result
