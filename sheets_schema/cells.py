@@ -142,8 +142,10 @@ _WINDOW = re.compile(r"^(\d{1,2}):(\d{2})\s*[-〜~ー－]\s*(\d{1,2}):(\d{2})$")
 
 
 def _time_window(value: Any) -> str:
-    """A daily window in JST, "9:00-20:00" (also 〜 and full-width digits); blank = any time.
-    Kept as normalised text "09:00-20:00"; the end may be before the start (over midnight)."""
+    """A daily window in JST, "9:00-20:00" (also 〜 and full-width digits). Kept as normalised
+    text "09:00-20:00"; the end may be before the start (over midnight); "0:00-24:00" is all
+    day. A blank cell is not read at all: the model's default applies (メールテンプレート's is
+    9:00-20:00, so no mail goes out at night because a cell was cleared)."""
     text = normalise_text(value)
     if not text:
         return ""

@@ -430,3 +430,20 @@ def test_a_template_without_its_timing_and_a_rule_naming_no_template_are_row_err
     )
     assert row is not None and f"「受注ルール」シート {row}行目" in problem
     assert not found.runs  # nothing of the rule set runs until it is fixed
+
+
+def test_a_cleared_window_is_the_default_daytime_and_all_day_is_written_0_to_24() -> None:
+    """What the README and the tab's help say: a blank 送信時間帯 is 9:00-20:00 (a cleared cell
+    never mails at night), 0:00-24:00 is all day."""
+    headers = list(MAIL_TEMPLATES.headers)
+    rows = [
+        {h: "" for h in headers} | {"テンプレート名": "サンクスメール", "送信時間帯": ""},
+        {h: "" for h in headers} | {"テンプレート名": "発送連絡", "送信時間帯": "0:00-24:00"},
+    ]
+    table = parse_grid(
+        MAIL_TEMPLATES, Grid(MAIL_TEMPLATES.title, headers, [[r[h] for h in headers] for r in rows])
+    )
+    blank, all_day = table.models()
+    night = MORNING.replace(hour=23, minute=30)
+    assert blank.window == "09:00-20:00" and not in_window(blank.window, night)
+    assert in_window(all_day.window, night)
