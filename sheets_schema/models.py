@@ -316,7 +316,6 @@ STANDARD_TIMINGS: dict[str, str] = {
     "発送連絡": "発送",
     "フォローメール": "発送後",
 }
-MAIL_KINDS: tuple[str, ...] = tuple(STANDARD_TIMINGS)
 # メール送信履歴 also records 発注書 sent to suppliers (purchasing/po_mail.py): テンプレート名
 # 「発注書」, モール「発注」, 注文番号 = 発注番号. Not a メールテンプレート name: its text is fixed
 # in code, and the 出荷 page lists only the customer templates.
@@ -348,6 +347,15 @@ class MailTemplate(Row):
     # Orders carrying any of these タグ (受注's タグ column, set by 受注ルール or staff) get no
     # automatic mail of this template, e.g. 「クレーム対応中」.
     excluded_tags: NameList = Field((), alias="除外タグ")
+
+    @field_validator("name")
+    @classmethod
+    def _not_purchase_orders(cls, value: str) -> str:
+        if value == PURCHASE_ORDER_MAIL:  # its records in メール送信履歴 are the suppliers'
+            raise PydanticCustomError(
+                "ichigen", "「発注書」は仕入先への発注書のメールの名前です。別の名前にしてください"
+            )
+        return value
 
     @field_validator("timing")
     @classmethod

@@ -301,22 +301,23 @@ class _Working:
 
 
 def _unknown_templates(rules: Table[Any], templates: Table[Any]) -> list[str]:
-    """A 「メールを送る」 that names no メールテンプレート row (a typo, a deleted template), as
-    the row error it is: the rule set does not run half of what it says."""
+    """A 「メールを送る」 that names no usable メールテンプレート row (a typo, a deleted template,
+    a template row in error), as the row error it is: the rule set does not run half of what
+    it says."""
     names = {t.name for t in templates.models()}
-    bad = [r for r in rules if r.value.send_mail and r.value.send_mail not in names]
-    return [
-        str(
-            RowError(
-                rules.title,
-                r.row,
-                "メールを送る",
-                r.value.send_mail,
-                f"「{templates.title}」シートにこの名前のテンプレートがありません",
-            )
+    found: list[str] = []
+    for record in rules:
+        wanted = record.value.send_mail
+        if not wanted or wanted in names:
+            continue
+        row = templates.find_row((wanted,)) if templates.writable else None
+        why = (
+            f"「{templates.title}」シート {row}行目のこのテンプレートに誤りがあります（先にそちらを直してください）"
+            if row is not None
+            else f"「{templates.title}」シートにこの名前のテンプレートがありません"
         )
-        for r in bad
-    ]
+        found.append(str(RowError(rules.title, record.row, "メールを送る", wanted, why)))
+    return found
 
 
 def _act(order: _Working, rule: OrderRule) -> tuple[Change, ...]:

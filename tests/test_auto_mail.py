@@ -406,12 +406,14 @@ def test_a_template_without_its_timing_and_a_rule_naming_no_template_are_row_err
     rows = [
         {h: "" for h in headers} | {"テンプレート名": "レビューのお願い", "件名": "x"},  # whose timing?
         {h: "" for h in headers} | {"テンプレート名": "フォローメール", "送信タイミング日数": "7"},
+        {h: "" for h in headers} | {"テンプレート名": "発注書", "送信タイミング": "発送"},  # the suppliers'
     ]
     table = parse_grid(
         MAIL_TEMPLATES, Grid(MAIL_TEMPLATES.title, headers, [[r[h] for h in headers] for r in rows])
     )
-    (error,) = table.errors
+    error, reserved = table.errors
     assert "「メールテンプレート」シート 2行目 「送信タイミング」列" in str(error) and "発送後" in str(error)
+    assert "4行目 「テンプレート名」列" in str(reserved) and "別の名前にしてください" in str(reserved)
     (follow,) = table.models()  # blank on a standard template: its own timing
     assert follow.when == "発送後"
 
@@ -430,6 +432,14 @@ def test_a_template_without_its_timing_and_a_rule_naming_no_template_are_row_err
     )
     assert row is not None and f"「受注ルール」シート {row}行目" in problem
     assert not found.runs  # nothing of the rule set runs until it is fixed
+
+    # A rule naming a template whose own row is in error points there instead.
+    _add_template(shop, {"テンプレート名": "レビュー依頼", "件名": "x", "本文": "y", "有効": "ON"})
+    tables = shop.tables()
+    template_row = tables[MAIL_TEMPLATES.title].find_row(("レビュー依頼",))
+    (problem,) = RuleSet.from_table(tables["受注ルール"], tables[MAIL_TEMPLATES.title]).problems
+    assert f"「受注ルール」シート {row}行目 「メールを送る」列" in problem
+    assert f"「メールテンプレート」シート {template_row}行目のこのテンプレートに誤りがあります" in problem
 
 
 def test_a_cleared_window_is_the_default_daytime_and_all_day_is_written_0_to_24() -> None:
