@@ -355,7 +355,7 @@ def test_a_template_of_staffs_own_is_mailed_at_its_own_timing_and_a_rule_may_nam
     order = next(
         o
         for o in shop.tables()["受注"].models()
-        if o.mall != "Amazon" and o.email and o.status not in ("出荷済", "キャンセル")
+        if o.mall != "Amazon" and o.email and o.status != "キャンセル"  # any the demo holds now
     )
     shipped = {"ステータス": "出荷済", "追跡番号": "123456789012", "更新日時": shop.clock.now}
     shop.staff_edit("受注", (order.mall, order.order_number), shipped)
