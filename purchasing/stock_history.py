@@ -29,17 +29,12 @@ def archived_stock(archive: Archive | None) -> ArchivedStock:
     """The archive's stock facts (SKUs × months + receipts rows)."""
     if archive is None:
         return ArchivedStock()
-    parse_at = datetime.fromisoformat
     months: dict[str, dict[str, int]] = defaultdict(dict)
     for sku, month, change in archive_ledger.month_changes(archive):
         months[sku][month] = change
     receipts: dict[str, list[ArchivedReceipt]] = defaultdict(list)
-    made = (
-        ArchivedReceipt(movement_id, sku, parse_at(at), units, before)
-        for movement_id, sku, at, units, before in archive_ledger.receipts(archive)
-    )
-    for receipt in made:
-        receipts[receipt.sku].append(receipt)
+    for movement_id, sku, at, units, before in archive_ledger.receipts(archive):
+        receipts[sku].append(ArchivedReceipt(movement_id, sku, datetime.fromisoformat(at), units, before))
     return ArchivedStock(dict(months), dict(receipts))
 
 

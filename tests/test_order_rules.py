@@ -362,9 +362,8 @@ def test_a_board_job_moves_the_mark_so_the_sync_reads_only_new_action_rows(tmp_p
 
     shop = sqlite_shop(tmp_path)
     _rules(shop, [{"順番": "1", "ルール名": "印", "有効": "ON", "モール": "Shopify", "タグを付ける": "印"}])
-    from sheets_schema.tabs import ORDER_LINES, ORDER_RULES, ORDERS, RULE_ACTIONS, SYSTEM_STATE
 
-    tables = read_tables(shop.workbook, [ORDERS, ORDER_LINES, ORDER_RULES, RULE_ACTIONS, SYSTEM_STATE])
+    tables = read_tables(shop.workbook, board_rules.APPLY_TABS)  # what the page reads
     result = board_rules.apply_now(tables, now=NOW)
     shop.workbook.write(result.job)
     after = shop.tables()

@@ -12,7 +12,7 @@ import streamlit as st
 from sheets_schema.book import read_tables
 from sheets_schema.cells import JST
 from sheets_schema.errors import CellConflict, WorkbookError
-from sheets_schema.tabs import MAIL_TEMPLATES, ORDER_LINES, ORDER_RULES, ORDERS, RULE_ACTIONS, SYSTEM_STATE
+from sheets_schema.tabs import MAIL_TEMPLATES, ORDER_RULES, ORDERS, RULE_ACTIONS, SYSTEM_STATE
 from shop.orders import page_text
 from shop.orders import rules as board_rules
 from sync.rules import RuleSet
@@ -136,10 +136,7 @@ def _actions(rule) -> str:
 def _apply_now() -> None:
     with st.spinner("ルールを適用しています…"):
         try:
-            fresh = read_tables(
-                context.workbook(),
-                [ORDERS, ORDER_LINES, ORDER_RULES, RULE_ACTIONS, SYSTEM_STATE, MAIL_TEMPLATES],
-            )
+            fresh = read_tables(context.workbook(), board_rules.APPLY_TABS)
             result = board_rules.apply_now(fresh, now=datetime.now(JST), earlier=earlier_orders())
             if result.job:
                 context.write(result.job)

@@ -626,21 +626,21 @@ class SqlWorkbook:
                 ],
             )
 
-    def tab_sizes(self, titles: Sequence[str]) -> dict[str, tuple[int, int]]:
-        """Each named tab's (data rows through its last, header width): what ``read`` would
-        return, without reading it (the highest row number: one lookup of the row index)."""
+    def tab_sizes(self, titles: Sequence[str] | None = None) -> dict[str, tuple[int, int]]:
+        """Each named tab's (every tab's, without ``titles``) (data rows through its last,
+        header width): what ``read`` would return, without reading it (the highest row
+        number: one lookup of the row index)."""
+        last = (
+            select(func.max(rows_table.c.row_number))
+            .where(rows_table.c.tab_id == tabs_table.c.id)
+            .scalar_subquery()
+        )
+        statement = select(tabs_table.c.title, tabs_table.c.header, last)
+        if titles is not None:
+            statement = statement.where(tabs_table.c.title.in_(list(titles)))
         try:
             with self._reading() as conn:
-                last = (
-                    select(func.max(rows_table.c.row_number))
-                    .where(rows_table.c.tab_id == tabs_table.c.id)
-                    .scalar_subquery()
-                )
-                found = conn.execute(
-                    select(tabs_table.c.title, tabs_table.c.header, last).where(
-                        tabs_table.c.title.in_(list(titles))
-                    )
-                ).all()
+                found = conn.execute(statement).all()
         except SQLAlchemyError as exc:
             raise unavailable(exc, self.info.location, "読め") from exc
         return {
@@ -649,17 +649,7 @@ class SqlWorkbook:
 
     def cells_used(self) -> int:
         """(rows + header) × header width per tab: what the same data would cost on Sheets."""
-        try:
-            with self._reading() as conn:
-                counts = dict(
-                    conn.execute(
-                        select(rows_table.c.tab_id, func.count()).group_by(rows_table.c.tab_id)
-                    ).all()
-                )
-                tabs = conn.execute(select(tabs_table.c.id, tabs_table.c.header)).all()
-        except SQLAlchemyError as exc:
-            raise unavailable(exc, self.info.location, "読め") from exc
-        return sum((counts.get(t.id, 0) + 1) * len(t.header) for t in tabs)
+        return sum((rows + 1) * width for rows, width in self.tab_sizes().values())
 
     def _apply_deletes(self, conn: Connection, job: WriteJob, ids: dict[str, int]) -> None:
         """Remove rows and move the later ones up, as Sheets does: positions stay gap-free."""

@@ -18,7 +18,14 @@ from typing import Any
 from sheets_schema.changes import WriteJob
 from sheets_schema.models import Order, OrderRule
 from sheets_schema.parsing import Table
-from sheets_schema.tabs import MAIL_TEMPLATES, ORDER_RULES, ORDERS, RULE_ACTIONS, SYSTEM_STATE
+from sheets_schema.tabs import (
+    MAIL_TEMPLATES,
+    ORDER_LINES,
+    ORDER_RULES,
+    ORDERS,
+    RULE_ACTIONS,
+    SYSTEM_STATE,
+)
 from shipping.picking import lines_by_order
 from sync import state
 from sync.rules import (
@@ -110,14 +117,18 @@ class RuleWrite:
     problems: list[str] = field(default_factory=list)
 
 
+# What ``apply_now`` reads, in one read: the orders and lines, the rules and the templates their
+# 「メールを送る」 names, what rules did before, and the marks in _システム.
+APPLY_TABS = (ORDERS, ORDER_LINES, ORDER_RULES, MAIL_TEMPLATES, RULE_ACTIONS, SYSTEM_STATE)
+
+
 def apply_now(
     tables: Mapping[str, Table[Any]], *, now: datetime, earlier: EarlierOrders | None = None
 ) -> RuleWrite:
     """The ON rules over every open order (what import would do, for orders that came in before
     the rules were written). Orders already as the rules want them are left alone."""
     result = RuleWrite()
-    # The mails the rules name are checked whenever the read has the templates (the page's has).
-    rules = RuleSet.from_table(tables[ORDER_RULES.title], tables.get(MAIL_TEMPLATES.title))
+    rules = RuleSet.from_table(tables[ORDER_RULES.title], tables[MAIL_TEMPLATES.title])
     if rules.problems:
         result.problems = rules.problems
         return result
